@@ -1,0 +1,38 @@
+#pragma once
+// Documented defaults and hard limits shared by every part of minivault.
+// Units are the last part of each name.
+#include <cstddef>
+#include <cstdint>
+
+namespace minivault {
+
+// -- wire -----------------------------------------------------------------------------
+inline constexpr std::size_t key_bytes_max = 65535;             // u16 key length
+inline constexpr std::size_t value_bytes_max_default = 64u << 20; // 64 MiB
+inline constexpr std::size_t value_bytes_max_ceiling = 1u << 30;  // configurable up to 1 GiB
+inline constexpr std::size_t reason_bytes_max = 256;            // error reply payload
+
+// -- node defaults (SPEC §1) -------------------------------------------------------------
+inline constexpr std::uint16_t binary_port_default = 3000;
+inline constexpr std::size_t cache_mb_default = 512;
+inline constexpr std::size_t workers_default = 50;
+
+// -- server ------------------------------------------------------------------------------
+inline constexpr std::size_t connections_max_default = 10000;
+/// Replies queued but not yet written, per connection; past it the node stops reading
+/// that connection until the client drains its replies.
+inline constexpr std::size_t conn_pending_replies_max = 4096;
+inline constexpr std::size_t conn_out_bytes_soft_max = 8u << 20;
+/// Bytes of writes one I/O thread hands to storage in one batch message.
+inline constexpr std::size_t batch_bytes_max = 8u << 20;
+/// Batches one I/O thread may have in flight at the storage actor.
+inline constexpr std::size_t batches_in_flight_max = 8;
+
+// -- storage -----------------------------------------------------------------------------
+/// A log segment (one SQLite row) is closed once it holds this many bytes.
+inline constexpr std::size_t segment_bytes_target = 256u << 10;
+/// Values at least this large are zstd-compressed at rest when it pays.
+inline constexpr std::size_t compress_bytes_min_default = 4096;
+inline constexpr std::uint32_t shutdown_watchdog_ms = 5000;
+
+} // namespace minivault

@@ -1,0 +1,135 @@
+// Compaction: the log is cleaned oldest row first. Live records of the oldest rows are
+// copied (same version, same stored bytes) into new rows at the head; then the index is
+// pointed at the copies; only then are the old rows deleted, in a second transaction,
+// so a reader holding an old location finds either the old row or, on retry, the new one.
+//
+// Oldest-first is what makes dropping tombstones safe: when a tombstone's row is the
+// oldest, every older record of its key has already been cleaned away.
+#include <chrono>
+
+#include "storage/engine.hpp"
+#include "storage/engine_impl.hpp"
+
+namespace minivault::storage {
+
+namespace {
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+}
+
+bool needs_compaction(const engine::impl& m) {
+  auto total = m.log_bytes.load();
+  return total > m.opts.compact_log_bytes_min &&
+         static_cast<double>(m.live_bytes.load()) <
+           m.opts.compact_live_ratio_min * static_cast<double>(total);
+}
+
+/// True when the index still points at exactly this record.
+bool is_live(engine::impl& m, const record_view& r, const location& loc) {
+  std::uint64_t h = table::hash_key(r.key);
+  shard& s = m.tbl.shard_for(h);
+  s.lock.lock_shared();
+  index_entry* e = s.find(h, r.key);
+  bool live = e && e->loc.row == loc.row && e->loc.offset == loc.offset && e->ver == r.ver;
+  s.lock.unlock_shared();
+  return live;
+}
+
+/// Removes the index entry of a tombstone whose grace period is over.
+void drop_tombstone(engine::impl& m, const record_view& r) {
+  std::uint64_t h = table::hash_key(r.key);
+  shard& s = m.tbl.shard_for(h);
+  s.lock.lock();
+  index_entry* e = s.find(h, r.key);
+  if (e && e->tombstone && e->ver == r.ver) {
+    s.erase(e);
+    --m.tombstones;
+  }
+  s.lock.unlock();
+}
+
+/// Points the index at a record's new location if it still holds that version.
+void relocate(engine::impl& m, const pending_record& r, const location& old) {
+  std::uint64_t h = table::hash_key(r.key);
+  shard& s = m.tbl.shard_for(h);
+  s.lock.lock();
+  index_entry* e = s.find(h, r.key);
+  bool moved = e && e->ver == r.ver && e->loc.row == old.row && e->loc.offset == old.offset;
+  if (moved) e->loc = r.loc;
+  s.lock.unlock();
+  if (moved) {
+    if (auto* row = m.row(r.loc.row)) row->live += r.loc.length;
+    if (auto* row = m.row(old.row)) row->live -= old.length;
+  }
+}
+
+} // namespace
+
+errc engine::compact_step(std::size_t budget_bytes, bool& more) {
+  impl& m = *impl_;
+  more = false;
+  if (!needs_compaction(m) || m.rows.empty()) return errc::ok;
+
+  // 1. Pick the oldest rows, at least one, up to the budget.
+  std::vector<std::uint64_t> victims;
+  std::size_t picked = 0;
+  for (std::size_t i = 0; i < m.rows.size() && (victims.empty() || picked < budget_bytes); ++i) {
+    if (m.rows[i].total == 0) continue;
+    victims.push_back(m.rows_base + i);
+    picked += m.rows[i].total;
+  }
+  // 2. Collect their live records (bodies kept alive for the views).
+  std::vector<std::string> old_bodies(victims.size());
+  std::vector<pending_record> keep;
+  std::vector<location> old_locs;
+  std::uint64_t grace_cutoff = now_ms() - std::min(now_ms(), m.opts.tombstone_grace_ms);
+  for (std::size_t v = 0; v < victims.size(); ++v) {
+    if (auto e = m.log->read_row(victims[v], old_bodies[v]); e != errc::ok) return e;
+    std::string_view body = old_bodies[v];
+    std::size_t off = 0, start = 0;
+    record_view r;
+    while (decode_record(body, off, r) == decode_state::ok) {
+      location loc{victims[v], static_cast<std::uint32_t>(start),
+                   static_cast<std::uint32_t>(off - start)};
+      start = off;
+      if (!is_live(m, r, loc)) continue;
+      if (r.tombstone() && r.ver.physical_ms() <= grace_cutoff) {
+        drop_tombstone(m, r);
+        continue;
+      }
+      keep.push_back(pending_record{r.key, r.stored, r.ver, r.flags, {}});
+      old_locs.push_back(loc);
+    }
+  }
+  // 3. Write the survivors to new rows and repoint the index.
+  if (!keep.empty()) {
+    m.layout_rows(keep);
+    errc e = m.log->begin();
+    if (e == errc::ok) e = m.insert_bodies();
+    if (e == errc::ok) e = m.log->commit();
+    if (e != errc::ok) {
+      m.log->rollback();
+      return e;
+    }
+    for (std::size_t i = 0; i < m.bodies.size(); ++i)
+      m.add_row(m.next_seq + i, static_cast<std::uint32_t>(m.bodies[i].size()));
+    m.next_seq += m.bodies.size();
+    for (std::size_t i = 0; i < keep.size(); ++i) relocate(m, keep[i], old_locs[i]);
+  }
+  // 4. Delete the old rows.
+  errc e = m.log->begin();
+  for (std::size_t v = 0; e == errc::ok && v < victims.size(); ++v) e = m.log->delete_row(victims[v]);
+  if (e == errc::ok) e = m.log->commit();
+  if (e != errc::ok) {
+    m.log->rollback();
+    return e;
+  }
+  for (auto seq : victims) m.forget_row(seq);
+  more = needs_compaction(m);
+  return errc::ok;
+}
+
+} // namespace minivault::storage

@@ -1,0 +1,414 @@
+// Engine: open + replay, the write path (apply) and the read path (get).
+//
+// Write path: versions -> encode checksummed records into row bodies -> one SQLite
+// transaction inserting the rows -> publish to the index/cache -> evict if over budget.
+// Read path: shard shared lock -> cached value, or the record's location -> read that byte
+// range of the row from SQLite -> verify -> (maybe) cache.
+#include "storage/engine.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "protocol/assert.hpp"
+#include "protocol/limits.hpp"
+#include "storage/engine_impl.hpp"
+
+namespace minivault::storage {
+
+namespace {
+
+std::uint64_t file_bytes(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+std::uint32_t random_node_id() {
+  std::random_device rd;
+  std::uint32_t id = 0;
+  while (id == 0) id = rd();
+  return id;
+}
+
+ZSTD_DCtx* thread_dctx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
+                                                                        ZSTD_freeDCtx);
+  return dctx.get();
+}
+
+} // namespace
+
+errc decompress_value(std::string_view stored, std::size_t max_bytes, std::string& out) {
+  auto size = ZSTD_getFrameContentSize(stored.data(), stored.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN) return errc::corrupt;
+  if (size > max_bytes) return errc::too_large;
+  out.resize(size);
+  auto n = ZSTD_decompressDCtx(thread_dctx(), out.data(), out.size(), stored.data(),
+                               stored.size());
+  if (ZSTD_isError(n) || n != size) return errc::corrupt;
+  return errc::ok;
+}
+
+// -- row bookkeeping --------------------------------------------------------------------
+
+row_info* engine::impl::row(std::uint64_t seq) {
+  if (seq < rows_base || seq - rows_base >= rows.size()) return nullptr;
+  auto& r = rows[seq - rows_base];
+  return r.total ? &r : nullptr;
+}
+
+void engine::impl::add_row(std::uint64_t seq, std::uint32_t total) {
+  if (rows.empty()) rows_base = seq;
+  KV_ASSERT(seq >= rows_base + rows.size());
+  while (rows_base + rows.size() < seq) rows.push_back({}); // gaps from cut rows
+  rows.push_back({total, 0});
+  log_bytes += total;
+  ++log_rows;
+}
+
+void engine::impl::forget_row(std::uint64_t seq) {
+  if (auto* r = row(seq)) {
+    log_bytes -= r->total;
+    live_bytes -= r->live;
+    --log_rows;
+    *r = {};
+  }
+  while (!rows.empty() && rows.front().total == 0) {
+    rows.pop_front();
+    ++rows_base;
+  }
+}
+
+// -- write path -------------------------------------------------------------------------
+
+void engine::impl::layout_rows(std::vector<pending_record>& recs) {
+  bodies.clear();
+  std::uint64_t seq = next_seq;
+  for (auto& r : recs) {
+    if (bodies.empty() ||
+        (!bodies.back().empty() && bodies.back().size() + record_header_bytes + r.key.size() +
+                                       r.stored.size() > segment_bytes_target)) {
+      if (!bodies.empty()) ++seq;
+      bodies.emplace_back();
+      bodies.back().reserve(segment_bytes_target);
+    }
+    auto off = bodies.back().size();
+    auto len = encode_record(bodies.back(), r.key, r.stored, r.ver, r.flags);
+    r.loc = location{seq, static_cast<std::uint32_t>(off), static_cast<std::uint32_t>(len)};
+  }
+}
+
+errc engine::impl::insert_bodies() {
+  for (std::size_t i = 0; i < bodies.size(); ++i)
+    if (auto e = log->insert_row(next_seq + i, bodies[i]); e != errc::ok) return e;
+  return errc::ok;
+}
+
+void engine::impl::publish(std::string_view key, const version& ver, const location& loc,
+                           bool tombstone, const std::string_view* value, bool replay) {
+  std::uint64_t h = table::hash_key(key);
+  // Copy the value before taking the lock: readers never wait on an allocation.
+  std::string copy;
+  bool cache = !tombstone && value && tbl.cacheable(value->size()) &&
+               (!replay || tbl.cache_bytes() + value->size() <= tbl.cache_bytes_max());
+  if (cache) copy.assign(value->data(), value->size());
+  shard& s = tbl.shard_for(h);
+  location old;
+  bool had = false, had_tombstone = false;
+  s.lock.lock();
+  index_entry* e = s.find(h, key);
+  if (e == nullptr) {
+    e = s.insert(h, key);
+  } else if (!(e->ver < ver)) {
+    s.lock.unlock();
+    return; // stale: the stored version wins, this record is dead on arrival
+  } else {
+    had = true;
+    had_tombstone = e->tombstone;
+    old = e->loc;
+  }
+  e->ver = ver;
+  e->loc = loc;
+  e->tombstone = tombstone;
+  if (cache)
+    tbl.cache_value(*e, std::move(copy));
+  else
+    tbl.drop_value(*e);
+  s.lock.unlock();
+
+  if (had) {
+    if (auto* r = row(old.row)) r->live -= old.length;
+    live_bytes -= old.length;
+    (had_tombstone ? tombstones : keys) -= 1;
+  }
+  if (auto* r = row(loc.row)) r->live += loc.length;
+  live_bytes += loc.length;
+  (tombstone ? tombstones : keys) += 1;
+}
+
+errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* assigned) {
+  impl& m = *impl_;
+  if (assigned) assigned->assign(n, version{});
+  if (n == 0) return errc::ok;
+  std::vector<pending_record> recs;
+  std::vector<std::size_t> op_of; // recs[i] came from ops[op_of[i]]
+  recs.reserve(n);
+  op_of.reserve(n);
+  m.compressed.clear();
+  m.compressed.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const write_op& op = ops[i];
+    if (op.key.empty() || op.key.size() > key_bytes_max) return errc::bad_request;
+    if (!op.tombstone && op.value.size() > m.opts.value_bytes_max) return errc::too_large;
+    version v = op.ver;
+    if (v.hlc == 0) {
+      v = m.clock.now();
+    } else {
+      m.clock.observe(v);
+      version cur = version_of(op.key);
+      if (!(cur < v)) { // replicated write that loses: nothing to store
+        if (assigned) (*assigned)[i] = cur;
+        continue;
+      }
+    }
+    if (assigned) (*assigned)[i] = v;
+    pending_record r{op.key, op.tombstone ? std::string_view{} : op.value, v,
+                     op.tombstone ? flag_tombstone : std::uint8_t{0}, {}};
+    if (!op.tombstone && m.opts.compress_bytes_min && op.value.size() >= m.opts.compress_bytes_min) {
+      if (!m.cctx) m.cctx = ZSTD_createCCtx();
+      std::string z(ZSTD_compressBound(op.value.size()), '\0');
+      auto zn = ZSTD_compressCCtx(m.cctx, z.data(), z.size(), op.value.data(), op.value.size(), 1);
+      if (!ZSTD_isError(zn) && zn < op.value.size() / 8 * 7) {
+        z.resize(zn);
+        m.compressed.push_back(std::move(z)); // reserved: views into it stay valid
+        r.stored = m.compressed.back();
+        r.flags |= flag_zstd;
+      }
+    }
+    recs.push_back(r);
+    op_of.push_back(i);
+  }
+  if (recs.empty()) return errc::ok;
+  m.layout_rows(recs);
+  errc e = m.log->begin();
+  if (e == errc::ok) e = m.insert_bodies();
+  if (e == errc::ok) e = m.log->commit();
+  if (e != errc::ok) {
+    m.log->rollback();
+    return e; // nothing was published: the index still matches the log
+  }
+  for (std::size_t i = 0; i < m.bodies.size(); ++i)
+    m.add_row(m.next_seq + i, static_cast<std::uint32_t>(m.bodies[i].size()));
+  m.next_seq += m.bodies.size();
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    const write_op& op = ops[op_of[i]];
+    m.publish(op.key, recs[i].ver, recs[i].loc, op.tombstone, &op.value, false);
+  }
+  m.commits += 1;
+  m.writes_committed += recs.size();
+  m.tbl.maybe_evict();
+  return errc::ok;
+}
+
+errc engine::sync() { return impl_->log->sync_wal(); }
+
+// -- read path --------------------------------------------------------------------------
+
+get_status engine::get(std::string_view key, value_sink on_value) {
+  impl& m = *impl_;
+  std::uint64_t h = table::hash_key(key);
+  shard& s = m.tbl.shard_for(h);
+  std::string rec, plain;
+  // A record can move (compaction) between reading its location and reading its row;
+  // then the row or the record there no longer matches and the lookup starts again.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    s.lock.lock_shared();
+    index_entry* e = s.find(h, key);
+    if (e == nullptr || e->tombstone) {
+      s.lock.unlock_shared();
+      return get_status::not_found;
+    }
+    if (e->cached) {
+      if (e->referenced.load(std::memory_order_relaxed) == 0)
+        e->referenced.store(1, std::memory_order_relaxed);
+      s.hits.fetch_add(1, std::memory_order_relaxed);
+      on_value(e->value);
+      s.lock.unlock_shared();
+      return get_status::found;
+    }
+    location loc = e->loc;
+    version ver = e->ver;
+    s.misses.fetch_add(1, std::memory_order_relaxed);
+    s.lock.unlock_shared();
+
+    errc rc = m.readers->read_range(loc.row, loc.offset, loc.length, rec);
+    if (rc == errc::not_found) continue;
+    if (rc != errc::ok) return get_status::error;
+    std::size_t off = 0;
+    record_view rv;
+    if (decode_record(rec, off, rv) != decode_state::ok || rv.key != key || rv.ver != ver)
+      continue; // moved or rewritten since we read the location
+    std::string_view value = rv.stored;
+    if (rv.compressed()) {
+      if (decompress_value(rv.stored, m.opts.value_bytes_max, plain) != errc::ok)
+        return get_status::error;
+      value = plain;
+    }
+    on_value(value);
+    if (m.tbl.cacheable(value.size())) {
+      std::string copy(value);
+      s.lock.lock();
+      index_entry* again = s.find(h, key);
+      if (again && again->ver == ver && !again->cached) m.tbl.cache_value(*again, std::move(copy));
+      s.lock.unlock();
+      m.tbl.maybe_evict();
+    }
+    return get_status::found;
+  }
+  return get_status::error;
+}
+
+get_status engine::get(std::string_view key, std::string& out) {
+  auto copy = [&out](std::string_view v) { out.assign(v.data(), v.size()); };
+  return get(key, value_sink(copy));
+}
+
+version engine::version_of(std::string_view key) const {
+  std::uint64_t h = table::hash_key(key);
+  shard& s = impl_->tbl.shard_for(h);
+  s.lock.lock_shared();
+  index_entry* e = s.find(h, key);
+  version v = e ? e->ver : version{};
+  s.lock.unlock_shared();
+  return v;
+}
+
+engine_stats engine::stats() const {
+  const impl& m = *impl_;
+  engine_stats st;
+  st.keys = m.keys;
+  st.tombstones = m.tombstones;
+  st.cache_items = m.tbl.cache_items();
+  st.cache_bytes = m.tbl.cache_bytes();
+  for (std::size_t i = 0; i < m.tbl.shard_count(); ++i) {
+    auto& s = const_cast<table&>(m.tbl).shard_at(i);
+    st.cache_hits += s.hits.load(std::memory_order_relaxed);
+    st.cache_misses += s.misses.load(std::memory_order_relaxed);
+  }
+  st.log_bytes = m.log_bytes;
+  st.live_bytes = m.live_bytes;
+  st.log_rows = m.log_rows;
+  const std::string& db = m.log->path();
+  st.storage_bytes = file_bytes(db) + file_bytes(db + "-wal");
+  st.commits = m.commits;
+  st.writes_committed = m.writes_committed;
+  st.corrupt_records_cut = m.corrupt_cut;
+  st.node_id = m.clock.node();
+  return st;
+}
+
+std::uint32_t engine::node_id() const noexcept { return impl_->clock.node(); }
+
+// -- open + replay ----------------------------------------------------------------------
+
+engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+engine::~engine() = default;
+
+std::unique_ptr<engine> engine::open(const engine_options& opts, errc& err,
+                                     std::string& message) {
+  std::error_code fs_err;
+  std::filesystem::create_directories(opts.dir, fs_err);
+  if (fs_err) {
+    err = errc::io_error;
+    message = "cannot create data directory " + opts.dir + ": " + fs_err.message();
+    return nullptr;
+  }
+  sqlite_settings ss{opts.dir + "/minivault.db", opts.fsync, opts.page_bytes, opts.db_pages_max};
+  auto log = sqlite_log::open(ss, err, message);
+  if (!log) return nullptr;
+  std::string stored;
+  bool found = false;
+  std::uint32_t node = 0;
+  if ((err = log->meta_get("node_id", stored, found)) != errc::ok) {
+    message = "reading node id: " + log->last_error();
+    return nullptr;
+  }
+  if (found) {
+    node = static_cast<std::uint32_t>(std::strtoul(stored.c_str(), nullptr, 10));
+    if (node == 0) {
+      err = errc::corrupt;
+      message = "meta table holds an invalid node id '" + stored + "'";
+      return nullptr;
+    }
+  } else {
+    node = opts.node_id ? opts.node_id : random_node_id();
+    if ((err = log->meta_put("node_id", std::to_string(node))) != errc::ok) {
+      message = "writing node id: " + log->last_error();
+      return nullptr;
+    }
+  }
+  auto m = std::make_unique<impl>(opts, node);
+  m->log = std::move(log);
+  m->readers = std::make_unique<reader_pool>(ss.path);
+  if ((err = m->replay()) != errc::ok) {
+    message = "replaying the log: " + m->log->last_error();
+    return nullptr;
+  }
+  return std::unique_ptr<engine>(new engine(std::move(m)));
+}
+
+void engine::impl::cut_row(std::uint64_t seq, std::string_view body, std::size_t keep_bytes) {
+  // Keep a copy of the damaged row for forensics, then cut it at the first bad record.
+  // Failures here are not fatal: replay already ignores everything past the cut.
+  (void)log->quarantine_row(seq, body);
+  if (keep_bytes == 0)
+    (void)log->delete_row(seq);
+  else
+    (void)log->update_row(seq, body.substr(0, keep_bytes));
+  ++corrupt_cut;
+}
+
+errc engine::impl::replay() {
+  struct cut { std::uint64_t seq; std::string body; std::size_t keep; };
+  std::vector<cut> cuts;
+  std::string plain;
+  errc e = log->scan([&](std::uint64_t seq, std::string_view body) {
+    std::size_t off = 0, good = 0;
+    record_view rv;
+    decode_state ds;
+    std::vector<std::pair<record_view, location>> recs;
+    while ((ds = decode_record(body, off, rv)) == decode_state::ok) {
+      recs.push_back({rv, location{seq, static_cast<std::uint32_t>(good),
+                                   static_cast<std::uint32_t>(off - good)}});
+      good = off;
+    }
+    if (ds == decode_state::corrupt) cuts.push_back({seq, std::string(body), good});
+    if (good > 0) add_row(seq, static_cast<std::uint32_t>(good));
+    for (auto& [r, loc] : recs) {
+      clock.observe(r.ver);
+      std::string_view value = r.stored;
+      const std::string_view* vp = &value;
+      if (r.compressed()) {
+        vp = decompress_value(r.stored, opts.value_bytes_max, plain) == errc::ok ? &value : nullptr;
+        value = plain;
+      }
+      publish(r.key, r.ver, loc, r.tombstone(), vp, true);
+    }
+    next_seq = seq + 1;
+    return true;
+  });
+  if (e != errc::ok) return e;
+  if (!cuts.empty()) {
+    if ((e = log->begin()) != errc::ok) return e;
+    for (auto& c : cuts) cut_row(c.seq, c.body, c.keep);
+    if ((e = log->commit()) != errc::ok) {
+      log->rollback();
+      return e;
+    }
+  }
+  return errc::ok;
+}
+
+} // namespace minivault::storage

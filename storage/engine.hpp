@@ -1,0 +1,133 @@
+#pragma once
+// The storage engine: SQLite is the store of record, organised as an append-only log
+// table (one row per group-commit chunk, many checksummed records per row) with an
+// in-memory index of every key and a bounded cache of values. See storage/README.md.
+//
+// Threading contract:
+//  - Writer calls (`apply`, `compact_step`, `sync`, `maintenance`) come from one thread
+//    at a time (the storage actor). They are not thread-safe against each other.
+//  - Reader calls (`get`, `contains`, `stats`) are safe from any thread, concurrently with
+//    the writer. A reader sees a write only after the `apply` that carried it returned
+//    (i.e. after it is durable), never a partial batch of one key.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/errc.hpp"
+#include "protocol/options.hpp"
+#include "storage/version.hpp"
+
+namespace minivault::storage {
+
+struct engine_options {
+  std::string dir;                                   // created if missing
+  std::size_t cache_bytes_max = 512u << 20;          // bound on cached value bytes
+  fsync_policy fsync = fsync_policy::none;
+  std::size_t compress_bytes_min = 4096;             // 0 disables compression at rest
+  std::size_t value_bytes_max = 64u << 20;
+  std::uint32_t node_id = 0;                         // 0 = load from dir, else generate
+  // compaction: runs while the log holds more than `compact_log_bytes_min` and less than
+  // `compact_live_ratio_min` of it is live data.
+  std::uint64_t compact_log_bytes_min = 64u << 20;
+  double compact_live_ratio_min = 0.5;
+  std::uint64_t tombstone_grace_ms = 24ull * 3600 * 1000;
+  std::uint32_t page_bytes = 4096;                   // SQLite page size for new files
+  std::uint64_t db_pages_max = 0;                    // 0 = unlimited (tests simulate a full disk)
+};
+
+/// One write handed to `apply`. Views must stay valid for the duration of the call.
+struct write_op {
+  std::string_view key;
+  std::string_view value; // ignored for tombstones
+  bool tombstone = false;
+  version ver;            // hlc == 0: a local write, the engine assigns a fresh version
+};
+
+struct engine_stats {
+  std::uint64_t keys = 0;            // live (non-deleted) keys
+  std::uint64_t tombstones = 0;
+  std::uint64_t cache_items = 0;
+  std::uint64_t cache_bytes = 0;
+  std::uint64_t cache_hits = 0;
+  std::uint64_t cache_misses = 0;
+  std::uint64_t log_bytes = 0;       // record bytes in the log table
+  std::uint64_t live_bytes = 0;      // record bytes the index still points at
+  std::uint64_t log_rows = 0;
+  std::uint64_t storage_bytes = 0;   // database + WAL files on disk
+  std::uint64_t commits = 0;
+  std::uint64_t writes_committed = 0;
+  std::uint64_t corrupt_records_cut = 0; // records cut off at open (checksum failures)
+  std::uint32_t node_id = 0;
+};
+
+enum class get_status : std::uint8_t { found, not_found, error };
+
+/// A non-owning callable `void(std::string_view)` (cheaper than std::function on the
+/// read path). The callable must outlive the call it is passed to.
+class value_sink {
+public:
+  template <class F>
+  value_sink(F& f) noexcept // NOLINT: implicit by design
+    : ctx_(&f), fn_([](void* c, std::string_view v) { (*static_cast<F*>(c))(v); }) {}
+  void operator()(std::string_view v) const { fn_(ctx_, v); }
+
+private:
+  void* ctx_;
+  void (*fn_)(void*, std::string_view);
+};
+
+class engine {
+public:
+  /// Opens (or creates) the store in `opts.dir` and rebuilds the index from the log.
+  /// Corrupt records are cut off (counted in `corrupt_records_cut`), never fatal.
+  /// On failure returns nullptr and sets `err`/`message`.
+  [[nodiscard]] static std::unique_ptr<engine> open(const engine_options& opts, errc& err,
+                                                    std::string& message);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  // -- writer side ----------------------------------------------------------------------
+
+  /// Applies `n` writes in one transaction: assigns versions to local writes, skips
+  /// replicated writes that lose against the stored version, commits (durable per the
+  /// fsync policy once this returns ok), then makes them visible to readers.
+  /// All-or-nothing: on error nothing is applied and the engine stays usable.
+  /// `assigned`, when given, receives each op's resulting version (in order).
+  [[nodiscard]] errc apply(const write_op* ops, std::size_t n,
+                           std::vector<version>* assigned = nullptr);
+
+  /// Runs one bounded step of compaction (at most `budget_bytes` of old log) if the log
+  /// needs it. Sets `more` when another step would still help.
+  [[nodiscard]] errc compact_step(std::size_t budget_bytes, bool& more);
+
+  /// Forces the log to stable storage (fsync policy `interval` calls this periodically).
+  [[nodiscard]] errc sync();
+
+  // -- reader side (any thread) ----------------------------------------------------------
+
+  /// Looks `key` up and, when found, calls `on_value` with the value bytes. The view is
+  /// valid only during the call (it may point into a locked cache entry: keep it short,
+  /// do not call back into the engine).
+  get_status get(std::string_view key, value_sink on_value);
+
+  /// Convenience: copies the value into `out`.
+  get_status get(std::string_view key, std::string& out);
+
+  /// The stored version of `key` (tombstones included), or hlc == 0 when unknown.
+  [[nodiscard]] version version_of(std::string_view key) const;
+
+  [[nodiscard]] engine_stats stats() const;
+  [[nodiscard]] std::uint32_t node_id() const noexcept;
+
+  struct impl;
+
+private:
+  explicit engine(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace minivault::storage

@@ -1,0 +1,78 @@
+#pragma once
+// Private to the storage library: the engine's state, shared by engine.cpp (open, apply,
+// get) and compaction.cpp. Writer-only members are marked; everything a reader touches
+// is either the table (shard locks) or an atomic.
+#include <zstd.h>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/engine.hpp"
+#include "storage/record.hpp"
+#include "storage/sqlite_log.hpp"
+#include "storage/table.hpp"
+
+namespace minivault::storage {
+
+/// Bookkeeping for one log row: how many of its bytes the index still points at.
+struct row_info {
+  std::uint32_t total = 0; // 0 = no such row (deleted or never written)
+  std::uint32_t live = 0;
+};
+
+/// A record ready to be written: where its bytes come from and where they will land.
+struct pending_record {
+  std::string_view key;
+  std::string_view stored;
+  version ver;
+  std::uint8_t flags = 0;
+  location loc; // filled by `layout_rows`
+};
+
+struct engine::impl {
+  engine_options opts;
+  std::unique_ptr<sqlite_log> log;       // writer only
+  std::unique_ptr<reader_pool> readers;  // any thread
+  table tbl;
+  hlc_clock clock;                       // writer only
+  std::uint64_t next_seq = 1;            // writer only
+  std::deque<row_info> rows;             // writer only; rows[i] is seq rows_base + i
+  std::uint64_t rows_base = 1;           // writer only
+  ZSTD_CCtx* cctx = nullptr;             // writer only
+  std::vector<std::string> bodies;       // writer scratch: row bodies of one commit
+  std::vector<std::string> compressed;   // writer scratch: compressed values
+
+  std::atomic<std::uint64_t> keys{0}, tombstones{0}, log_bytes{0}, live_bytes{0},
+    log_rows{0}, commits{0}, writes_committed{0}, corrupt_cut{0};
+
+  impl(const engine_options& o, std::uint32_t node)
+    : opts(o), tbl(256, o.cache_bytes_max), clock(node) {}
+  ~impl() { ZSTD_freeCCtx(cctx); }
+
+  row_info* row(std::uint64_t seq);
+  void add_row(std::uint64_t seq, std::uint32_t total);
+  void forget_row(std::uint64_t seq);
+
+  /// Assigns each record a row (new seqs from `next_seq`) and offset, encoding the row
+  /// bodies into `bodies`. Rows close at `segment_bytes_target`.
+  void layout_rows(std::vector<pending_record>& recs);
+  /// Inserts `bodies` as rows next_seq.. in the open transaction.
+  [[nodiscard]] errc insert_bodies();
+
+  /// Makes a committed record visible: updates the index entry if `ver` is newer and
+  /// keeps row/live accounting. `value` is the plain value (nullptr: do not cache).
+  void publish(std::string_view key, const version& ver, const location& loc,
+               bool tombstone, const std::string_view* value, bool replay);
+
+  [[nodiscard]] errc replay();
+  void cut_row(std::uint64_t seq, std::string_view body, std::size_t keep_bytes);
+};
+
+/// Decompresses a stored zstd value, bounded by `max_bytes`.
+[[nodiscard]] errc decompress_value(std::string_view stored, std::size_t max_bytes,
+                                    std::string& out);
+
+} // namespace minivault::storage

@@ -1,0 +1,60 @@
+#include "storage/record.hpp"
+
+#include <cstring>
+
+#include "protocol/wire.hpp"
+#include "storage/crc32c.hpp"
+
+namespace minivault::storage {
+
+namespace {
+
+void store_u64(char* p, std::uint64_t v) noexcept {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+std::uint64_t load_u64(const char* p) noexcept {
+  return static_cast<std::uint64_t>(wire::load_u32(p)) |
+         (static_cast<std::uint64_t>(wire::load_u32(p + 4)) << 32);
+}
+
+} // namespace
+
+std::size_t encode_record(std::string& out, std::string_view key, std::string_view stored,
+                          const version& ver, std::uint8_t flags) {
+  std::size_t start = out.size();
+  std::size_t total = record_header_bytes + key.size() + stored.size();
+  out.resize(start + total);
+  char* p = out.data() + start;
+  p[4] = static_cast<char>(flags);
+  wire::store_u16(p + 5, static_cast<std::uint16_t>(key.size()));
+  wire::store_u32(p + 7, static_cast<std::uint32_t>(stored.size()));
+  store_u64(p + 11, ver.hlc);
+  wire::store_u32(p + 19, ver.node);
+  std::memcpy(p + record_header_bytes, key.data(), key.size());
+  if (!stored.empty())
+    std::memcpy(p + record_header_bytes + key.size(), stored.data(), stored.size());
+  wire::store_u32(p, crc32c(p + 4, total - 4));
+  return total;
+}
+
+decode_state decode_record(std::string_view body, std::size_t& offset,
+                           record_view& rec) noexcept {
+  if (offset == body.size()) return decode_state::end;
+  if (body.size() - offset < record_header_bytes) return decode_state::corrupt;
+  const char* p = body.data() + offset;
+  std::size_t klen = wire::load_u16(p + 5);
+  std::size_t slen = wire::load_u32(p + 7);
+  std::size_t total = record_header_bytes + klen + slen;
+  if (body.size() - offset < total) return decode_state::corrupt;
+  if (crc32c(p + 4, total - 4) != wire::load_u32(p)) return decode_state::corrupt;
+  rec.flags = static_cast<std::uint8_t>(p[4]);
+  rec.key = std::string_view(p + record_header_bytes, klen);
+  rec.stored = std::string_view(p + record_header_bytes + klen, slen);
+  rec.ver.hlc = load_u64(p + 11);
+  rec.ver.node = wire::load_u32(p + 19);
+  offset += total;
+  return decode_state::ok;
+}
+
+} // namespace minivault::storage

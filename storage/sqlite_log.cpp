@@ -1,0 +1,275 @@
+#include "storage/sqlite_log.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+namespace minivault::storage {
+
+namespace {
+
+errc map_rc(int rc) noexcept {
+  switch (rc & 0xFF) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW: return errc::ok;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return errc::corrupt;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return errc::overloaded;
+    default: return errc::io_error; // FULL, IOERR, READONLY, CANTOPEN, NOMEM, ...
+  }
+}
+
+sqlite3_stmt* prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
+    return nullptr;
+  return st;
+}
+
+const char* synchronous_pragma(fsync_policy p) {
+  switch (p) {
+    case fsync_policy::none: return "PRAGMA synchronous=OFF";
+    case fsync_policy::interval: return "PRAGMA synchronous=NORMAL";
+    case fsync_policy::always: return "PRAGMA synchronous=FULL";
+  }
+  return "PRAGMA synchronous=FULL";
+}
+
+} // namespace
+
+std::unique_ptr<sqlite_log> sqlite_log::open(const sqlite_settings& s, errc& err,
+                                             std::string& message) {
+  std::unique_ptr<sqlite_log> log(new sqlite_log());
+  log->path_ = s.path;
+  int rc = sqlite3_open_v2(s.path.c_str(), &log->db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    err = map_rc(rc);
+    message = "cannot open " + s.path + ": " +
+              (log->db_ ? sqlite3_errmsg(log->db_) : sqlite3_errstr(rc));
+    return nullptr;
+  }
+  sqlite3_busy_timeout(log->db_, 5000);
+  std::string page = "PRAGMA page_size=" + std::to_string(s.page_bytes);
+  std::string pages_max =
+    "PRAGMA max_page_count=" + std::to_string(s.pages_max ? s.pages_max : 4294967294ull);
+  const char* schema =
+    "CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, body BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, seq INTEGER,"
+    " body BLOB, cut_at INTEGER);";
+  for (const char* sql : {page.c_str(), "PRAGMA journal_mode=WAL", synchronous_pragma(s.fsync),
+                          "PRAGMA journal_size_limit=67108864", pages_max.c_str(), schema}) {
+    if (auto e = log->exec(sql); e != errc::ok) {
+      err = e;
+      message = s.path + ": " + log->last_error_;
+      return nullptr;
+    }
+  }
+  log->insert_ = prepare(log->db_, "INSERT INTO log(seq, body) VALUES(?1, ?2)");
+  log->update_ = prepare(log->db_, "UPDATE log SET body = ?2 WHERE seq = ?1");
+  log->delete_ = prepare(log->db_, "DELETE FROM log WHERE seq = ?1");
+  log->select_ = prepare(log->db_, "SELECT body FROM log WHERE seq = ?1");
+  if (!log->insert_ || !log->update_ || !log->delete_ || !log->select_) {
+    err = errc::io_error;
+    message = s.path + ": " + sqlite3_errmsg(log->db_);
+    return nullptr;
+  }
+  return log;
+}
+
+sqlite_log::~sqlite_log() {
+  for (auto* st : {insert_, update_, delete_, select_}) sqlite3_finalize(st);
+  if (db_) sqlite3_close_v2(db_);
+  if (wal_fd_ >= 0) ::close(wal_fd_);
+}
+
+errc sqlite_log::fail(int rc) {
+  last_error_ = sqlite3_errmsg(db_);
+  return map_rc(rc);
+}
+
+errc sqlite_log::exec(const char* sql) {
+  char* msg = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
+  if (rc != SQLITE_OK) {
+    last_error_ = msg ? msg : sqlite3_errstr(rc);
+    sqlite3_free(msg);
+    return map_rc(rc);
+  }
+  return errc::ok;
+}
+
+errc sqlite_log::begin() { return exec("BEGIN IMMEDIATE"); }
+errc sqlite_log::commit() { return exec("COMMIT"); }
+void sqlite_log::rollback() noexcept {
+  if (!sqlite3_get_autocommit(db_)) (void)exec("ROLLBACK");
+}
+
+namespace {
+
+int step_once(sqlite3_stmt* st) {
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc;
+}
+
+} // namespace
+
+errc sqlite_log::insert_row(std::uint64_t seq, std::string_view body) {
+  sqlite3_bind_int64(insert_, 1, static_cast<sqlite3_int64>(seq));
+  sqlite3_bind_blob64(insert_, 2, body.data(), body.size(), SQLITE_STATIC);
+  int rc = step_once(insert_);
+  return rc == SQLITE_DONE ? errc::ok : fail(rc);
+}
+
+errc sqlite_log::update_row(std::uint64_t seq, std::string_view body) {
+  sqlite3_bind_int64(update_, 1, static_cast<sqlite3_int64>(seq));
+  sqlite3_bind_blob64(update_, 2, body.data(), body.size(), SQLITE_STATIC);
+  int rc = step_once(update_);
+  return rc == SQLITE_DONE ? errc::ok : fail(rc);
+}
+
+errc sqlite_log::delete_row(std::uint64_t seq) {
+  sqlite3_bind_int64(delete_, 1, static_cast<sqlite3_int64>(seq));
+  int rc = step_once(delete_);
+  return rc == SQLITE_DONE ? errc::ok : fail(rc);
+}
+
+errc sqlite_log::read_row(std::uint64_t seq, std::string& body) {
+  sqlite3_bind_int64(select_, 1, static_cast<sqlite3_int64>(seq));
+  int rc = sqlite3_step(select_);
+  errc result = errc::ok;
+  if (rc == SQLITE_ROW) {
+    auto p = static_cast<const char*>(sqlite3_column_blob(select_, 0));
+    body.assign(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(select_, 0)));
+  } else {
+    result = rc == SQLITE_DONE ? errc::not_found : fail(rc);
+  }
+  sqlite3_reset(select_);
+  sqlite3_clear_bindings(select_);
+  return result;
+}
+
+errc sqlite_log::quarantine_row(std::uint64_t seq, std::string_view body) {
+  sqlite3_stmt* st =
+    prepare(db_, "INSERT INTO quarantine(seq, body, cut_at) VALUES(?1, ?2, strftime('%s'))");
+  if (!st) return fail(SQLITE_ERROR);
+  sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(seq));
+  sqlite3_bind_blob64(st, 2, body.data(), body.size(), SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? errc::ok : fail(rc);
+}
+
+errc sqlite_log::scan(const std::function<bool(std::uint64_t, std::string_view)>& fn) {
+  sqlite3_stmt* st = prepare(db_, "SELECT seq, body FROM log ORDER BY seq");
+  if (!st) return fail(SQLITE_ERROR);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
+    auto p = static_cast<const char*>(sqlite3_column_blob(st, 1));
+    auto n = static_cast<std::size_t>(sqlite3_column_bytes(st, 1));
+    if (!fn(seq, std::string_view(p ? p : "", n))) {
+      rc = SQLITE_DONE;
+      break;
+    }
+  }
+  errc result = rc == SQLITE_DONE ? errc::ok : fail(rc);
+  sqlite3_finalize(st);
+  return result;
+}
+
+errc sqlite_log::meta_get(const std::string& key, std::string& value, bool& found) {
+  sqlite3_stmt* st = prepare(db_, "SELECT value FROM meta WHERE key = ?1");
+  if (!st) return fail(SQLITE_ERROR);
+  sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(st);
+  found = rc == SQLITE_ROW;
+  if (found) value = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  errc result = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? errc::ok : fail(rc);
+  sqlite3_finalize(st);
+  return result;
+}
+
+errc sqlite_log::meta_put(const std::string& key, const std::string& value) {
+  sqlite3_stmt* st = prepare(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)");
+  if (!st) return fail(SQLITE_ERROR);
+  sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, value.c_str(), -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? errc::ok : fail(rc);
+}
+
+errc sqlite_log::sync_wal() {
+  if (wal_fd_ < 0) {
+    wal_fd_ = ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+    if (wal_fd_ < 0) return errno == ENOENT ? errc::ok : errc::io_error; // nothing to sync
+  }
+  return ::fdatasync(wal_fd_) == 0 ? errc::ok : errc::io_error;
+}
+
+// -- reader_pool ------------------------------------------------------------------------
+
+reader_pool::~reader_pool() {
+  for (auto* db : idle_) sqlite3_close_v2(db);
+}
+
+sqlite3* reader_pool::acquire(errc& err) {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (!idle_.empty()) {
+      sqlite3* db = idle_.back();
+      idle_.pop_back();
+      return db;
+    }
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    if (db) sqlite3_close_v2(db);
+    err = map_rc(rc);
+    return nullptr;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  return db;
+}
+
+void reader_pool::release(sqlite3* db) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  idle_.push_back(db);
+}
+
+errc reader_pool::read_range(std::uint64_t seq, std::uint32_t offset, std::uint32_t len,
+                             std::string& out) {
+  errc err = errc::ok;
+  sqlite3* db = acquire(err);
+  if (!db) return err;
+  sqlite3_blob* blob = nullptr;
+  int rc = sqlite3_blob_open(db, "main", "log", "body", static_cast<sqlite3_int64>(seq), 0,
+                             &blob);
+  if (rc != SQLITE_OK) {
+    release(db);
+    // A missing row means compaction moved the record; anything else is an error.
+    return (rc & 0xFF) == SQLITE_ERROR ? errc::not_found : map_rc(rc);
+  }
+  if (static_cast<std::uint64_t>(offset) + len >
+      static_cast<std::uint64_t>(sqlite3_blob_bytes(blob))) {
+    sqlite3_blob_close(blob);
+    release(db);
+    return errc::not_found; // the row was rewritten since the location was read
+  }
+  out.resize(len);
+  rc = sqlite3_blob_read(blob, out.data(), static_cast<int>(len), static_cast<int>(offset));
+  sqlite3_blob_close(blob);
+  release(db);
+  return rc == SQLITE_OK ? errc::ok : map_rc(rc);
+}
+
+} // namespace minivault::storage

@@ -1,0 +1,96 @@
+#pragma once
+// Thin RAII layer over SQLite for the log table. `sqlite_log` is the writer connection
+// (one thread at a time: the engine's writer); `reader_pool` hands out read-only
+// connections to any thread for cache misses. Every call reports failure as an errc plus
+// the SQLite message; nothing throws.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/errc.hpp"
+#include "protocol/options.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace minivault::storage {
+
+struct sqlite_settings {
+  std::string path;
+  fsync_policy fsync = fsync_policy::none;
+  std::uint32_t page_bytes = 4096;
+  std::uint64_t pages_max = 0; // 0 = unlimited
+};
+
+class sqlite_log {
+public:
+  /// Opens or creates the database, applies the pragmas (WAL, synchronous per policy)
+  /// and creates the schema. Returns nullptr and sets `err`/`message` on failure.
+  static std::unique_ptr<sqlite_log> open(const sqlite_settings& s, errc& err,
+                                          std::string& message);
+  ~sqlite_log();
+  sqlite_log(const sqlite_log&) = delete;
+  sqlite_log& operator=(const sqlite_log&) = delete;
+
+  [[nodiscard]] errc begin();
+  [[nodiscard]] errc commit();
+  void rollback() noexcept;
+
+  [[nodiscard]] errc insert_row(std::uint64_t seq, std::string_view body);
+  [[nodiscard]] errc update_row(std::uint64_t seq, std::string_view body);
+  [[nodiscard]] errc delete_row(std::uint64_t seq);
+  [[nodiscard]] errc read_row(std::uint64_t seq, std::string& body);
+  /// Copies a damaged row aside (table `quarantine`) before it is cut.
+  [[nodiscard]] errc quarantine_row(std::uint64_t seq, std::string_view body);
+
+  /// Calls `fn(seq, body)` for every log row in seq order; `fn` returns false to stop.
+  [[nodiscard]] errc scan(const std::function<bool(std::uint64_t, std::string_view)>& fn);
+
+  [[nodiscard]] errc meta_get(const std::string& key, std::string& value, bool& found);
+  [[nodiscard]] errc meta_put(const std::string& key, const std::string& value);
+
+  /// fdatasync of the WAL file: makes every committed transaction power-loss safe.
+  [[nodiscard]] errc sync_wal();
+
+  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+private:
+  sqlite_log() = default;
+  errc fail(int rc);
+  errc exec(const char* sql);
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* update_ = nullptr;
+  sqlite3_stmt* delete_ = nullptr;
+  sqlite3_stmt* select_ = nullptr;
+  std::string path_;
+  std::string last_error_;
+  int wal_fd_ = -1;
+};
+
+/// Read-only connections for cache misses, shared by all reader threads. Thread-safe.
+/// Each read opens the row as an incremental blob and closes it at once, so no reader
+/// pins a WAL snapshot (which would stop checkpoints from recycling the WAL).
+class reader_pool {
+public:
+  explicit reader_pool(std::string path) : path_(std::move(path)) {}
+  ~reader_pool();
+  /// Reads `len` bytes at `offset` of row `seq`. `not_found` when the row is gone
+  /// (compaction moved it: the caller looks the key up again).
+  [[nodiscard]] errc read_range(std::uint64_t seq, std::uint32_t offset, std::uint32_t len,
+                                std::string& out);
+
+private:
+  sqlite3* acquire(errc& err);
+  void release(sqlite3* db);
+  std::string path_;
+  std::mutex mutex_;
+  std::vector<sqlite3*> idle_; // guarded by mutex_
+};
+
+} // namespace minivault::storage

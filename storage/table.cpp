@@ -1,0 +1,138 @@
+#include "storage/table.hpp"
+
+#include <functional>
+
+#include "protocol/assert.hpp"
+
+namespace minivault::storage {
+
+// -- shard ------------------------------------------------------------------------------
+
+shard::~shard() {
+  for (auto* e : slots_) delete e;
+}
+
+index_entry* shard::find(std::uint64_t hash, std::string_view key) const noexcept {
+  std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    index_entry* e = slots_[i];
+    if (e == nullptr) return nullptr;
+    if (e->hash == hash && e->key == key) return e;
+  }
+}
+
+index_entry* shard::insert(std::uint64_t hash, std::string_view key) {
+  if ((count_ + 1) * 4 > slots_.size() * 3) grow(); // load factor <= 0.75
+  auto e = std::make_unique<index_entry>();
+  e->key.assign(key.data(), key.size());
+  e->hash = hash;
+  std::size_t mask = slots_.size() - 1;
+  std::size_t i = hash & mask;
+  while (slots_[i] != nullptr) i = (i + 1) & mask;
+  slots_[i] = e.get();
+  ++count_;
+  return e.release();
+}
+
+void shard::erase(index_entry* victim) noexcept {
+  std::size_t mask = slots_.size() - 1;
+  std::size_t i = victim->hash & mask;
+  while (slots_[i] != victim) i = (i + 1) & mask;
+  // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+  std::size_t hole = i;
+  for (std::size_t j = (i + 1) & mask; slots_[j] != nullptr; j = (j + 1) & mask) {
+    std::size_t home = slots_[j]->hash & mask;
+    // Move slots_[j] into the hole if its home is not cyclically within (hole, j].
+    bool home_in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+    if (!home_in_range) {
+      slots_[hole] = slots_[j];
+      hole = j;
+    }
+  }
+  slots_[hole] = nullptr;
+  --count_;
+  delete victim;
+}
+
+void shard::grow() {
+  std::vector<index_entry*> bigger(slots_.size() * 2, nullptr);
+  std::size_t mask = bigger.size() - 1;
+  for (auto* e : slots_) {
+    if (e == nullptr) continue;
+    std::size_t i = e->hash & mask;
+    while (bigger[i] != nullptr) i = (i + 1) & mask;
+    bigger[i] = e;
+  }
+  slots_.swap(bigger);
+  clock_hand = 0;
+}
+
+// -- table ------------------------------------------------------------------------------
+
+table::table(std::size_t shard_count, std::size_t cache_bytes_max)
+  : cache_bytes_max_(cache_bytes_max),
+    value_bytes_cacheable_max_(cache_bytes_max / 8) {
+  std::size_t n = 1;
+  while (n < shard_count) n <<= 1;
+  shards_.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) shards_.push_back(std::make_unique<shard>());
+}
+
+std::uint64_t table::hash_key(std::string_view key) noexcept {
+  auto h = static_cast<std::uint64_t>(std::hash<std::string_view>{}(key));
+  // Mix so both the shard bits (high) and the slot bits (low) are well spread.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+bool table::cache_value(index_entry& e, std::string&& value) {
+  drop_value(e);
+  std::size_t bytes = value.size();
+  if (!cacheable(bytes)) return false;
+  e.value = std::move(value);
+  e.cached = true;
+  e.referenced.store(1, std::memory_order_relaxed);
+  cache_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  cache_items_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void table::drop_value(index_entry& e) noexcept {
+  if (!e.cached) return;
+  cache_bytes_.fetch_sub(e.value.size(), std::memory_order_relaxed);
+  cache_items_.fetch_sub(1, std::memory_order_relaxed);
+  std::string().swap(e.value); // release the memory, not just the length
+  e.cached = false;
+}
+
+void table::maybe_evict() {
+  if (cache_bytes() > cache_bytes_max_) evict_to(cache_bytes_max_ / 10 * 9);
+}
+
+void table::evict_to(std::size_t target_bytes) {
+  std::unique_lock<std::mutex> guard(evict_mutex_, std::try_to_lock);
+  if (!guard.owns_lock()) return; // someone else is already evicting
+  // Two full CLOCK rotations always suffice: the first clears reference bits, the
+  // second evicts. Each shard is locked for one bounded slice at a time.
+  constexpr std::size_t slice = 256;
+  std::size_t rounds = 0;
+  std::size_t max_rounds = shards_.size() * 2 * 64;
+  while (cache_bytes() > target_bytes && rounds++ < max_rounds) {
+    shard& s = *shards_[evict_shard_];
+    evict_shard_ = (evict_shard_ + 1) % shards_.size();
+    s.lock.lock();
+    std::size_t n = s.slot_count();
+    for (std::size_t k = 0; k < slice && k < n && cache_bytes() > target_bytes; ++k) {
+      s.clock_hand = (s.clock_hand + 1) % n;
+      index_entry* e = s.slot(s.clock_hand);
+      if (e == nullptr || !e->cached) continue;
+      if (e->referenced.exchange(0, std::memory_order_relaxed) != 0) continue;
+      drop_value(*e);
+    }
+    s.lock.unlock();
+  }
+}
+
+} // namespace minivault::storage
