@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -20,13 +21,11 @@ namespace {
 
 // Every option of node_options, by its flag / config-key name.
 const std::vector<std::string> all_keys = {
-  "port",          "http",        "public-url",         "data",
-  "auth",          "authmode",    "ratelimit",          "cache",
-  "workers",       "config",      "bind",               "region",
-  "node-id",       "fsync",       "fsync-interval-ms",  "value-max-bytes",
-  "compress-min-bytes", "io-threads", "max-connections", "replication-factor",
-  "write-quorum",  "cluster-port", "request-timeout-ms", "log-level",
-  "tls-cert",      "tls-key",     "tls-ca",             "cluster-nodes",
+  "port", "http", "public-url", "data", "auth", "authmode", "ratelimit", "cache",
+  "workers", "config", "bind", "region", "node-id", "fsync", "fsync-interval-ms",
+  "value-max-bytes", "compress-min-bytes", "io-threads", "max-connections",
+  "replication-factor", "write-quorum", "cluster-port", "request-timeout-ms",
+  "log-level", "tls-cert", "tls-key", "tls-ca", "cluster-nodes",
 };
 
 options_result parse(std::vector<std::string> args, const char* env = nullptr) {
@@ -39,7 +38,8 @@ options_result parse(std::vector<std::string> args, const char* env = nullptr) {
 
 std::vector<peer_address> peers(std::initializer_list<std::pair<const char*, int>> list) {
   std::vector<peer_address> out;
-  for (const auto& [host, port] : list) out.push_back({host, static_cast<std::uint16_t>(port)});
+  for (const auto& [host, port] : list)
+    out.push_back({host, static_cast<std::uint16_t>(port)});
   return out;
 }
 

@@ -97,19 +97,35 @@ protocol/CMakeFiles/mv_protocol.dir/options.cpp.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/mv_protocol.dir/options.cpp.s"
 	cd /work/main/build/protocol && /usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/protocol/options.cpp -o CMakeFiles/mv_protocol.dir/options.cpp.s
 
+protocol/CMakeFiles/mv_protocol.dir/compression.cpp.o: protocol/CMakeFiles/mv_protocol.dir/flags.make
+protocol/CMakeFiles/mv_protocol.dir/compression.cpp.o: /work/main/protocol/compression.cpp
+protocol/CMakeFiles/mv_protocol.dir/compression.cpp.o: protocol/CMakeFiles/mv_protocol.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building CXX object protocol/CMakeFiles/mv_protocol.dir/compression.cpp.o"
+	cd /work/main/build/protocol && /usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT protocol/CMakeFiles/mv_protocol.dir/compression.cpp.o -MF CMakeFiles/mv_protocol.dir/compression.cpp.o.d -o CMakeFiles/mv_protocol.dir/compression.cpp.o -c /work/main/protocol/compression.cpp
+
+protocol/CMakeFiles/mv_protocol.dir/compression.cpp.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/mv_protocol.dir/compression.cpp.i"
+	cd /work/main/build/protocol && /usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/protocol/compression.cpp > CMakeFiles/mv_protocol.dir/compression.cpp.i
+
+protocol/CMakeFiles/mv_protocol.dir/compression.cpp.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/mv_protocol.dir/compression.cpp.s"
+	cd /work/main/build/protocol && /usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/protocol/compression.cpp -o CMakeFiles/mv_protocol.dir/compression.cpp.s
+
 # Object files for target mv_protocol
 mv_protocol_OBJECTS = \
 "CMakeFiles/mv_protocol.dir/wire.cpp.o" \
-"CMakeFiles/mv_protocol.dir/options.cpp.o"
+"CMakeFiles/mv_protocol.dir/options.cpp.o" \
+"CMakeFiles/mv_protocol.dir/compression.cpp.o"
 
 # External object files for target mv_protocol
 mv_protocol_EXTERNAL_OBJECTS =
 
 protocol/libmv_protocol.a: protocol/CMakeFiles/mv_protocol.dir/wire.cpp.o
 protocol/libmv_protocol.a: protocol/CMakeFiles/mv_protocol.dir/options.cpp.o
+protocol/libmv_protocol.a: protocol/CMakeFiles/mv_protocol.dir/compression.cpp.o
 protocol/libmv_protocol.a: protocol/CMakeFiles/mv_protocol.dir/build.make
 protocol/libmv_protocol.a: protocol/CMakeFiles/mv_protocol.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Linking CXX static library libmv_protocol.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Linking CXX static library libmv_protocol.a"
 	cd /work/main/build/protocol && $(CMAKE_COMMAND) -P CMakeFiles/mv_protocol.dir/cmake_clean_target.cmake
 	cd /work/main/build/protocol && $(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/mv_protocol.dir/link.txt --verbose=$(VERBOSE)
 

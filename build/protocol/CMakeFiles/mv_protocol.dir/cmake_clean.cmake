@@ -1,4 +1,6 @@
 file(REMOVE_RECURSE
+  "CMakeFiles/mv_protocol.dir/compression.cpp.o"
+  "CMakeFiles/mv_protocol.dir/compression.cpp.o.d"
   "CMakeFiles/mv_protocol.dir/options.cpp.o"
   "CMakeFiles/mv_protocol.dir/options.cpp.o.d"
   "CMakeFiles/mv_protocol.dir/wire.cpp.o"

@@ -1,0 +1,45 @@
+#pragma once
+// The way back from the storage actor to the I/O threads: one lane per I/O thread, each a
+// mutex-guarded vector of (ticket, outcome) plus an eventfd that wakes the thread's epoll
+// loop. Writers: the storage actor (post). Reader: the lane's own I/O thread (take).
+// A lane holds at most `batches_in_flight_max` entries, because an I/O thread never has
+// more batches than that outstanding.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "protocol/errc.hpp"
+
+namespace minivault {
+
+struct completion {
+  std::uint64_t ticket = 0;
+  errc result = errc::ok;
+};
+
+class completion_board {
+public:
+  explicit completion_board(std::size_t lanes);
+  ~completion_board();
+  completion_board(const completion_board&) = delete;
+  completion_board& operator=(const completion_board&) = delete;
+
+  /// Records the outcome of batch `ticket` of lane `origin` and wakes that lane.
+  void post(std::uint32_t origin, std::uint64_t ticket, errc result);
+  /// Moves the lane's completions (in posting order) into `out`; clears the eventfd.
+  void take(std::uint32_t origin, std::vector<completion>& out);
+  /// The eventfd to watch for lane `origin` (readable when completions are waiting).
+  [[nodiscard]] int event_fd(std::uint32_t origin) const noexcept;
+  [[nodiscard]] std::size_t lanes() const noexcept { return lanes_.size(); }
+
+private:
+  struct lane {
+    std::mutex mutex;
+    std::vector<completion> items; // guarded by mutex
+    int efd = -1;
+  };
+  std::vector<std::unique_ptr<lane>> lanes_;
+};
+
+} // namespace minivault

@@ -1,0 +1,319 @@
+// I/O thread: the epoll loop, sockets and the hand-off of write batches. Request parsing
+// and replies live in requests.cpp.
+//
+// Loop iteration: epoll_wait -> accept / adopt / completions / read+parse per ready
+// connection -> send the write batch -> one send() per touched connection -> free closed
+// connections. Nothing here blocks except epoll_wait.
+#include "actors/io_thread.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+#include "protocol/assert.hpp"
+#include "protocol/limits.hpp"
+
+namespace minivault {
+
+namespace {
+
+// Tags for the non-connection descriptors in epoll_event::data.ptr.
+char listen_tag, wake_tag, completion_tag;
+
+constexpr std::size_t scratch_bytes = 256u << 10;
+constexpr int drain_deadline_ms = 3000;
+
+void remove_from(std::vector<connection*>& v, connection* c) {
+  v.erase(std::remove(v.begin(), v.end(), c), v.end());
+}
+
+} // namespace
+
+io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
+  : index_(index), ctx_(ctx), listen_fd_(listen_fd) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  KV_ASSERT(epoll_fd_ >= 0 && wake_fd_ >= 0);
+  scratch_.resize(scratch_bytes);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.ptr = &listen_tag;
+  KV_ASSERT(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) == 0);
+  ev.events = EPOLLIN;
+  ev.data.ptr = &wake_tag;
+  KV_ASSERT(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
+  ev.data.ptr = &completion_tag;
+  KV_ASSERT(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ctx_.board->event_fd(index_), &ev) == 0);
+}
+
+io_thread::~io_thread() {
+  join();
+  for (auto& c : conns_)
+    if (!c->dead) ::close(c->fd);
+  {
+    std::lock_guard<std::mutex> guard(adopt_mutex_);
+    for (int fd : adopted_) ::close(fd);
+  }
+  ::close(wake_fd_);
+  ::close(epoll_fd_);
+}
+
+void io_thread::start(std::vector<io_thread*> peers) {
+  peers_ = std::move(peers);
+  thread_ = std::thread([this] { run(); });
+}
+
+void io_thread::request_stop() {
+  stop_.store(true);
+  wake();
+}
+
+void io_thread::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void io_thread::wake() {
+  std::uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof(one));
+}
+
+void io_thread::adopt(int fd) {
+  {
+    std::lock_guard<std::mutex> guard(adopt_mutex_);
+    adopted_.push_back(fd);
+  }
+  wake();
+}
+
+connection_stats io_thread::stats() const {
+  return connection_stats{open_.load(), accepted_.load(), requests_.load(),
+                          protocol_errors_.load()};
+}
+
+void io_thread::run() {
+  constexpr int max_events = 256;
+  epoll_event events[max_events];
+  auto deadline = std::chrono::steady_clock::time_point::max();
+  for (;;) {
+    if (stop_.load(std::memory_order_relaxed) && !draining_) {
+      // Stop taking new work; let the writes already accepted become durable.
+      draining_ = true;
+      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_deadline_ms);
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+      for (auto& c : conns_)
+        if (!c->dead) set_interest(*c, false, c->want_write);
+      send_batch();
+    }
+    if (draining_ && ((in_flight_ == 0 && batch_.count == 0) ||
+                      std::chrono::steady_clock::now() > deadline))
+      break;
+    int n = ::epoll_wait(epoll_fd_, events, max_events, draining_ ? 50 : -1);
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < n; ++i) {
+      void* tag = events[i].data.ptr;
+      if (tag == &listen_tag) {
+        on_accept();
+      } else if (tag == &wake_tag) {
+        on_wake();
+      } else if (tag == &completion_tag) {
+        on_completions();
+      } else {
+        auto* c = static_cast<connection*>(tag);
+        if (c->dead) continue;
+        std::uint32_t ev = events[i].events;
+        // HUP/ERR are reported even without EPOLLIN interest: a connection that is not
+        // reading (paused, closing, EOF seen) would spin on them, so it closes here.
+        if ((ev & (EPOLLHUP | EPOLLERR)) && !(c->interest & EPOLLIN)) {
+          close_connection(*c);
+          continue;
+        }
+        if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(*c);
+        if (!c->dead && (ev & EPOLLOUT)) on_writable(*c);
+      }
+    }
+    send_batch();
+    for (std::size_t i = 0; i < dirty_.size(); ++i) flush(*dirty_[i]);
+    dirty_.clear();
+    if (!paused_.empty()) resume_paused();
+    reap();
+  }
+  shutdown_connections();
+}
+
+void io_thread::on_wake() {
+  std::uint64_t counter = 0;
+  (void)!::read(wake_fd_, &counter, sizeof(counter));
+  std::vector<int> fds;
+  {
+    std::lock_guard<std::mutex> guard(adopt_mutex_);
+    fds.swap(adopted_);
+  }
+  for (int fd : fds) {
+    if (draining_) {
+      ::close(fd);
+      ctx_.open_connections.fetch_sub(1);
+    } else {
+      add_connection(fd);
+    }
+  }
+}
+
+void io_thread::on_accept() {
+  for (int k = 0; k < 64; ++k) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return; // EAGAIN (another thread took it), or a transient error
+    if (ctx_.open_connections.load() >= ctx_.options->max_connections) {
+      ::close(fd); // over the connection limit: refuse rather than degrade everyone
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ctx_.open_connections.fetch_add(1);
+    accepted_.fetch_add(1, std::memory_order_relaxed);
+    io_thread* target = peers_.empty() ? this : peers_[next_peer_++ % peers_.size()];
+    if (target == this)
+      add_connection(fd);
+    else
+      target->adopt(fd);
+  }
+}
+
+void io_thread::add_connection(int fd) {
+  auto c = std::make_unique<connection>();
+  c->fd = fd;
+  c->slot = conns_.size();
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = c.get();
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    ::close(fd);
+    ctx_.open_connections.fetch_sub(1);
+    return;
+  }
+  c->interest = EPOLLIN;
+  open_.fetch_add(1, std::memory_order_relaxed);
+  conns_.push_back(std::move(c));
+}
+
+void io_thread::on_readable(connection& c) {
+  // Bounded rounds per wake-up keep one busy client from starving the others; epoll is
+  // level-triggered, so what is left is reported again.
+  for (int round = 0; round < 16; ++round) {
+    if (c.dead || c.paused || c.closing || c.peer_closed || draining_) return;
+    ssize_t n = ::recv(c.fd, scratch_.data(), scratch_.size(), 0);
+    if (n > 0) {
+      process_input(c, scratch_.data(), static_cast<std::size_t>(n));
+      if (static_cast<std::size_t>(n) < scratch_.size()) return;
+      continue;
+    }
+    if (n == 0) {
+      // The client finished sending. Writes it already made still complete (and are
+      // answered, if it still reads); then the connection closes.
+      c.peer_closed = true;
+      set_interest(c, false, c.want_write);
+      if (c.waiting.empty()) mark_dirty(c);
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) close_connection(c);
+    return;
+  }
+}
+
+void io_thread::on_writable(connection& c) { flush(c); }
+
+void io_thread::mark_dirty(connection& c) {
+  if (c.listed_dirty) return;
+  c.listed_dirty = true;
+  dirty_.push_back(&c);
+}
+
+void io_thread::flush(connection& c) {
+  c.listed_dirty = false;
+  if (c.dead) return;
+  while (c.out_pos < c.out.size()) {
+    ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out_pos += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      set_interest(c, c.interest & EPOLLIN, true);
+      return;
+    }
+    close_connection(c); // the peer is gone
+    return;
+  }
+  c.out.clear();
+  c.out_pos = 0;
+  if (c.out.capacity() > (4u << 20)) std::string().swap(c.out);
+  if (c.want_write) set_interest(c, c.interest & EPOLLIN, false);
+  if ((c.closing || c.peer_closed) && c.waiting.empty()) close_connection(c);
+}
+
+void io_thread::set_interest(connection& c, bool want_read, bool want_write) {
+  std::uint32_t events = (want_read ? EPOLLIN : 0u) | (want_write ? EPOLLOUT : 0u);
+  c.want_write = want_write;
+  if (events == c.interest || c.dead) return;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = &c;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  c.interest = events;
+}
+
+void io_thread::close_connection(connection& c) {
+  if (c.dead) return;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  ::close(c.fd);
+  c.dead = true;
+  if (c.listed_waiting) remove_from(waiting_, &c);
+  if (c.paused) remove_from(paused_, &c);
+  c.listed_waiting = false;
+  c.paused = false;
+  dead_.push_back(&c);
+  open_.fetch_sub(1, std::memory_order_relaxed);
+  ctx_.open_connections.fetch_sub(1);
+}
+
+void io_thread::reap() {
+  for (connection* c : dead_) {
+    std::size_t slot = c->slot;
+    KV_ASSERT(conns_[slot].get() == c);
+    if (slot != conns_.size() - 1) {
+      conns_[slot] = std::move(conns_.back());
+      conns_[slot]->slot = slot;
+    }
+    conns_.pop_back();
+  }
+  dead_.clear();
+}
+
+void io_thread::send_batch() {
+  if (batch_.count == 0 || in_flight_ >= batches_in_flight_max) return;
+  batch_.origin = index_;
+  batch_.ticket = next_ticket_++;
+  caf::anon_send(ctx_.storage, std::move(batch_));
+  batch_ = write_batch{};
+  ++in_flight_;
+}
+
+void io_thread::shutdown_connections() {
+  // Whatever could be answered was answered while draining; flush it and close.
+  for (auto& c : conns_) {
+    if (c->dead) continue;
+    flush(*c);
+    close_connection(*c);
+  }
+  reap();
+}
+
+} // namespace minivault

@@ -1,0 +1,107 @@
+#pragma once
+// An I/O thread of the binary protocol: one epoll loop serving its share of the client
+// connections. Per loop iteration it reads what is ready, parses every complete frame,
+// answers GET/HEALTH/AUTH in place (reading the engine's shared table), packs SET/DELETE
+// into one write_batch for the storage actor, then writes each touched connection's
+// replies with one send. Durable-write completions arrive through the completion board.
+//
+// Thread-safety: every member is owned by the thread, except `adopt`, `request_stop` and
+// `stats`, which are safe from any thread.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/connection.hpp"
+#include "actors/server_context.hpp"
+#include "protocol/actors.hpp"
+#include "protocol/wire.hpp"
+
+namespace minivault {
+
+class io_thread {
+public:
+  /// `listen_fd` is shared by all I/O threads (EPOLLEXCLUSIVE); accepted sockets are
+  /// spread round-robin over `peers` (all I/O threads, this one included).
+  io_thread(std::uint32_t index, server_context& ctx, int listen_fd);
+  ~io_thread();
+  io_thread(const io_thread&) = delete;
+  io_thread& operator=(const io_thread&) = delete;
+
+  void start(std::vector<io_thread*> peers);
+  /// Stops accepting and reading, waits (bounded) for in-flight writes, flushes replies,
+  /// closes every connection and ends the loop. Thread-safe; `join` waits for it.
+  void request_stop();
+  void join();
+  /// Hands an accepted socket to this thread. Thread-safe.
+  void adopt(int fd);
+  [[nodiscard]] connection_stats stats() const;
+
+private:
+  void run();
+  void wake();
+  void on_wake();
+  void on_accept();
+  void add_connection(int fd);
+  void on_readable(connection& c);
+  void on_writable(connection& c);
+  void process_input(connection& c, const char* data, std::size_t len);
+  void parse_buffered(connection& c);
+  /// Parses and handles complete frames of [data, data+len); returns the bytes used.
+  std::size_t consume(connection& c, const char* data, std::size_t len);
+  [[nodiscard]] bool handle(connection& c, const wire::request& req);
+  void handle_get(connection& c, std::string_view key);
+  void handle_write(connection& c, const wire::request& req);
+  void handle_auth(connection& c, std::string_view key);
+  void reply(connection& c, std::uint8_t status, std::string_view payload);
+  void reply_error(connection& c, errc e);
+  void fail_and_close(connection& c, errc e);
+  [[nodiscard]] bool allowed(connection& c, wire::opcode op);
+  void append_get_reply(std::string& out, std::string_view key);
+
+  void on_completions();
+  void drain(connection& c, std::uint64_t ticket, errc result);
+  void send_batch();
+  void resume_paused();
+  [[nodiscard]] bool must_pause(const connection& c) const;
+  void mark_dirty(connection& c);
+  void flush(connection& c);
+  void set_interest(connection& c, bool want_read, bool want_write);
+  void close_connection(connection& c);
+  void reap();
+  void shutdown_connections();
+
+  std::uint32_t index_;
+  server_context& ctx_;
+  int listen_fd_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::vector<io_thread*> peers_;
+  std::uint64_t next_peer_ = 0;
+
+  std::mutex adopt_mutex_;
+  std::vector<int> adopted_; // guarded by adopt_mutex_
+
+  std::vector<std::unique_ptr<connection>> conns_; // conns_[c->slot].get() == c
+  std::vector<connection*> waiting_;  // connections with non-empty `waiting`
+  std::vector<connection*> dirty_;    // connections with output to send this iteration
+  std::vector<connection*> paused_;   // connections that stopped parsing at a limit
+  std::vector<connection*> dead_;     // closed this iteration, freed by reap()
+  bool draining_ = false;             // stop requested: finishing in-flight writes
+  std::string scratch_;               // receive buffer, parsed in place when possible
+  std::string plain_;                 // decompression output
+  std::vector<completion> completions_;
+
+  write_batch batch_;              // the batch being filled
+  std::uint64_t next_ticket_ = 1;  // ticket of `batch_`
+  std::size_t in_flight_ = 0;      // batches sent, not yet completed
+
+  std::atomic<std::uint64_t> accepted_{0}, requests_{0}, protocol_errors_{0}, open_{0};
+};
+
+} // namespace minivault

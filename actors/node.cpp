@@ -1,0 +1,122 @@
+#include "actors/node.hpp"
+
+#include <cstdio>
+#include <thread>
+
+#include "actors/connections_actor.hpp"
+#include "actors/health.hpp"
+#include "actors/log.hpp"
+#include "actors/storage_actor.hpp"
+
+namespace minivault {
+
+namespace {
+
+std::size_t io_thread_count(const node_options& o) {
+  if (o.io_threads > 0) return o.io_threads;
+  auto hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : hw;
+}
+
+std::unique_ptr<caf::actor_system_config> make_caf_config() {
+  auto cfg = std::make_unique<caf::actor_system_config>();
+  add_minivault_types(*cfg);
+  // CAF defaults to max(cores, 4) scheduler threads; the I/O threads and the detached
+  // actors have their own threads, so the scheduler gets the cores and no more.
+  auto hw = std::thread::hardware_concurrency();
+  cfg->set("scheduler.max-threads", static_cast<std::uint64_t>(hw < 2 ? 2 : hw));
+  cfg->set("logger.verbosity", caf::atom("quiet"));
+  cfg->set("logger.console", caf::atom("none"));
+  return cfg;
+}
+
+std::string hex_id(std::uint32_t id) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%08x", id);
+  return buf;
+}
+
+} // namespace
+
+node::node(const node_options& opts) : opts_(opts), started_(std::chrono::steady_clock::now()) {}
+
+std::unique_ptr<node> node::start(const node_options& opts, std::string& error) {
+  std::unique_ptr<node> n(new node(opts));
+  storage::engine_options eo;
+  eo.dir = opts.data_dir;
+  eo.cache_bytes_max = opts.cache_mb << 20;
+  eo.fsync = opts.fsync;
+  eo.compress_bytes_min = opts.compress_bytes_min;
+  eo.value_bytes_max = opts.value_bytes_max;
+  errc err = errc::ok;
+  n->engine_ = storage::engine::open(eo, err, error);
+  if (!n->engine_) return nullptr;
+  auto st = n->engine_->stats();
+  n->node_id_ = opts.node_name.empty() ? hex_id(st.node_id) : opts.node_name;
+  if (st.corrupt_records_cut > 0)
+    log(log_level::warning, "cut " + std::to_string(st.corrupt_records_cut) +
+                              " damaged log row tail(s) at open (copies kept in table quarantine)");
+  log(log_level::info, "opened " + opts.data_dir + ": " + std::to_string(st.keys) + " keys");
+
+  int listen_fd = open_listener(opts.bind_address, opts.port, error);
+  if (listen_fd < 0) return nullptr;
+
+  std::size_t threads = io_thread_count(opts);
+  n->board_ = std::make_unique<completion_board>(threads);
+  n->cfg_ = make_caf_config();
+  n->sys_ = std::make_unique<caf::actor_system>(*n->cfg_);
+  n->storage_ = n->sys_->spawn<caf::detached>(storage_actor_impl, n->engine_.get(),
+                                              n->board_.get(), opts.fsync,
+                                              std::chrono::milliseconds(opts.fsync_interval_ms));
+  n->ctx_.options = &n->opts_;
+  n->ctx_.engine = n->engine_.get();
+  n->ctx_.storage = n->storage_;
+  n->ctx_.board = n->board_.get();
+  node* self = n.get();
+  n->ctx_.health_json = [self] { return self->health_json(); };
+  n->connections_ = n->sys_->spawn<caf::detached>(connections_actor_impl, &n->ctx_, listen_fd,
+                                                  threads);
+  log(log_level::info, "node " + n->node_id_ + " serving the binary protocol on " +
+                         opts.bind_address + ":" + std::to_string(opts.port) + " with " +
+                         std::to_string(threads) + " I/O threads");
+  return n;
+}
+
+std::string node::health_json() const {
+  health_inputs in;
+  in.node_id = node_id_;
+  in.region = opts_.region;
+  in.uptime_seconds = static_cast<std::uint64_t>(
+    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
+      .count());
+  in.storage = engine_->stats();
+  in.connections = ctx_.open_connections.load();
+  return render_health(in);
+}
+
+void node::stop() {
+  if (stopped_ || !sys_) return;
+  stopped_ = true;
+  caf::scoped_actor self{*sys_};
+  auto stop_one = [&](const auto& handle, const char* what) {
+    self->request(handle, std::chrono::seconds(10), stop_atom_v)
+      .receive([](bool) {},
+               [&](const caf::error& e) {
+                 log(log_level::warning, std::string("stopping ") + what + ": " +
+                                           sys_->render(e));
+               });
+  };
+  stop_one(connections_, "connections");
+  stop_one(storage_, "storage");
+  connections_ = nullptr;
+  storage_ = nullptr;
+  ctx_.storage = nullptr;
+}
+
+node::~node() {
+  stop();
+  sys_.reset(); // waits for every actor to finish
+  engine_.reset();
+}
+
+} // namespace minivault

@@ -1,0 +1,51 @@
+#pragma once
+// A minivault node: the storage engine, the actor system and the actors, assembled in
+// dependency order and torn down in reverse. main() only parses options, starts a node
+// and waits for a signal.
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "actors/completion_board.hpp"
+#include "actors/server_context.hpp"
+#include "protocol/actors.hpp"
+#include "protocol/options.hpp"
+#include "storage/engine.hpp"
+
+namespace minivault {
+
+class node {
+public:
+  /// Opens the store, spawns the actors and starts serving. Returns nullptr with
+  /// `error` set when the node cannot start (bad data dir, port in use, ...).
+  [[nodiscard]] static std::unique_ptr<node> start(const node_options& opts,
+                                                   std::string& error);
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Stops in reverse order: connections (drain in-flight writes, bounded), then the
+  /// storage actor (commit what is queued), then the engine. Idempotent.
+  void stop();
+
+  [[nodiscard]] std::uint16_t port() const noexcept { return opts_.port; }
+  [[nodiscard]] const std::string& node_id() const noexcept { return node_id_; }
+
+private:
+  explicit node(const node_options& opts);
+  [[nodiscard]] std::string health_json() const;
+
+  node_options opts_;
+  std::string node_id_;
+  std::chrono::steady_clock::time_point started_;
+  std::unique_ptr<storage::engine> engine_;
+  std::unique_ptr<completion_board> board_;
+  server_context ctx_;
+  std::unique_ptr<caf::actor_system_config> cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  storage_actor storage_;
+  connections_actor connections_;
+  bool stopped_ = false;
+};
+
+} // namespace minivault

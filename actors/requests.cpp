@@ -1,0 +1,268 @@
+// I/O thread, request side: framing, the handlers of each opcode, reply ordering and the
+// completion of durable writes.
+#include <sys/epoll.h>
+
+#include <algorithm>
+
+#include "actors/io_thread.hpp"
+#include "protocol/assert.hpp"
+#include "protocol/compression.hpp"
+#include "protocol/limits.hpp"
+#include "protocol/security.hpp"
+
+namespace minivault {
+
+namespace {
+
+/// Packs one write into a batch: `[flags:u8][key_len:u16][value_len:u32][key][value]`.
+void pack_write(write_batch& b, bool del, std::string_view key, std::string_view value) {
+  char hdr[7];
+  hdr[0] = del ? 1 : 0;
+  wire::store_u16(hdr + 1, static_cast<std::uint16_t>(key.size()));
+  wire::store_u32(hdr + 3, static_cast<std::uint32_t>(value.size()));
+  b.ops.append(hdr, sizeof(hdr));
+  b.ops.append(key.data(), key.size());
+  b.ops.append(value.data(), value.size());
+  ++b.count;
+}
+
+} // namespace
+
+// -- framing ----------------------------------------------------------------------------
+
+bool io_thread::must_pause(const connection& c) const {
+  return c.waiting.size() >= conn_pending_replies_max ||
+         c.out.size() - c.out_pos >= conn_out_bytes_soft_max ||
+         (batch_.ops.size() >= batch_bytes_max && in_flight_ >= batches_in_flight_max);
+}
+
+void io_thread::process_input(connection& c, const char* data, std::size_t len) {
+  // Frames are parsed straight from the receive buffer; only an incomplete tail (or
+  // input left while paused) is copied into the connection's own buffer.
+  if (!c.in.empty()) {
+    c.in.append(data, len);
+    parse_buffered(c);
+    return;
+  }
+  std::size_t used = consume(c, data, len);
+  if (used < len && !c.closing && !c.dead) {
+    c.in.reserve(std::max(c.need, len - used));
+    c.in.assign(data + used, len - used);
+  }
+}
+
+void io_thread::parse_buffered(connection& c) {
+  // Until the frame at the front is complete there is nothing to parse: skipping keeps
+  // a large value arriving in many pieces linear, not quadratic.
+  if (c.in.empty() || c.in.size() < c.need) return;
+  std::string buf;
+  buf.swap(c.in);
+  std::size_t used = consume(c, buf.data(), buf.size());
+  if (used < buf.size() && !c.closing && !c.dead) {
+    buf.erase(0, used);
+    c.in.swap(buf);
+  }
+}
+
+std::size_t io_thread::consume(connection& c, const char* data, std::size_t len) {
+  std::size_t pos = 0;
+  const std::size_t value_max = ctx_.options->value_bytes_max;
+  c.need = 0;
+  while (pos < len && !c.closing && !c.dead) {
+    if (batch_.ops.size() >= batch_bytes_max) send_batch();
+    if (must_pause(c)) {
+      c.paused = true;
+      paused_.push_back(&c);
+      set_interest(c, false, c.want_write);
+      break;
+    }
+    auto r = wire::parse_request(data + pos, len - pos, value_max);
+    if (r.state == wire::parse_state::need_more) {
+      c.need = r.frame_bytes;
+      break;
+    }
+    if (r.state == wire::parse_state::invalid) {
+      fail_and_close(c, r.error);
+      return len;
+    }
+    pos += r.consumed;
+    if (!handle(c, r.req)) return len;
+  }
+  return pos;
+}
+
+// -- handlers ---------------------------------------------------------------------------
+
+bool io_thread::allowed(connection& c, wire::opcode op) {
+  const node_options& o = *ctx_.options;
+  if (o.auth == auth_mode::none || o.auth_key.empty() || c.authed) return true;
+  switch (op) {
+    case wire::opcode::health:
+    case wire::opcode::auth: return true;
+    case wire::opcode::get: return o.auth != auth_mode::all;
+    case wire::opcode::set:
+    case wire::opcode::del: return false;
+  }
+  return false;
+}
+
+bool io_thread::handle(connection& c, const wire::request& req) {
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  if (!allowed(c, req.op)) {
+    fail_and_close(c, errc::unauthorized);
+    return false;
+  }
+  switch (req.op) {
+    case wire::opcode::get:
+      if (req.key.empty())
+        reply_error(c, errc::bad_request);
+      else
+        handle_get(c, req.key);
+      break;
+    case wire::opcode::set:
+    case wire::opcode::del:
+      if (req.key.empty())
+        reply_error(c, errc::bad_request);
+      else
+        handle_write(c, req);
+      break;
+    case wire::opcode::health: reply(c, wire::status_ok, ctx_.health_json()); break;
+    case wire::opcode::auth: handle_auth(c, req.key); break;
+  }
+  return !c.closing;
+}
+
+void io_thread::append_get_reply(std::string& out, std::string_view key) {
+  auto to_reply = [&out](std::string_view v) { wire::append_reply(out, wire::status_ok, v); };
+  switch (ctx_.engine->get(key, storage::value_sink(to_reply))) {
+    case storage::get_status::found: break;
+    case storage::get_status::not_found: wire::append_error(out, errc::not_found); break;
+    case storage::get_status::error: wire::append_error(out, errc::io_error); break;
+  }
+}
+
+void io_thread::handle_get(connection& c, std::string_view key) {
+  if (c.waiting.empty()) {
+    append_get_reply(c.out, key);
+    mark_dirty(c);
+    return;
+  }
+  // Behind a pending write of this connection: evaluated when it reaches the front.
+  c.waiting.push_back(reply_slot{reply_slot::kind::deferred_get, 0, std::string(key)});
+}
+
+void io_thread::handle_write(connection& c, const wire::request& req) {
+  std::string_view value = req.value;
+  bool del = req.op == wire::opcode::del;
+  if (!del && req.compressed) {
+    // The frame was read whole, so a bad value is answered and the stream stays in step.
+    if (errc e = zstd_decompress_bounded(req.value, ctx_.options->value_bytes_max, plain_);
+        e != errc::ok) {
+      reply_error(c, e);
+      return;
+    }
+    value = plain_;
+  }
+  pack_write(batch_, del, req.key, del ? std::string_view{} : value);
+  c.waiting.push_back(reply_slot{reply_slot::kind::write_ack, next_ticket_, {}});
+  if (!c.listed_waiting) {
+    c.listed_waiting = true;
+    waiting_.push_back(&c);
+  }
+}
+
+void io_thread::handle_auth(connection& c, std::string_view key) {
+  const std::string& secret = ctx_.options->auth_key;
+  if (secret.empty() || constant_time_equal(key, secret)) {
+    c.authed = true;
+    reply(c, wire::status_ok, {});
+    return;
+  }
+  // A wrong key ends the connection: each guess costs a new TCP handshake.
+  fail_and_close(c, errc::unauthorized);
+}
+
+void io_thread::reply(connection& c, std::uint8_t status, std::string_view payload) {
+  if (c.waiting.empty()) {
+    wire::append_reply(c.out, status, payload);
+    mark_dirty(c);
+    return;
+  }
+  reply_slot s{reply_slot::kind::ready, 0, {}};
+  wire::append_reply(s.data, status, payload);
+  c.waiting.push_back(std::move(s));
+}
+
+void io_thread::reply_error(connection& c, errc e) { reply(c, wire::status_error, to_string(e)); }
+
+void io_thread::fail_and_close(connection& c, errc e) {
+  protocol_errors_.fetch_add(1, std::memory_order_relaxed);
+  reply_error(c, e);
+  c.closing = true;
+  c.in.clear();
+  set_interest(c, false, c.want_write);
+  mark_dirty(c);
+}
+
+// -- completions ------------------------------------------------------------------------
+
+void io_thread::on_completions() {
+  completions_.clear();
+  ctx_.board->take(index_, completions_);
+  for (const completion& done : completions_) {
+    KV_ASSERT(in_flight_ > 0);
+    --in_flight_;
+    for (connection* c : waiting_) drain(*c, done.ticket, done.result);
+    waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
+                                  [](connection* c) {
+                                    if (!c->waiting.empty()) return false;
+                                    c->listed_waiting = false;
+                                    return true;
+                                  }),
+                   waiting_.end());
+  }
+  send_batch();
+  if (!paused_.empty()) resume_paused();
+}
+
+void io_thread::drain(connection& c, std::uint64_t ticket, errc result) {
+  bool wrote = false;
+  while (!c.waiting.empty()) {
+    reply_slot& s = c.waiting.front();
+    if (s.k == reply_slot::kind::write_ack) {
+      if (s.ticket > ticket) break;
+      // Tickets complete in order, so an older ticket cannot still be waiting.
+      KV_ASSERT(s.ticket == ticket);
+      if (result == errc::ok)
+        wire::append_reply(c.out, wire::status_ok, {});
+      else
+        wire::append_error(c.out, result);
+    } else if (s.k == reply_slot::kind::deferred_get) {
+      append_get_reply(c.out, s.data);
+    } else {
+      c.out.append(s.data);
+    }
+    c.waiting.pop_front();
+    wrote = true;
+  }
+  if (wrote || c.peer_closed) mark_dirty(c);
+}
+
+void io_thread::resume_paused() {
+  if (draining_) return;
+  std::vector<connection*> list;
+  list.swap(paused_);
+  for (connection* c : list) {
+    if (c->dead) continue;
+    if (must_pause(*c)) {
+      paused_.push_back(c);
+      continue;
+    }
+    c->paused = false;
+    bool read = !c->closing && !c->peer_closed;
+    set_interest(*c, read, c->want_write);
+    parse_buffered(*c);
+  }
+}
+
+} // namespace minivault

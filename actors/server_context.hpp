@@ -1,0 +1,28 @@
+#pragma once
+// What every I/O thread shares: read-only settings, the engine (read side only), the
+// storage actor handle, the completion board and the health reporter. Built by the node
+// before the connections actor starts and outliving it.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "actors/completion_board.hpp"
+#include "protocol/actors.hpp"
+#include "protocol/options.hpp"
+#include "storage/engine.hpp"
+
+namespace minivault {
+
+struct server_context {
+  const node_options* options = nullptr;
+  storage::engine* engine = nullptr;  // readers only: writes go through `storage`
+  storage_actor storage;
+  completion_board* board = nullptr;
+  /// Builds the health JSON (thread-safe).
+  std::function<std::string()> health_json;
+  /// Open client connections across all I/O threads (for the connection limit).
+  std::atomic<std::uint64_t> open_connections{0};
+};
+
+} // namespace minivault

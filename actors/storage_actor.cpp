@@ -1,0 +1,109 @@
+// Message flow:
+//   I/O thread --write_batch--> queued (+ flush_atom to self, once)
+//   flush_atom  --> engine.apply(all queued) --> completion_board.post(origin, ticket, result)
+//   tick_atom   --> fsync (policy `interval`), compaction check; re-arms itself
+//   compact_atom --> one bounded compaction step; re-sends itself while more is needed
+//   stop_atom   --> commit what is queued, reply true, quit
+#include "actors/storage_actor.hpp"
+
+#include "protocol/wire.hpp"
+
+namespace minivault {
+
+bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out) {
+  const std::string& b = batch.ops;
+  std::size_t pos = 0;
+  for (std::uint32_t i = 0; i < batch.count; ++i) {
+    if (b.size() - pos < 7) return false;
+    bool del = b[pos] != 0;
+    std::size_t klen = wire::load_u16(b.data() + pos + 1);
+    std::size_t vlen = wire::load_u32(b.data() + pos + 3);
+    pos += 7;
+    if (b.size() - pos < klen + vlen) return false;
+    storage::write_op op;
+    op.key = std::string_view(b.data() + pos, klen);
+    op.value = std::string_view(b.data() + pos + klen, vlen);
+    op.tombstone = del;
+    out.push_back(op);
+    pos += klen + vlen;
+  }
+  return pos == b.size();
+}
+
+namespace {
+
+void commit_queued(storage_state& st) {
+  if (st.queued.empty()) return;
+  st.ops.clear();
+  bool well_formed = true;
+  for (const auto& b : st.queued) well_formed = well_formed && unpack_batch(b, st.ops);
+  errc result = well_formed ? st.engine->apply(st.ops.data(), st.ops.size()) : errc::bad_request;
+  if (result == errc::ok && st.fsync == fsync_policy::always) result = st.engine->sync();
+  for (const auto& b : st.queued) st.board->post(b.origin, b.ticket, result);
+  st.queued.clear();
+  st.queued_bytes = 0;
+}
+
+} // namespace
+
+storage_actor::behavior_type
+storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
+                   storage::engine* engine, completion_board* board, fsync_policy fsync,
+                   std::chrono::milliseconds fsync_interval) {
+  auto& st = self->state;
+  st.engine = engine;
+  st.board = board;
+  st.fsync = fsync;
+  st.fsync_interval = fsync_interval;
+  self->delayed_send(self, st.fsync_interval, tick_atom_v);
+  return {
+    [self](write_batch& batch) {
+      auto& st = self->state;
+      st.queued_bytes += batch.ops.size();
+      st.queued.push_back(std::move(batch));
+      if (st.queued_bytes >= storage_queued_bytes_max) {
+        commit_queued(st); // enough for one transaction: do not wait for the flush
+      } else if (!st.flush_pending) {
+        st.flush_pending = true;
+        self->send(self, flush_atom_v);
+      }
+    },
+    [self](flush_atom) {
+      self->state.flush_pending = false;
+      commit_queued(self->state);
+    },
+    [self](tick_atom) {
+      auto& st = self->state;
+      if (st.fsync == fsync_policy::interval) {
+        auto commits = st.engine->stats().commits;
+        if (commits != st.last_sync_commits) {
+          (void)st.engine->sync(); // a failure resurfaces on the next commit
+          st.last_sync_commits = commits;
+        }
+      }
+      if (!st.compaction_pending) {
+        st.compaction_pending = true;
+        self->send(self, compact_atom_v);
+      }
+      self->delayed_send(self, st.fsync_interval, tick_atom_v);
+    },
+    [self](compact_atom) {
+      auto& st = self->state;
+      bool more = false;
+      (void)st.engine->compact_step(compaction_step_bytes, more);
+      // Re-sent, not looped: batches already waiting in the mailbox go first.
+      if (more)
+        self->send(self, compact_atom_v);
+      else
+        st.compaction_pending = false;
+    },
+    [self](stop_atom) {
+      commit_queued(self->state);
+      if (self->state.fsync != fsync_policy::none) (void)self->state.engine->sync();
+      self->quit();
+      return true;
+    },
+  };
+}
+
+} // namespace minivault

@@ -1,0 +1,46 @@
+#pragma once
+// The storage actor: the only writer of the engine. Spawn it detached (SQLite blocks).
+//
+// Group commit: a write_batch is queued, and the first queued batch sends the actor a
+// flush_atom. That message lands behind every batch already in the mailbox, so when it
+// is handled, all of them are committed in one transaction. Each batch's outcome is then
+// posted to the completion board for its I/O thread, in arrival order.
+#include <chrono>
+#include <memory>
+
+#include "actors/completion_board.hpp"
+#include "protocol/actors.hpp"
+#include "protocol/options.hpp"
+#include "storage/engine.hpp"
+
+namespace minivault {
+
+struct storage_state {
+  static inline const char* name = "minivault.storage";
+  storage::engine* engine = nullptr;   // owned by the node, outlives the actor
+  completion_board* board = nullptr;
+  fsync_policy fsync = fsync_policy::none;
+  std::chrono::milliseconds fsync_interval{100};
+  std::vector<write_batch> queued;      // bounded: see queued_bytes_max
+  std::size_t queued_bytes = 0;
+  bool flush_pending = false;
+  bool compaction_pending = false;
+  std::uint64_t last_sync_commits = 0;
+  std::vector<storage::write_op> ops;   // scratch: decoded ops of one group
+};
+
+/// Queued batch bytes that force a commit without waiting for the flush message.
+inline constexpr std::size_t storage_queued_bytes_max = 32u << 20;
+/// Bytes of old log one compaction step may rewrite before writes get a turn again.
+inline constexpr std::size_t compaction_step_bytes = 4u << 20;
+
+storage_actor::behavior_type
+storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
+                   storage::engine* engine, completion_board* board, fsync_policy fsync,
+                   std::chrono::milliseconds fsync_interval);
+
+/// Decodes a packed write_batch into engine ops (views into `batch.ops`). Returns false
+/// when the packing is malformed (a bug in the sender: nothing is applied then).
+[[nodiscard]] bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out);
+
+} // namespace minivault
