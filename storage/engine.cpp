@@ -109,11 +109,8 @@ errc engine::impl::insert_bodies() {
 void engine::impl::publish(std::string_view key, const version& ver, const location& loc,
                            bool tombstone, const std::string_view* value, bool replay) {
   std::uint64_t h = table::hash_key(key);
-  // Copy the value before taking the lock: readers never wait on an allocation.
-  std::string copy;
   bool cache = !tombstone && value && tbl.cacheable(value->size()) &&
                (!replay || tbl.cache_bytes() + value->size() <= tbl.cache_bytes_max());
-  if (cache) copy.assign(value->data(), value->size());
   shard& s = tbl.shard_for(h);
   location old;
   bool had = false, had_tombstone = false;
@@ -133,7 +130,7 @@ void engine::impl::publish(std::string_view key, const version& ver, const locat
   e->loc = loc;
   e->tombstone = tombstone;
   if (cache)
-    tbl.cache_value(*e, std::move(copy));
+    tbl.cache_value(*e, *value);
   else
     tbl.drop_value(*e);
   s.lock.unlock();
@@ -158,13 +155,15 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
   op_of.reserve(n);
   m.compressed.clear();
   m.compressed.reserve(n);
+  bool first_local = true;
   for (std::size_t i = 0; i < n; ++i) {
     const write_op& op = ops[i];
     if (op.key.empty() || op.key.size() > key_bytes_max) return errc::bad_request;
     if (!op.tombstone && op.value.size() > m.opts.value_bytes_max) return errc::too_large;
     version v = op.ver;
     if (v.hlc == 0) {
-      v = m.clock.now();
+      v = first_local ? m.clock.now() : m.clock.tick(); // one clock read per batch
+      first_local = false;
     } else {
       m.clock.observe(v);
       version cur = version_of(op.key);
@@ -258,10 +257,9 @@ get_status engine::get(std::string_view key, value_sink on_value) {
     }
     on_value(value);
     if (m.tbl.cacheable(value.size())) {
-      std::string copy(value);
       s.lock.lock();
       index_entry* again = s.find(h, key);
-      if (again && again->ver == ver && !again->cached) m.tbl.cache_value(*again, std::move(copy));
+      if (again && again->ver == ver && !again->cached) m.tbl.cache_value(*again, value);
       s.lock.unlock();
       m.tbl.maybe_evict();
     }

@@ -34,7 +34,7 @@ struct engine_options {
   std::uint64_t compact_log_bytes_min = 64u << 20;
   double compact_live_ratio_min = 0.5;
   std::uint64_t tombstone_grace_ms = 24ull * 3600 * 1000;
-  std::uint32_t page_bytes = 4096;                   // SQLite page size for new files
+  std::uint32_t page_bytes = 16384;                  // SQLite page size for new files (measured best)
   std::uint64_t db_pages_max = 0;                    // 0 = unlimited (tests simulate a full disk)
 };
 

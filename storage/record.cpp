@@ -1,6 +1,5 @@
 #include "storage/record.hpp"
 
-#include <cstring>
 
 #include "protocol/wire.hpp"
 #include "storage/crc32c.hpp"
@@ -22,20 +21,21 @@ std::uint64_t load_u64(const char* p) noexcept {
 
 std::size_t encode_record(std::string& out, std::string_view key, std::string_view stored,
                           const version& ver, std::uint8_t flags) {
-  std::size_t start = out.size();
-  std::size_t total = record_header_bytes + key.size() + stored.size();
-  out.resize(start + total);
-  char* p = out.data() + start;
-  p[4] = static_cast<char>(flags);
-  wire::store_u16(p + 5, static_cast<std::uint16_t>(key.size()));
-  wire::store_u32(p + 7, static_cast<std::uint32_t>(stored.size()));
-  store_u64(p + 11, ver.hlc);
-  wire::store_u32(p + 19, ver.node);
-  std::memcpy(p + record_header_bytes, key.data(), key.size());
-  if (!stored.empty())
-    std::memcpy(p + record_header_bytes + key.size(), stored.data(), stored.size());
-  wire::store_u32(p, crc32c(p + 4, total - 4));
-  return total;
+  char hdr[record_header_bytes];
+  hdr[4] = static_cast<char>(flags);
+  wire::store_u16(hdr + 5, static_cast<std::uint16_t>(key.size()));
+  wire::store_u32(hdr + 7, static_cast<std::uint32_t>(stored.size()));
+  store_u64(hdr + 11, ver.hlc);
+  wire::store_u32(hdr + 19, ver.node);
+  // CRC chaining: crc(a || b) == crc(b, seed = crc(a)), so nothing is copied to sum it.
+  std::uint32_t crc = crc32c(hdr + 4, record_header_bytes - 4);
+  crc = crc32c(key.data(), key.size(), crc);
+  crc = crc32c(stored.data(), stored.size(), crc);
+  wire::store_u32(hdr, crc);
+  out.append(hdr, record_header_bytes);
+  out.append(key.data(), key.size());
+  out.append(stored.data(), stored.size());
+  return record_header_bytes + key.size() + stored.size();
 }
 
 decode_state decode_record(std::string_view body, std::size_t& offset,

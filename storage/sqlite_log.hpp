@@ -22,7 +22,7 @@ namespace minivault::storage {
 struct sqlite_settings {
   std::string path;
   fsync_policy fsync = fsync_policy::none;
-  std::uint32_t page_bytes = 4096;
+  std::uint32_t page_bytes = 16384;
   std::uint64_t pages_max = 0; // 0 = unlimited
 };
 

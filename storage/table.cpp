@@ -9,27 +9,27 @@ namespace minivault::storage {
 // -- shard ------------------------------------------------------------------------------
 
 shard::~shard() {
-  for (auto* e : slots_) delete e;
+  for (auto& s : slots_) delete s.entry;
 }
 
 index_entry* shard::find(std::uint64_t hash, std::string_view key) const noexcept {
   std::size_t mask = slots_.size() - 1;
   for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-    index_entry* e = slots_[i];
-    if (e == nullptr) return nullptr;
-    if (e->hash == hash && e->key == key) return e;
+    const slot_ref& s = slots_[i];
+    if (s.entry == nullptr) return nullptr;
+    if (s.hash == hash && s.entry->key == key) return s.entry;
   }
 }
 
 index_entry* shard::insert(std::uint64_t hash, std::string_view key) {
-  if ((count_ + 1) * 4 > slots_.size() * 3) grow(); // load factor <= 0.75
+  if ((count_ + 1) * 2 > slots_.size()) grow(); // load factor <= 0.5: short probes
   auto e = std::make_unique<index_entry>();
   e->key.assign(key.data(), key.size());
   e->hash = hash;
   std::size_t mask = slots_.size() - 1;
   std::size_t i = hash & mask;
-  while (slots_[i] != nullptr) i = (i + 1) & mask;
-  slots_[i] = e.get();
+  while (slots_[i].entry != nullptr) i = (i + 1) & mask;
+  slots_[i] = slot_ref{hash, e.get()};
   ++count_;
   return e.release();
 }
@@ -37,11 +37,11 @@ index_entry* shard::insert(std::uint64_t hash, std::string_view key) {
 void shard::erase(index_entry* victim) noexcept {
   std::size_t mask = slots_.size() - 1;
   std::size_t i = victim->hash & mask;
-  while (slots_[i] != victim) i = (i + 1) & mask;
+  while (slots_[i].entry != victim) i = (i + 1) & mask;
   // Backward-shift deletion keeps every probe chain unbroken without tombstones.
   std::size_t hole = i;
-  for (std::size_t j = (i + 1) & mask; slots_[j] != nullptr; j = (j + 1) & mask) {
-    std::size_t home = slots_[j]->hash & mask;
+  for (std::size_t j = (i + 1) & mask; slots_[j].entry != nullptr; j = (j + 1) & mask) {
+    std::size_t home = slots_[j].hash & mask;
     // Move slots_[j] into the hole if its home is not cyclically within (hole, j].
     bool home_in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
     if (!home_in_range) {
@@ -49,19 +49,19 @@ void shard::erase(index_entry* victim) noexcept {
       hole = j;
     }
   }
-  slots_[hole] = nullptr;
+  slots_[hole] = slot_ref{};
   --count_;
   delete victim;
 }
 
 void shard::grow() {
-  std::vector<index_entry*> bigger(slots_.size() * 2, nullptr);
+  std::vector<slot_ref> bigger(slots_.size() * 2);
   std::size_t mask = bigger.size() - 1;
-  for (auto* e : slots_) {
-    if (e == nullptr) continue;
-    std::size_t i = e->hash & mask;
-    while (bigger[i] != nullptr) i = (i + 1) & mask;
-    bigger[i] = e;
+  for (const auto& s : slots_) {
+    if (s.entry == nullptr) continue;
+    std::size_t i = s.hash & mask;
+    while (bigger[i].entry != nullptr) i = (i + 1) & mask;
+    bigger[i] = s;
   }
   slots_.swap(bigger);
   clock_hand = 0;
@@ -87,15 +87,20 @@ std::uint64_t table::hash_key(std::string_view key) noexcept {
   return h;
 }
 
-bool table::cache_value(index_entry& e, std::string&& value) {
-  drop_value(e);
-  std::size_t bytes = value.size();
-  if (!cacheable(bytes)) return false;
-  e.value = std::move(value);
-  e.cached = true;
+bool table::cache_value(index_entry& e, std::string_view value) {
+  if (!cacheable(value.size())) {
+    drop_value(e);
+    return false;
+  }
+  if (e.cached) {
+    cache_bytes_.fetch_sub(e.value.size(), std::memory_order_relaxed);
+  } else {
+    cache_items_.fetch_add(1, std::memory_order_relaxed);
+    e.cached = true;
+  }
+  e.value.assign(value.data(), value.size()); // reuses the buffer on overwrite
   e.referenced.store(1, std::memory_order_relaxed);
-  cache_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-  cache_items_.fetch_add(1, std::memory_order_relaxed);
+  cache_bytes_.fetch_add(value.size(), std::memory_order_relaxed);
   return true;
 }
 

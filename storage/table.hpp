@@ -42,7 +42,7 @@ struct index_entry {
 /// One shard: an open-addressing (linear probing) hash table of entry pointers.
 class shard {
 public:
-  shard() : slots_(16, nullptr) {}
+  shard() : slots_(16) {}
   ~shard();
   shard(const shard&) = delete;
   shard& operator=(const shard&) = delete;
@@ -54,7 +54,7 @@ public:
   void erase(index_entry* e) noexcept;
 
   [[nodiscard]] std::size_t slot_count() const noexcept { return slots_.size(); }
-  [[nodiscard]] index_entry* slot(std::size_t i) const noexcept { return slots_[i]; }
+  [[nodiscard]] index_entry* slot(std::size_t i) const noexcept { return slots_[i].entry; }
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
 
   alignas(64) rw_spinlock lock;
@@ -65,8 +65,13 @@ public:
   std::size_t clock_hand = 0; // guarded by `lock` (exclusive)
 
 private:
+  /// The hash sits beside the pointer so a probe touches an entry only on a real match.
+  struct slot_ref {
+    std::uint64_t hash = 0;
+    index_entry* entry = nullptr;
+  };
   void grow();
-  std::vector<index_entry*> slots_;
+  std::vector<slot_ref> slots_;
   std::size_t count_ = 0;
 };
 
@@ -83,9 +88,9 @@ public:
   [[nodiscard]] shard& shard_at(std::size_t i) noexcept { return *shards_[i]; }
 
   // -- cache accounting: call with the entry's shard locked exclusively -----------------
-  /// Caches `value` in `e` (moved in: callers copy outside the lock) if it fits the
-  /// per-value cap; returns false otherwise.
-  bool cache_value(index_entry& e, std::string&& value);
+  /// Caches a copy of `value` in `e` (reusing its buffer when large enough) if it fits
+  /// the per-value cap; otherwise drops what `e` had cached. Returns whether it cached.
+  bool cache_value(index_entry& e, std::string_view value);
   [[nodiscard]] bool cacheable(std::size_t value_bytes) const noexcept {
     return value_bytes <= value_bytes_cacheable_max_;
   }

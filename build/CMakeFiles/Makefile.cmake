@@ -7,9 +7,20 @@ set(CMAKE_DEPENDS_GENERATOR "Unix Makefiles")
 # The top level Makefile was generated from the following files:
 set(CMAKE_MAKEFILE_DEPENDS
   "CMakeCache.txt"
+  "/usr/lib/x86_64-linux-gnu/cmake/GTest/GMockTargets-none.cmake"
+  "/usr/lib/x86_64-linux-gnu/cmake/GTest/GMockTargets.cmake"
+  "/usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake"
+  "/usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfigVersion.cmake"
+  "/usr/lib/x86_64-linux-gnu/cmake/GTest/GTestTargets-none.cmake"
+  "/usr/lib/x86_64-linux-gnu/cmake/GTest/GTestTargets.cmake"
+  "/usr/lib/x86_64-linux-gnu/cmake/benchmark/benchmarkConfig.cmake"
+  "/usr/lib/x86_64-linux-gnu/cmake/benchmark/benchmarkConfigVersion.cmake"
+  "/usr/lib/x86_64-linux-gnu/cmake/benchmark/benchmarkTargets-none.cmake"
+  "/usr/lib/x86_64-linux-gnu/cmake/benchmark/benchmarkTargets.cmake"
   "/usr/share/cmake-3.25/Modules/CMakeCInformation.cmake"
   "/usr/share/cmake-3.25/Modules/CMakeCXXInformation.cmake"
   "/usr/share/cmake-3.25/Modules/CMakeCommonLanguageInclude.cmake"
+  "/usr/share/cmake-3.25/Modules/CMakeFindDependencyMacro.cmake"
   "/usr/share/cmake-3.25/Modules/CMakeGenericSystem.cmake"
   "/usr/share/cmake-3.25/Modules/CMakeInitializeConfigs.cmake"
   "/usr/share/cmake-3.25/Modules/CMakeLanguageInformation.cmake"
@@ -22,10 +33,12 @@ set(CMAKE_MAKEFILE_DEPENDS
   "/usr/share/cmake-3.25/Modules/Compiler/GNU-C.cmake"
   "/usr/share/cmake-3.25/Modules/Compiler/GNU-CXX.cmake"
   "/usr/share/cmake-3.25/Modules/Compiler/GNU.cmake"
+  "/usr/share/cmake-3.25/Modules/FindGTest.cmake"
   "/usr/share/cmake-3.25/Modules/FindPackageHandleStandardArgs.cmake"
   "/usr/share/cmake-3.25/Modules/FindPackageMessage.cmake"
   "/usr/share/cmake-3.25/Modules/FindPkgConfig.cmake"
   "/usr/share/cmake-3.25/Modules/FindThreads.cmake"
+  "/usr/share/cmake-3.25/Modules/GoogleTest.cmake"
   "/usr/share/cmake-3.25/Modules/Internal/CheckSourceCompiles.cmake"
   "/usr/share/cmake-3.25/Modules/Platform/Linux-GNU-C.cmake"
   "/usr/share/cmake-3.25/Modules/Platform/Linux-GNU-CXX.cmake"
@@ -37,6 +50,7 @@ set(CMAKE_MAKEFILE_DEPENDS
   "/usr/share/cmake/nlohmann_json/nlohmann_jsonTargets.cmake"
   "/work/main/CMakeLists.txt"
   "/work/main/actors/CMakeLists.txt"
+  "/work/main/bench/CMakeLists.txt"
   "CMakeFiles/3.25.1/CMakeCCompiler.cmake"
   "CMakeFiles/3.25.1/CMakeCXXCompiler.cmake"
   "CMakeFiles/3.25.1/CMakeSystem.cmake"
@@ -44,6 +58,10 @@ set(CMAKE_MAKEFILE_DEPENDS
   "/work/main/http/CMakeLists.txt"
   "/work/main/protocol/CMakeLists.txt"
   "/work/main/storage/CMakeLists.txt"
+  "/work/main/tests/CMakeLists.txt"
+  "/work/main/tests/actors/CMakeLists.txt"
+  "/work/main/tests/protocol/CMakeLists.txt"
+  "/work/main/tests/storage/CMakeLists.txt"
   )
 
 # The corresponding makefile is:
@@ -59,6 +77,11 @@ set(CMAKE_MAKEFILE_PRODUCTS
   "storage/CMakeFiles/CMakeDirectoryInformation.cmake"
   "actors/CMakeFiles/CMakeDirectoryInformation.cmake"
   "http/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/protocol/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/storage/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/actors/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "bench/CMakeFiles/CMakeDirectoryInformation.cmake"
   )
 
 # Dependency information for all targets:
@@ -67,4 +90,13 @@ set(CMAKE_DEPEND_INFO_FILES
   "storage/CMakeFiles/mv_storage.dir/DependInfo.cmake"
   "actors/CMakeFiles/mv_actors.dir/DependInfo.cmake"
   "actors/CMakeFiles/minivault.dir/DependInfo.cmake"
+  "tests/protocol/CMakeFiles/protocol_wire_test.dir/DependInfo.cmake"
+  "tests/protocol/CMakeFiles/protocol_options_test.dir/DependInfo.cmake"
+  "tests/storage/CMakeFiles/storage_engine_test.dir/DependInfo.cmake"
+  "tests/storage/CMakeFiles/storage_record_test.dir/DependInfo.cmake"
+  "tests/actors/CMakeFiles/mv_test_support.dir/DependInfo.cmake"
+  "tests/actors/CMakeFiles/node_protocol_test.dir/DependInfo.cmake"
+  "tests/actors/CMakeFiles/node_bad_input_test.dir/DependInfo.cmake"
+  "tests/actors/CMakeFiles/node_durability_test.dir/DependInfo.cmake"
+  "bench/CMakeFiles/engine_bench.dir/DependInfo.cmake"
   )

@@ -24,6 +24,9 @@ namespace {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
+/// How long a node may take to close a connection after its error reply.
+constexpr auto close_wait = 2s;
+
 /// A string literal with its embedded NULs (and without the terminating one).
 template <std::size_t N>
 std::string lit(const char (&s)[N]) {
@@ -95,7 +98,7 @@ protected:
     if (!reason.empty()) {
       EXPECT_EQ(r.payload, reason) << r;
     }
-    EXPECT_TRUE(bad.is_closed_by_peer(5s)) << "connection still open 5 s after the error";
+    EXPECT_TRUE(bad.is_closed_by_peer(close_wait)) << "connection still open after the error";
   }
 
   node_process node_;
@@ -126,15 +129,14 @@ TEST_F(NodeBadInput, PipelinedRequestsBeforeABadFrameAreAnsweredFirst) {
   EXPECT_TRUE(g.ok() && g.payload == "v") << g;
   auto e = c.read_reply();
   EXPECT_TRUE(e.is_error("bad frame")) << e;
-  EXPECT_TRUE(c.is_closed_by_peer(5s));
+  EXPECT_TRUE(c.is_closed_by_peer(close_wait));
   expect_node_serving("bad frame after pipelined requests");
 }
 
 TEST_F(NodeBadInput, ClaimedFourGiBValueIsRefusedWithoutSendingIt) {
-  // Only the 13-byte header is sent: the node must answer from the claim alone.
-  auto started = clock_type::now();
+  // Only the 13-byte header is sent: the node must answer from the claim alone (within
+  // the client's 10 s receive timeout).
   expect_error_then_close(set_header("k", 0xFFFFFFFFu, 0), "too large", "vallen 0xFFFFFFFF");
-  EXPECT_LT(clock_type::now() - started, 5s);
   expect_error_then_close(set_header("k", 0xFFFFFFFFu, 1), "too large",
                           "vallen 0xFFFFFFFF, compressed");
   expect_node_serving("4 GiB claim");
@@ -231,9 +233,11 @@ TEST_F(NodeBadInput, ZstdBombIsRefusedWithoutMemoryJump) {
   ASSERT_FALSE(bomb_sized.empty());
   ASSERT_FALSE(bomb_unsized.empty());
   ASSERT_LT(bomb_sized.size(), 64u << 10) << "the bomb should be a small frame";
+  const std::size_t slack_kib = 40u << 10;
   auto rss_before = node_.rss_kib();
-  auto hwm_before = node_.status_kib("VmHWM");
   ASSERT_TRUE(rss_before.has_value());
+  // The sized bomb declares 80 MiB in its frame header; the unsized one does not, so
+  // only a bounded decompression can refuse it.
   for (int round = 0; round < 2; ++round) {
     for (const auto* bomb : {&bomb_sized, &bomb_unsized}) {
       std::string what = std::string(bomb == &bomb_sized ? "sized" : "unsized") +
@@ -245,17 +249,16 @@ TEST_F(NodeBadInput, ZstdBombIsRefusedWithoutMemoryJump) {
       EXPECT_TRUE(r.is_error("too large")) << "80 MiB zstd bomb (" << bomb->size()
                                            << " bytes compressed): " << r;
       expect_node_serving(what);
+      auto rss = node_.rss_kib();
+      ASSERT_TRUE(rss.has_value());
+      std::cout << "[ info ] after the " << what << ": node VmRSS " << *rss_before / 1024
+                << " -> " << *rss / 1024 << " MiB, VmHWM "
+                << node_.status_kib("VmHWM").value_or(0) / 1024 << " MiB\n";
+      EXPECT_LE(*rss, *rss_before + slack_kib)
+        << "node RSS grew from " << *rss_before << " KiB to " << *rss << " KiB";
     }
   }
   EXPECT_TRUE(good_->get("bomb").is_error("not found")) << "a bomb was stored";
-  auto rss_after = node_.rss_kib();
-  auto hwm_after = node_.status_kib("VmHWM");
-  ASSERT_TRUE(rss_after.has_value());
-  std::cout << "[ info ] node VmRSS " << *rss_before / 1024 << " -> " << *rss_after / 1024
-            << " MiB, VmHWM " << hwm_before.value_or(0) / 1024 << " -> "
-            << hwm_after.value_or(0) / 1024 << " MiB\n";
-  EXPECT_LE(*rss_after, *rss_before + (40u << 10))
-    << "RSS grew from " << *rss_before << " KiB to " << *rss_after << " KiB";
 }
 
 TEST_F(NodeBadInput, InvalidCompressedFlagGetsErrorThenClose) {

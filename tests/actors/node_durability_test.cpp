@@ -89,8 +89,7 @@ stream_result stream_ops(std::uint16_t port, const std::function<op_record(std::
   std::deque<std::size_t> in_flight; // indices into ops
   auto deadline = clock_type::now() + stream_time_max;
   std::size_t i = 0;
-  bool io_ok = true;
-  while (io_ok) {
+  while (true) {
     std::string frames;
     while (in_flight.size() < window_requests && i < ops_max && !stop.load() &&
            clock_type::now() < deadline) {
@@ -176,7 +175,9 @@ public:
     for (std::size_t from = 0; from < names.size(); from += batch) {
       std::size_t to = std::min(names.size(), from + batch);
       std::string frames;
-      for (std::size_t k = from; k < to; ++k) wire::append_request(frames, wire::opcode::get, names[k]);
+      for (std::size_t k = from; k < to; ++k) {
+        wire::append_request(frames, wire::opcode::get, names[k]);
+      }
       if (!c.send_raw(frames)) {
         ADD_FAILURE() << when << ": cannot send GETs";
         return names.size();

@@ -389,10 +389,18 @@ TEST_F(NodeProtocol, PipelinedBurstOf500RepliesInOrder) {
       want = "success";
     }
     if (!good && ++mismatches <= 5) {
+      // Name the request whose value came back, to tell "stale" from "from the future".
+      std::string origin;
+      for (std::size_t j = 0; r.ok() && j < ops.size(); ++j) {
+        if (ops[j].op == wire::opcode::set && ops[j].key == o.key && ops[j].value == r.payload) {
+          origin = " = the value of SET #" + std::to_string(j) +
+                   (j > i ? ", a LATER request in the pipeline" : "");
+        }
+      }
       ADD_FAILURE() << "reply " << i << " to "
                     << (o.op == wire::opcode::get ? "GET" : o.op == wire::opcode::set ? "SET"
                                                                                        : "DEL")
-                    << " " << o.key << ": want " << want << ", got " << r;
+                    << " " << o.key << ": want " << want << ", got " << r << origin;
     }
   }
   EXPECT_EQ(mismatches, 0u);
@@ -407,6 +415,36 @@ TEST_F(NodeProtocol, PipelinedBurstOf500RepliesInOrder) {
       EXPECT_TRUE(g.is_error("not found")) << key << ": " << g;
     }
   }
+}
+
+TEST_F(NodeProtocol, PipelinedGetSeesEarlierWritesButNotLaterOnes) {
+  // Other writes first, so the node has writes in flight when the GETs arrive.
+  std::string burst;
+  for (int i = 0; i < 50; ++i) {
+    wire::append_request(burst, wire::opcode::set, "filler/" + std::to_string(i), "x");
+  }
+  wire::append_request(burst, wire::opcode::get, "order");            // absent
+  wire::append_request(burst, wire::opcode::set, "order", "first");
+  wire::append_request(burst, wire::opcode::get, "order");            // first
+  wire::append_request(burst, wire::opcode::set, "order", "second");
+  wire::append_request(burst, wire::opcode::get, "order");            // second
+  wire::append_request(burst, wire::opcode::del, "order");
+  wire::append_request(burst, wire::opcode::get, "order");            // absent
+  test_client c(node_.port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send_raw(burst));
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(c.read_reply().ok()) << "filler " << i;
+  auto g0 = c.read_reply();
+  EXPECT_TRUE(c.read_reply().ok());
+  auto g1 = c.read_reply();
+  EXPECT_TRUE(c.read_reply().ok());
+  auto g2 = c.read_reply();
+  EXPECT_TRUE(c.read_reply().ok());
+  auto g3 = c.read_reply();
+  EXPECT_TRUE(g0.is_error("not found")) << "GET before any SET: " << g0;
+  EXPECT_TRUE(g1.ok() && g1.payload == "first") << "GET between SET first and SET second: " << g1;
+  EXPECT_TRUE(g2.ok() && g2.payload == "second") << "GET between SET second and DELETE: " << g2;
+  EXPECT_TRUE(g3.is_error("not found")) << "GET after DELETE: " << g3;
 }
 
 TEST_F(NodeProtocol, TwentyConcurrentConnections) {
@@ -437,7 +475,9 @@ TEST_F(NodeProtocol, TwentyConcurrentConnections) {
       }
       mine[key] = value;
       auto g = c.get(key);
-      if (!g.ok() || g.payload != value) return fail(key + " GET after SET: " + printable(g.payload));
+      if (!g.ok() || g.payload != value) {
+        return fail(key + " GET after SET: " + printable(g.payload));
+      }
       if (i % 5 == 4) {
         if (!c.del(key).ok()) return fail(key + " DELETE failed");
         mine[key] = std::nullopt;

@@ -781,9 +781,6 @@ storage/CMakeFiles/mv_storage.dir/record.cpp.o: /work/main/storage/record.cpp \
   /usr/include/c++/12/bits/parse_numbers.h \
   /usr/include/c++/12/tuple \
   /usr/include/c++/12/bits/uses_allocator.h \
-  /usr/include/c++/12/cstring \
-  /usr/include/string.h \
-  /usr/include/strings.h \
   /work/main/protocol/wire.hpp \
   /work/main/protocol/errc.hpp \
   /work/main/storage/crc32c.hpp

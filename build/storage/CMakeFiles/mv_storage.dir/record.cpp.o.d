@@ -122,7 +122,5 @@ storage/CMakeFiles/mv_storage.dir/record.cpp.o: \
  /usr/include/x86_64-linux-gnu/bits/types/struct_tm.h \
  /usr/include/x86_64-linux-gnu/bits/types/struct_itimerspec.h \
  /usr/include/c++/12/bits/parse_numbers.h /usr/include/c++/12/tuple \
- /usr/include/c++/12/bits/uses_allocator.h /usr/include/c++/12/cstring \
- /usr/include/string.h /usr/include/strings.h \
- /work/main/protocol/wire.hpp /work/main/protocol/errc.hpp \
- /work/main/storage/crc32c.hpp
+ /usr/include/c++/12/bits/uses_allocator.h /work/main/protocol/wire.hpp \
+ /work/main/protocol/errc.hpp /work/main/storage/crc32c.hpp
