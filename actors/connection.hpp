@@ -4,8 +4,12 @@
 //
 // Reply order: a reply goes straight to `out` while nothing is waiting. Once a write is
 // waiting for its batch to become durable, every later reply of this connection queues
-// in `waiting` behind it; a GET queued there is evaluated only when it reaches the front,
-// so a client always reads its own acknowledged writes.
+// in `waiting` behind it.
+//
+// Pipelined reads see exactly the writes sent before them on the same connection: a GET
+// behind pending writes is answered at parse time, from this connection's latest pending
+// write of that key if there is one (`pending_writes`), else from the committed table.
+// Its reply is released in order, i.e. after the write it read became durable.
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -13,10 +17,23 @@
 namespace minivault {
 
 struct reply_slot {
-  enum class kind : std::uint8_t { write_ack, deferred_get, ready };
+  enum class kind : std::uint8_t {
+    write_ack,      // answered when batch `ticket` completes
+    ready,          // `data` is the encoded reply
+    read_own_write, // `data` as read from the pending write in batch `ticket`; should
+                    // that batch fail, `key` is read again from the table instead
+  };
   kind k = kind::ready;
-  std::uint64_t ticket = 0; // write_ack: the batch that carries the write
-  std::string data;         // deferred_get: the key; ready: the encoded reply
+  std::uint64_t ticket = 0;
+  std::string data;
+  std::string key;
+};
+
+/// A write of this connection that is not acknowledged yet: op `offset` of batch `ticket`.
+struct pending_write {
+  std::uint64_t ticket = 0;
+  std::uint64_t key_hash = 0;
+  std::uint32_t offset = 0;
 };
 
 struct connection {
@@ -26,6 +43,7 @@ struct connection {
   std::string out;         // encoded replies not yet sent
   std::size_t out_pos = 0; // bytes of `out` already sent
   std::deque<reply_slot> waiting;
+  std::deque<pending_write> pending_writes; // in ticket order; pruned as batches complete
   bool authed = false;
   bool closing = false;     // protocol error or auth failure: flush replies, then close
   bool peer_closed = false; // EOF seen: finish in-flight work, then close

@@ -301,6 +301,7 @@ void io_thread::send_batch() {
   if (batch_.count == 0 || in_flight_ >= batches_in_flight_max) return;
   batch_.origin = index_;
   batch_.ticket = next_ticket_++;
+  retained_.push_back(retained_batch{batch_.ticket, batch_.ops});
   caf::anon_send(ctx_.storage, std::move(batch_));
   batch_ = write_batch{};
   ++in_flight_;

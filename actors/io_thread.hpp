@@ -8,6 +8,7 @@
 // Thread-safety: every member is owned by the thread, except `adopt`, `request_stop` and
 // `stats`, which are safe from any thread.
 #include <atomic>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -94,8 +95,20 @@ private:
   std::vector<connection*> dead_;     // closed this iteration, freed by reap()
   bool draining_ = false;             // stop requested: finishing in-flight writes
   std::string scratch_;               // receive buffer, parsed in place when possible
-  std::string plain_;                 // decompression output
+  std::string plain_;                 // decompression output (released when large)
   std::vector<completion> completions_;
+
+  /// Copies of sent batches until they complete: pipelined GETs read pending writes
+  /// from them. At most batches_in_flight_max entries.
+  struct retained_batch {
+    std::uint64_t ticket = 0;
+    std::string ops;
+  };
+  std::deque<retained_batch> retained_;
+  std::vector<std::uint64_t> failed_tickets_; // recent batches that failed (last 64)
+  [[nodiscard]] const std::string* batch_ops(std::uint64_t ticket) const;
+  [[nodiscard]] bool read_pending(const connection& c, std::string_view key,
+                                  std::string& reply, std::uint64_t& ticket) const;
 
   write_batch batch_;              // the batch being filled
   std::uint64_t next_ticket_ = 1;  // ticket of `batch_`

@@ -147,8 +147,44 @@ void io_thread::handle_get(connection& c, std::string_view key) {
     mark_dirty(c);
     return;
   }
-  // Behind a pending write of this connection: evaluated when it reaches the front.
-  c.waiting.push_back(reply_slot{reply_slot::kind::deferred_get, 0, std::string(key)});
+  // Behind pending writes: answer as of this point of the stream, release in order.
+  reply_slot s;
+  if (read_pending(c, key, s.data, s.ticket)) {
+    s.k = reply_slot::kind::read_own_write;
+    s.key.assign(key.data(), key.size());
+  } else {
+    s.k = reply_slot::kind::ready;
+    append_get_reply(s.data, key);
+  }
+  c.waiting.push_back(std::move(s));
+}
+
+const std::string* io_thread::batch_ops(std::uint64_t ticket) const {
+  if (ticket == next_ticket_) return &batch_.ops;
+  for (const auto& r : retained_)
+    if (r.ticket == ticket) return &r.ops;
+  return nullptr;
+}
+
+bool io_thread::read_pending(const connection& c, std::string_view key, std::string& reply,
+                             std::uint64_t& ticket) const {
+  std::uint64_t h = std::hash<std::string_view>{}(key);
+  for (auto it = c.pending_writes.rbegin(); it != c.pending_writes.rend(); ++it) {
+    if (it->key_hash != h) continue;
+    const std::string* ops = batch_ops(it->ticket);
+    KV_ASSERT(ops != nullptr && it->offset + 7 <= ops->size());
+    const char* p = ops->data() + it->offset;
+    std::size_t klen = wire::load_u16(p + 1);
+    std::size_t vlen = wire::load_u32(p + 3);
+    if (std::string_view(p + 7, klen) != key) continue;
+    if (p[0] != 0)
+      wire::append_error(reply, errc::not_found); // a pending delete
+    else
+      wire::append_reply(reply, wire::status_ok, std::string_view(p + 7 + klen, vlen));
+    ticket = it->ticket;
+    return true;
+  }
+  return false;
 }
 
 void io_thread::handle_write(connection& c, const wire::request& req) {
@@ -158,13 +194,18 @@ void io_thread::handle_write(connection& c, const wire::request& req) {
     // The frame was read whole, so a bad value is answered and the stream stays in step.
     if (errc e = zstd_decompress_bounded(req.value, ctx_.options->value_bytes_max, plain_);
         e != errc::ok) {
+      std::string().swap(plain_);
       reply_error(c, e);
       return;
     }
     value = plain_;
   }
+  c.pending_writes.push_back(pending_write{next_ticket_, std::hash<std::string_view>{}(req.key),
+                                           static_cast<std::uint32_t>(batch_.ops.size())});
   pack_write(batch_, del, req.key, del ? std::string_view{} : value);
-  c.waiting.push_back(reply_slot{reply_slot::kind::write_ack, next_ticket_, {}});
+  // A large decompression buffer is not kept around (a refused bomb would pin it too).
+  if (plain_.capacity() > (1u << 20)) std::string().swap(plain_);
+  c.waiting.push_back(reply_slot{reply_slot::kind::write_ack, next_ticket_, {}, {}});
   if (!c.listed_waiting) {
     c.listed_waiting = true;
     waiting_.push_back(&c);
@@ -188,7 +229,7 @@ void io_thread::reply(connection& c, std::uint8_t status, std::string_view paylo
     mark_dirty(c);
     return;
   }
-  reply_slot s{reply_slot::kind::ready, 0, {}};
+  reply_slot s{reply_slot::kind::ready, 0, {}, {}};
   wire::append_reply(s.data, status, payload);
   c.waiting.push_back(std::move(s));
 }
@@ -212,6 +253,10 @@ void io_thread::on_completions() {
   for (const completion& done : completions_) {
     KV_ASSERT(in_flight_ > 0);
     --in_flight_;
+    if (done.result != errc::ok) {
+      failed_tickets_.push_back(done.ticket);
+      if (failed_tickets_.size() > 64) failed_tickets_.erase(failed_tickets_.begin());
+    }
     for (connection* c : waiting_) drain(*c, done.ticket, done.result);
     waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
                                   [](connection* c) {
@@ -220,6 +265,7 @@ void io_thread::on_completions() {
                                     return true;
                                   }),
                    waiting_.end());
+    while (!retained_.empty() && retained_.front().ticket <= done.ticket) retained_.pop_front();
   }
   send_batch();
   if (!paused_.empty()) resume_paused();
@@ -237,14 +283,18 @@ void io_thread::drain(connection& c, std::uint64_t ticket, errc result) {
         wire::append_reply(c.out, wire::status_ok, {});
       else
         wire::append_error(c.out, result);
-    } else if (s.k == reply_slot::kind::deferred_get) {
-      append_get_reply(c.out, s.data);
+    } else if (s.k == reply_slot::kind::read_own_write &&
+               std::find(failed_tickets_.begin(), failed_tickets_.end(), s.ticket) !=
+                 failed_tickets_.end()) {
+      append_get_reply(c.out, s.key); // the write it read did not happen
     } else {
       c.out.append(s.data);
     }
     c.waiting.pop_front();
     wrote = true;
   }
+  while (!c.pending_writes.empty() && c.pending_writes.front().ticket <= ticket)
+    c.pending_writes.pop_front(); // now in the table
   if (wrote || c.peer_closed) mark_dirty(c);
 }
 
