@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "actors/io_thread.hpp"
+#include "actors/storage_actor.hpp"
 #include "protocol/assert.hpp"
 #include "protocol/compression.hpp"
 #include "protocol/limits.hpp"
@@ -12,21 +13,6 @@
 
 namespace minivault {
 
-namespace {
-
-/// Packs one write into a batch: `[flags:u8][key_len:u16][value_len:u32][key][value]`.
-void pack_write(write_batch& b, bool del, std::string_view key, std::string_view value) {
-  char hdr[7];
-  hdr[0] = del ? 1 : 0;
-  wire::store_u16(hdr + 1, static_cast<std::uint16_t>(key.size()));
-  wire::store_u32(hdr + 3, static_cast<std::uint32_t>(value.size()));
-  b.ops.append(hdr, sizeof(hdr));
-  b.ops.append(key.data(), key.size());
-  b.ops.append(value.data(), value.size());
-  ++b.count;
-}
-
-} // namespace
 
 // -- framing ----------------------------------------------------------------------------
 

@@ -10,6 +10,17 @@
 
 namespace minivault {
 
+void pack_write(write_batch& b, bool del, std::string_view key, std::string_view value) {
+  char hdr[7];
+  hdr[0] = del ? 1 : 0;
+  wire::store_u16(hdr + 1, static_cast<std::uint16_t>(key.size()));
+  wire::store_u32(hdr + 3, static_cast<std::uint32_t>(value.size()));
+  b.ops.append(hdr, sizeof(hdr));
+  b.ops.append(key.data(), key.size());
+  b.ops.append(value.data(), value.size());
+  ++b.count;
+}
+
 bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out) {
   const std::string& b = batch.ops;
   std::size_t pos = 0;

@@ -39,6 +39,9 @@ storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
                    storage::engine* engine, completion_board* board, fsync_policy fsync,
                    std::chrono::milliseconds fsync_interval);
 
+/// Appends one write to a batch in the packed form `unpack_batch` reads.
+void pack_write(write_batch& batch, bool del, std::string_view key, std::string_view value);
+
 /// Decodes a packed write_batch into engine ops (views into `batch.ops`). Returns false
 /// when the packing is malformed (a bug in the sender: nothing is applied then).
 [[nodiscard]] bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out);

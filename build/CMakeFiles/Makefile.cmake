@@ -98,5 +98,6 @@ set(CMAKE_DEPEND_INFO_FILES
   "tests/actors/CMakeFiles/node_protocol_test.dir/DependInfo.cmake"
   "tests/actors/CMakeFiles/node_bad_input_test.dir/DependInfo.cmake"
   "tests/actors/CMakeFiles/node_durability_test.dir/DependInfo.cmake"
+  "tests/actors/CMakeFiles/storage_actor_test.dir/DependInfo.cmake"
   "bench/CMakeFiles/engine_bench.dir/DependInfo.cmake"
   )
