@@ -106,17 +106,7 @@ errc engine::compact_step(std::size_t budget_bytes, bool& more) {
   }
   // 3. Write the survivors to new rows and repoint the index.
   if (!keep.empty()) {
-    m.layout_rows(keep);
-    errc e = m.log->begin();
-    if (e == errc::ok) e = m.insert_bodies();
-    if (e == errc::ok) e = m.log->commit();
-    if (e != errc::ok) {
-      m.log->rollback();
-      return e;
-    }
-    for (std::size_t i = 0; i < m.bodies.size(); ++i)
-      m.add_row(m.next_seq + i, static_cast<std::uint32_t>(m.bodies[i].size()));
-    m.next_seq += m.bodies.size();
+    if (errc e = m.write_rows(keep); e != errc::ok) return e;
     for (std::size_t i = 0; i < keep.size(); ++i) relocate(m, keep[i], old_locs[i]);
   }
   // 4. Delete the old rows.

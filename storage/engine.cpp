@@ -100,9 +100,19 @@ void engine::impl::layout_rows(std::vector<pending_record>& recs) {
   }
 }
 
-errc engine::impl::insert_bodies() {
+errc engine::impl::write_rows(std::vector<pending_record>& recs) {
+  layout_rows(recs);
+  errc e = log->begin();
+  for (std::size_t i = 0; e == errc::ok && i < bodies.size(); ++i)
+    e = log->insert_row(next_seq + i, bodies[i]);
+  if (e == errc::ok) e = log->commit();
+  if (e != errc::ok) {
+    log->rollback();
+    return e;
+  }
   for (std::size_t i = 0; i < bodies.size(); ++i)
-    if (auto e = log->insert_row(next_seq + i, bodies[i]); e != errc::ok) return e;
+    add_row(next_seq + i, static_cast<std::uint32_t>(bodies[i].size()));
+  next_seq += bodies.size();
   return errc::ok;
 }
 
@@ -190,17 +200,8 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
     op_of.push_back(i);
   }
   if (recs.empty()) return errc::ok;
-  m.layout_rows(recs);
-  errc e = m.log->begin();
-  if (e == errc::ok) e = m.insert_bodies();
-  if (e == errc::ok) e = m.log->commit();
-  if (e != errc::ok) {
-    m.log->rollback();
-    return e; // nothing was published: the index still matches the log
-  }
-  for (std::size_t i = 0; i < m.bodies.size(); ++i)
-    m.add_row(m.next_seq + i, static_cast<std::uint32_t>(m.bodies[i].size()));
-  m.next_seq += m.bodies.size();
+  // On failure nothing was published: the index still matches the log.
+  if (errc e = m.write_rows(recs); e != errc::ok) return e;
   for (std::size_t i = 0; i < recs.size(); ++i) {
     const write_op& op = ops[op_of[i]];
     m.publish(op.key, recs[i].ver, recs[i].loc, op.tombstone, &op.value, false);

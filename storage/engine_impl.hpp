@@ -59,8 +59,10 @@ struct engine::impl {
   /// Assigns each record a row (new seqs from `next_seq`) and offset, encoding the row
   /// bodies into `bodies`. Rows close at `segment_bytes_target`.
   void layout_rows(std::vector<pending_record>& recs);
-  /// Inserts `bodies` as rows next_seq.. in the open transaction.
-  [[nodiscard]] errc insert_bodies();
+  /// Lays `recs` out into rows and inserts them in one transaction; on success records
+  /// the new rows and advances `next_seq`. On failure nothing changed (rolled back).
+  /// The caller publishes the records afterwards (their `loc` is set).
+  [[nodiscard]] errc write_rows(std::vector<pending_record>& recs);
 
   /// Makes a committed record visible: updates the index entry if `ver` is newer and
   /// keeps row/live accounting. `value` is the plain value (nullptr: do not cache).
