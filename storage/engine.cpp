@@ -100,6 +100,18 @@ void engine::impl::layout_rows(std::vector<pending_record>& recs) {
   }
 }
 
+void engine::impl::maybe_compress(pending_record& r) {
+  if (opts.compress_bytes_min == 0 || r.stored.size() < opts.compress_bytes_min) return;
+  if (!cctx) cctx = ZSTD_createCCtx();
+  std::string z(ZSTD_compressBound(r.stored.size()), '\0');
+  auto n = ZSTD_compressCCtx(cctx, z.data(), z.size(), r.stored.data(), r.stored.size(), 1);
+  if (ZSTD_isError(n) || n >= r.stored.size() / 8 * 7) return; // not worth it
+  z.resize(n);
+  compressed.push_back(std::move(z)); // reserved by apply: views into it stay valid
+  r.stored = compressed.back();
+  r.flags |= flag_zstd;
+}
+
 errc engine::impl::write_rows(std::vector<pending_record>& recs) {
   layout_rows(recs);
   errc e = log->begin();
@@ -185,17 +197,7 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
     if (assigned) (*assigned)[i] = v;
     pending_record r{op.key, op.tombstone ? std::string_view{} : op.value, v,
                      op.tombstone ? flag_tombstone : std::uint8_t{0}, {}};
-    if (!op.tombstone && m.opts.compress_bytes_min && op.value.size() >= m.opts.compress_bytes_min) {
-      if (!m.cctx) m.cctx = ZSTD_createCCtx();
-      std::string z(ZSTD_compressBound(op.value.size()), '\0');
-      auto zn = ZSTD_compressCCtx(m.cctx, z.data(), z.size(), op.value.data(), op.value.size(), 1);
-      if (!ZSTD_isError(zn) && zn < op.value.size() / 8 * 7) {
-        z.resize(zn);
-        m.compressed.push_back(std::move(z)); // reserved: views into it stay valid
-        r.stored = m.compressed.back();
-        r.flags |= flag_zstd;
-      }
-    }
+    if (!op.tombstone) m.maybe_compress(r);
     recs.push_back(r);
     op_of.push_back(i);
   }

@@ -59,6 +59,9 @@ struct engine::impl {
   /// Assigns each record a row (new seqs from `next_seq`) and offset, encoding the row
   /// bodies into `bodies`. Rows close at `segment_bytes_target`.
   void layout_rows(std::vector<pending_record>& recs);
+  /// Stores the value as a zstd frame when it is large enough and compression pays.
+  /// `compressed` must have capacity for one more entry.
+  void maybe_compress(pending_record& r);
   /// Lays `recs` out into rows and inserts them in one transaction; on success records
   /// the new rows and advances `next_seq`. On failure nothing changed (rolled back).
   /// The caller publishes the records afterwards (their `loc` is set).
