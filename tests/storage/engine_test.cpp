@@ -1444,5 +1444,36 @@ INSTANTIATE_TEST_SUITE_P(policies, fsync_test,
                            return std::string("unknown");
                          });
 
+// -- compression at rest --------------------------------------------------------------------
+
+TEST_F(engine_test, large_compressible_values_are_stored_compressed_and_read_back) {
+  std::string text;
+  for (int i = 0; text.size() < (1u << 20); ++i) text += "line " + std::to_string(i % 100) + " of a log\n";
+  {
+    auto e = open();
+    ASSERT_EQ(put(*e, "doc", text), errc::ok);
+    auto st = e->stats();
+    EXPECT_LT(st.log_bytes, text.size() / 4) << "a 1 MiB compressible value should shrink at rest";
+  }
+  auto o = options();
+  o.cache_bytes_max = 4096; // too small to cache it: every read decompresses from SQLite
+  auto e = open(o);
+  EXPECT_EQ(get(*e, "doc"), text);
+  EXPECT_EQ(get(*e, "doc"), text);
+  EXPECT_EQ(e->stats().cache_items, 0u);
+  EXPECT_GE(e->stats().cache_misses, 2u);
+}
+
+TEST_F(engine_test, compression_can_be_disabled) {
+  std::string text(1u << 20, 'a');
+  auto o = options();
+  o.compress_bytes_min = 0;
+  auto e = open(o);
+  ASSERT_EQ(put(*e, "flat", text), errc::ok);
+  EXPECT_GT(e->stats().log_bytes, text.size());
+  EXPECT_EQ(get(*e, "flat"), text);
+}
+
+
 } // namespace
 } // namespace minivault::storage
