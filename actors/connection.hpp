@@ -9,10 +9,18 @@
 // Pipelined reads see exactly the writes sent before them on the same connection: a GET
 // behind pending writes is answered at parse time, from this connection's latest pending
 // write of that key if there is one (`pending_writes`), else from the committed table.
-// Its reply is released in order, i.e. after the write it read became durable.
+// Its reply is released in order, i.e. after the write it read became durable; should
+// that write fail, the GET is answered with the same error (it saw a write that never
+// happened, and the state it would otherwise see may already include later writes).
+//
+// Memory per connection is bounded: parsing pauses once queued replies (`waiting_bytes`)
+// plus unsent output reach conn_out_bytes_soft_max, and draining stops filling `out` at
+// that mark until the client reads.
 #include <cstdint>
 #include <deque>
 #include <string>
+
+#include "protocol/errc.hpp"
 
 namespace minivault {
 
@@ -20,13 +28,12 @@ struct reply_slot {
   enum class kind : std::uint8_t {
     write_ack,      // answered when batch `ticket` completes
     ready,          // `data` is the encoded reply
-    read_own_write, // `data` as read from the pending write in batch `ticket`; should
-                    // that batch fail, `key` is read again from the table instead
+    read_own_write, // `data` read from a pending write in batch `ticket`
   };
   kind k = kind::ready;
   std::uint64_t ticket = 0;
+  errc result = errc::ok; // set when batch `ticket` failed
   std::string data;
-  std::string key;
 };
 
 /// A write of this connection that is not acknowledged yet: op `offset` of batch `ticket`.
@@ -43,6 +50,7 @@ struct connection {
   std::string out;         // encoded replies not yet sent
   std::size_t out_pos = 0; // bytes of `out` already sent
   std::deque<reply_slot> waiting;
+  std::size_t waiting_bytes = 0;            // sum of data sizes in `waiting`
   std::deque<pending_write> pending_writes; // in ticket order; pruned as batches complete
   bool authed = false;
   bool closing = false;     // protocol error or auth failure: flush replies, then close
@@ -51,7 +59,11 @@ struct connection {
   bool want_write = false;  // EPOLLOUT registered
   bool listed_waiting = false;
   bool listed_dirty = false;
+  bool lingering = false;   // error sent, write side shut: discarding input until EOF
   bool dead = false;        // closed; freed at the end of the loop iteration
+  std::int64_t last_input_ms = 0;  // when bytes last arrived (stall timeout)
+  std::int64_t linger_until_ms = 0;
+  std::size_t discarded = 0;       // bytes read and dropped while lingering
   std::uint32_t interest = 0; // epoll events currently registered
   std::size_t slot = 0;       // index in the owning thread's connection list
 };

@@ -62,6 +62,13 @@ connections_actor_impl(connections_actor::stateful_pointer<connections_state> se
     peers.push_back(st.threads.back().get());
   }
   for (auto& t : st.threads) t->start(peers);
+  // Without the storage actor no write can ever be acknowledged again: fail fast
+  // rather than leave clients waiting on writes that will never complete.
+  self->monitor(ctx->storage);
+  self->set_down_handler([ctx](const caf::down_msg& msg) {
+    if (ctx->on_fatal)
+      ctx->on_fatal("the storage actor terminated (" + caf::to_string(msg.reason) + ")");
+  });
   return {
     [self](stats_atom) {
       connection_stats sum;
@@ -71,6 +78,7 @@ connections_actor_impl(connections_actor::stateful_pointer<connections_state> se
         sum.accepted += s.accepted;
         sum.requests += s.requests;
         sum.protocol_errors += s.protocol_errors;
+        sum.refused += s.refused;
       }
       return sum;
     },

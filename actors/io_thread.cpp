@@ -8,6 +8,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -29,6 +30,15 @@ char listen_tag, wake_tag, completion_tag;
 
 constexpr std::size_t scratch_bytes = 256u << 10;
 constexpr int drain_deadline_ms = 3000;
+constexpr std::int64_t linger_ms = 1000;                // lingering close: time bound
+constexpr std::size_t linger_bytes_max = 16u << 20;     // ... and input bound
+constexpr std::int64_t listener_backoff_ms = 100;       // out of fds: listener rests
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
 
 void remove_from(std::vector<connection*>& v, connection* c) {
   v.erase(std::remove(v.begin(), v.end(), c), v.end());
@@ -42,6 +52,7 @@ io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   KV_ASSERT(epoll_fd_ >= 0 && wake_fd_ >= 0);
   scratch_.resize(scratch_bytes);
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;
   ev.data.ptr = &listen_tag;
@@ -63,6 +74,7 @@ io_thread::~io_thread() {
   }
   ::close(wake_fd_);
   ::close(epoll_fd_);
+  if (spare_fd_ >= 0) ::close(spare_fd_);
 }
 
 void io_thread::start(std::vector<io_thread*> peers) {
@@ -94,7 +106,7 @@ void io_thread::adopt(int fd) {
 
 connection_stats io_thread::stats() const {
   return connection_stats{open_.load(), accepted_.load(), requests_.load(),
-                          protocol_errors_.load()};
+                          protocol_errors_.load(), refused_.load()};
 }
 
 void io_thread::run() {
@@ -105,6 +117,7 @@ void io_thread::run() {
     if (stop_.load(std::memory_order_relaxed) && !draining_) {
       // Stop taking new work; let the writes already accepted become durable.
       draining_ = true;
+      listener_paused_until_ms_ = 0;
       deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_deadline_ms);
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
       for (auto& c : conns_)
@@ -114,7 +127,8 @@ void io_thread::run() {
     if (draining_ && ((in_flight_ == 0 && batch_.count == 0) ||
                       std::chrono::steady_clock::now() > deadline))
       break;
-    int n = ::epoll_wait(epoll_fd_, events, max_events, draining_ ? 50 : -1);
+    int timeout_ms = draining_ || !lingering_.empty() || listener_paused_until_ms_ ? 50 : 1000;
+    int n = ::epoll_wait(epoll_fd_, events, max_events, timeout_ms);
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       void* tag = events[i].data.ptr;
@@ -142,6 +156,7 @@ void io_thread::run() {
     for (std::size_t i = 0; i < dirty_.size(); ++i) flush(*dirty_[i]);
     dirty_.clear();
     if (!paused_.empty()) resume_paused();
+    sweep(now_ms());
     reap();
   }
   shutdown_connections();
@@ -168,9 +183,30 @@ void io_thread::on_wake() {
 void io_thread::on_accept() {
   for (int k = 0; k < 64; ++k) {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+      // Out of descriptors: the pending connection would make the (level-triggered)
+      // listener fire forever. Free the spare, accept and close the connection, take
+      // the spare back. If that fails too (another thread took the slot), stop
+      // watching the listener for a moment instead of spinning.
+      bool shed = false;
+      if (spare_fd_ >= 0) {
+        ::close(spare_fd_);
+        int victim = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (victim >= 0) ::close(victim);
+        spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        shed = victim >= 0;
+      }
+      if (shed) {
+        refused_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      pause_listener();
+      return;
+    }
     if (fd < 0) return; // EAGAIN (another thread took it), or a transient error
     if (ctx_.open_connections.load() >= ctx_.options->max_connections) {
       ::close(fd); // over the connection limit: refuse rather than degrade everyone
+      refused_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     int one = 1;
@@ -198,17 +234,23 @@ void io_thread::add_connection(int fd) {
     return;
   }
   c->interest = EPOLLIN;
+  c->last_input_ms = now_ms();
   open_.fetch_add(1, std::memory_order_relaxed);
   conns_.push_back(std::move(c));
 }
 
 void io_thread::on_readable(connection& c) {
+  if (c.lingering) {
+    discard_input(c);
+    return;
+  }
   // Bounded rounds per wake-up keep one busy client from starving the others; epoll is
   // level-triggered, so what is left is reported again.
   for (int round = 0; round < 16; ++round) {
     if (c.dead || c.paused || c.closing || c.peer_closed || draining_) return;
     ssize_t n = ::recv(c.fd, scratch_.data(), scratch_.size(), 0);
     if (n > 0) {
+      c.last_input_ms = now_ms();
       process_input(c, scratch_.data(), static_cast<std::size_t>(n));
       if (static_cast<std::size_t>(n) < scratch_.size()) return;
       continue;
@@ -237,26 +279,93 @@ void io_thread::mark_dirty(connection& c) {
 
 void io_thread::flush(connection& c) {
   c.listed_dirty = false;
+  for (;;) {
+    if (c.dead) return;
+    while (c.out_pos < c.out.size()) {
+      ssize_t n =
+        ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
+      if (n > 0) {
+        c.out_pos += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        set_interest(c, c.interest & EPOLLIN, true);
+        return;
+      }
+      close_connection(c); // the peer is gone
+      return;
+    }
+    c.out.clear();
+    c.out_pos = 0;
+    if (c.out.capacity() > (4u << 20)) std::string().swap(c.out);
+    // Replies held back by the output limit can go now.
+    std::size_t before = c.waiting.size();
+    if (!c.waiting.empty()) drain(c);
+    if (c.out.empty() || c.waiting.size() == before) break;
+  }
+  if (c.want_write) set_interest(c, c.interest & EPOLLIN, false);
+  // Output drained: a connection paused at the output limit parses again now (no
+  // further event would wake it). Its new replies make it dirty, flushed this round.
+  if (c.paused && resume(c)) remove_from(paused_, &c);
   if (c.dead) return;
-  while (c.out_pos < c.out.size()) {
-    ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
+  if (c.waiting.empty()) {
+    if (c.peer_closed) close_connection(c);
+    else if (c.closing && !c.lingering) linger(c);
+  }
+}
+
+void io_thread::linger(connection& c) {
+  // Closing a socket with unread input makes the kernel send RST, which can destroy
+  // replies still in flight, the error reply included. So: shut our side, read and drop
+  // what the client still sends (bounded in bytes and time), then close.
+  ::shutdown(c.fd, SHUT_WR);
+  c.lingering = true;
+  c.in.clear();
+  c.linger_until_ms = now_ms() + linger_ms;
+  lingering_.push_back(&c);
+  set_interest(c, true, false);
+}
+
+void io_thread::discard_input(connection& c) {
+  for (int round = 0; round < 16; ++round) {
+    ssize_t n = ::recv(c.fd, scratch_.data(), scratch_.size(), 0);
     if (n > 0) {
-      c.out_pos += static_cast<std::size_t>(n);
+      c.discarded += static_cast<std::size_t>(n);
+      if (c.discarded > linger_bytes_max) break;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      set_interest(c, c.interest & EPOLLIN, true);
-      return;
-    }
-    close_connection(c); // the peer is gone
-    return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    break; // EOF or error: the client is done
   }
-  c.out.clear();
-  c.out_pos = 0;
-  if (c.out.capacity() > (4u << 20)) std::string().swap(c.out);
-  if (c.want_write) set_interest(c, c.interest & EPOLLIN, false);
-  if ((c.closing || c.peer_closed) && c.waiting.empty()) close_connection(c);
+  close_connection(c);
+}
+
+void io_thread::pause_listener() {
+  if (listener_paused_until_ms_ != 0 || draining_) return;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  listener_paused_until_ms_ = now_ms() + listener_backoff_ms;
+}
+
+void io_thread::sweep(std::int64_t now) {
+  if (listener_paused_until_ms_ != 0 && now >= listener_paused_until_ms_ && !draining_) {
+    listener_paused_until_ms_ = 0;
+    if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.ptr = &listen_tag;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  }
+  for (std::size_t i = 0; i < lingering_.size(); ++i)
+    if (lingering_[i]->linger_until_ms <= now) close_connection(*lingering_[i--]);
+  if (now - last_sweep_ms_ < 1000) return;
+  last_sweep_ms_ = now;
+  // A client that stopped in the middle of a frame holds its buffer (up to the value
+  // limit): after the stall timeout the connection is closed and the memory released.
+  const std::int64_t stall = ctx_.options->stall_timeout_ms;
+  for (auto& c : conns_)
+    if (!c->dead && !c->in.empty() && now - c->last_input_ms > stall) close_connection(*c);
 }
 
 void io_thread::set_interest(connection& c, bool want_read, bool want_write) {
@@ -277,6 +386,7 @@ void io_thread::close_connection(connection& c) {
   c.dead = true;
   if (c.listed_waiting) remove_from(waiting_, &c);
   if (c.paused) remove_from(paused_, &c);
+  if (c.lingering) remove_from(lingering_, &c);
   c.listed_waiting = false;
   c.paused = false;
   dead_.push_back(&c);

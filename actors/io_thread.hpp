@@ -64,14 +64,24 @@ private:
   void append_get_reply(std::string& out, std::string_view key);
 
   void on_completions();
-  void drain(connection& c, std::uint64_t ticket, errc result);
+  /// Moves replies that are ready (in order) from `waiting` to `out`, up to the
+  /// output soft limit; called on completions and whenever `out` was sent.
+  void drain(connection& c);
+  void queue(connection& c, reply_slot&& s);
   void send_batch();
   void resume_paused();
+  /// Un-pauses `c` if no limit holds it any more; returns false if it must stay paused.
+  bool resume(connection& c);
   [[nodiscard]] bool must_pause(const connection& c) const;
   void mark_dirty(connection& c);
   void flush(connection& c);
   void set_interest(connection& c, bool want_read, bool want_write);
   void close_connection(connection& c);
+  void linger(connection& c);
+  void pause_listener();
+  void discard_input(connection& c);
+  /// Closes lingering connections past their time and (once a second) stalled ones.
+  void sweep(std::int64_t now_ms);
   void reap();
   void shutdown_connections();
 
@@ -93,6 +103,10 @@ private:
   std::vector<connection*> dirty_;    // connections with output to send this iteration
   std::vector<connection*> paused_;   // connections that stopped parsing at a limit
   std::vector<connection*> dead_;     // closed this iteration, freed by reap()
+  std::vector<connection*> lingering_; // error sent, discarding input until closed
+  std::int64_t last_sweep_ms_ = 0;
+  int spare_fd_ = -1;                 // given up to accept-and-close when out of fds
+  std::int64_t listener_paused_until_ms_ = 0; // out of fds: listener off until then
   bool draining_ = false;             // stop requested: finishing in-flight writes
   std::string scratch_;               // receive buffer, parsed in place when possible
   std::string plain_;                 // decompression output (released when large)
@@ -105,7 +119,6 @@ private:
     std::string ops;
   };
   std::deque<retained_batch> retained_;
-  std::vector<std::uint64_t> failed_tickets_; // recent batches that failed (last 64)
   [[nodiscard]] const std::string* batch_ops(std::uint64_t ticket) const;
   [[nodiscard]] bool read_pending(const connection& c, std::string_view key,
                                   std::string& reply, std::uint64_t& ticket) const;
@@ -113,8 +126,10 @@ private:
   write_batch batch_;              // the batch being filled
   std::uint64_t next_ticket_ = 1;  // ticket of `batch_`
   std::size_t in_flight_ = 0;      // batches sent, not yet completed
+  std::uint64_t completed_ticket_ = 0; // every ticket up to this one has completed
 
-  std::atomic<std::uint64_t> accepted_{0}, requests_{0}, protocol_errors_{0}, open_{0};
+  std::atomic<std::uint64_t> accepted_{0}, requests_{0}, protocol_errors_{0}, open_{0},
+    refused_{0};
 };
 
 } // namespace minivault

@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
                  shutdown_watchdog_ms);
     std::_Exit(1);
   }).detach();
+  bool failed = n->failed();
   n.reset();
   log(log_level::info, "stopped");
-  return 0;
+  return failed ? 1 : 0;
 }

@@ -1,5 +1,9 @@
 #include "actors/node.hpp"
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <thread>
 
@@ -30,6 +34,26 @@ std::unique_ptr<caf::actor_system_config> make_caf_config() {
   return cfg;
 }
 
+/// Raises the soft descriptor limit to the hard one and keeps `max_connections` under
+/// it (with headroom for SQLite, epoll and eventfds), so accept() never runs dry first.
+std::size_t clamp_to_fd_limit(std::size_t max_connections) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return max_connections;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &lim);
+    (void)::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  constexpr rlim_t headroom = 64;
+  std::size_t fit = lim.rlim_cur > headroom ? static_cast<std::size_t>(lim.rlim_cur - headroom) : 1;
+  if (max_connections > fit) {
+    log(log_level::warning, "max-connections " + std::to_string(max_connections) +
+                              " exceeds the open-file limit; using " + std::to_string(fit));
+    return fit;
+  }
+  return max_connections;
+}
+
 std::string hex_id(std::uint32_t id) {
   char buf[16];
   std::snprintf(buf, sizeof(buf), "%08x", id);
@@ -58,6 +82,7 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
                               " damaged log row tail(s) at open (copies kept in table quarantine)");
   log(log_level::info, "opened " + opts.data_dir + ": " + std::to_string(st.keys) + " keys");
 
+  n->opts_.max_connections = clamp_to_fd_limit(opts.max_connections);
   int listen_fd = open_listener(opts.bind_address, opts.port, error);
   if (listen_fd < 0) return nullptr;
 
@@ -74,6 +99,11 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
   n->ctx_.board = n->board_.get();
   node* self = n.get();
   n->ctx_.health_json = [self] { return self->health_json(); };
+  n->ctx_.on_fatal = [self](const std::string& why) {
+    log(log_level::error, "fatal: " + why + "; stopping");
+    self->failed_ = true;
+    ::kill(::getpid(), SIGTERM); // main() waits for it and stops the node in order
+  };
   n->connections_ = n->sys_->spawn<caf::detached>(connections_actor_impl, &n->ctx_, listen_fd,
                                                   threads);
   log(log_level::info, "node " + n->node_id_ + " serving the binary protocol on " +

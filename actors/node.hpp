@@ -2,6 +2,7 @@
 // A minivault node: the storage engine, the actor system and the actors, assembled in
 // dependency order and torn down in reverse. main() only parses options, starts a node
 // and waits for a signal.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -29,6 +30,8 @@ public:
   void stop();
 
   [[nodiscard]] std::uint16_t port() const noexcept { return opts_.port; }
+  /// True once a fatal error was reported (the process should exit non-zero).
+  [[nodiscard]] bool failed() const noexcept { return failed_.load(); }
   [[nodiscard]] const std::string& node_id() const noexcept { return node_id_; }
 
 private:
@@ -46,6 +49,7 @@ private:
   storage_actor storage_;
   connections_actor connections_;
   bool stopped_ = false;
+  std::atomic<bool> failed_{false};
 };
 
 } // namespace minivault

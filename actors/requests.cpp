@@ -18,7 +18,7 @@ namespace minivault {
 
 bool io_thread::must_pause(const connection& c) const {
   return c.waiting.size() >= conn_pending_replies_max ||
-         c.out.size() - c.out_pos >= conn_out_bytes_soft_max ||
+         c.waiting_bytes + (c.out.size() - c.out_pos) >= conn_out_bytes_soft_max ||
          (batch_.ops.size() >= batch_bytes_max && in_flight_ >= batches_in_flight_max);
 }
 
@@ -137,12 +137,20 @@ void io_thread::handle_get(connection& c, std::string_view key) {
   reply_slot s;
   if (read_pending(c, key, s.data, s.ticket)) {
     s.k = reply_slot::kind::read_own_write;
-    s.key.assign(key.data(), key.size());
   } else {
     s.k = reply_slot::kind::ready;
     append_get_reply(s.data, key);
   }
+  queue(c, std::move(s));
+}
+
+void io_thread::queue(connection& c, reply_slot&& s) {
+  c.waiting_bytes += s.data.size();
   c.waiting.push_back(std::move(s));
+  if (!c.listed_waiting) {
+    c.listed_waiting = true;
+    waiting_.push_back(&c);
+  }
 }
 
 const std::string* io_thread::batch_ops(std::uint64_t ticket) const {
@@ -191,11 +199,7 @@ void io_thread::handle_write(connection& c, const wire::request& req) {
   pack_write(batch_, del, req.key, del ? std::string_view{} : value);
   // A large decompression buffer is not kept around (a refused bomb would pin it too).
   if (plain_.capacity() > (1u << 20)) std::string().swap(plain_);
-  c.waiting.push_back(reply_slot{reply_slot::kind::write_ack, next_ticket_, {}, {}});
-  if (!c.listed_waiting) {
-    c.listed_waiting = true;
-    waiting_.push_back(&c);
-  }
+  queue(c, reply_slot{reply_slot::kind::write_ack, next_ticket_, errc::ok, {}});
 }
 
 void io_thread::handle_auth(connection& c, std::string_view key) {
@@ -215,9 +219,9 @@ void io_thread::reply(connection& c, std::uint8_t status, std::string_view paylo
     mark_dirty(c);
     return;
   }
-  reply_slot s{reply_slot::kind::ready, 0, {}, {}};
+  reply_slot s{reply_slot::kind::ready, 0, errc::ok, {}};
   wire::append_reply(s.data, status, payload);
-  c.waiting.push_back(std::move(s));
+  queue(c, std::move(s));
 }
 
 void io_thread::reply_error(connection& c, errc e) { reply(c, wire::status_error, to_string(e)); }
@@ -237,49 +241,43 @@ void io_thread::on_completions() {
   completions_.clear();
   ctx_.board->take(index_, completions_);
   for (const completion& done : completions_) {
-    KV_ASSERT(in_flight_ > 0);
+    KV_ASSERT(in_flight_ > 0 && done.ticket > completed_ticket_);
     --in_flight_;
-    if (done.result != errc::ok) {
-      failed_tickets_.push_back(done.ticket);
-      if (failed_tickets_.size() > 64) failed_tickets_.erase(failed_tickets_.begin());
-    }
-    for (connection* c : waiting_) drain(*c, done.ticket, done.result);
-    waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
-                                  [](connection* c) {
-                                    if (!c->waiting.empty()) return false;
-                                    c->listed_waiting = false;
-                                    return true;
-                                  }),
-                   waiting_.end());
+    completed_ticket_ = done.ticket;
+    if (done.result != errc::ok) // rare: mark the slots that depend on this batch
+      for (connection* c : waiting_)
+        for (reply_slot& s : c->waiting)
+          if (s.k != reply_slot::kind::ready && s.ticket == done.ticket) s.result = done.result;
     while (!retained_.empty() && retained_.front().ticket <= done.ticket) retained_.pop_front();
   }
+  for (std::size_t i = 0; i < waiting_.size(); ++i) drain(*waiting_[i]);
+  waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
+                                [](connection* c) {
+                                  if (!c->waiting.empty()) return false;
+                                  c->listed_waiting = false;
+                                  return true;
+                                }),
+                 waiting_.end());
   send_batch();
   if (!paused_.empty()) resume_paused();
 }
 
-void io_thread::drain(connection& c, std::uint64_t ticket, errc result) {
+void io_thread::drain(connection& c) {
   bool wrote = false;
-  while (!c.waiting.empty()) {
+  while (!c.waiting.empty() && c.out.size() - c.out_pos < conn_out_bytes_soft_max) {
     reply_slot& s = c.waiting.front();
-    if (s.k == reply_slot::kind::write_ack) {
-      if (s.ticket > ticket) break;
-      // Tickets complete in order, so an older ticket cannot still be waiting.
-      KV_ASSERT(s.ticket == ticket);
-      if (result == errc::ok)
-        wire::append_reply(c.out, wire::status_ok, {});
-      else
-        wire::append_error(c.out, result);
-    } else if (s.k == reply_slot::kind::read_own_write &&
-               std::find(failed_tickets_.begin(), failed_tickets_.end(), s.ticket) !=
-                 failed_tickets_.end()) {
-      append_get_reply(c.out, s.key); // the write it read did not happen
-    } else {
+    if (s.k != reply_slot::kind::ready && s.ticket > completed_ticket_) break;
+    if (s.result != errc::ok)
+      wire::append_error(c.out, s.result); // its batch failed
+    else if (s.k == reply_slot::kind::write_ack)
+      wire::append_reply(c.out, wire::status_ok, {});
+    else
       c.out.append(s.data);
-    }
+    c.waiting_bytes -= s.data.size();
     c.waiting.pop_front();
     wrote = true;
   }
-  while (!c.pending_writes.empty() && c.pending_writes.front().ticket <= ticket)
+  while (!c.pending_writes.empty() && c.pending_writes.front().ticket <= completed_ticket_)
     c.pending_writes.pop_front(); // now in the table
   if (wrote || c.peer_closed) mark_dirty(c);
 }
@@ -288,17 +286,18 @@ void io_thread::resume_paused() {
   if (draining_) return;
   std::vector<connection*> list;
   list.swap(paused_);
-  for (connection* c : list) {
-    if (c->dead) continue;
-    if (must_pause(*c)) {
-      paused_.push_back(c);
-      continue;
-    }
-    c->paused = false;
-    bool read = !c->closing && !c->peer_closed;
-    set_interest(*c, read, c->want_write);
-    parse_buffered(*c);
-  }
+  for (connection* c : list)
+    if (!resume(*c)) paused_.push_back(c);
+}
+
+bool io_thread::resume(connection& c) {
+  if (c.dead) return true;
+  if (draining_ || must_pause(c)) return false;
+  c.paused = false;
+  bool read = !c.closing && !c.peer_closed;
+  set_interest(c, read, c.want_write);
+  parse_buffered(c);
+  return true;
 }
 
 } // namespace minivault

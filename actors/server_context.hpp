@@ -21,6 +21,9 @@ struct server_context {
   completion_board* board = nullptr;
   /// Builds the health JSON (thread-safe).
   std::function<std::string()> health_json;
+  /// Called (once, from an actor) when the node cannot go on, e.g. the storage actor
+  /// died: the node stops in order and the process exits non-zero.
+  std::function<void(const std::string&)> on_fatal;
   /// Open client connections across all I/O threads (for the connection limit).
   std::atomic<std::uint64_t> open_connections{0};
 };

@@ -43,16 +43,35 @@ bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out)
 
 namespace {
 
+/// Applies `batches` as one transaction. Never throws: an exception (e.g. bad_alloc)
+/// becomes io_error, and the engine's all-or-nothing apply leaves it consistent.
+errc apply_group(storage_state& st, const write_batch* batches, std::size_t n) {
+  try {
+    st.ops.clear();
+    for (std::size_t i = 0; i < n; ++i)
+      if (!unpack_batch(batches[i], st.ops)) return errc::bad_request;
+    errc result = st.engine->apply(st.ops.data(), st.ops.size());
+    if (result == errc::ok && st.fsync == fsync_policy::always) result = st.engine->sync();
+    return result;
+  } catch (const std::exception&) {
+    return errc::io_error;
+  }
+}
+
 void commit_queued(storage_state& st) {
   if (st.queued.empty()) return;
-  st.ops.clear();
-  bool well_formed = true;
-  for (const auto& b : st.queued) well_formed = well_formed && unpack_batch(b, st.ops);
-  errc result = well_formed ? st.engine->apply(st.ops.data(), st.ops.size()) : errc::bad_request;
-  if (result == errc::ok && st.fsync == fsync_policy::always) result = st.engine->sync();
-  for (const auto& b : st.queued) st.board->post(b.origin, b.ticket, result);
+  errc group = apply_group(st, st.queued.data(), st.queued.size());
+  if (group == errc::ok || st.queued.size() == 1) {
+    for (const auto& b : st.queued) st.board->post(b.origin, b.ticket, group);
+  } else {
+    // One bad batch must not fail its neighbours: retry each on its own, so every
+    // client gets the outcome of its own writes.
+    for (const auto& b : st.queued) st.board->post(b.origin, b.ticket, apply_group(st, &b, 1));
+  }
   st.queued.clear();
   st.queued_bytes = 0;
+  if (st.ops.capacity() > (1u << 16)) std::vector<storage::write_op>().swap(st.ops);
+  if (st.queued.capacity() > 1024) std::vector<write_batch>().swap(st.queued);
 }
 
 } // namespace

@@ -31,12 +31,13 @@ struct connection_stats {
   std::uint64_t accepted = 0;
   std::uint64_t requests = 0;
   std::uint64_t protocol_errors = 0;
+  std::uint64_t refused = 0; // connections closed at accept (limit or out of fds)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connection_stats& x) {
   return f(caf::meta::type_name("connection_stats"), x.open, x.accepted, x.requests,
-           x.protocol_errors);
+           x.protocol_errors, x.refused);
 }
 
 } // namespace minivault

@@ -197,7 +197,7 @@ const option_desc option_table[] = {
   {"fsync-interval-ms", "MS", "fsync period with -fsync interval, >= 1",
    [](const opts& o) { return num(o.fsync_interval_ms); },
    [](opts& o, sv v) { return set_uint(o.fsync_interval_ms, v, 1, u64_max); }},
-  {"value-max-bytes", "N", "largest value accepted, 1..1073741824",
+  {"value-max-bytes", "N", "largest value accepted, 1..536870912",
    [](const opts& o) { return num(o.value_bytes_max); },
    [](opts& o, sv v) {
      return set_uint(o.value_bytes_max, v, 1, value_bytes_max_ceiling);
@@ -227,6 +227,9 @@ const option_desc option_table[] = {
   {"request-timeout-ms", "MS", "how long a request waits for replicas, >= 1",
    [](const opts& o) { return num(o.request_timeout_ms); },
    [](opts& o, sv v) { return set_uint(o.request_timeout_ms, v, 1, u64_max); }},
+  {"stall-timeout-ms", "MS", "close a client stalled mid-frame after this long, >= 1",
+   [](const opts& o) { return num(o.stall_timeout_ms); },
+   [](opts& o, sv v) { return set_uint(o.stall_timeout_ms, v, 1, u64_max); }},
   {"log-level", "LEVEL", "error, warning, info or debug",
    [](const opts& o) { return o.log_level; }, set_log_level},
   {"tls-cert", "FILE", "PEM certificate for peer TLS (needs -tls-key)",

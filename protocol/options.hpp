@@ -55,6 +55,7 @@ struct node_options {
   std::size_t write_quorum = 2;                   // -write-quorum
   std::uint16_t cluster_port = 0;                 // -cluster-port (0 = client port + 1000)
   std::uint32_t request_timeout_ms = 2000;        // -request-timeout-ms
+  std::uint32_t stall_timeout_ms = 30000;         // -stall-timeout-ms
   std::string log_level = "info";                 // -log-level: error|warning|info|debug
   std::string tls_cert, tls_key, tls_ca;          // -tls-cert, -tls-key, -tls-ca
   std::vector<peer_address> peers;                // CLUSTER_NODES / -cluster-nodes

@@ -119,6 +119,26 @@ TEST_F(storage_actor_test, malformed_batch_fails_the_group_and_applies_nothing) 
   EXPECT_EQ(engine->get("x", v), storage::get_status::not_found);
 }
 
+TEST_F(storage_actor_test, a_bad_batch_does_not_fail_its_neighbours_in_the_group) {
+  auto bad = batch(1, 1, {{"bad", "1"}});
+  bad.count = 2;
+  caf::anon_send(actor, batch(0, 1, {{"good1", "1"}}));
+  caf::anon_send(actor, std::move(bad));
+  caf::anon_send(actor, batch(0, 2, {{"good2", "2"}}));
+  sched->run();
+  auto lane0 = take(0);
+  ASSERT_EQ(lane0.size(), 2u);
+  EXPECT_EQ(lane0[0].result, errc::ok);
+  EXPECT_EQ(lane0[1].result, errc::ok);
+  auto lane1 = take(1);
+  ASSERT_EQ(lane1.size(), 1u);
+  EXPECT_EQ(lane1[0].result, errc::bad_request);
+  std::string v;
+  EXPECT_EQ(engine->get("good1", v), storage::get_status::found);
+  EXPECT_EQ(engine->get("good2", v), storage::get_status::found);
+  EXPECT_EQ(engine->get("bad", v), storage::get_status::not_found);
+}
+
 TEST_F(storage_actor_test, deletes_are_applied) {
   caf::anon_send(actor, batch(0, 1, {{"d", "1"}}));
   sched->run();

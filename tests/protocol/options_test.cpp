@@ -25,7 +25,7 @@ const std::vector<std::string> all_keys = {
   "workers", "config", "bind", "region", "node-id", "fsync", "fsync-interval-ms",
   "value-max-bytes", "compress-min-bytes", "io-threads", "max-connections",
   "replication-factor", "write-quorum", "cluster-port", "request-timeout-ms",
-  "log-level", "tls-cert", "tls-key", "tls-ca", "cluster-nodes",
+  "stall-timeout-ms", "log-level", "tls-cert", "tls-key", "tls-ca", "cluster-nodes",
 };
 
 options_result parse(std::vector<std::string> args, const char* env = nullptr) {
@@ -93,7 +93,7 @@ const std::vector<std::pair<std::string, std::string>> non_defaults = {
   {"node-id", "n1"},
   {"fsync", "interval"},
   {"fsync-interval-ms", "25"},
-  {"value-max-bytes", "1073741824"},
+  {"value-max-bytes", "536870912"},
   {"compress-min-bytes", "0"},
   {"io-threads", "64"},
   {"max-connections", "77"},
@@ -101,6 +101,7 @@ const std::vector<std::pair<std::string, std::string>> non_defaults = {
   {"write-quorum", "5"},
   {"cluster-port", "65535"},
   {"request-timeout-ms", "4294967295"},
+  {"stall-timeout-ms", "1500"},
   {"log-level", "debug"},
   {"tls-cert", "/etc/mv/node.crt"},
   {"tls-key", "/etc/mv/node.key"},
@@ -131,6 +132,7 @@ void expect_non_defaults(const node_options& o) {
   EXPECT_EQ(o.write_quorum, 5u);
   EXPECT_EQ(o.cluster_port, 65535);
   EXPECT_EQ(o.request_timeout_ms, 4294967295u);
+  EXPECT_EQ(o.stall_timeout_ms, 1500u);
   EXPECT_EQ(o.log_level, "debug");
   EXPECT_EQ(o.tls_cert, "/etc/mv/node.crt");
   EXPECT_EQ(o.tls_key, "/etc/mv/node.key");
@@ -345,14 +347,15 @@ const std::vector<bad_case> bad_values = {
   {"fsync-interval-ms", "0", "1..4294967295"},
   {"fsync-interval-ms", "4294967296", "'4294967296'"},
   {"log-level", "trace", "error|warning|info|debug"},
-  {"value-max-bytes", "0", "1..1073741824"},
-  {"value-max-bytes", "1073741825", "1..1073741824"},
+  {"value-max-bytes", "0", "1..536870912"},
+  {"value-max-bytes", "536870913", "1..536870912"},
   {"compress-min-bytes", "4k", "'4k'"},
   {"io-threads", "65", "0..64"},
   {"max-connections", "0", ">= 1"},
   {"replication-factor", "0", "1..64"},
   {"write-quorum", "0", "1..64"},
   {"request-timeout-ms", "0", "1..4294967295"},
+  {"stall-timeout-ms", "0", "1..4294967295"},
   {"data", "", "empty"},
   {"bind", "", "empty"},
   {"region", "", "empty"},
