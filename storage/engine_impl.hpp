@@ -69,8 +69,8 @@ struct engine::impl {
 
   /// Makes a committed record visible: updates the index entry if `ver` is newer and
   /// keeps row/live accounting. `value` is the plain value (nullptr: do not cache).
-  void publish(std::string_view key, const version& ver, const location& loc,
-               bool tombstone, const std::string_view* value, bool replay);
+  void publish(std::string_view key, std::uint64_t hash, const version& ver,
+               const location& loc, bool tombstone, const std::string_view* value, bool replay);
 
   [[nodiscard]] errc replay();
   void cut_row(std::uint64_t seq, std::string_view body, std::size_t keep_bytes);

@@ -53,6 +53,16 @@ public:
   /// Removes and frees `e`. Caller holds the lock exclusively.
   void erase(index_entry* e) noexcept;
 
+  /// Prefetch hints for the writer: the home slot of `hash`, and the entry it holds.
+  /// Lock-free reads of the slot array are safe only on the writer thread, the one
+  /// thread that ever changes it.
+  void prefetch_slot(std::uint64_t hash) const noexcept {
+    __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+  }
+  void prefetch_entry(std::uint64_t hash) const noexcept {
+    if (const index_entry* e = slots_[hash & (slots_.size() - 1)].entry) __builtin_prefetch(e);
+  }
+
   [[nodiscard]] std::size_t slot_count() const noexcept { return slots_.size(); }
   [[nodiscard]] index_entry* slot(std::size_t i) const noexcept { return slots_[i].entry; }
   [[nodiscard]] std::size_t size() const noexcept { return count_; }

@@ -139,5 +139,25 @@ TEST(NodeLimits, RunningOutOfDescriptorsDoesNotSpin) {
   EXPECT_EQ(after.get("still").payload, "serving");
 }
 
+TEST(NodeLimits, DatasetLargerThanTheCacheIsServedWithinTheCacheBudget) {
+  node_process node({"-cache", "1"}); // 1 MB of cached values
+  ASSERT_TRUE(node.start());
+  test_client c(node.port());
+  // 24 MiB of distinct 64 KiB values: 24x the cache.
+  auto value_of = [](int i) { return std::string(64u << 10, static_cast<char>('a' + i % 26)) + std::to_string(i); };
+  for (int i = 0; i < 384; ++i) ASSERT_EQ(c.set("big/" + std::to_string(i), value_of(i)).status, wire::status_ok);
+  for (int i = 0; i < 384; ++i) {
+    auto r = c.get("big/" + std::to_string(i));
+    ASSERT_EQ(r.status, wire::status_ok) << i;
+    ASSERT_EQ(r.payload, value_of(i)) << i;
+  }
+  auto health = c.health().payload;
+  auto at = health.find("\"cache_size_mb\":");
+  ASSERT_NE(at, std::string::npos) << health;
+  double cache_mb = std::atof(health.c_str() + at + 16);
+  EXPECT_LE(cache_mb, 1.0) << health;
+  EXPECT_GT(cache_mb, 0.0) << "the cache should hold some of the values: " << health;
+}
+
 } // namespace
 } // namespace minivault::test
