@@ -152,14 +152,22 @@ void io_thread::run() {
         if (!c->dead && (ev & EPOLLOUT)) on_writable(*c);
       }
     }
-    send_batch();
-    for (std::size_t i = 0; i < dirty_.size(); ++i) flush(*dirty_[i]);
-    dirty_.clear();
-    if (!paused_.empty()) resume_paused();
-    sweep(now_ms());
-    reap();
+    end_iteration();
   }
   shutdown_connections();
+}
+
+void io_thread::end_iteration() {
+  // Order matters: resuming paused connections parses input, which adds output and
+  // writes; all of it must be flushed and handed to storage before epoll_wait sleeps,
+  // since nothing else would wake the loop for it.
+  if (!paused_.empty()) resume_paused();
+  send_batch();
+  for (std::size_t i = 0; i < dirty_.size(); ++i) flush(*dirty_[i]); // may grow dirty_
+  dirty_.clear();
+  send_batch(); // flush() may have resumed a connection that queued writes
+  sweep(now_ms());
+  reap();
 }
 
 void io_thread::on_wake() {
@@ -299,16 +307,15 @@ void io_thread::flush(connection& c) {
     c.out.clear();
     c.out_pos = 0;
     if (c.out.capacity() > (4u << 20)) std::string().swap(c.out);
-    // Replies held back by the output limit can go now.
-    std::size_t before = c.waiting.size();
+    // Replies held back by the output limit can go now, and a connection paused at the
+    // limit parses again (no other event would wake it). Either may refill `out`.
     if (!c.waiting.empty()) drain(c);
-    if (c.out.empty() || c.waiting.size() == before) break;
+    if (c.paused) resume(c);
+    if (c.dead || c.out.empty()) break;
   }
-  if (c.want_write) set_interest(c, c.interest & EPOLLIN, false);
-  // Output drained: a connection paused at the output limit parses again now (no
-  // further event would wake it). Its new replies make it dirty, flushed this round.
-  if (c.paused && resume(c)) remove_from(paused_, &c);
   if (c.dead) return;
+  if (c.want_write) set_interest(c, c.interest & EPOLLIN, false);
+  // Everything queued so far is sent: only now may the connection end.
   if (c.waiting.empty()) {
     if (c.peer_closed) close_connection(c);
     else if (c.closing && !c.lingering) linger(c);
@@ -363,9 +370,11 @@ void io_thread::sweep(std::int64_t now) {
   last_sweep_ms_ = now;
   // A client that stopped in the middle of a frame holds its buffer (up to the value
   // limit): after the stall timeout the connection is closed and the memory released.
+  // Input left in a connection the node paused itself is complete frames, not a stall.
   const std::int64_t stall = ctx_.options->stall_timeout_ms;
   for (auto& c : conns_)
-    if (!c->dead && !c->in.empty() && now - c->last_input_ms > stall) close_connection(*c);
+    if (!c->dead && !c->paused && !c->in.empty() && now - c->last_input_ms > stall)
+      close_connection(*c);
 }
 
 void io_thread::set_interest(connection& c, bool want_read, bool want_write) {
@@ -395,6 +404,10 @@ void io_thread::close_connection(connection& c) {
 }
 
 void io_thread::reap() {
+  if (dead_.empty()) return;
+  // Lists that outlive this iteration must not keep pointers to what is freed here.
+  dirty_.erase(std::remove_if(dirty_.begin(), dirty_.end(), [](connection* c) { return c->dead; }),
+               dirty_.end());
   for (connection* c : dead_) {
     std::size_t slot = c->slot;
     KV_ASSERT(conns_[slot].get() == c);

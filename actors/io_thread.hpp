@@ -43,6 +43,7 @@ public:
 
 private:
   void run();
+  void end_iteration();
   void wake();
   void on_wake();
   void on_accept();
@@ -72,6 +73,7 @@ private:
   void resume_paused();
   /// Un-pauses `c` if no limit holds it any more; returns false if it must stay paused.
   bool resume(connection& c);
+  void remove_from_paused(connection& c);
   [[nodiscard]] bool must_pause(const connection& c) const;
   void mark_dirty(connection& c);
   void flush(connection& c);

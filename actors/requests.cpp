@@ -284,20 +284,25 @@ void io_thread::drain(connection& c) {
 
 void io_thread::resume_paused() {
   if (draining_) return;
-  std::vector<connection*> list;
-  list.swap(paused_);
-  for (connection* c : list)
-    if (!resume(*c)) paused_.push_back(c);
+  std::vector<connection*> list = paused_; // resume() edits paused_
+  for (connection* c : list) resume(*c);
 }
 
 bool io_thread::resume(connection& c) {
-  if (c.dead) return true;
+  // resume() owns membership of paused_: it takes `c` out before parsing, and a parse
+  // that hits a limit again puts it back (consume() pushes it).
+  if (c.dead || !c.paused) return true;
   if (draining_ || must_pause(c)) return false;
   c.paused = false;
+  remove_from_paused(c);
   bool read = !c.closing && !c.peer_closed;
   set_interest(c, read, c.want_write);
   parse_buffered(c);
   return true;
+}
+
+void io_thread::remove_from_paused(connection& c) {
+  paused_.erase(std::remove(paused_.begin(), paused_.end(), &c), paused_.end());
 }
 
 } // namespace minivault

@@ -50,9 +50,7 @@ errc apply_group(storage_state& st, const write_batch* batches, std::size_t n) {
     st.ops.clear();
     for (std::size_t i = 0; i < n; ++i)
       if (!unpack_batch(batches[i], st.ops)) return errc::bad_request;
-    errc result = st.engine->apply(st.ops.data(), st.ops.size());
-    if (result == errc::ok && st.fsync == fsync_policy::always) result = st.engine->sync();
-    return result;
+    return st.engine->apply(st.ops.data(), st.ops.size());
   } catch (const std::exception&) {
     return errc::io_error;
   }
@@ -61,12 +59,21 @@ errc apply_group(storage_state& st, const write_batch* batches, std::size_t n) {
 void commit_queued(storage_state& st) {
   if (st.queued.empty()) return;
   errc group = apply_group(st, st.queued.data(), st.queued.size());
-  if (group == errc::ok || st.queued.size() == 1) {
+  if (group == errc::ok && st.fsync == fsync_policy::always) {
+    // Committed and visible, but an ack promises power-loss safety under `always`:
+    // a failed fsync fails every write of the group (outcome unknown), never retried.
+    group = st.engine->sync();
+    for (const auto& b : st.queued) st.board->post(b.origin, b.ticket, group);
+  } else if (group == errc::ok || st.queued.size() == 1) {
     for (const auto& b : st.queued) st.board->post(b.origin, b.ticket, group);
   } else {
     // One bad batch must not fail its neighbours: retry each on its own, so every
     // client gets the outcome of its own writes.
-    for (const auto& b : st.queued) st.board->post(b.origin, b.ticket, apply_group(st, &b, 1));
+    for (const auto& b : st.queued) {
+      errc own = apply_group(st, &b, 1);
+      if (own == errc::ok && st.fsync == fsync_policy::always) own = st.engine->sync();
+      st.board->post(b.origin, b.ticket, own);
+    }
   }
   st.queued.clear();
   st.queued_bytes = 0;
