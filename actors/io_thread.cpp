@@ -34,17 +34,19 @@ constexpr std::int64_t linger_ms = 1000;                // lingering close: time
 constexpr std::size_t linger_bytes_max = 16u << 20;     // ... and input bound
 constexpr std::int64_t listener_backoff_ms = 100;       // out of fds: listener rests
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
-}
+
 
 void remove_from(std::vector<connection*>& v, connection* c) {
   v.erase(std::remove(v.begin(), v.end(), c), v.end());
 }
 
 } // namespace
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
 
 io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
   : index_(index), ctx_(ctx), listen_fd_(listen_fd) {

@@ -23,6 +23,9 @@
 
 namespace minivault {
 
+/// Monotonic milliseconds (steady clock), for connection timers.
+[[nodiscard]] std::int64_t now_ms();
+
 class io_thread {
 public:
   /// `listen_fd` is shared by all I/O threads (EPOLLEXCLUSIVE); accepted sockets are

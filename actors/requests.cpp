@@ -295,6 +295,7 @@ bool io_thread::resume(connection& c) {
   if (draining_ || must_pause(c)) return false;
   c.paused = false;
   remove_from_paused(c);
+  c.last_input_ms = now_ms(); // the stall clock runs only while the node reads
   bool read = !c.closing && !c.peer_closed;
   set_interest(c, read, c.want_write);
   parse_buffered(c);

@@ -107,6 +107,49 @@ TEST(NodeLimits, ErrorReplySurvivesAClientThatKeepsSending) {
   EXPECT_TRUE(c.is_closed_by_peer(3s));
 }
 
+TEST(NodeLimits, RepliesResumedAfterTheOutputLimitAllArriveBeforeTheErrorClose) {
+  node_process node;
+  ASSERT_TRUE(node.start());
+  test_client setup(node.port());
+  ASSERT_EQ(setup.set("big", std::string((8u << 20) - 100, 'x')).status, wire::status_ok);
+  ASSERT_EQ(setup.set("small", std::string(200, 'y')).status, wire::status_ok);
+  // The first reply fills the output limit, so the rest are parsed only when it has
+  // been sent. The connection must not close until they, and the error, are sent too.
+  for (int round = 0; round < 10; ++round) {
+    test_client c(node.port());
+    ASSERT_TRUE(c.send_raw(get_frame("big") + get_frame("small") + get_frame("small") +
+                           std::string("\x7f\x00\x00", 3)));
+    for (int i = 0; i < 3; ++i) {
+      auto r = c.read_reply();
+      ASSERT_TRUE(r.io_ok) << "round " << round << ": reply " << i << " lost";
+      EXPECT_EQ(r.status, wire::status_ok);
+    }
+    auto err = c.read_reply();
+    ASSERT_TRUE(err.io_ok) << "round " << round << ": the error reply was lost";
+    EXPECT_EQ(err.payload, "bad frame");
+  }
+}
+
+TEST(NodeLimits, SlowReaderOfLargePipelinedRepliesIsNotTakenForAStall) {
+  node_process node({"-stall-timeout-ms", "500"});
+  ASSERT_TRUE(node.start());
+  test_client setup(node.port());
+  std::string value(4u << 20, 'z');
+  ASSERT_EQ(setup.set("v", value).status, wire::status_ok);
+  test_client c(node.port());
+  std::string burst;
+  for (int i = 0; i < 6; ++i) burst += get_frame("v");
+  ASSERT_TRUE(c.send_raw(burst));
+  // Read slowly: the node has paused this connection itself (output limit); its
+  // buffered requests are complete frames, not a stalled half-frame.
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_for(300ms);
+    auto r = c.read_reply();
+    ASSERT_TRUE(r.io_ok) << "reply " << i << " lost: the node closed a slow reader";
+    EXPECT_EQ(r.payload.size(), value.size());
+  }
+}
+
 TEST(NodeLimits, StalledHalfFrameIsClosedAfterTheStallTimeout) {
   node_process node({"-stall-timeout-ms", "300"});
   ASSERT_TRUE(node.start());
