@@ -229,7 +229,9 @@ errc engine::sync() { return impl_->log->sync_wal(); }
 
 // -- read path --------------------------------------------------------------------------
 
-get_status engine::get(std::string_view key, value_sink on_value) {
+// Kept out of line on purpose: with LTO, inlining it into a caller's tight loop made
+// cache-resident gets 1.6x slower (12M vs 19M/s measured, engine_bench BM_get).
+__attribute__((noinline)) get_status engine::get(std::string_view key, value_sink on_value) {
   impl& m = *impl_;
   std::uint64_t h = table::hash_key(key);
   shard& s = m.tbl.shard_for(h);
