@@ -12,6 +12,7 @@
 #include "actors/connections_actor.hpp"
 #include "actors/storage_actor.hpp"
 #include "tests/support/node_process.hpp"
+#include "tests/support/temp_store.hpp"
 #include "tests/support/test_client.hpp"
 
 namespace minivault::test {
@@ -52,23 +53,18 @@ storage_actor::behavior_type fake_storage(storage_actor::pointer self,
 class io_thread_test : public ::testing::Test {
 protected:
   void start(fake_storage_config cfg) {
-    char tmpl[] = "/tmp/minivault-io-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    storage::engine_options eo;
-    eo.dir = dir_;
-    errc err;
-    std::string msg;
-    engine_ = storage::engine::open(eo, err, msg);
-    ASSERT_TRUE(engine_) << msg;
+    store_ = std::make_unique<temp_store>("minivault-io");
+    ASSERT_TRUE(store_->engine);
+    storage::engine* engine = store_->engine.get();
     opts_.bind_address = "127.0.0.1";
     opts_.port = pick_free_port();
     add_minivault_types(cfg_);
     cfg_.set("logger.verbosity", caf::atom("quiet"));
     sys_ = std::make_unique<caf::actor_system>(cfg_);
-    cfg.engine = engine_.get();
+    cfg.engine = engine;
     cfg.board = &board_;
     ctx_.options = &opts_;
-    ctx_.engine = engine_.get();
+    ctx_.engine = engine;
     ctx_.board = &board_;
     ctx_.health_json = [] { return std::string("{}"); };
     ctx_.on_fatal = [this](const std::string&) { fatal_ = true; };
@@ -89,12 +85,10 @@ protected:
       ctx_.storage = nullptr;
       sys_.reset();
     }
-    engine_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    store_.reset();
   }
 
-  std::string dir_;
-  std::unique_ptr<storage::engine> engine_;
+  std::unique_ptr<temp_store> store_;
   node_options opts_;
   completion_board board_{1};
   server_context ctx_;

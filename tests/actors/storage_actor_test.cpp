@@ -5,6 +5,8 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 
+#include "tests/support/temp_store.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 
@@ -22,8 +24,8 @@ write_batch batch(std::uint32_t origin, std::uint64_t ticket,
 }
 
 struct storage_actor_test : ::testing::Test {
-  std::string dir;
-  std::unique_ptr<storage::engine> engine;
+  test::temp_store store{"minivault-sa"};
+  storage::engine* engine = store.engine.get();
   completion_board board{2};
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -31,21 +33,14 @@ struct storage_actor_test : ::testing::Test {
   storage_actor actor;
 
   void SetUp() override {
-    char tmpl[] = "/tmp/minivault-sa-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    storage::engine_options o;
-    o.dir = dir;
-    errc e;
-    std::string msg;
-    engine = storage::engine::open(o, e, msg);
-    ASSERT_TRUE(engine) << msg;
+    ASSERT_TRUE(engine);
     add_minivault_types(cfg);
     cfg.set("scheduler.policy", caf::atom("testing"));
     cfg.set("logger.verbosity", caf::atom("quiet"));
     sys = std::make_unique<caf::actor_system>(cfg);
     sched = dynamic_cast<caf::scheduler::test_coordinator*>(&sys->scheduler());
     ASSERT_NE(sched, nullptr);
-    actor = sys->spawn(storage_actor_impl, engine.get(), &board, fsync_policy::none,
+    actor = sys->spawn(storage_actor_impl, engine, &board, fsync_policy::none,
                        std::chrono::milliseconds(100));
     sched->run();
   }
@@ -54,8 +49,6 @@ struct storage_actor_test : ::testing::Test {
     sched->run();
     actor = nullptr;
     sys.reset();
-    engine.reset();
-    std::filesystem::remove_all(dir);
   }
   std::vector<completion> take(std::uint32_t lane) {
     std::vector<completion> out;

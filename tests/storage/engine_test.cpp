@@ -320,6 +320,16 @@ TEST_F(engine_test, missing_keys) {
   EXPECT_EQ(e->stats().keys, 0u);
 }
 
+/// Every key of `model` reads back with exactly its value.
+void expect_model(engine& e, const std::map<std::string, std::string>& model) {
+  for (const auto& [k, v] : model) {
+    auto got = get(e, k);
+    ASSERT_TRUE(got.has_value()) << "key size " << k.size();
+    EXPECT_TRUE(*got == v) << "key size " << k.size() << " value size " << v.size()
+                           << " got " << got->size();
+  }
+}
+
 TEST_F(engine_test, binary_and_extreme_sizes_survive_reopen) {
   std::map<std::string, std::string> model;
   model[std::string("nul\0key", 7)] = std::string("v\0a\0l", 5);
@@ -334,12 +344,7 @@ TEST_F(engine_test, binary_and_extreme_sizes_survive_reopen) {
     auto e = open();
     ASSERT_NE(e, nullptr);
     for (auto& [k, v] : model) ASSERT_EQ(put(*e, k, v), errc::ok) << "key size " << k.size();
-    for (auto& [k, v] : model) {
-      auto got = get(*e, k);
-      ASSERT_TRUE(got.has_value()) << "key size " << k.size();
-      EXPECT_TRUE(*got == v) << "key size " << k.size() << " value size " << v.size()
-                             << " got " << got->size();
-    }
+    expect_model(*e, model);
     EXPECT_EQ(e->stats().keys, model.size());
   }
   // Reopen with a tiny cache so values come from SQLite (and through zstd).
@@ -348,12 +353,7 @@ TEST_F(engine_test, binary_and_extreme_sizes_survive_reopen) {
   auto e = open(o);
   ASSERT_NE(e, nullptr);
   for (int round = 0; round < 2; ++round) {
-    for (auto& [k, v] : model) {
-      auto got = get(*e, k);
-      ASSERT_TRUE(got.has_value()) << "key size " << k.size();
-      EXPECT_TRUE(*got == v) << "key size " << k.size() << " value size " << v.size()
-                             << " got " << got->size();
-    }
+    expect_model(*e, model);
   }
   EXPECT_EQ(e->stats().keys, model.size());
 }
