@@ -279,7 +279,9 @@ void io_thread::drain(connection& c) {
   }
   while (!c.pending_writes.empty() && c.pending_writes.front().ticket <= completed_ticket_)
     c.pending_writes.pop_front(); // now in the table
-  if (wrote || c.peer_closed) mark_dirty(c);
+  // A half-closed connection is flushed (and so closed) once nothing waits any more;
+  // re-marking it while a write is still pending would spin end_iteration() forever.
+  if (wrote || (c.peer_closed && c.waiting.empty())) mark_dirty(c);
 }
 
 void io_thread::resume_paused() {

@@ -2,6 +2,7 @@
 // the storage actor, so that storage failures can be injected: a batch that fails (disk
 // full) and a storage actor that dies.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -141,6 +142,24 @@ TEST_F(io_thread_test, failed_batch_errors_only_its_own_writes) {
   EXPECT_EQ(a.set("second", "y").status, wire::status_ok);    // ticket 2
   EXPECT_EQ(a.get("first").payload, "not found");
   EXPECT_EQ(a.get("second").payload, "y");
+}
+
+TEST_F(io_thread_test, half_closed_client_with_a_write_in_flight_gets_its_acks_then_eof) {
+  fake_storage_config cfg;
+  cfg.delay = 150ms;
+  start(cfg);
+  test_client c(opts_.port);
+  // Ticket 1 is in flight when ticket 2's write arrives; then the client half-closes.
+  // When ticket 1 completes, ticket 2 is still pending on a half-closed connection.
+  ASSERT_TRUE(c.send_raw(frame(wire::opcode::set, "a", "1")));
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(c.send_raw(frame(wire::opcode::set, "b", "2")));
+  ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+  EXPECT_EQ(c.read_reply().status, wire::status_ok);
+  EXPECT_EQ(c.read_reply().status, wire::status_ok);
+  EXPECT_TRUE(c.is_closed_by_peer(3s));
+  test_client other(opts_.port, 2s); // the I/O thread is still serving
+  EXPECT_EQ(other.health().status, wire::status_ok);
 }
 
 TEST_F(io_thread_test, storage_actor_death_is_reported_as_fatal) {
