@@ -17,7 +17,8 @@ completion_board::completion_board(std::size_t lanes) {
 }
 
 completion_board::~completion_board() {
-  for (auto& l : lanes_) ::close(l->efd);
+  for (auto& l : lanes_)
+    ::close(l->efd);
 }
 
 void completion_board::post(std::uint32_t origin, std::uint64_t ticket, errc result) {

@@ -59,11 +59,11 @@ struct connection {
   bool want_write = false;  // EPOLLOUT registered
   bool listed_waiting = false;
   bool listed_dirty = false;
-  bool lingering = false;   // error sent, write side shut: discarding input until EOF
-  bool dead = false;        // closed; freed at the end of the loop iteration
-  std::int64_t last_input_ms = 0;  // when bytes last arrived (stall timeout)
+  bool lingering = false;         // error sent, write side shut: discarding input until EOF
+  bool dead = false;              // closed; freed at the end of the loop iteration
+  std::int64_t last_input_ms = 0; // when bytes last arrived (stall timeout)
   std::int64_t linger_until_ms = 0;
-  std::size_t discarded = 0;       // bytes read and dropped while lingering
+  std::size_t discarded = 0;  // bytes read and dropped while lingering
   std::uint32_t interest = 0; // epoll events currently registered
   std::size_t slot = 0;       // index in the owning thread's connection list
 };

@@ -16,8 +16,10 @@
 namespace minivault {
 
 void connections_state::stop_all() {
-  for (auto& t : threads) t->request_stop();
-  for (auto& t : threads) t->join();
+  for (auto& t : threads)
+    t->request_stop();
+  for (auto& t : threads)
+    t->join();
   threads.clear();
   if (listen_fd >= 0) ::close(listen_fd);
   listen_fd = -1;
@@ -57,11 +59,12 @@ connections_actor_impl(connections_actor::stateful_pointer<connections_state> se
   st.listen_fd = listen_fd;
   std::vector<io_thread*> peers;
   for (std::size_t i = 0; i < io_threads; ++i) {
-    st.threads.push_back(std::make_unique<io_thread>(static_cast<std::uint32_t>(i), *ctx,
-                                                     listen_fd));
+    st.threads.push_back(
+        std::make_unique<io_thread>(static_cast<std::uint32_t>(i), *ctx, listen_fd));
     peers.push_back(st.threads.back().get());
   }
-  for (auto& t : st.threads) t->start(peers);
+  for (auto& t : st.threads)
+    t->start(peers);
   // Without the storage actor no write can ever be acknowledged again: fail fast
   // rather than leave clients waiting on writes that will never complete.
   self->monitor(ctx->storage);
@@ -70,23 +73,23 @@ connections_actor_impl(connections_actor::stateful_pointer<connections_state> se
       ctx->on_fatal("the storage actor terminated (" + caf::to_string(msg.reason) + ")");
   });
   return {
-    [self](stats_atom) {
-      connection_stats sum;
-      for (auto& t : self->state.threads) {
-        auto s = t->stats();
-        sum.open += s.open;
-        sum.accepted += s.accepted;
-        sum.requests += s.requests;
-        sum.protocol_errors += s.protocol_errors;
-        sum.refused += s.refused;
-      }
-      return sum;
-    },
-    [self](stop_atom) {
-      self->state.stop_all();
-      self->quit();
-      return true;
-    },
+      [self](stats_atom) {
+        connection_stats sum;
+        for (auto& t : self->state.threads) {
+          auto s = t->stats();
+          sum.open += s.open;
+          sum.accepted += s.accepted;
+          sum.requests += s.requests;
+          sum.protocol_errors += s.protocol_errors;
+          sum.refused += s.refused;
+        }
+        return sum;
+      },
+      [self](stop_atom) {
+        self->state.stop_all();
+        self->quit();
+        return true;
+      },
   };
 }
 

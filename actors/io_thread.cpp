@@ -6,9 +6,9 @@
 // connections. Nothing here blocks except epoll_wait.
 #include "actors/io_thread.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -30,11 +30,9 @@ char listen_tag, wake_tag, completion_tag;
 
 constexpr std::size_t scratch_bytes = 256u << 10;
 constexpr int drain_deadline_ms = 3000;
-constexpr std::int64_t linger_ms = 1000;                // lingering close: time bound
-constexpr std::size_t linger_bytes_max = 16u << 20;     // ... and input bound
-constexpr std::int64_t listener_backoff_ms = 100;       // out of fds: listener rests
-
-
+constexpr std::int64_t linger_ms = 1000;            // lingering close: time bound
+constexpr std::size_t linger_bytes_max = 16u << 20; // ... and input bound
+constexpr std::int64_t listener_backoff_ms = 100;   // out of fds: listener rests
 
 void remove_from(std::vector<connection*>& v, connection* c) {
   v.erase(std::remove(v.begin(), v.end(), c), v.end());
@@ -44,12 +42,12 @@ void remove_from(std::vector<connection*>& v, connection* c) {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
-  : index_(index), ctx_(ctx), listen_fd_(listen_fd) {
+    : index_(index), ctx_(ctx), listen_fd_(listen_fd) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   KV_ASSERT(epoll_fd_ >= 0 && wake_fd_ >= 0);
@@ -72,7 +70,8 @@ io_thread::~io_thread() {
     if (!c->dead) ::close(c->fd);
   {
     std::lock_guard<std::mutex> guard(adopt_mutex_);
-    for (int fd : adopted_) ::close(fd);
+    for (int fd : adopted_)
+      ::close(fd);
   }
   ::close(wake_fd_);
   ::close(epoll_fd_);
@@ -107,8 +106,8 @@ void io_thread::adopt(int fd) {
 }
 
 connection_stats io_thread::stats() const {
-  return connection_stats{open_.load(), accepted_.load(), requests_.load(),
-                          protocol_errors_.load(), refused_.load()};
+  return connection_stats{open_.load(), accepted_.load(), requests_.load(), protocol_errors_.load(),
+                          refused_.load()};
 }
 
 void io_thread::run() {
@@ -126,8 +125,8 @@ void io_thread::run() {
         if (!c->dead) set_interest(*c, false, c->want_write);
       send_batch();
     }
-    if (draining_ && ((in_flight_ == 0 && batch_.count == 0) ||
-                      std::chrono::steady_clock::now() > deadline))
+    if (draining_ &&
+        ((in_flight_ == 0 && batch_.count == 0) || std::chrono::steady_clock::now() > deadline))
       break;
     int timeout_ms = draining_ || !lingering_.empty() || listener_paused_until_ms_ ? 50 : 1000;
     int n = ::epoll_wait(epoll_fd_, events, max_events, timeout_ms);
@@ -165,7 +164,8 @@ void io_thread::end_iteration() {
   // since nothing else would wake the loop for it.
   if (!paused_.empty()) resume_paused();
   send_batch();
-  for (std::size_t i = 0; i < dirty_.size(); ++i) flush(*dirty_[i]); // may grow dirty_
+  for (std::size_t i = 0; i < dirty_.size(); ++i)
+    flush(*dirty_[i]); // may grow dirty_
   dirty_.clear();
   send_batch(); // flush() may have resumed a connection that queued writes
   sweep(now_ms());
@@ -279,7 +279,9 @@ void io_thread::on_readable(connection& c) {
   }
 }
 
-void io_thread::on_writable(connection& c) { flush(c); }
+void io_thread::on_writable(connection& c) {
+  flush(c);
+}
 
 void io_thread::mark_dirty(connection& c) {
   if (c.listed_dirty) return;
@@ -292,8 +294,7 @@ void io_thread::flush(connection& c) {
   for (;;) {
     if (c.dead) return;
     while (c.out_pos < c.out.size()) {
-      ssize_t n =
-        ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
+      ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
       if (n > 0) {
         c.out_pos += static_cast<std::size_t>(n);
         continue;
@@ -319,8 +320,10 @@ void io_thread::flush(connection& c) {
   if (c.want_write) set_interest(c, c.interest & EPOLLIN, false);
   // Everything queued so far is sent: only now may the connection end.
   if (c.waiting.empty()) {
-    if (c.peer_closed) close_connection(c);
-    else if (c.closing && !c.lingering) linger(c);
+    if (c.peer_closed)
+      close_connection(c);
+    else if (c.closing && !c.lingering)
+      linger(c);
   }
 }
 

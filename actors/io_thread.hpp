@@ -8,8 +8,8 @@
 // Thread-safety: every member is owned by the thread, except `adopt`, `request_stop` and
 // `stats`, which are safe from any thread.
 #include <atomic>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -104,17 +104,17 @@ private:
   std::vector<int> adopted_; // guarded by adopt_mutex_
 
   std::vector<std::unique_ptr<connection>> conns_; // conns_[c->slot].get() == c
-  std::vector<connection*> waiting_;  // connections with non-empty `waiting`
-  std::vector<connection*> dirty_;    // connections with output to send this iteration
-  std::vector<connection*> paused_;   // connections that stopped parsing at a limit
-  std::vector<connection*> dead_;     // closed this iteration, freed by reap()
-  std::vector<connection*> lingering_; // error sent, discarding input until closed
+  std::vector<connection*> waiting_;               // connections with non-empty `waiting`
+  std::vector<connection*> dirty_;                 // connections with output to send this iteration
+  std::vector<connection*> paused_;                // connections that stopped parsing at a limit
+  std::vector<connection*> dead_;                  // closed this iteration, freed by reap()
+  std::vector<connection*> lingering_;             // error sent, discarding input until closed
   std::int64_t last_sweep_ms_ = 0;
-  int spare_fd_ = -1;                 // given up to accept-and-close when out of fds
+  int spare_fd_ = -1;                         // given up to accept-and-close when out of fds
   std::int64_t listener_paused_until_ms_ = 0; // out of fds: listener off until then
-  bool draining_ = false;             // stop requested: finishing in-flight writes
-  std::string scratch_;               // receive buffer, parsed in place when possible
-  std::string plain_;                 // decompression output (released when large)
+  bool draining_ = false;                     // stop requested: finishing in-flight writes
+  std::string scratch_;                       // receive buffer, parsed in place when possible
+  std::string plain_;                         // decompression output (released when large)
   std::vector<completion> completions_;
 
   /// Copies of sent batches until they complete: pipelined GETs read pending writes
@@ -125,16 +125,15 @@ private:
   };
   std::deque<retained_batch> retained_;
   [[nodiscard]] const std::string* batch_ops(std::uint64_t ticket) const;
-  [[nodiscard]] bool read_pending(const connection& c, std::string_view key,
-                                  std::string& reply, std::uint64_t& ticket) const;
+  [[nodiscard]] bool read_pending(const connection& c, std::string_view key, std::string& reply,
+                                  std::uint64_t& ticket) const;
 
-  write_batch batch_;              // the batch being filled
-  std::uint64_t next_ticket_ = 1;  // ticket of `batch_`
-  std::size_t in_flight_ = 0;      // batches sent, not yet completed
+  write_batch batch_;                  // the batch being filled
+  std::uint64_t next_ticket_ = 1;      // ticket of `batch_`
+  std::size_t in_flight_ = 0;          // batches sent, not yet completed
   std::uint64_t completed_ticket_ = 0; // every ticket up to this one has completed
 
-  std::atomic<std::uint64_t> accepted_{0}, requests_{0}, protocol_errors_{0}, open_{0},
-    refused_{0};
+  std::atomic<std::uint64_t> accepted_{0}, requests_{0}, protocol_errors_{0}, open_{0}, refused_{0};
 };
 
 } // namespace minivault

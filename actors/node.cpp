@@ -48,7 +48,7 @@ std::size_t clamp_to_fd_limit(std::size_t max_connections) {
   std::size_t fit = lim.rlim_cur > headroom ? static_cast<std::size_t>(lim.rlim_cur - headroom) : 1;
   if (max_connections > fit) {
     log(log_level::warning, "max-connections " + std::to_string(max_connections) +
-                              " exceeds the open-file limit; using " + std::to_string(fit));
+                                " exceeds the open-file limit; using " + std::to_string(fit));
     return fit;
   }
   return max_connections;
@@ -78,8 +78,9 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
   auto st = n->engine_->stats();
   n->node_id_ = opts.node_name.empty() ? hex_id(st.node_id) : opts.node_name;
   if (st.corrupt_records_cut > 0)
-    log(log_level::warning, "cut " + std::to_string(st.corrupt_records_cut) +
-                              " damaged log row tail(s) at open (copies kept in table quarantine)");
+    log(log_level::warning,
+        "cut " + std::to_string(st.corrupt_records_cut) +
+            " damaged log row tail(s) at open (copies kept in table quarantine)");
   log(log_level::info, "opened " + opts.data_dir + ": " + std::to_string(st.keys) + " keys");
 
   n->opts_.max_connections = clamp_to_fd_limit(opts.max_connections);
@@ -90,9 +91,9 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
   n->board_ = std::make_unique<completion_board>(threads);
   n->cfg_ = make_caf_config();
   n->sys_ = std::make_unique<caf::actor_system>(*n->cfg_);
-  n->storage_ = n->sys_->spawn<caf::detached>(storage_actor_impl, n->engine_.get(),
-                                              n->board_.get(), opts.fsync,
-                                              std::chrono::milliseconds(opts.fsync_interval_ms));
+  n->storage_ =
+      n->sys_->spawn<caf::detached>(storage_actor_impl, n->engine_.get(), n->board_.get(),
+                                    opts.fsync, std::chrono::milliseconds(opts.fsync_interval_ms));
   n->ctx_.options = &n->opts_;
   n->ctx_.engine = n->engine_.get();
   n->ctx_.storage = n->storage_;
@@ -104,11 +105,11 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
     self->failed_ = true;
     ::kill(::getpid(), SIGTERM); // main() waits for it and stops the node in order
   };
-  n->connections_ = n->sys_->spawn<caf::detached>(connections_actor_impl, &n->ctx_, listen_fd,
-                                                  threads);
+  n->connections_ =
+      n->sys_->spawn<caf::detached>(connections_actor_impl, &n->ctx_, listen_fd, threads);
   log(log_level::info, "node " + n->node_id_ + " serving the binary protocol on " +
-                         opts.bind_address + ":" + std::to_string(opts.port) + " with " +
-                         std::to_string(threads) + " I/O threads");
+                           opts.bind_address + ":" + std::to_string(opts.port) + " with " +
+                           std::to_string(threads) + " I/O threads");
   return n;
 }
 
@@ -117,8 +118,8 @@ std::string node::health_json() const {
   in.node_id = node_id_;
   in.region = opts_.region;
   in.uptime_seconds = static_cast<std::uint64_t>(
-    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
-      .count());
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
+          .count());
   in.storage = engine_->stats();
   in.connections = ctx_.open_connections.load();
   return render_health(in);
@@ -130,11 +131,11 @@ void node::stop() {
   caf::scoped_actor self{*sys_};
   auto stop_one = [&](const auto& handle, const char* what) {
     self->request(handle, std::chrono::seconds(10), stop_atom_v)
-      .receive([](bool) {},
-               [&](const caf::error& e) {
-                 log(log_level::warning, std::string("stopping ") + what + ": " +
-                                           sys_->render(e));
-               });
+        .receive([](bool) {},
+                 [&](const caf::error& e) {
+                   log(log_level::warning,
+                       std::string("stopping ") + what + ": " + sys_->render(e));
+                 });
   };
   stop_one(connections_, "connections");
   stop_one(storage_, "storage");

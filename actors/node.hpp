@@ -19,8 +19,7 @@ class node {
 public:
   /// Opens the store, spawns the actors and starts serving. Returns nullptr with
   /// `error` set when the node cannot start (bad data dir, port in use, ...).
-  [[nodiscard]] static std::unique_ptr<node> start(const node_options& opts,
-                                                   std::string& error);
+  [[nodiscard]] static std::unique_ptr<node> start(const node_options& opts, std::string& error);
   ~node();
   node(const node&) = delete;
   node& operator=(const node&) = delete;

@@ -13,7 +13,6 @@
 
 namespace minivault {
 
-
 // -- framing ----------------------------------------------------------------------------
 
 bool io_thread::must_pause(const connection& c) const {
@@ -83,11 +82,14 @@ bool io_thread::allowed(connection& c, wire::opcode op) {
   const node_options& o = *ctx_.options;
   if (o.auth == auth_mode::none || o.auth_key.empty() || c.authed) return true;
   switch (op) {
-    case wire::opcode::health:
-    case wire::opcode::auth: return true;
-    case wire::opcode::get: return o.auth != auth_mode::all;
-    case wire::opcode::set:
-    case wire::opcode::del: return false;
+  case wire::opcode::health:
+  case wire::opcode::auth:
+    return true;
+  case wire::opcode::get:
+    return o.auth != auth_mode::all;
+  case wire::opcode::set:
+  case wire::opcode::del:
+    return false;
   }
   return false;
 }
@@ -99,21 +101,25 @@ bool io_thread::handle(connection& c, const wire::request& req) {
     return false;
   }
   switch (req.op) {
-    case wire::opcode::get:
-      if (req.key.empty())
-        reply_error(c, errc::bad_request);
-      else
-        handle_get(c, req.key);
-      break;
-    case wire::opcode::set:
-    case wire::opcode::del:
-      if (req.key.empty())
-        reply_error(c, errc::bad_request);
-      else
-        handle_write(c, req);
-      break;
-    case wire::opcode::health: reply(c, wire::status_ok, ctx_.health_json()); break;
-    case wire::opcode::auth: handle_auth(c, req.key); break;
+  case wire::opcode::get:
+    if (req.key.empty())
+      reply_error(c, errc::bad_request);
+    else
+      handle_get(c, req.key);
+    break;
+  case wire::opcode::set:
+  case wire::opcode::del:
+    if (req.key.empty())
+      reply_error(c, errc::bad_request);
+    else
+      handle_write(c, req);
+    break;
+  case wire::opcode::health:
+    reply(c, wire::status_ok, ctx_.health_json());
+    break;
+  case wire::opcode::auth:
+    handle_auth(c, req.key);
+    break;
   }
   return !c.closing;
 }
@@ -121,9 +127,14 @@ bool io_thread::handle(connection& c, const wire::request& req) {
 void io_thread::append_get_reply(std::string& out, std::string_view key) {
   auto to_reply = [&out](std::string_view v) { wire::append_reply(out, wire::status_ok, v); };
   switch (ctx_.engine->get(key, storage::value_sink(to_reply))) {
-    case storage::get_status::found: break;
-    case storage::get_status::not_found: wire::append_error(out, errc::not_found); break;
-    case storage::get_status::error: wire::append_error(out, errc::io_error); break;
+  case storage::get_status::found:
+    break;
+  case storage::get_status::not_found:
+    wire::append_error(out, errc::not_found);
+    break;
+  case storage::get_status::error:
+    wire::append_error(out, errc::io_error);
+    break;
   }
 }
 
@@ -224,7 +235,9 @@ void io_thread::reply(connection& c, std::uint8_t status, std::string_view paylo
   queue(c, std::move(s));
 }
 
-void io_thread::reply_error(connection& c, errc e) { reply(c, wire::status_error, to_string(e)); }
+void io_thread::reply_error(connection& c, errc e) {
+  reply(c, wire::status_error, to_string(e));
+}
 
 void io_thread::fail_and_close(connection& c, errc e) {
   protocol_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -248,9 +261,11 @@ void io_thread::on_completions() {
       for (connection* c : waiting_)
         for (reply_slot& s : c->waiting)
           if (s.k != reply_slot::kind::ready && s.ticket == done.ticket) s.result = done.result;
-    while (!retained_.empty() && retained_.front().ticket <= done.ticket) retained_.pop_front();
+    while (!retained_.empty() && retained_.front().ticket <= done.ticket)
+      retained_.pop_front();
   }
-  for (std::size_t i = 0; i < waiting_.size(); ++i) drain(*waiting_[i]);
+  for (std::size_t i = 0; i < waiting_.size(); ++i)
+    drain(*waiting_[i]);
   waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
                                 [](connection* c) {
                                   if (!c->waiting.empty()) return false;
@@ -287,7 +302,8 @@ void io_thread::drain(connection& c) {
 void io_thread::resume_paused() {
   if (draining_) return;
   std::vector<connection*> list = paused_; // resume() edits paused_
-  for (connection* c : list) resume(*c);
+  for (connection* c : list)
+    resume(*c);
 }
 
 bool io_thread::resume(connection& c) {

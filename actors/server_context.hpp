@@ -16,7 +16,7 @@ namespace minivault {
 
 struct server_context {
   const node_options* options = nullptr;
-  storage::engine* engine = nullptr;  // readers only: writes go through `storage`
+  storage::engine* engine = nullptr; // readers only: writes go through `storage`
   storage_actor storage;
   completion_board* board = nullptr;
   /// Builds the health JSON (thread-safe).

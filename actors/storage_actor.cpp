@@ -63,9 +63,11 @@ void commit_queued(storage_state& st) {
     // Committed and visible, but an ack promises power-loss safety under `always`:
     // a failed fsync fails every write of the group (outcome unknown), never retried.
     group = st.engine->sync();
-    for (const auto& b : st.queued) st.board->post(b.origin, b.ticket, group);
+    for (const auto& b : st.queued)
+      st.board->post(b.origin, b.ticket, group);
   } else if (group == errc::ok || st.queued.size() == 1) {
-    for (const auto& b : st.queued) st.board->post(b.origin, b.ticket, group);
+    for (const auto& b : st.queued)
+      st.board->post(b.origin, b.ticket, group);
   } else {
     // One bad batch must not fail its neighbours: retry each on its own, so every
     // client gets the outcome of its own writes.
@@ -83,10 +85,10 @@ void commit_queued(storage_state& st) {
 
 } // namespace
 
-storage_actor::behavior_type
-storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
-                   storage::engine* engine, completion_board* board, fsync_policy fsync,
-                   std::chrono::milliseconds fsync_interval) {
+storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
+                                                storage::engine* engine, completion_board* board,
+                                                fsync_policy fsync,
+                                                std::chrono::milliseconds fsync_interval) {
   auto& st = self->state;
   st.engine = engine;
   st.board = board;
@@ -94,52 +96,52 @@ storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
   st.fsync_interval = fsync_interval;
   self->delayed_send(self, st.fsync_interval, tick_atom_v);
   return {
-    [self](write_batch& batch) {
-      auto& st = self->state;
-      st.queued_bytes += batch.ops.size();
-      st.queued.push_back(std::move(batch));
-      if (st.queued_bytes >= storage_queued_bytes_max) {
-        commit_queued(st); // enough for one transaction: do not wait for the flush
-      } else if (!st.flush_pending) {
-        st.flush_pending = true;
-        self->send(self, flush_atom_v);
-      }
-    },
-    [self](flush_atom) {
-      self->state.flush_pending = false;
-      commit_queued(self->state);
-    },
-    [self](tick_atom) {
-      auto& st = self->state;
-      if (st.fsync == fsync_policy::interval) {
-        auto commits = st.engine->stats().commits;
-        if (commits != st.last_sync_commits) {
-          (void)st.engine->sync(); // a failure resurfaces on the next commit
-          st.last_sync_commits = commits;
+      [self](write_batch& batch) {
+        auto& st = self->state;
+        st.queued_bytes += batch.ops.size();
+        st.queued.push_back(std::move(batch));
+        if (st.queued_bytes >= storage_queued_bytes_max) {
+          commit_queued(st); // enough for one transaction: do not wait for the flush
+        } else if (!st.flush_pending) {
+          st.flush_pending = true;
+          self->send(self, flush_atom_v);
         }
-      }
-      if (!st.compaction_pending) {
-        st.compaction_pending = true;
-        self->send(self, compact_atom_v);
-      }
-      self->delayed_send(self, st.fsync_interval, tick_atom_v);
-    },
-    [self](compact_atom) {
-      auto& st = self->state;
-      bool more = false;
-      (void)st.engine->compact_step(compaction_step_bytes, more);
-      // Re-sent, not looped: batches already waiting in the mailbox go first.
-      if (more)
-        self->send(self, compact_atom_v);
-      else
-        st.compaction_pending = false;
-    },
-    [self](stop_atom) {
-      commit_queued(self->state);
-      if (self->state.fsync != fsync_policy::none) (void)self->state.engine->sync();
-      self->quit();
-      return true;
-    },
+      },
+      [self](flush_atom) {
+        self->state.flush_pending = false;
+        commit_queued(self->state);
+      },
+      [self](tick_atom) {
+        auto& st = self->state;
+        if (st.fsync == fsync_policy::interval) {
+          auto commits = st.engine->stats().commits;
+          if (commits != st.last_sync_commits) {
+            (void)st.engine->sync(); // a failure resurfaces on the next commit
+            st.last_sync_commits = commits;
+          }
+        }
+        if (!st.compaction_pending) {
+          st.compaction_pending = true;
+          self->send(self, compact_atom_v);
+        }
+        self->delayed_send(self, st.fsync_interval, tick_atom_v);
+      },
+      [self](compact_atom) {
+        auto& st = self->state;
+        bool more = false;
+        (void)st.engine->compact_step(compaction_step_bytes, more);
+        // Re-sent, not looped: batches already waiting in the mailbox go first.
+        if (more)
+          self->send(self, compact_atom_v);
+        else
+          st.compaction_pending = false;
+      },
+      [self](stop_atom) {
+        commit_queued(self->state);
+        if (self->state.fsync != fsync_policy::none) (void)self->state.engine->sync();
+        self->quit();
+        return true;
+      },
   };
 }
 

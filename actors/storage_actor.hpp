@@ -17,16 +17,16 @@ namespace minivault {
 
 struct storage_state {
   static inline const char* name = "minivault.storage";
-  storage::engine* engine = nullptr;   // owned by the node, outlives the actor
+  storage::engine* engine = nullptr; // owned by the node, outlives the actor
   completion_board* board = nullptr;
   fsync_policy fsync = fsync_policy::none;
   std::chrono::milliseconds fsync_interval{100};
-  std::vector<write_batch> queued;      // bounded: see queued_bytes_max
+  std::vector<write_batch> queued; // bounded: see queued_bytes_max
   std::size_t queued_bytes = 0;
   bool flush_pending = false;
   bool compaction_pending = false;
   std::uint64_t last_sync_commits = 0;
-  std::vector<storage::write_op> ops;   // scratch: decoded ops of one group
+  std::vector<storage::write_op> ops; // scratch: decoded ops of one group
 };
 
 /// Queued batch bytes that force a commit without waiting for the flush message.
@@ -34,10 +34,10 @@ inline constexpr std::size_t storage_queued_bytes_max = 32u << 20;
 /// Bytes of old log one compaction step may rewrite before writes get a turn again.
 inline constexpr std::size_t compaction_step_bytes = 4u << 20;
 
-storage_actor::behavior_type
-storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
-                   storage::engine* engine, completion_board* board, fsync_policy fsync,
-                   std::chrono::milliseconds fsync_interval);
+storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
+                                                storage::engine* engine, completion_board* board,
+                                                fsync_policy fsync,
+                                                std::chrono::milliseconds fsync_interval);
 
 /// Appends one write to a batch in the packed form `unpack_batch` reads.
 void pack_write(write_batch& batch, bool del, std::string_view key, std::string_view value);

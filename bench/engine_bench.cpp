@@ -43,7 +43,8 @@ struct fixture {
     db = engine::open(o, e, msg);
     if (!db) std::abort();
     keys.reserve(key_count);
-    for (std::size_t i = 0; i < key_count; ++i) keys.push_back("key:" + std::to_string(i));
+    for (std::size_t i = 0; i < key_count; ++i)
+      keys.push_back("key:" + std::to_string(i));
   }
   ~fixture() {
     db.reset();
@@ -71,14 +72,17 @@ void setup_filled(const benchmark::State& state) {
   setup(state);
   shared->fill();
 }
-void teardown(const benchmark::State&) { shared.reset(); }
+void teardown(const benchmark::State&) {
+  shared.reset();
+}
 
 void BM_put(benchmark::State& state) {
   fixture& f = *shared;
   std::mt19937_64 rng(state.thread_index() + 1);
   std::vector<write_op> ops(batch_writes);
   for (auto _ : state) {
-    for (auto& op : ops) op = write_op{f.keys[rng() % f.keys.size()], f.value, false, {}};
+    for (auto& op : ops)
+      op = write_op{f.keys[rng() % f.keys.size()], f.value, false, {}};
     std::lock_guard<std::mutex> turn(f.writer);
     if (f.db->apply(ops.data(), ops.size()) != errc::ok) state.SkipWithError("apply failed");
   }
@@ -92,7 +96,8 @@ void BM_put_small_batches(benchmark::State& state) {
   std::mt19937_64 rng(3);
   std::vector<write_op> ops(16);
   for (auto _ : state) {
-    for (auto& op : ops) op = write_op{f.keys[rng() % f.keys.size()], f.value, false, {}};
+    for (auto& op : ops)
+      op = write_op{f.keys[rng() % f.keys.size()], f.value, false, {}};
     if (f.db->apply(ops.data(), ops.size()) != errc::ok) state.SkipWithError("apply failed");
   }
   state.SetItemsProcessed(state.iterations() * 16);
@@ -116,11 +121,29 @@ void BM_get(benchmark::State& state) {
 
 } // namespace
 
-BENCHMARK(BM_put)->Arg(10000)->Arg(1000000)->Threads(1)->Threads(2)->UseRealTime()
-  ->Setup(setup)->Teardown(teardown)->MinTime(2.0);
-BENCHMARK(BM_put_small_batches)->Arg(10000)->UseRealTime()->Setup(setup)->Teardown(teardown)
-  ->MinTime(2.0);
-BENCHMARK(BM_get)->Arg(10000)->Arg(1000000)->Threads(1)->Threads(2)->UseRealTime()
-  ->Setup(setup_filled)->Teardown(teardown)->MinTime(2.0);
+BENCHMARK(BM_put)
+    ->Arg(10000)
+    ->Arg(1000000)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->Setup(setup)
+    ->Teardown(teardown)
+    ->MinTime(2.0);
+BENCHMARK(BM_put_small_batches)
+    ->Arg(10000)
+    ->UseRealTime()
+    ->Setup(setup)
+    ->Teardown(teardown)
+    ->MinTime(2.0);
+BENCHMARK(BM_get)
+    ->Arg(10000)
+    ->Arg(1000000)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->Setup(setup_filled)
+    ->Teardown(teardown)
+    ->MinTime(2.0);
 
 BENCHMARK_MAIN();

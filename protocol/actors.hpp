@@ -14,14 +14,13 @@ namespace minivault {
 /// (flags bit0 = delete). The storage actor reports the batch's outcome for
 /// (`origin`, `ticket`) on the completion board once it is durable (or failed).
 struct write_batch {
-  std::uint32_t origin = 0;  // index of the I/O thread that built it
-  std::uint64_t ticket = 0;  // per-origin sequence number, strictly increasing
-  std::uint32_t count = 0;   // number of ops packed in `ops`
+  std::uint32_t origin = 0; // index of the I/O thread that built it
+  std::uint64_t ticket = 0; // per-origin sequence number, strictly increasing
+  std::uint32_t count = 0;  // number of ops packed in `ops`
   std::string ops;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
   return f(caf::meta::type_name("write_batch"), x.origin, x.ticket, x.count, x.ops);
 }
 
@@ -43,13 +42,13 @@ typename Inspector::result_type inspect(Inspector& f, connection_stats& x) {
 } // namespace minivault
 
 CAF_BEGIN_TYPE_ID_BLOCK(minivault, caf::first_custom_type_id)
-  CAF_ADD_TYPE_ID(minivault, (minivault::write_batch))
-  CAF_ADD_TYPE_ID(minivault, (minivault::connection_stats))
-  CAF_ADD_ATOM(minivault, minivault, flush_atom, "flush")
-  CAF_ADD_ATOM(minivault, minivault, tick_atom, "tick")
-  CAF_ADD_ATOM(minivault, minivault, compact_atom, "compact")
-  CAF_ADD_ATOM(minivault, minivault, stop_atom, "stop")
-  CAF_ADD_ATOM(minivault, minivault, stats_atom, "stats")
+CAF_ADD_TYPE_ID(minivault, (minivault::write_batch))
+CAF_ADD_TYPE_ID(minivault, (minivault::connection_stats))
+CAF_ADD_ATOM(minivault, minivault, flush_atom, "flush")
+CAF_ADD_ATOM(minivault, minivault, tick_atom, "tick")
+CAF_ADD_ATOM(minivault, minivault, compact_atom, "compact")
+CAF_ADD_ATOM(minivault, minivault, stop_atom, "stop")
+CAF_ADD_ATOM(minivault, minivault, stats_atom, "stats")
 CAF_END_TYPE_ID_BLOCK(minivault)
 
 namespace minivault {
@@ -59,18 +58,16 @@ namespace minivault {
 ///   one transaction (group commit); outcome posted to the completion board.
 /// - flush_atom, tick_atom, compact_atom: its own timers (commit, fsync, compaction).
 /// - stop_atom: commits what is queued, closes the engine, replies true, quits.
-using storage_actor =
-  caf::typed_actor<caf::reacts_to<write_batch>, caf::reacts_to<flush_atom>,
-                   caf::reacts_to<tick_atom>, caf::reacts_to<compact_atom>,
-                   caf::replies_to<stop_atom>::with<bool>>;
+using storage_actor = caf::typed_actor<caf::reacts_to<write_batch>, caf::reacts_to<flush_atom>,
+                                       caf::reacts_to<tick_atom>, caf::reacts_to<compact_atom>,
+                                       caf::replies_to<stop_atom>::with<bool>>;
 
 /// Owns the client listeners and the I/O threads.
 /// - stats_atom: current connection counters.
 /// - stop_atom: stops accepting, lets in-flight writes finish (bounded), closes all
 ///   connections, joins the I/O threads, replies true, quits.
-using connections_actor =
-  caf::typed_actor<caf::replies_to<stats_atom>::with<connection_stats>,
-                   caf::replies_to<stop_atom>::with<bool>>;
+using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<connection_stats>,
+                                           caf::replies_to<stop_atom>::with<bool>>;
 
 inline void add_minivault_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::minivault>();

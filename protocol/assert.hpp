@@ -4,11 +4,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define KV_ASSERT(cond)                                                              \
-  do {                                                                               \
-    if (__builtin_expect(!(cond), 0)) {                                              \
-      std::fprintf(stderr, "minivault: assertion failed: %s (%s:%d)\n", #cond,      \
-                   __FILE__, __LINE__);                                              \
-      std::abort();                                                                  \
-    }                                                                                \
+#define KV_ASSERT(cond)                                                                            \
+  do {                                                                                             \
+    if (__builtin_expect(!(cond), 0)) {                                                            \
+      std::fprintf(stderr, "minivault: assertion failed: %s (%s:%d)\n", #cond, __FILE__,           \
+                   __LINE__);                                                                      \
+      std::abort();                                                                                \
+    }                                                                                              \
   } while (false)

@@ -7,12 +7,12 @@
 namespace minivault {
 
 // -- wire -----------------------------------------------------------------------------
-inline constexpr std::size_t key_bytes_max = 65535;             // u16 key length
+inline constexpr std::size_t key_bytes_max = 65535;               // u16 key length
 inline constexpr std::size_t value_bytes_max_default = 64u << 20; // 64 MiB
 /// Configurable up to 512 MiB: a record (value + key + header) must stay under SQLite's
 /// default blob limit of 10^9 bytes.
 inline constexpr std::size_t value_bytes_max_ceiling = 512u << 20;
-inline constexpr std::size_t reason_bytes_max = 256;            // error reply payload
+inline constexpr std::size_t reason_bytes_max = 256; // error reply payload
 
 // -- node defaults (SPEC §1) -------------------------------------------------------------
 inline constexpr std::uint16_t binary_port_default = 3000;

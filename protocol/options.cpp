@@ -44,13 +44,19 @@ bool is_space(char c) noexcept {
 }
 
 std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  while (!s.empty() && is_space(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back()))
+    s.remove_suffix(1);
   return s;
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
-std::string dquoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
+std::string dquoted(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 std::string range_text(std::uint64_t lo, std::uint64_t hi) {
   if (hi >= (std::uint64_t{1} << 40)) // "no practical limit" reads better than 2^64-1
@@ -93,8 +99,7 @@ std::string set_text(std::string& field, std::string_view text, bool required) {
 
 // Maps `text` to one of `names` (index into it); the refusal lists the accepted words.
 template <std::size_t N>
-std::string set_choice(std::size_t& index, std::string_view text,
-                       const char* const (&names)[N]) {
+std::string set_choice(std::size_t& index, std::string_view text, const char* const (&names)[N]) {
   std::string allowed;
   for (std::size_t i = 0; i < N; ++i) {
     if (text == names[i]) {
@@ -144,8 +149,7 @@ std::string show_peers(const node_options& o) {
   return dquoted(s);
 }
 
-template <class T>
-std::string num(T v) {
+template <class T> std::string num(T v) {
   return std::to_string(v);
 }
 
@@ -154,95 +158,87 @@ using opts = node_options;
 using sv = std::string_view;
 
 const option_desc option_table[] = {
-  {"port", "N", "binary protocol TCP port, 1..65535",
-   [](const opts& o) { return num(o.port); },
-   [](opts& o, sv v) { return set_uint(o.port, v, 1, 65535); }},
-  {"http", "N", "HTTP/JSON port, 0 = disabled",
-   [](const opts& o) { return num(o.http_port); },
-   [](opts& o, sv v) { return set_uint(o.http_port, v, 0, 65535); }},
-  {"public-url", "HOST:PORT", "this node's host:port as peers reach it; needed with peers",
-   [](const opts& o) { return dquoted(o.public_url); },
-   [](opts& o, sv v) { return set_text(o.public_url, v, false); }},
-  {"data", "DIR", "data directory (created if missing)",
-   [](const opts& o) { return dquoted(o.data_dir); },
-   [](opts& o, sv v) { return set_text(o.data_dir, v, true); }},
-  {"auth", "KEY", "authentication key (clients and peers)",
-   [](const opts& o) { return dquoted(o.auth_key); },
-   [](opts& o, sv v) { return set_text(o.auth_key, v, false); }},
-  {"authmode", "MODE", "none, writes (SET/DELETE need auth), all (all but HEALTH)",
-   [](const opts& o) { return std::string(to_string(o.auth)); }, set_auth_mode},
-  {"ratelimit", "N", "client ops/sec throttle, 0 = unlimited",
-   [](const opts& o) { return num(o.rate_limit_ops); },
-   [](opts& o, sv v) { return set_uint(o.rate_limit_ops, v, 0, u64_max); }},
-  {"cache", "MB", "in-memory cache budget in MB, >= 1",
-   [](const opts& o) { return num(o.cache_mb); },
-   [](opts& o, sv v) { return set_uint(o.cache_mb, v, 1, cache_mb_max); }},
-  {"workers", "N", "replication concurrency, 1..10000",
-   [](const opts& o) { return num(o.workers); },
-   [](opts& o, sv v) { return set_uint(o.workers, v, 1, workers_max); }},
-  {"config", "FILE", "INI config file; command-line flags override it",
-   [](const opts& o) { return o.config_file.empty() ? "none" : dquoted(o.config_file); },
-   [](opts& o, sv v) { return set_text(o.config_file, v, true); }},
-  {"bind", "ADDR", "address the listening sockets bind to",
-   [](const opts& o) { return dquoted(o.bind_address); },
-   [](opts& o, sv v) { return set_text(o.bind_address, v, true); }},
-  {"region", "NAME", "region label used for placement and quorums",
-   [](const opts& o) { return dquoted(o.region); },
-   [](opts& o, sv v) { return set_text(o.region, v, true); }},
-  {"node-id", "ID", "node identity; \"\" = generated once, kept in -data",
-   [](const opts& o) { return dquoted(o.node_name); },
-   [](opts& o, sv v) { return set_text(o.node_name, v, false); }},
-  {"fsync", "POLICY", "none, interval or always (fsync before every ack)",
-   [](const opts& o) { return std::string(to_string(o.fsync)); }, set_fsync},
-  {"fsync-interval-ms", "MS", "fsync period with -fsync interval, >= 1",
-   [](const opts& o) { return num(o.fsync_interval_ms); },
-   [](opts& o, sv v) { return set_uint(o.fsync_interval_ms, v, 1, u64_max); }},
-  {"value-max-bytes", "N", "largest value accepted, 1..536870912",
-   [](const opts& o) { return num(o.value_bytes_max); },
-   [](opts& o, sv v) {
-     return set_uint(o.value_bytes_max, v, 1, value_bytes_max_ceiling);
-   }},
-  {"compress-min-bytes", "N", "values at least this large are compressed at rest",
-   [](const opts& o) { return num(o.compress_bytes_min); },
-   [](opts& o, sv v) { return set_uint(o.compress_bytes_min, v, 0, u64_max); }},
-  {"io-threads", "N", "network I/O threads, 0..64, 0 = one per core",
-   [](const opts& o) { return num(o.io_threads); },
-   [](opts& o, sv v) { return set_uint(o.io_threads, v, 0, io_threads_max); }},
-  {"max-connections", "N", "client connections served at once, >= 1",
-   [](const opts& o) { return num(o.max_connections); },
-   [](opts& o, sv v) { return set_uint(o.max_connections, v, 1, u64_max); }},
-  {"replication-factor", "N", "replicas of every key, 1..64",
-   [](const opts& o) { return num(o.replication_factor); },
-   [](opts& o, sv v) {
-     return set_uint(o.replication_factor, v, 1, replication_factor_max);
-   }},
-  {"write-quorum", "N", "replicas that must ack a write, 1..replication-factor",
-   [](const opts& o) { return num(o.write_quorum); },
-   [](opts& o, sv v) {
-     return set_uint(o.write_quorum, v, 1, replication_factor_max);
-   }},
-  {"cluster-port", "N", "peer-to-peer TCP port, 0 = client port + 1000",
-   [](const opts& o) { return num(o.cluster_port); },
-   [](opts& o, sv v) { return set_uint(o.cluster_port, v, 0, 65535); }},
-  {"request-timeout-ms", "MS", "how long a request waits for replicas, >= 1",
-   [](const opts& o) { return num(o.request_timeout_ms); },
-   [](opts& o, sv v) { return set_uint(o.request_timeout_ms, v, 1, u64_max); }},
-  {"stall-timeout-ms", "MS", "close a client stalled mid-frame after this long, >= 1",
-   [](const opts& o) { return num(o.stall_timeout_ms); },
-   [](opts& o, sv v) { return set_uint(o.stall_timeout_ms, v, 1, u64_max); }},
-  {"log-level", "LEVEL", "error, warning, info or debug",
-   [](const opts& o) { return o.log_level; }, set_log_level},
-  {"tls-cert", "FILE", "PEM certificate for peer TLS (needs -tls-key)",
-   [](const opts& o) { return dquoted(o.tls_cert); },
-   [](opts& o, sv v) { return set_text(o.tls_cert, v, false); }},
-  {"tls-key", "FILE", "PEM private key for -tls-cert",
-   [](const opts& o) { return dquoted(o.tls_key); },
-   [](opts& o, sv v) { return set_text(o.tls_key, v, false); }},
-  {"tls-ca", "FILE", "PEM CA bundle that peer certificates must chain to",
-   [](const opts& o) { return dquoted(o.tls_ca); },
-   [](opts& o, sv v) { return set_text(o.tls_ca, v, false); }},
-  {"cluster-nodes", "LIST", "other nodes as host:port,host:port (client ports)",
-   show_peers, set_peers},
+    {"port", "N", "binary protocol TCP port, 1..65535", [](const opts& o) { return num(o.port); },
+     [](opts& o, sv v) { return set_uint(o.port, v, 1, 65535); }},
+    {"http", "N", "HTTP/JSON port, 0 = disabled", [](const opts& o) { return num(o.http_port); },
+     [](opts& o, sv v) { return set_uint(o.http_port, v, 0, 65535); }},
+    {"public-url", "HOST:PORT", "this node's host:port as peers reach it; needed with peers",
+     [](const opts& o) { return dquoted(o.public_url); },
+     [](opts& o, sv v) { return set_text(o.public_url, v, false); }},
+    {"data", "DIR", "data directory (created if missing)",
+     [](const opts& o) { return dquoted(o.data_dir); },
+     [](opts& o, sv v) { return set_text(o.data_dir, v, true); }},
+    {"auth", "KEY", "authentication key (clients and peers)",
+     [](const opts& o) { return dquoted(o.auth_key); },
+     [](opts& o, sv v) { return set_text(o.auth_key, v, false); }},
+    {"authmode", "MODE", "none, writes (SET/DELETE need auth), all (all but HEALTH)",
+     [](const opts& o) { return std::string(to_string(o.auth)); }, set_auth_mode},
+    {"ratelimit", "N", "client ops/sec throttle, 0 = unlimited",
+     [](const opts& o) { return num(o.rate_limit_ops); },
+     [](opts& o, sv v) { return set_uint(o.rate_limit_ops, v, 0, u64_max); }},
+    {"cache", "MB", "in-memory cache budget in MB, >= 1",
+     [](const opts& o) { return num(o.cache_mb); },
+     [](opts& o, sv v) { return set_uint(o.cache_mb, v, 1, cache_mb_max); }},
+    {"workers", "N", "replication concurrency, 1..10000",
+     [](const opts& o) { return num(o.workers); },
+     [](opts& o, sv v) { return set_uint(o.workers, v, 1, workers_max); }},
+    {"config", "FILE", "INI config file; command-line flags override it",
+     [](const opts& o) { return o.config_file.empty() ? "none" : dquoted(o.config_file); },
+     [](opts& o, sv v) { return set_text(o.config_file, v, true); }},
+    {"bind", "ADDR", "address the listening sockets bind to",
+     [](const opts& o) { return dquoted(o.bind_address); },
+     [](opts& o, sv v) { return set_text(o.bind_address, v, true); }},
+    {"region", "NAME", "region label used for placement and quorums",
+     [](const opts& o) { return dquoted(o.region); },
+     [](opts& o, sv v) { return set_text(o.region, v, true); }},
+    {"node-id", "ID", "node identity; \"\" = generated once, kept in -data",
+     [](const opts& o) { return dquoted(o.node_name); },
+     [](opts& o, sv v) { return set_text(o.node_name, v, false); }},
+    {"fsync", "POLICY", "none, interval or always (fsync before every ack)",
+     [](const opts& o) { return std::string(to_string(o.fsync)); }, set_fsync},
+    {"fsync-interval-ms", "MS", "fsync period with -fsync interval, >= 1",
+     [](const opts& o) { return num(o.fsync_interval_ms); },
+     [](opts& o, sv v) { return set_uint(o.fsync_interval_ms, v, 1, u64_max); }},
+    {"value-max-bytes", "N", "largest value accepted, 1..536870912",
+     [](const opts& o) { return num(o.value_bytes_max); },
+     [](opts& o, sv v) { return set_uint(o.value_bytes_max, v, 1, value_bytes_max_ceiling); }},
+    {"compress-min-bytes", "N", "values at least this large are compressed at rest",
+     [](const opts& o) { return num(o.compress_bytes_min); },
+     [](opts& o, sv v) { return set_uint(o.compress_bytes_min, v, 0, u64_max); }},
+    {"io-threads", "N", "network I/O threads, 0..64, 0 = one per core",
+     [](const opts& o) { return num(o.io_threads); },
+     [](opts& o, sv v) { return set_uint(o.io_threads, v, 0, io_threads_max); }},
+    {"max-connections", "N", "client connections served at once, >= 1",
+     [](const opts& o) { return num(o.max_connections); },
+     [](opts& o, sv v) { return set_uint(o.max_connections, v, 1, u64_max); }},
+    {"replication-factor", "N", "replicas of every key, 1..64",
+     [](const opts& o) { return num(o.replication_factor); },
+     [](opts& o, sv v) { return set_uint(o.replication_factor, v, 1, replication_factor_max); }},
+    {"write-quorum", "N", "replicas that must ack a write, 1..replication-factor",
+     [](const opts& o) { return num(o.write_quorum); },
+     [](opts& o, sv v) { return set_uint(o.write_quorum, v, 1, replication_factor_max); }},
+    {"cluster-port", "N", "peer-to-peer TCP port, 0 = client port + 1000",
+     [](const opts& o) { return num(o.cluster_port); },
+     [](opts& o, sv v) { return set_uint(o.cluster_port, v, 0, 65535); }},
+    {"request-timeout-ms", "MS", "how long a request waits for replicas, >= 1",
+     [](const opts& o) { return num(o.request_timeout_ms); },
+     [](opts& o, sv v) { return set_uint(o.request_timeout_ms, v, 1, u64_max); }},
+    {"stall-timeout-ms", "MS", "close a client stalled mid-frame after this long, >= 1",
+     [](const opts& o) { return num(o.stall_timeout_ms); },
+     [](opts& o, sv v) { return set_uint(o.stall_timeout_ms, v, 1, u64_max); }},
+    {"log-level", "LEVEL", "error, warning, info or debug",
+     [](const opts& o) { return o.log_level; }, set_log_level},
+    {"tls-cert", "FILE", "PEM certificate for peer TLS (needs -tls-key)",
+     [](const opts& o) { return dquoted(o.tls_cert); },
+     [](opts& o, sv v) { return set_text(o.tls_cert, v, false); }},
+    {"tls-key", "FILE", "PEM private key for -tls-cert",
+     [](const opts& o) { return dquoted(o.tls_key); },
+     [](opts& o, sv v) { return set_text(o.tls_key, v, false); }},
+    {"tls-ca", "FILE", "PEM CA bundle that peer certificates must chain to",
+     [](const opts& o) { return dquoted(o.tls_ca); },
+     [](opts& o, sv v) { return set_text(o.tls_ca, v, false); }},
+    {"cluster-nodes", "LIST", "other nodes as host:port,host:port (client ports)", show_peers,
+     set_peers},
 };
 
 const option_desc* find_option(std::string_view name) noexcept {
@@ -261,15 +257,15 @@ options_result failure(std::string message) {
 // Checks that involve more than one setting; each message names the keys involved.
 std::string validate(const node_options& o) {
   if (o.write_quorum < 1 || o.write_quorum > o.replication_factor)
-    return "write-quorum (" + num(o.write_quorum) + ") must be between 1 and "
-           "replication-factor (" + num(o.replication_factor) + ")";
+    return "write-quorum (" + num(o.write_quorum) +
+           ") must be between 1 and "
+           "replication-factor (" +
+           num(o.replication_factor) + ")";
   if (o.auth != auth_mode::none && o.auth_key.empty())
     return "authmode '" + std::string(to_string(o.auth)) +
            "' requires a non-empty auth key (-auth / auth =)";
-  if (o.tls_cert.empty() != o.tls_key.empty())
-    return "tls-cert and tls-key must be set together";
-  if (!o.tls_ca.empty() && o.tls_cert.empty())
-    return "tls-ca requires tls-cert and tls-key";
+  if (o.tls_cert.empty() != o.tls_key.empty()) return "tls-cert and tls-key must be set together";
+  if (!o.tls_ca.empty() && o.tls_cert.empty()) return "tls-ca requires tls-cert and tls-key";
   if (o.data_dir.empty()) return "data must not be empty";
   return {};
 }
@@ -319,8 +315,7 @@ std::string apply_config_line(std::string_view line, node_options& o,
     return "missing '=' in " + quoted(line) + " (expected 'key = value')";
   auto key = trim(line.substr(0, eq));
   if (key.empty()) return "missing key before '='";
-  if (key == "config")
-    return "key 'config' is not allowed in a config file (no nesting)";
+  if (key == "config") return "key 'config' is not allowed in a config file (no nesting)";
   const option_desc* d = find_option(key);
   if (d == nullptr) return "unknown key " + quoted(key);
   if (auto it = seen.find(key); it != seen.end())
@@ -361,8 +356,7 @@ std::string read_file(const std::string& path, std::string& out) {
     out.append(buf, n);
   int read_errno = std::ferror(f) ? errno : 0;
   std::fclose(f);
-  if (read_errno != 0)
-    return "cannot read " + quoted(path) + ": " + std::strerror(read_errno);
+  if (read_errno != 0) return "cannot read " + quoted(path) + ": " + std::strerror(read_errno);
   if (out.size() > config_file_bytes_max)
     return quoted(path) + " is larger than " + num(config_file_bytes_max) + " bytes";
   return {};
@@ -422,24 +416,29 @@ cli_scan scan_args(int argc, const char* const* argv) {
 
 const char* to_string(fsync_policy p) noexcept {
   switch (p) {
-    case fsync_policy::none: return "none";
-    case fsync_policy::interval: return "interval";
-    case fsync_policy::always: return "always";
+  case fsync_policy::none:
+    return "none";
+  case fsync_policy::interval:
+    return "interval";
+  case fsync_policy::always:
+    return "always";
   }
   return "?";
 }
 
 const char* to_string(auth_mode m) noexcept {
   switch (m) {
-    case auth_mode::none: return "none";
-    case auth_mode::writes: return "writes";
-    case auth_mode::all: return "all";
+  case auth_mode::none:
+    return "none";
+  case auth_mode::writes:
+    return "writes";
+  case auth_mode::all:
+    return "all";
   }
   return "?";
 }
 
-bool parse_peer_list(const std::string& text, std::vector<peer_address>& out,
-                     std::string& error) {
+bool parse_peer_list(const std::string& text, std::vector<peer_address>& out, std::string& error) {
   std::vector<peer_address> peers;
   std::string_view rest = text;
   while (!rest.empty()) {
@@ -466,7 +465,8 @@ bool parse_peer_list(const std::string& text, std::vector<peer_address>& out,
       return bad("port must be an integer in 1..65535");
     peer_address p{std::string(host), static_cast<std::uint16_t>(port)};
     bool duplicate = false;
-    for (const auto& q : peers) duplicate = duplicate || q == p;
+    for (const auto& q : peers)
+      duplicate = duplicate || q == p;
     if (!duplicate) peers.push_back(std::move(p));
     if (peers.size() > peers_max) return bad("too many peers (at most 1024)");
   }
@@ -487,8 +487,7 @@ options_result parse_config_text(const std::string& text, const std::string& ori
   return r;
 }
 
-options_result parse_options(int argc, const char* const* argv,
-                             const char* cluster_nodes_env) {
+options_result parse_options(int argc, const char* const* argv, const char* cluster_nodes_env) {
   auto scan = scan_args(argc, argv);
   if (scan.help) {
     options_result r;
@@ -504,8 +503,7 @@ options_result parse_options(int argc, const char* const* argv,
     if (std::string_view(f.desc->name) == "config") config_path = f.value;
   if (!config_path.empty()) {
     std::string text;
-    if (auto err = read_file(config_path, text); !err.empty())
-      return failure("-config: " + err);
+    if (auto err = read_file(config_path, text); !err.empty()) return failure("-config: " + err);
     if (auto err = load_config(text, config_path, o); !err.empty()) return failure(err);
   }
   for (const auto& f : scan.flags) {
@@ -515,8 +513,7 @@ options_result parse_options(int argc, const char* const* argv,
   }
   if (cluster_nodes_env != nullptr && !trim(cluster_nodes_env).empty()) {
     std::string err;
-    if (!parse_peer_list(cluster_nodes_env, o.peers, err))
-      return failure("CLUSTER_NODES: " + err);
+    if (!parse_peer_list(cluster_nodes_env, o.peers, err)) return failure("CLUSTER_NODES: " + err);
   }
   if (auto err = validate(o); !err.empty()) return failure(std::move(err));
   options_result r;

@@ -31,34 +31,34 @@ struct peer_address {
 
 struct node_options {
   // SPEC §1 flags
-  std::uint16_t port = binary_port_default;      // -port
-  std::uint16_t http_port = 0;                    // -http (0 = disabled)
-  std::string public_url;                         // -public-url
-  std::string data_dir = "./data";                // -data
-  std::string auth_key;                           // -auth
-  auth_mode auth = auth_mode::none;               // -authmode
-  std::uint64_t rate_limit_ops = 0;               // -ratelimit (0 = unlimited)
-  std::size_t cache_mb = cache_mb_default;        // -cache
-  std::size_t workers = workers_default;          // -workers
-  std::string config_file;                        // -config
+  std::uint16_t port = binary_port_default; // -port
+  std::uint16_t http_port = 0;              // -http (0 = disabled)
+  std::string public_url;                   // -public-url
+  std::string data_dir = "./data";          // -data
+  std::string auth_key;                     // -auth
+  auth_mode auth = auth_mode::none;         // -authmode
+  std::uint64_t rate_limit_ops = 0;         // -ratelimit (0 = unlimited)
+  std::size_t cache_mb = cache_mb_default;  // -cache
+  std::size_t workers = workers_default;    // -workers
+  std::string config_file;                  // -config
   // minivault settings (same key in flags and file)
-  std::string bind_address = "0.0.0.0";           // -bind
-  std::string region = "local";                   // -region
-  std::string node_name;                          // -node-id ("" = generated, kept in data)
-  fsync_policy fsync = fsync_policy::none;        // -fsync
-  std::uint32_t fsync_interval_ms = 100;          // -fsync-interval-ms
+  std::string bind_address = "0.0.0.0";                  // -bind
+  std::string region = "local";                          // -region
+  std::string node_name;                                 // -node-id ("" = generated, kept in data)
+  fsync_policy fsync = fsync_policy::none;               // -fsync
+  std::uint32_t fsync_interval_ms = 100;                 // -fsync-interval-ms
   std::size_t value_bytes_max = value_bytes_max_default; // -value-max-bytes
   std::size_t compress_bytes_min = compress_bytes_min_default; // -compress-min-bytes
-  std::size_t io_threads = 0;                     // -io-threads (0 = one per core)
-  std::size_t max_connections = connections_max_default; // -max-connections
-  std::size_t replication_factor = 3;             // -replication-factor
-  std::size_t write_quorum = 2;                   // -write-quorum
-  std::uint16_t cluster_port = 0;                 // -cluster-port (0 = client port + 1000)
-  std::uint32_t request_timeout_ms = 2000;        // -request-timeout-ms
-  std::uint32_t stall_timeout_ms = 30000;         // -stall-timeout-ms
-  std::string log_level = "info";                 // -log-level: error|warning|info|debug
-  std::string tls_cert, tls_key, tls_ca;          // -tls-cert, -tls-key, -tls-ca
-  std::vector<peer_address> peers;                // CLUSTER_NODES / -cluster-nodes
+  std::size_t io_threads = 0;                                  // -io-threads (0 = one per core)
+  std::size_t max_connections = connections_max_default;       // -max-connections
+  std::size_t replication_factor = 3;                          // -replication-factor
+  std::size_t write_quorum = 2;                                // -write-quorum
+  std::uint16_t cluster_port = 0;          // -cluster-port (0 = client port + 1000)
+  std::uint32_t request_timeout_ms = 2000; // -request-timeout-ms
+  std::uint32_t stall_timeout_ms = 30000;  // -stall-timeout-ms
+  std::string log_level = "info";          // -log-level: error|warning|info|debug
+  std::string tls_cert, tls_key, tls_ca;   // -tls-cert, -tls-key, -tls-ca
+  std::vector<peer_address> peers;         // CLUSTER_NODES / -cluster-nodes
 };
 
 /// Outcome of parsing: either options, a request for help (`-h`), or an error message
@@ -76,8 +76,7 @@ struct options_result {
                                            const char* cluster_nodes_env);
 
 /// Parses INI text as a config file would be (for tests); `origin` names it in errors.
-[[nodiscard]] options_result parse_config_text(const std::string& text,
-                                               const std::string& origin,
+[[nodiscard]] options_result parse_config_text(const std::string& text, const std::string& origin,
                                                node_options base = {});
 
 /// The `-h` text: every option with its default and meaning.

@@ -6,11 +6,12 @@ namespace {
 
 bool known_opcode(std::uint8_t op) noexcept {
   switch (static_cast<opcode>(op)) {
-    case opcode::get:
-    case opcode::set:
-    case opcode::del:
-    case opcode::health:
-    case opcode::auth: return true;
+  case opcode::get:
+  case opcode::set:
+  case opcode::del:
+  case opcode::health:
+  case opcode::auth:
+    return true;
   }
   return false;
 }
@@ -72,8 +73,8 @@ void append_error(std::string& out, errc e) {
   append_reply(out, status_error, to_string(e));
 }
 
-void append_request(std::string& out, opcode op, std::string_view key,
-                    std::string_view value, bool compressed) {
+void append_request(std::string& out, opcode op, std::string_view key, std::string_view value,
+                    bool compressed) {
   char hdr[request_header_bytes];
   hdr[0] = static_cast<char>(op);
   store_u16(hdr + 1, static_cast<std::uint16_t>(key.size()));

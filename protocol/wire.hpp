@@ -17,9 +17,9 @@ inline constexpr std::uint8_t status_ok = 0x00;
 inline constexpr std::uint8_t status_error = 0xFF;
 
 /// Sizes of the fixed parts of frames.
-inline constexpr std::size_t request_header_bytes = 3;  // op + keylen
-inline constexpr std::size_t set_value_header_bytes = 5;  // vallen + compressed
-inline constexpr std::size_t reply_header_bytes = 5;    // status + len
+inline constexpr std::size_t request_header_bytes = 3;   // op + keylen
+inline constexpr std::size_t set_value_header_bytes = 5; // vallen + compressed
+inline constexpr std::size_t reply_header_bytes = 5;     // status + len
 
 /// One parsed request; views point into the caller's buffer and live as long as it.
 struct request {
@@ -58,8 +58,8 @@ void append_error(std::string& out, errc e);
 // -- client side ------------------------------------------------------------------------
 
 /// Appends one request frame. `value`/`compressed` only matter for SET.
-void append_request(std::string& out, opcode op, std::string_view key,
-                    std::string_view value = {}, bool compressed = false);
+void append_request(std::string& out, opcode op, std::string_view key, std::string_view value = {},
+                    bool compressed = false);
 
 struct reply {
   std::uint8_t status = status_error;
@@ -93,7 +93,8 @@ inline void store_u16(char* p, std::uint16_t v) noexcept {
   p[1] = static_cast<char>(v >> 8);
 }
 inline void store_u32(char* p, std::uint32_t v) noexcept {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 4; ++i)
+    p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
 }
 
 } // namespace minivault::wire

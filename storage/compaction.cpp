@@ -16,15 +16,15 @@ namespace {
 
 std::uint64_t now_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 bool needs_compaction(const engine::impl& m) {
   auto total = m.log_bytes.load();
   return total > m.opts.compact_log_bytes_min &&
          static_cast<double>(m.live_bytes.load()) <
-           m.opts.compact_live_ratio_min * static_cast<double>(total);
+             m.opts.compact_live_ratio_min * static_cast<double>(total);
 }
 
 /// True when the index still points at exactly this record.
@@ -107,17 +107,20 @@ errc engine::compact_step(std::size_t budget_bytes, bool& more) {
   // 3. Write the survivors to new rows and repoint the index.
   if (!keep.empty()) {
     if (errc e = m.write_rows(keep); e != errc::ok) return e;
-    for (std::size_t i = 0; i < keep.size(); ++i) relocate(m, keep[i], old_locs[i]);
+    for (std::size_t i = 0; i < keep.size(); ++i)
+      relocate(m, keep[i], old_locs[i]);
   }
   // 4. Delete the old rows.
   errc e = m.log->begin();
-  for (std::size_t v = 0; e == errc::ok && v < victims.size(); ++v) e = m.log->delete_row(victims[v]);
+  for (std::size_t v = 0; e == errc::ok && v < victims.size(); ++v)
+    e = m.log->delete_row(victims[v]);
   if (e == errc::ok) e = m.log->commit();
   if (e != errc::ok) {
     m.log->rollback();
     return e;
   }
-  for (auto seq : victims) m.forget_row(seq);
+  for (auto seq : victims)
+    m.forget_row(seq);
   more = needs_compaction(m);
   return errc::ok;
 }

@@ -13,7 +13,8 @@ constexpr std::array<std::uint32_t, 256> make_table() {
   std::array<std::uint32_t, 256> t{};
   for (std::uint32_t i = 0; i < 256; ++i) {
     std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
+    for (int k = 0; k < 8; ++k)
+      c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
     t[i] = c;
   }
   return t;
@@ -22,14 +23,14 @@ constexpr std::array<std::uint32_t, 256> make_table() {
 constexpr auto table = make_table();
 
 std::uint32_t crc_soft(const unsigned char* p, std::size_t n, std::uint32_t c) noexcept {
-  while (n--) c = table[(c ^ *p++) & 0xFF] ^ (c >> 8);
+  while (n--)
+    c = table[(c ^ *p++) & 0xFF] ^ (c >> 8);
   return c;
 }
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) std::uint32_t crc_hw(const unsigned char* p,
-                                                         std::size_t n,
-                                                         std::uint32_t c) noexcept {
+__attribute__((target("sse4.2"))) std::uint32_t crc_hw(const unsigned char* p, std::size_t n,
+                                                       std::uint32_t c) noexcept {
   std::uint64_t c64 = c;
   while (n >= 8) {
     std::uint64_t v;
@@ -39,7 +40,8 @@ __attribute__((target("sse4.2"))) std::uint32_t crc_hw(const unsigned char* p,
     n -= 8;
   }
   auto c32 = static_cast<std::uint32_t>(c64);
-  while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+  while (n--)
+    c32 = __builtin_ia32_crc32qi(c32, *p++);
   return c32;
 }
 

@@ -28,13 +28,14 @@ std::uint64_t file_bytes(const std::string& path) {
 std::uint32_t random_node_id() {
   std::random_device rd;
   std::uint32_t id = 0;
-  while (id == 0) id = rd();
+  while (id == 0)
+    id = rd();
   return id;
 }
 
 ZSTD_DCtx* thread_dctx() {
   thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
-                                                                        ZSTD_freeDCtx);
+                                                                       ZSTD_freeDCtx);
   return dctx.get();
 }
 
@@ -45,8 +46,7 @@ errc decompress_value(std::string_view stored, std::size_t max_bytes, std::strin
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN) return errc::corrupt;
   if (size > max_bytes) return errc::too_large;
   out.resize(size);
-  auto n = ZSTD_decompressDCtx(thread_dctx(), out.data(), out.size(), stored.data(),
-                               stored.size());
+  auto n = ZSTD_decompressDCtx(thread_dctx(), out.data(), out.size(), stored.data(), stored.size());
   if (ZSTD_isError(n) || n != size) return errc::corrupt;
   return errc::ok;
 }
@@ -62,7 +62,8 @@ row_info* engine::impl::row(std::uint64_t seq) {
 void engine::impl::add_row(std::uint64_t seq, std::uint32_t total) {
   if (rows.empty()) rows_base = seq;
   KV_ASSERT(seq >= rows_base + rows.size());
-  while (rows_base + rows.size() < seq) rows.push_back({}); // gaps from cut rows
+  while (rows_base + rows.size() < seq)
+    rows.push_back({}); // gaps from cut rows
   rows.push_back({total, 0});
   log_bytes += total;
   ++log_rows;
@@ -87,9 +88,9 @@ void engine::impl::layout_rows(std::vector<pending_record>& recs) {
   bodies.clear();
   std::uint64_t seq = next_seq;
   for (auto& r : recs) {
-    if (bodies.empty() ||
-        (!bodies.back().empty() && bodies.back().size() + record_header_bytes + r.key.size() +
-                                       r.stored.size() > segment_bytes_target)) {
+    if (bodies.empty() || (!bodies.back().empty() && bodies.back().size() + record_header_bytes +
+                                                             r.key.size() + r.stored.size() >
+                                                         segment_bytes_target)) {
       if (!bodies.empty()) ++seq;
       bodies.emplace_back();
       bodies.back().reserve(segment_bytes_target);
@@ -195,8 +196,11 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
       }
     }
     if (assigned) (*assigned)[i] = v;
-    pending_record r{op.key, op.tombstone ? std::string_view{} : op.value, v,
-                     op.tombstone ? flag_tombstone : std::uint8_t{0}, {}};
+    pending_record r{op.key,
+                     op.tombstone ? std::string_view{} : op.value,
+                     v,
+                     op.tombstone ? flag_tombstone : std::uint8_t{0},
+                     {}};
     if (!op.tombstone) m.maybe_compress(r);
     recs.push_back(r);
     op_of.push_back(i);
@@ -207,7 +211,8 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
   // Publishing touches one random index entry per write: prefetch slots 16 writes
   // ahead and entries 8 ahead, so the cache misses overlap instead of queueing.
   std::vector<std::uint64_t> hashes(recs.size());
-  for (std::size_t i = 0; i < recs.size(); ++i) hashes[i] = table::hash_key(recs[i].key);
+  for (std::size_t i = 0; i < recs.size(); ++i)
+    hashes[i] = table::hash_key(recs[i].key);
   constexpr std::size_t slot_ahead = 16, entry_ahead = 8;
   for (std::size_t i = 0; i < recs.size() && i < slot_ahead; ++i)
     m.tbl.shard_for(hashes[i]).prefetch_slot(hashes[i]);
@@ -225,7 +230,9 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
   return errc::ok;
 }
 
-errc engine::sync() { return impl_->log->sync_wal(); }
+errc engine::sync() {
+  return impl_->log->sync_wal();
+}
 
 // -- read path --------------------------------------------------------------------------
 
@@ -323,15 +330,16 @@ engine_stats engine::stats() const {
   return st;
 }
 
-std::uint32_t engine::node_id() const noexcept { return impl_->clock.node(); }
+std::uint32_t engine::node_id() const noexcept {
+  return impl_->clock.node();
+}
 
 // -- open + replay ----------------------------------------------------------------------
 
 engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 engine::~engine() = default;
 
-std::unique_ptr<engine> engine::open(const engine_options& opts, errc& err,
-                                     std::string& message) {
+std::unique_ptr<engine> engine::open(const engine_options& opts, errc& err, std::string& message) {
   std::error_code fs_err;
   std::filesystem::create_directories(opts.dir, fs_err);
   if (fs_err) {
@@ -385,7 +393,11 @@ void engine::impl::cut_row(std::uint64_t seq, std::string_view body, std::size_t
 }
 
 errc engine::impl::replay() {
-  struct cut { std::uint64_t seq; std::string body; std::size_t keep; };
+  struct cut {
+    std::uint64_t seq;
+    std::string body;
+    std::size_t keep;
+  };
   std::vector<cut> cuts;
   std::string plain;
   errc e = log->scan([&](std::uint64_t seq, std::string_view body) {
@@ -416,7 +428,8 @@ errc engine::impl::replay() {
   if (e != errc::ok) return e;
   if (!cuts.empty()) {
     if ((e = log->begin()) != errc::ok) return e;
-    for (auto& c : cuts) cut_row(c.seq, c.body, c.keep);
+    for (auto& c : cuts)
+      cut_row(c.seq, c.body, c.keep);
     if ((e = log->commit()) != errc::ok) {
       log->rollback();
       return e;

@@ -23,19 +23,19 @@
 namespace minivault::storage {
 
 struct engine_options {
-  std::string dir;                                   // created if missing
-  std::size_t cache_bytes_max = 512u << 20;          // bound on cached value bytes
+  std::string dir;                          // created if missing
+  std::size_t cache_bytes_max = 512u << 20; // bound on cached value bytes
   fsync_policy fsync = fsync_policy::none;
-  std::size_t compress_bytes_min = 4096;             // 0 disables compression at rest
+  std::size_t compress_bytes_min = 4096; // 0 disables compression at rest
   std::size_t value_bytes_max = 64u << 20;
-  std::uint32_t node_id = 0;                         // 0 = load from dir, else generate
+  std::uint32_t node_id = 0; // 0 = load from dir, else generate
   // compaction: runs while the log holds more than `compact_log_bytes_min` and less than
   // `compact_live_ratio_min` of it is live data.
   std::uint64_t compact_log_bytes_min = 64u << 20;
   double compact_live_ratio_min = 0.5;
   std::uint64_t tombstone_grace_ms = 24ull * 3600 * 1000;
-  std::uint32_t page_bytes = 16384;                  // SQLite page size for new files (measured best)
-  std::uint64_t db_pages_max = 0;                    // 0 = unlimited (tests simulate a full disk)
+  std::uint32_t page_bytes = 16384; // SQLite page size for new files (measured best)
+  std::uint64_t db_pages_max = 0;   // 0 = unlimited (tests simulate a full disk)
 };
 
 /// One write handed to `apply`. Views must stay valid for the duration of the call.
@@ -43,20 +43,20 @@ struct write_op {
   std::string_view key;
   std::string_view value; // ignored for tombstones
   bool tombstone = false;
-  version ver;            // hlc == 0: a local write, the engine assigns a fresh version
+  version ver; // hlc == 0: a local write, the engine assigns a fresh version
 };
 
 struct engine_stats {
-  std::uint64_t keys = 0;            // live (non-deleted) keys
+  std::uint64_t keys = 0; // live (non-deleted) keys
   std::uint64_t tombstones = 0;
   std::uint64_t cache_items = 0;
   std::uint64_t cache_bytes = 0;
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_misses = 0;
-  std::uint64_t log_bytes = 0;       // record bytes in the log table
-  std::uint64_t live_bytes = 0;      // record bytes the index still points at
+  std::uint64_t log_bytes = 0;  // record bytes in the log table
+  std::uint64_t live_bytes = 0; // record bytes the index still points at
   std::uint64_t log_rows = 0;
-  std::uint64_t storage_bytes = 0;   // database + WAL files on disk
+  std::uint64_t storage_bytes = 0; // database + WAL files on disk
   std::uint64_t commits = 0;
   std::uint64_t writes_committed = 0;
   std::uint64_t corrupt_records_cut = 0; // records cut off at open (checksum failures)
@@ -71,7 +71,7 @@ class value_sink {
 public:
   template <class F>
   value_sink(F& f) noexcept // NOLINT: implicit by design
-    : ctx_(&f), fn_([](void* c, std::string_view v) { (*static_cast<F*>(c))(v); }) {}
+      : ctx_(&f), fn_([](void* c, std::string_view v) { (*static_cast<F*>(c))(v); }) {}
   void operator()(std::string_view v) const { fn_(ctx_, v); }
 
 private:

@@ -34,22 +34,22 @@ struct pending_record {
 
 struct engine::impl {
   engine_options opts;
-  std::unique_ptr<sqlite_log> log;       // writer only
-  std::unique_ptr<reader_pool> readers;  // any thread
+  std::unique_ptr<sqlite_log> log;      // writer only
+  std::unique_ptr<reader_pool> readers; // any thread
   table tbl;
-  hlc_clock clock;                       // writer only
-  std::uint64_t next_seq = 1;            // writer only
-  std::deque<row_info> rows;             // writer only; rows[i] is seq rows_base + i
-  std::uint64_t rows_base = 1;           // writer only
-  ZSTD_CCtx* cctx = nullptr;             // writer only
-  std::vector<std::string> bodies;       // writer scratch: row bodies of one commit
-  std::vector<std::string> compressed;   // writer scratch: compressed values
+  hlc_clock clock;                     // writer only
+  std::uint64_t next_seq = 1;          // writer only
+  std::deque<row_info> rows;           // writer only; rows[i] is seq rows_base + i
+  std::uint64_t rows_base = 1;         // writer only
+  ZSTD_CCtx* cctx = nullptr;           // writer only
+  std::vector<std::string> bodies;     // writer scratch: row bodies of one commit
+  std::vector<std::string> compressed; // writer scratch: compressed values
 
-  std::atomic<std::uint64_t> keys{0}, tombstones{0}, log_bytes{0}, live_bytes{0},
-    log_rows{0}, commits{0}, writes_committed{0}, corrupt_cut{0};
+  std::atomic<std::uint64_t> keys{0}, tombstones{0}, log_bytes{0}, live_bytes{0}, log_rows{0},
+      commits{0}, writes_committed{0}, corrupt_cut{0};
 
   impl(const engine_options& o, std::uint32_t node)
-    : opts(o), tbl(256, o.cache_bytes_max), clock(node) {}
+      : opts(o), tbl(256, o.cache_bytes_max), clock(node) {}
   ~impl() { ZSTD_freeCCtx(cctx); }
 
   row_info* row(std::uint64_t seq);
@@ -69,8 +69,8 @@ struct engine::impl {
 
   /// Makes a committed record visible: updates the index entry if `ver` is newer and
   /// keeps row/live accounting. `value` is the plain value (nullptr: do not cache).
-  void publish(std::string_view key, std::uint64_t hash, const version& ver,
-               const location& loc, bool tombstone, const std::string_view* value, bool replay);
+  void publish(std::string_view key, std::uint64_t hash, const version& ver, const location& loc,
+               bool tombstone, const std::string_view* value, bool replay);
 
   [[nodiscard]] errc replay();
   void cut_row(std::uint64_t seq, std::string_view body, std::size_t keep_bytes);

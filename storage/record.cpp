@@ -1,6 +1,5 @@
 #include "storage/record.hpp"
 
-
 #include "protocol/wire.hpp"
 #include "storage/crc32c.hpp"
 
@@ -9,7 +8,8 @@ namespace minivault::storage {
 namespace {
 
 void store_u64(char* p, std::uint64_t v) noexcept {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 8; ++i)
+    p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
 }
 
 std::uint64_t load_u64(const char* p) noexcept {
@@ -38,8 +38,7 @@ std::size_t encode_record(std::string& out, std::string_view key, std::string_vi
   return record_header_bytes + key.size() + stored.size();
 }
 
-decode_state decode_record(std::string_view body, std::size_t& offset,
-                           record_view& rec) noexcept {
+decode_state decode_record(std::string_view body, std::size_t& offset, record_view& rec) noexcept {
   if (offset == body.size()) return decode_state::end;
   if (body.size() - offset < record_header_bytes) return decode_state::corrupt;
   const char* p = body.data() + offset;

@@ -10,14 +10,18 @@ namespace {
 
 errc map_rc(int rc) noexcept {
   switch (rc & 0xFF) {
-    case SQLITE_OK:
-    case SQLITE_DONE:
-    case SQLITE_ROW: return errc::ok;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return errc::corrupt;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: return errc::overloaded;
-    default: return errc::io_error; // FULL, IOERR, READONLY, CANTOPEN, NOMEM, ...
+  case SQLITE_OK:
+  case SQLITE_DONE:
+  case SQLITE_ROW:
+    return errc::ok;
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+    return errc::corrupt;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return errc::overloaded;
+  default:
+    return errc::io_error; // FULL, IOERR, READONLY, CANTOPEN, NOMEM, ...
   }
 }
 
@@ -30,9 +34,12 @@ sqlite3_stmt* prepare(sqlite3* db, const char* sql) {
 
 const char* synchronous_pragma(fsync_policy p) {
   switch (p) {
-    case fsync_policy::none: return "PRAGMA synchronous=OFF";
-    case fsync_policy::interval: return "PRAGMA synchronous=NORMAL";
-    case fsync_policy::always: return "PRAGMA synchronous=FULL";
+  case fsync_policy::none:
+    return "PRAGMA synchronous=OFF";
+  case fsync_policy::interval:
+    return "PRAGMA synchronous=NORMAL";
+  case fsync_policy::always:
+    return "PRAGMA synchronous=FULL";
   }
   return "PRAGMA synchronous=FULL";
 }
@@ -43,24 +50,24 @@ std::unique_ptr<sqlite_log> sqlite_log::open(const sqlite_settings& s, errc& err
                                              std::string& message) {
   std::unique_ptr<sqlite_log> log(new sqlite_log());
   log->path_ = s.path;
-  int rc = sqlite3_open_v2(s.path.c_str(), &log->db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(s.path.c_str(), &log->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     err = map_rc(rc);
-    message = "cannot open " + s.path + ": " +
-              (log->db_ ? sqlite3_errmsg(log->db_) : sqlite3_errstr(rc));
+    message =
+        "cannot open " + s.path + ": " + (log->db_ ? sqlite3_errmsg(log->db_) : sqlite3_errstr(rc));
     return nullptr;
   }
   sqlite3_busy_timeout(log->db_, 5000);
   std::string page = "PRAGMA page_size=" + std::to_string(s.page_bytes);
   std::string pages_max =
-    "PRAGMA max_page_count=" + std::to_string(s.pages_max ? s.pages_max : 4294967294ull);
+      "PRAGMA max_page_count=" + std::to_string(s.pages_max ? s.pages_max : 4294967294ull);
   const char* schema =
-    "CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, body BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, seq INTEGER,"
-    " body BLOB, cut_at INTEGER);";
+      "CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, body BLOB NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, seq INTEGER,"
+      " body BLOB, cut_at INTEGER);";
   for (const char* sql : {page.c_str(), "PRAGMA journal_mode=WAL", synchronous_pragma(s.fsync),
                           "PRAGMA journal_size_limit=67108864", pages_max.c_str(), schema}) {
     if (auto e = log->exec(sql); e != errc::ok) {
@@ -82,7 +89,8 @@ std::unique_ptr<sqlite_log> sqlite_log::open(const sqlite_settings& s, errc& err
 }
 
 sqlite_log::~sqlite_log() {
-  for (auto* st : {insert_, update_, delete_, select_}) sqlite3_finalize(st);
+  for (auto* st : {insert_, update_, delete_, select_})
+    sqlite3_finalize(st);
   if (db_) sqlite3_close_v2(db_);
   if (wal_fd_ >= 0) ::close(wal_fd_);
 }
@@ -103,8 +111,12 @@ errc sqlite_log::exec(const char* sql) {
   return errc::ok;
 }
 
-errc sqlite_log::begin() { return exec("BEGIN IMMEDIATE"); }
-errc sqlite_log::commit() { return exec("COMMIT"); }
+errc sqlite_log::begin() {
+  return exec("BEGIN IMMEDIATE");
+}
+errc sqlite_log::commit() {
+  return exec("COMMIT");
+}
 void sqlite_log::rollback() noexcept {
   if (!sqlite3_get_autocommit(db_)) (void)exec("ROLLBACK");
 }
@@ -157,7 +169,7 @@ errc sqlite_log::read_row(std::uint64_t seq, std::string& body) {
 
 errc sqlite_log::quarantine_row(std::uint64_t seq, std::string_view body) {
   sqlite3_stmt* st =
-    prepare(db_, "INSERT INTO quarantine(seq, body, cut_at) VALUES(?1, ?2, strftime('%s'))");
+      prepare(db_, "INSERT INTO quarantine(seq, body, cut_at) VALUES(?1, ?2, strftime('%s'))");
   if (!st) return fail(SQLITE_ERROR);
   sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(seq));
   sqlite3_bind_blob64(st, 2, body.data(), body.size(), SQLITE_STATIC);
@@ -217,7 +229,8 @@ errc sqlite_log::sync_wal() {
 // -- reader_pool ------------------------------------------------------------------------
 
 reader_pool::~reader_pool() {
-  for (auto* db : idle_) sqlite3_close_v2(db);
+  for (auto* db : idle_)
+    sqlite3_close_v2(db);
 }
 
 sqlite3* reader_pool::acquire(errc& err) {
@@ -230,8 +243,7 @@ sqlite3* reader_pool::acquire(errc& err) {
     }
   }
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     if (db) sqlite3_close_v2(db);
     err = map_rc(rc);
@@ -252,8 +264,7 @@ errc reader_pool::read_range(std::uint64_t seq, std::uint32_t offset, std::uint3
   sqlite3* db = acquire(err);
   if (!db) return err;
   sqlite3_blob* blob = nullptr;
-  int rc = sqlite3_blob_open(db, "main", "log", "body", static_cast<sqlite3_int64>(seq), 0,
-                             &blob);
+  int rc = sqlite3_blob_open(db, "main", "log", "body", static_cast<sqlite3_int64>(seq), 0, &blob);
   if (rc != SQLITE_OK) {
     release(db);
     // A missing row means compaction moved the record; anything else is an error.

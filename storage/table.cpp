@@ -9,7 +9,8 @@ namespace minivault::storage {
 // -- shard ------------------------------------------------------------------------------
 
 shard::~shard() {
-  for (auto& s : slots_) delete s.entry;
+  for (auto& s : slots_)
+    delete s.entry;
 }
 
 index_entry* shard::find(std::uint64_t hash, std::string_view key) const noexcept {
@@ -28,7 +29,8 @@ index_entry* shard::insert(std::uint64_t hash, std::string_view key) {
   e->hash = hash;
   std::size_t mask = slots_.size() - 1;
   std::size_t i = hash & mask;
-  while (slots_[i].entry != nullptr) i = (i + 1) & mask;
+  while (slots_[i].entry != nullptr)
+    i = (i + 1) & mask;
   slots_[i] = slot_ref{hash, e.get()};
   ++count_;
   return e.release();
@@ -37,7 +39,8 @@ index_entry* shard::insert(std::uint64_t hash, std::string_view key) {
 void shard::erase(index_entry* victim) noexcept {
   std::size_t mask = slots_.size() - 1;
   std::size_t i = victim->hash & mask;
-  while (slots_[i].entry != victim) i = (i + 1) & mask;
+  while (slots_[i].entry != victim)
+    i = (i + 1) & mask;
   // Backward-shift deletion keeps every probe chain unbroken without tombstones.
   std::size_t hole = i;
   for (std::size_t j = (i + 1) & mask; slots_[j].entry != nullptr; j = (j + 1) & mask) {
@@ -60,7 +63,8 @@ void shard::grow() {
   for (const auto& s : slots_) {
     if (s.entry == nullptr) continue;
     std::size_t i = s.hash & mask;
-    while (bigger[i].entry != nullptr) i = (i + 1) & mask;
+    while (bigger[i].entry != nullptr)
+      i = (i + 1) & mask;
     bigger[i] = s;
   }
   slots_.swap(bigger);
@@ -70,12 +74,13 @@ void shard::grow() {
 // -- table ------------------------------------------------------------------------------
 
 table::table(std::size_t shard_count, std::size_t cache_bytes_max)
-  : cache_bytes_max_(cache_bytes_max),
-    value_bytes_cacheable_max_(cache_bytes_max / 8) {
+    : cache_bytes_max_(cache_bytes_max), value_bytes_cacheable_max_(cache_bytes_max / 8) {
   std::size_t n = 1;
-  while (n < shard_count) n <<= 1;
+  while (n < shard_count)
+    n <<= 1;
   shards_.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) shards_.push_back(std::make_unique<shard>());
+  for (std::size_t i = 0; i < n; ++i)
+    shards_.push_back(std::make_unique<shard>());
 }
 
 std::uint64_t table::hash_key(std::string_view key) noexcept {

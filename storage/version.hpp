@@ -29,10 +29,9 @@ public:
   explicit hlc_clock(std::uint32_t node) noexcept : node_(node) {}
 
   [[nodiscard]] version now() noexcept {
-    auto phys = static_cast<std::uint64_t>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count())
+    auto phys = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count())
                 << 16;
     last_ = phys > last_ ? phys : last_ + 1;
     return version{last_, node_};

@@ -30,24 +30,25 @@ struct fake_storage_config {
   std::chrono::milliseconds delay{0};
 };
 
-storage_actor::behavior_type fake_storage(storage_actor::pointer self,
-                                          fake_storage_config cfg) {
+storage_actor::behavior_type fake_storage(storage_actor::pointer self, fake_storage_config cfg) {
   return {
-    [self, cfg](write_batch& b) {
-      std::this_thread::sleep_for(cfg.delay);
-      std::vector<storage::write_op> ops;
-      (void)unpack_batch(b, ops);
-      for (auto& op : ops)
-        if (op.key == "die") {
-          self->quit(caf::sec::runtime_error);
-          return;
-        }
-      errc r = errc::io_error;
-      if (cfg.fail.count(b.ticket) == 0) r = cfg.engine->apply(ops.data(), ops.size());
-      cfg.board->post(b.origin, b.ticket, r);
-    },
-    [](flush_atom) {}, [](tick_atom) {}, [](compact_atom) {},
-    [](stop_atom) { return true; },
+      [self, cfg](write_batch& b) {
+        std::this_thread::sleep_for(cfg.delay);
+        std::vector<storage::write_op> ops;
+        (void)unpack_batch(b, ops);
+        for (auto& op : ops)
+          if (op.key == "die") {
+            self->quit(caf::sec::runtime_error);
+            return;
+          }
+        errc r = errc::io_error;
+        if (cfg.fail.count(b.ticket) == 0) r = cfg.engine->apply(ops.data(), ops.size());
+        cfg.board->post(b.origin, b.ticket, r);
+      },
+      [](flush_atom) {},
+      [](tick_atom) {},
+      [](compact_atom) {},
+      [](stop_atom) { return true; },
   };
 }
 
@@ -138,8 +139,8 @@ TEST_F(io_thread_test, failed_batch_errors_only_its_own_writes) {
   cfg.delay = 100ms;
   start(cfg);
   test_client a(opts_.port);
-  EXPECT_EQ(a.set("first", "x").status, wire::status_error);  // ticket 1
-  EXPECT_EQ(a.set("second", "y").status, wire::status_ok);    // ticket 2
+  EXPECT_EQ(a.set("first", "x").status, wire::status_error); // ticket 1
+  EXPECT_EQ(a.set("second", "y").status, wire::status_ok);   // ticket 2
   EXPECT_EQ(a.get("first").payload, "not found");
   EXPECT_EQ(a.get("second").payload, "y");
 }
@@ -167,7 +168,8 @@ TEST_F(io_thread_test, storage_actor_death_is_reported_as_fatal) {
   test_client c(opts_.port, 2s);
   ASSERT_TRUE(c.send_raw(frame(wire::opcode::set, "die", "now")));
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!fatal_ && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  while (!fatal_ && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(fatal_) << "nobody noticed that the storage actor died";
 }
 

@@ -28,8 +28,7 @@ using clock_type = std::chrono::steady_clock;
 constexpr auto close_wait = 2s;
 
 /// A string literal with its embedded NULs (and without the terminating one).
-template <std::size_t N>
-std::string lit(const char (&s)[N]) {
+template <std::size_t N> std::string lit(const char (&s)[N]) {
   return std::string(s, N - 1);
 }
 
@@ -119,7 +118,8 @@ TEST_F(NodeBadInput, PipelinedRequestsBeforeABadFrameAreAnsweredFirst) {
   std::string burst;
   wire::append_request(burst, wire::opcode::set, "pre-bad", "v");
   wire::append_request(burst, wire::opcode::get, "pre-bad");
-  burst += lit("\x09\x01\x00" "k");
+  burst += lit("\x09\x01\x00"
+               "k");
   test_client c(node_.port());
   ASSERT_TRUE(c.connected());
   ASSERT_TRUE(c.send_raw(burst));
@@ -172,11 +172,13 @@ TEST_F(NodeBadInput, ValueExactlyAtDefaultLimitIsAccepted) {
 TEST_F(NodeBadInput, TruncatedFramesThenCloseLeaveTheNodeServing) {
   std::string half_set = set_header("half", 1000, 0) + std::string(500, 'v');
   const std::vector<std::pair<std::string, std::string>> partials = {
-    {"\x02", "opcode only"},
-    {lit("\x02\x05"), "half a key length"},
-    {lit("\x01\x10\x00" "abc"), "GET with a partial key"},
-    {set_header("half", 1000, 0).substr(0, 8), "SET cut inside the value length"},
-    {half_set, "half a SET value"},
+      {"\x02", "opcode only"},
+      {lit("\x02\x05"), "half a key length"},
+      {lit("\x01\x10\x00"
+           "abc"),
+       "GET with a partial key"},
+      {set_header("half", 1000, 0).substr(0, 8), "SET cut inside the value length"},
+      {half_set, "half a SET value"},
   };
   for (bool reset : {false, true}) {
     for (const auto& [bytes, what] : partials) {
@@ -212,7 +214,8 @@ TEST_F(NodeBadInput, BadCompressionKeepsTheConnection) {
 
   // A real zstd frame cut in half is not a value either.
   std::string text;
-  while (text.size() < 100000) text += "truncated zstd frame content ";
+  while (text.size() < 100000)
+    text += "truncated zstd frame content ";
   std::string frame = zstd_compress(text);
   ASSERT_GT(frame.size(), 20u);
   r = c.set("bc-half", frame.substr(0, frame.size() / 2), true);
@@ -240,22 +243,22 @@ TEST_F(NodeBadInput, ZstdBombIsRefusedWithoutMemoryJump) {
   // only a bounded decompression can refuse it.
   for (int round = 0; round < 2; ++round) {
     for (const auto* bomb : {&bomb_sized, &bomb_unsized}) {
-      std::string what = std::string(bomb == &bomb_sized ? "sized" : "unsized") +
-                         " bomb, round " + std::to_string(round);
+      std::string what = std::string(bomb == &bomb_sized ? "sized" : "unsized") + " bomb, round " +
+                         std::to_string(round);
       SCOPED_TRACE(what);
       test_client c(node_.port());
       ASSERT_TRUE(c.connected());
       auto r = c.set("bomb", *bomb, /*compressed=*/true);
-      EXPECT_TRUE(r.is_error("too large")) << "80 MiB zstd bomb (" << bomb->size()
-                                           << " bytes compressed): " << r;
+      EXPECT_TRUE(r.is_error("too large"))
+          << "80 MiB zstd bomb (" << bomb->size() << " bytes compressed): " << r;
       expect_node_serving(what);
       auto rss = node_.rss_kib();
       ASSERT_TRUE(rss.has_value());
-      std::cout << "[ info ] after the " << what << ": node VmRSS " << *rss_before / 1024
-                << " -> " << *rss / 1024 << " MiB, VmHWM "
-                << node_.status_kib("VmHWM").value_or(0) / 1024 << " MiB\n";
+      std::cout << "[ info ] after the " << what << ": node VmRSS " << *rss_before / 1024 << " -> "
+                << *rss / 1024 << " MiB, VmHWM " << node_.status_kib("VmHWM").value_or(0) / 1024
+                << " MiB\n";
       EXPECT_LE(*rss, *rss_before + slack_kib)
-        << "node RSS grew from " << *rss_before << " KiB to " << *rss << " KiB";
+          << "node RSS grew from " << *rss_before << " KiB to " << *rss << " KiB";
     }
   }
   EXPECT_TRUE(good_->get("bomb").is_error("not found")) << "a bomb was stored";
@@ -271,9 +274,9 @@ TEST_F(NodeBadInput, InvalidCompressedFlagGetsErrorThenClose) {
 
 TEST_F(NodeBadInput, EmptyKeyGetsAnErrorReply) {
   const std::vector<std::pair<std::string, std::string>> frames = {
-    {lit("\x01\x00\x00"), "GET with keylen 0"},
-    {set_header("", 1, 0) + "v", "SET with keylen 0"},
-    {lit("\x03\x00\x00"), "DELETE with keylen 0"},
+      {lit("\x01\x00\x00"), "GET with keylen 0"},
+      {set_header("", 1, 0) + "v", "SET with keylen 0"},
+      {lit("\x03\x00\x00"), "DELETE with keylen 0"},
   };
   for (const auto& [frame, what] : frames) {
     SCOPED_TRACE(what);
@@ -291,9 +294,11 @@ TEST_F(NodeBadInput, HundredConnectionsAbandonedMidFrame) {
   auto fds_before = node_.open_fds();
   ASSERT_TRUE(fds_before.has_value());
   std::string value_part = set_header("abandoned", 5000, 0) + std::string(1234, 'a');
-  const std::vector<std::string> partials = {
-    "\x01", lit("\x02\x07\x00" "abc"), set_header("abandoned", 5000, 0).substr(0, 13),
-    value_part, lit("\x05\xFF")};
+  const std::vector<std::string> partials = {"\x01",
+                                             lit("\x02\x07\x00"
+                                                 "abc"),
+                                             set_header("abandoned", 5000, 0).substr(0, 13),
+                                             value_part, lit("\x05\xFF")};
   {
     std::vector<std::unique_ptr<test_client>> clients;
     for (int i = 0; i < 100; ++i) {
@@ -304,7 +309,8 @@ TEST_F(NodeBadInput, HundredConnectionsAbandonedMidFrame) {
       EXPECT_TRUE(clients[i]->send_raw(partials[i % partials.size()])) << "connection " << i;
     }
     expect_node_serving("100 half frames pending");
-    for (std::size_t i = 0; i < clients.size(); ++i) clients[i]->close(/*reset=*/i % 2 == 0);
+    for (std::size_t i = 0; i < clients.size(); ++i)
+      clients[i]->close(/*reset=*/i % 2 == 0);
   }
   expect_node_serving("100 connections closed mid-frame");
   EXPECT_TRUE(good_->get("abandoned").is_error("not found"));
@@ -317,7 +323,7 @@ TEST_F(NodeBadInput, HundredConnectionsAbandonedMidFrame) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_LE(fds_after, *fds_before + 5)
-    << "open fds of the node: " << *fds_before << " before, " << fds_after << " 5 s after";
+      << "open fds of the node: " << *fds_before << " before, " << fds_after << " 5 s after";
 }
 
 TEST_F(NodeBadInput, RandomGarbageNeverKillsTheNode) {
@@ -325,7 +331,8 @@ TEST_F(NodeBadInput, RandomGarbageNeverKillsTheNode) {
   constexpr int rounds = 40;
   for (int round = 0; round < rounds; ++round) {
     std::string garbage(1 + rng() % 2048, '\0');
-    for (auto& ch : garbage) ch = static_cast<char>(rng() & 0xFF);
+    for (auto& ch : garbage)
+      ch = static_cast<char>(rng() & 0xFF);
     test_client bad(node_.port(), 2s);
     ASSERT_TRUE(bad.connected()) << "round " << round;
     if (round % 2 == 1) {

@@ -32,9 +32,9 @@ namespace {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-constexpr std::size_t window_requests = 16;     // requests in flight per writer
-constexpr std::size_t stream_ops_max = 300000;  // bounds every stream in count...
-constexpr auto stream_time_max = 10s;           // ...and in time
+constexpr std::size_t window_requests = 16;    // requests in flight per writer
+constexpr std::size_t stream_ops_max = 300000; // bounds every stream in count...
+constexpr auto stream_time_max = 10s;          // ...and in time
 constexpr auto kill_after = 1500ms;
 constexpr std::size_t kill_after_acks_min = 50;
 
@@ -44,7 +44,7 @@ enum class op_state : std::uint8_t { sent, acked, failed };
 struct op_record {
   op_kind kind = op_kind::set;
   std::string key;
-  std::string value;  // set only
+  std::string value; // set only
   op_state state = op_state::sent;
 };
 
@@ -61,11 +61,13 @@ std::string make_value(const std::string& tag, std::size_t i) {
   std::string v = tag + "#" + std::to_string(i) + ":";
   std::uint64_t seed = std::hash<std::string>{}(tag) ^ (i * 0x100000001B3ull);
   if (i % 200 == 199) {
-    while (v.size() < 20000) v += "compressible payload " + std::to_string(i) + " ";
+    while (v.size() < 20000)
+      v += "compressible payload " + std::to_string(i) + " ";
     return v;
   }
   std::size_t n = 8 + (i * 7919) % 600;
-  for (std::size_t k = 0; k < n; ++k) v.push_back(static_cast<char>(splitmix(seed) & 0xFF));
+  for (std::size_t k = 0; k < n; ++k)
+    v.push_back(static_cast<char>(splitmix(seed) & 0xFF));
   return v;
 }
 
@@ -78,8 +80,8 @@ struct stream_result {
 /// appending them to `ops` and marking each acknowledged or failed as its reply comes.
 /// Ends when the connection fails (the node died), `stop` is set, or a bound is reached.
 stream_result stream_ops(std::uint16_t port, const std::function<op_record(std::size_t)>& next_op,
-                         std::size_t ops_max, std::vector<op_record>& ops,
-                         std::atomic<bool>& stop, std::atomic<std::size_t>& acked_count) {
+                         std::size_t ops_max, std::vector<op_record>& ops, std::atomic<bool>& stop,
+                         std::atomic<std::size_t>& acked_count) {
   stream_result res;
   test_client c(port);
   if (!c.connected()) {
@@ -160,15 +162,18 @@ public:
   /// the number of keys whose acknowledged state was lost or corrupted.
   std::size_t verify(std::uint16_t port, const std::string& when) {
     std::map<std::string, key_history> keys;
-    for (const auto& op : baseline_) keys[op.key].ops.push_back(&op);
+    for (const auto& op : baseline_)
+      keys[op.key].ops.push_back(&op);
     for (const auto& stream : streams_) {
-      for (const auto& op : stream) keys[op.key].ops.push_back(&op);
+      for (const auto& op : stream)
+        keys[op.key].ops.push_back(&op);
     }
     test_client c(port);
     EXPECT_TRUE(c.connected());
     std::vector<std::string> names;
     names.reserve(keys.size());
-    for (const auto& entry : keys) names.push_back(entry.first);
+    for (const auto& entry : keys)
+      names.push_back(entry.first);
     std::size_t bad = 0;
     std::vector<op_record> observed;
     constexpr std::size_t batch = 256;
@@ -200,7 +205,8 @@ public:
         if (std::find(allowed.begin(), allowed.end(), got) == allowed.end()) {
           if (++bad <= 10) {
             std::string options;
-            for (const auto& a : allowed) options += " | " + describe(a);
+            for (const auto& a : allowed)
+              options += " | " + describe(a);
             ADD_FAILURE() << when << ": key " << names[k] << " reads back as " << describe(got)
                           << ", allowed:" << options;
           }
@@ -257,8 +263,8 @@ kill_report stream_and_kill(node_process& node, std::vector<op_record>& ops,
 void print_report(const std::string& what, const kill_report& k, std::size_t bad) {
   std::cout << "[ info ] " << what << ": " << k.writer.acked << " writes acknowledged of "
             << k.writer.sent << " sent (" << k.writer.failed << " error replies) before SIGKILL"
-            << (k.writer_finished_first ? " (stream ended before the kill)" : "") << "; "
-            << bad << " keys lost or wrong after restart\n";
+            << (k.writer_finished_first ? " (stream ended before the kill)" : "") << "; " << bad
+            << " keys lost or wrong after restart\n";
 }
 
 class NodeDurability : public ::testing::Test {
@@ -288,21 +294,23 @@ TEST_F(NodeDurability, AcknowledgedDeletesStayDeleted) {
     std::atomic<bool> never{false};
     std::atomic<std::size_t> acked{0};
     auto res = stream_ops(
-      node_.port(),
-      [](std::size_t i) {
-        return op_record{op_kind::set, "pre/" + std::to_string(i), make_value("pre", i)};
-      },
-      pre_keys, pre, never, acked);
+        node_.port(),
+        [](std::size_t i) {
+          return op_record{op_kind::set, "pre/" + std::to_string(i), make_value("pre", i)};
+        },
+        pre_keys, pre, never, acked);
     ASSERT_EQ(res.acked, pre_keys) << res.first_error;
   }
   auto& ops = log_.new_stream();
   auto k = stream_and_kill(node_, ops, [](std::size_t i) {
     std::size_t j = i / 3;
     switch (i % 3) {
-      case 0: return op_record{op_kind::del, "pre/" + std::to_string(j % pre_keys), {}};
-      case 1: return op_record{op_kind::set, "del/" + std::to_string(j), make_value("del", j)};
-      default:
-        return op_record{op_kind::del, "del/" + std::to_string(j >= 2 ? j - 2 : j), {}};
+    case 0:
+      return op_record{op_kind::del, "pre/" + std::to_string(j % pre_keys), {}};
+    case 1:
+      return op_record{op_kind::set, "del/" + std::to_string(j), make_value("del", j)};
+    default:
+      return op_record{op_kind::del, "del/" + std::to_string(j >= 2 ? j - 2 : j), {}};
     }
   });
   std::size_t acked_deletes = 0;
@@ -347,14 +355,17 @@ TEST_F(NodeDurability, TwoKillsInARowKeepBothRounds) {
   auto k2 = stream_and_kill(node_, round2, [round1_keys](std::size_t i) {
     std::string old_key = "r1/" + std::to_string((i * 7919) % round1_keys);
     switch (i % 4) {
-      case 1: return op_record{op_kind::set, old_key, make_value("r2-over", i)};
-      case 3: return op_record{op_kind::del, old_key, {}};
-      default: return op_record{op_kind::set, "r2/" + std::to_string(i), make_value("r2", i)};
+    case 1:
+      return op_record{op_kind::set, old_key, make_value("r2-over", i)};
+    case 3:
+      return op_record{op_kind::del, old_key, {}};
+    default:
+      return op_record{op_kind::set, "r2/" + std::to_string(i), make_value("r2", i)};
     }
   });
   ASSERT_GT(k2.writer.acked, 0u) << k2.writer.first_error;
   EXPECT_EQ(k1.writer.failed + k2.writer.failed, 0u)
-    << k1.writer.first_error << " / " << k2.writer.first_error;
+      << k1.writer.first_error << " / " << k2.writer.first_error;
   ASSERT_TRUE(node_.restart()) << "second restart after SIGKILL";
   auto bad2 = log_.verify(node_.port(), "after the second SIGKILL");
   print_report("round 2", k2, bad2);

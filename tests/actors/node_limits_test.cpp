@@ -9,11 +9,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
-#include <unistd.h>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "protocol/wire.hpp"
@@ -64,12 +64,13 @@ TEST(NodeLimits, RepliesQueuedBehindAWriteAreBoundedInBytes) {
   // GET sits behind the pending SET. Without a byte bound this queued 3+ GB.
   test_client c(node.port(), 20s);
   std::string burst = set_frame("x", "1");
-  for (int i = 0; i < 400; ++i) burst += get_frame("big");
+  for (int i = 0; i < 400; ++i)
+    burst += get_frame("big");
   std::thread sender([&] { c.send_raw(burst); });
   std::this_thread::sleep_for(1500ms);
   auto rss_peak = node.status_kib("VmHWM").value_or(0);
-  EXPECT_LT(rss_peak, rss_before + 256 * 1024) << "node memory grew by "
-                                               << (rss_peak - rss_before) / 1024 << " MiB";
+  EXPECT_LT(rss_peak, rss_before + 256 * 1024)
+      << "node memory grew by " << (rss_peak - rss_before) / 1024 << " MiB";
   // Everything is still answered, in order, once the client reads.
   auto first = c.read_reply();
   ASSERT_TRUE(first.io_ok);
@@ -138,7 +139,8 @@ TEST(NodeLimits, SlowReaderOfLargePipelinedRepliesIsNotTakenForAStall) {
   ASSERT_EQ(setup.set("v", value).status, wire::status_ok);
   test_client c(node.port());
   std::string burst;
-  for (int i = 0; i < 6; ++i) burst += get_frame("v");
+  for (int i = 0; i < 6; ++i)
+    burst += get_frame("v");
   ASSERT_TRUE(c.send_raw(burst));
   // Read slowly: the node has paused this connection itself (output limit); its
   // buffered requests are complete frames, not a stalled half-frame.
@@ -169,7 +171,8 @@ TEST(NodeLimits, RunningOutOfDescriptorsDoesNotSpin) {
   std::string cmd = "prlimit --pid " + std::to_string(node.pid()) + " --nofile=48:48 2>/dev/null";
   if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "prlimit not permitted here";
   std::vector<std::unique_ptr<test_client>> clients;
-  for (int i = 0; i < 80; ++i) clients.push_back(std::make_unique<test_client>(node.port(), 1s));
+  for (int i = 0; i < 80; ++i)
+    clients.push_back(std::make_unique<test_client>(node.port(), 1s));
   std::this_thread::sleep_for(300ms);
   double before = cpu_seconds(node.pid());
   std::this_thread::sleep_for(1500ms);
@@ -187,8 +190,11 @@ TEST(NodeLimits, DatasetLargerThanTheCacheIsServedWithinTheCacheBudget) {
   ASSERT_TRUE(node.start());
   test_client c(node.port());
   // 24 MiB of distinct 64 KiB values: 24x the cache.
-  auto value_of = [](int i) { return std::string(64u << 10, static_cast<char>('a' + i % 26)) + std::to_string(i); };
-  for (int i = 0; i < 384; ++i) ASSERT_EQ(c.set("big/" + std::to_string(i), value_of(i)).status, wire::status_ok);
+  auto value_of = [](int i) {
+    return std::string(64u << 10, static_cast<char>('a' + i % 26)) + std::to_string(i);
+  };
+  for (int i = 0; i < 384; ++i)
+    ASSERT_EQ(c.set("big/" + std::to_string(i), value_of(i)).status, wire::status_ok);
   for (int i = 0; i < 384; ++i) {
     auto r = c.get("big/" + std::to_string(i));
     ASSERT_EQ(r.status, wire::status_ok) << i;

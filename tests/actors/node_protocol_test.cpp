@@ -26,7 +26,8 @@ using json = nlohmann::json;
 
 std::string random_bytes(std::mt19937_64& rng, std::size_t n) {
   std::string out(n, '\0');
-  for (auto& c : out) c = static_cast<char>(rng() & 0xFF);
+  for (auto& c : out)
+    c = static_cast<char>(rng() & 0xFF);
   return out;
 }
 
@@ -34,14 +35,14 @@ std::string random_bytes(std::mt19937_64& rng, std::size_t n) {
 std::string all_byte_values(std::size_t rounds) {
   std::string out;
   for (std::size_t r = 0; r < rounds; ++r) {
-    for (int b = 0; b < 256; ++b) out.push_back(static_cast<char>(b));
+    for (int b = 0; b < 256; ++b)
+      out.push_back(static_cast<char>(b));
   }
   return out;
 }
 
 /// A string literal with its embedded NULs (and without the terminating one).
-template <std::size_t N>
-std::string lit(const char (&s)[N]) {
+template <std::size_t N> std::string lit(const char (&s)[N]) {
   return std::string(s, N - 1);
 }
 
@@ -85,20 +86,30 @@ TEST_F(NodeProtocol, ExactReplyBytesForEveryOp) {
   test_client c(node_.port());
   ASSERT_TRUE(c.connected());
   // Frames written by hand, not by the codec, so the test checks the codec too.
-  ASSERT_TRUE(c.send_raw(lit("\x02\x03\x00" "abc" "\x03\x00\x00\x00" "\x00" "xyz")));
+  ASSERT_TRUE(c.send_raw(lit("\x02\x03\x00"
+                             "abc"
+                             "\x03\x00\x00\x00"
+                             "\x00"
+                             "xyz")));
   EXPECT_EQ(printable(c.read_exact(5)), printable(lit("\x00\x00\x00\x00\x00")));
-  ASSERT_TRUE(c.send_raw(lit("\x01\x03\x00" "abc")));
-  EXPECT_EQ(printable(c.read_exact(8)), printable(lit("\x00\x03\x00\x00\x00" "xyz")));
-  ASSERT_TRUE(c.send_raw(lit("\x01\x04\x00" "nope")));
-  EXPECT_EQ(printable(c.read_exact(14)),
-            printable(lit("\xFF\x09\x00\x00\x00" "not found")));
-  ASSERT_TRUE(c.send_raw(lit("\x03\x03\x00" "abc")));
+  ASSERT_TRUE(c.send_raw(lit("\x01\x03\x00"
+                             "abc")));
+  EXPECT_EQ(printable(c.read_exact(8)), printable(lit("\x00\x03\x00\x00\x00"
+                                                      "xyz")));
+  ASSERT_TRUE(c.send_raw(lit("\x01\x04\x00"
+                             "nope")));
+  EXPECT_EQ(printable(c.read_exact(14)), printable(lit("\xFF\x09\x00\x00\x00"
+                                                       "not found")));
+  ASSERT_TRUE(c.send_raw(lit("\x03\x03\x00"
+                             "abc")));
   EXPECT_EQ(printable(c.read_exact(5)), printable(lit("\x00\x00\x00\x00\x00")));
-  ASSERT_TRUE(c.send_raw(lit("\x03\x03\x00" "abc"))); // deleting again succeeds
+  ASSERT_TRUE(c.send_raw(lit("\x03\x03\x00"
+                             "abc"))); // deleting again succeeds
   EXPECT_EQ(printable(c.read_exact(5)), printable(lit("\x00\x00\x00\x00\x00")));
-  ASSERT_TRUE(c.send_raw(lit("\x01\x03\x00" "abc")));
-  EXPECT_EQ(printable(c.read_exact(14)),
-            printable(lit("\xFF\x09\x00\x00\x00" "not found")));
+  ASSERT_TRUE(c.send_raw(lit("\x01\x03\x00"
+                             "abc")));
+  EXPECT_EQ(printable(c.read_exact(14)), printable(lit("\xFF\x09\x00\x00\x00"
+                                                       "not found")));
   // HEALTH with an empty key: [05][00 00]; its reply length field matches its payload.
   ASSERT_TRUE(c.send_raw(lit("\x05\x00\x00")));
   auto header = c.read_exact(5);
@@ -168,7 +179,8 @@ TEST_F(NodeProtocol, OneMiBValues) {
   std::mt19937_64 rng(11);
   const std::string random_mib = random_bytes(rng, 1u << 20);
   std::string text_mib;
-  while (text_mib.size() < (1u << 20)) text_mib += "compressible line of text, again and again\n";
+  while (text_mib.size() < (1u << 20))
+    text_mib += "compressible line of text, again and again\n";
   text_mib.resize(1u << 20);
   const std::vector<const std::string*> values = {&random_mib, &text_mib};
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -238,7 +250,7 @@ TEST_F(NodeProtocol, HealthReturnsJsonWithEveryField) {
                             "\"keys\"", "\"cache_items\"", "\"cache_size_mb\"",
                             "\"storage_size_mb\"", "\"memory_mb\"", "\"peers\""}) {
     EXPECT_NE(raw.payload.find(field), std::string::npos)
-      << "HEALTH lacks " << field << ": " << printable(raw.payload, 2000);
+        << "HEALTH lacks " << field << ": " << printable(raw.payload, 2000);
   }
   auto j = health_json(c);
   ASSERT_TRUE(j.has_value());
@@ -248,8 +260,8 @@ TEST_F(NodeProtocol, HealthReturnsJsonWithEveryField) {
   EXPECT_TRUE((*j)["node_id"].is_string()) << j->dump();
   EXPECT_FALSE((*j)["node_id"].get<std::string>().empty());
   EXPECT_TRUE((*j)["region"].is_string()) << j->dump();
-  for (const char* number : {"uptime_seconds", "keys", "cache_items", "cache_size_mb",
-                             "storage_size_mb", "memory_mb"}) {
+  for (const char* number :
+       {"uptime_seconds", "keys", "cache_items", "cache_size_mb", "storage_size_mb", "memory_mb"}) {
     ASSERT_TRUE(j->contains(number)) << number;
     EXPECT_TRUE((*j)[number].is_number()) << number << " in " << j->dump();
     if ((*j)[number].is_number()) {
@@ -257,8 +269,7 @@ TEST_F(NodeProtocol, HealthReturnsJsonWithEveryField) {
     }
   }
   EXPECT_TRUE((*j)["peers"].is_array()) << j->dump();
-  EXPECT_TRUE((*j)["peers"].empty()) << "a node without CLUSTER_NODES has no peers: "
-                                     << j->dump();
+  EXPECT_TRUE((*j)["peers"].empty()) << "a node without CLUSTER_NODES has no peers: " << j->dump();
 }
 
 TEST_F(NodeProtocol, HealthIgnoresItsKey) {
@@ -295,7 +306,7 @@ TEST_F(NodeProtocol, HealthKeyCountGrowsAfterSets) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_GE(keys_after, keys_before + added)
-    << "keys before " << keys_before << ", after " << added << " new keys: " << keys_after;
+      << "keys before " << keys_before << ", after " << added << " new keys: " << keys_after;
 }
 
 TEST_F(NodeProtocol, CompressedSetReturnsOriginalBytes) {
@@ -303,7 +314,8 @@ TEST_F(NodeProtocol, CompressedSetReturnsOriginalBytes) {
   ASSERT_TRUE(c.connected());
   std::mt19937_64 rng(3);
   std::string text;
-  while (text.size() < 200000) text += "the quick brown fox jumps over the lazy dog. ";
+  while (text.size() < 200000)
+    text += "the quick brown fox jumps over the lazy dog. ";
   const std::vector<std::string> values = {text, random_bytes(rng, 10000), "hello",
                                            all_byte_values(8), ""};
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -325,8 +337,8 @@ TEST_F(NodeProtocol, CompressedSetReturnsOriginalBytes) {
 struct pipelined_op {
   wire::opcode op;
   std::string key;
-  std::string value;                  // SET
-  std::optional<std::string> expect;  // GET: the value, or nullopt for "not found"
+  std::string value;                 // SET
+  std::optional<std::string> expect; // GET: the value, or nullopt for "not found"
 };
 
 TEST_F(NodeProtocol, PipelinedBurstOf500RepliesInOrder) {
@@ -338,8 +350,7 @@ TEST_F(NodeProtocol, PipelinedBurstOf500RepliesInOrder) {
   auto pool_key = [&] { return "pipe/k" + std::to_string(rng() % 12); };
   auto get_of = [&](const std::string& key) {
     auto it = model.find(key);
-    return pipelined_op{wire::opcode::get, key, {},
-                        it == model.end() ? std::nullopt : it->second};
+    return pipelined_op{wire::opcode::get, key, {}, it == model.end() ? std::nullopt : it->second};
   };
   while (ops.size() < ops_total) {
     auto dice = rng() % 10;
@@ -369,7 +380,8 @@ TEST_F(NodeProtocol, PipelinedBurstOf500RepliesInOrder) {
   ASSERT_GT(read_your_deletes, 10u);
 
   std::string burst;
-  for (const auto& o : ops) wire::append_request(burst, o.op, o.key, o.value);
+  for (const auto& o : ops)
+    wire::append_request(burst, o.op, o.key, o.value);
   test_client c(node_.port());
   ASSERT_TRUE(c.connected());
   ASSERT_TRUE(c.send_raw(burst)) << "one write of " << burst.size() << " bytes";
@@ -398,8 +410,9 @@ TEST_F(NodeProtocol, PipelinedBurstOf500RepliesInOrder) {
         }
       }
       ADD_FAILURE() << "reply " << i << " to "
-                    << (o.op == wire::opcode::get ? "GET" : o.op == wire::opcode::set ? "SET"
-                                                                                       : "DEL")
+                    << (o.op == wire::opcode::get   ? "GET"
+                        : o.op == wire::opcode::set ? "SET"
+                                                    : "DEL")
                     << " " << o.key << ": want " << want << ", got " << r << origin;
     }
   }
@@ -423,17 +436,18 @@ TEST_F(NodeProtocol, PipelinedGetSeesEarlierWritesButNotLaterOnes) {
   for (int i = 0; i < 50; ++i) {
     wire::append_request(burst, wire::opcode::set, "filler/" + std::to_string(i), "x");
   }
-  wire::append_request(burst, wire::opcode::get, "order");            // absent
+  wire::append_request(burst, wire::opcode::get, "order"); // absent
   wire::append_request(burst, wire::opcode::set, "order", "first");
-  wire::append_request(burst, wire::opcode::get, "order");            // first
+  wire::append_request(burst, wire::opcode::get, "order"); // first
   wire::append_request(burst, wire::opcode::set, "order", "second");
-  wire::append_request(burst, wire::opcode::get, "order");            // second
+  wire::append_request(burst, wire::opcode::get, "order"); // second
   wire::append_request(burst, wire::opcode::del, "order");
-  wire::append_request(burst, wire::opcode::get, "order");            // absent
+  wire::append_request(burst, wire::opcode::get, "order"); // absent
   test_client c(node_.port());
   ASSERT_TRUE(c.connected());
   ASSERT_TRUE(c.send_raw(burst));
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(c.read_reply().ok()) << "filler " << i;
+  for (int i = 0; i < 50; ++i)
+    ASSERT_TRUE(c.read_reply().ok()) << "filler " << i;
   auto g0 = c.read_reply();
   EXPECT_TRUE(c.read_reply().ok());
   auto g1 = c.read_reply();
@@ -493,9 +507,12 @@ TEST_F(NodeProtocol, TwentyConcurrentConnections) {
     }
   };
   std::vector<std::thread> pool;
-  for (int t = 0; t < threads_total; ++t) pool.emplace_back(worker, t);
-  for (auto& th : pool) th.join();
-  for (const auto& e : errors) ADD_FAILURE() << e;
+  for (int t = 0; t < threads_total; ++t)
+    pool.emplace_back(worker, t);
+  for (auto& th : pool)
+    th.join();
+  for (const auto& e : errors)
+    ADD_FAILURE() << e;
   ASSERT_TRUE(errors.empty());
 
   test_client check(node_.port());
@@ -524,7 +541,8 @@ TEST_F(NodeProtocol, DataPersistsAcrossCleanRestart) {
     kept["persist/big"] = random_bytes(rng, 1u << 20);
     kept["persist/binary"] = all_byte_values(3);
     kept["persist/empty"] = "";
-    for (const auto& [k, v] : kept) ASSERT_TRUE(c.set(k, v).ok()) << k;
+    for (const auto& [k, v] : kept)
+      ASSERT_TRUE(c.set(k, v).ok()) << k;
     ASSERT_TRUE(c.set("persist/deleted", "gone soon").ok());
     ASSERT_TRUE(c.del("persist/deleted").ok());
     ASSERT_TRUE(c.set("persist/overwritten", "old").ok());

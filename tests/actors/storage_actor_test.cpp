@@ -19,7 +19,8 @@ write_batch batch(std::uint32_t origin, std::uint64_t ticket,
   write_batch b;
   b.origin = origin;
   b.ticket = ticket;
-  for (auto& [k, v] : sets) pack_write(b, false, k, v);
+  for (auto& [k, v] : sets)
+    pack_write(b, false, k, v);
   return b;
 }
 
@@ -151,7 +152,7 @@ TEST_F(storage_actor_test, stop_commits_what_is_queued_and_replies) {
   bool replied = false;
   auto client = sys->spawn([&](caf::event_based_actor* self) {
     self->request(actor, std::chrono::seconds(1), stop_atom_v)
-      .then([&](bool ok) { replied = ok; }, [](caf::error&) {});
+        .then([&](bool ok) { replied = ok; }, [](caf::error&) {});
   });
   sched->run_once(); // the batch: queued
   sched->run();      // stop (ahead of the flush), reply, flush dropped with the actor

@@ -21,17 +21,42 @@ namespace {
 
 // Every option of node_options, by its flag / config-key name.
 const std::vector<std::string> all_keys = {
-  "port", "http", "public-url", "data", "auth", "authmode", "ratelimit", "cache",
-  "workers", "config", "bind", "region", "node-id", "fsync", "fsync-interval-ms",
-  "value-max-bytes", "compress-min-bytes", "io-threads", "max-connections",
-  "replication-factor", "write-quorum", "cluster-port", "request-timeout-ms",
-  "stall-timeout-ms", "log-level", "tls-cert", "tls-key", "tls-ca", "cluster-nodes",
+    "port",
+    "http",
+    "public-url",
+    "data",
+    "auth",
+    "authmode",
+    "ratelimit",
+    "cache",
+    "workers",
+    "config",
+    "bind",
+    "region",
+    "node-id",
+    "fsync",
+    "fsync-interval-ms",
+    "value-max-bytes",
+    "compress-min-bytes",
+    "io-threads",
+    "max-connections",
+    "replication-factor",
+    "write-quorum",
+    "cluster-port",
+    "request-timeout-ms",
+    "stall-timeout-ms",
+    "log-level",
+    "tls-cert",
+    "tls-key",
+    "tls-ca",
+    "cluster-nodes",
 };
 
 options_result parse(std::vector<std::string> args, const char* env = nullptr) {
   args.insert(args.begin(), "minivault");
   std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
+  for (const auto& a : args)
+    argv.push_back(a.c_str());
   argv.push_back(nullptr);
   return parse_options(static_cast<int>(args.size()), argv.data(), env);
 }
@@ -79,34 +104,34 @@ void expect_defaults(const node_options& o) {
 
 // A non-default value for every key but `config` (which a file cannot hold).
 const std::vector<std::pair<std::string, std::string>> non_defaults = {
-  {"port", "3001"},
-  {"http", "8080"},
-  {"public-url", "node1.example:3001"},
-  {"data", "/var/lib/minivault"},
-  {"auth", "s3cret"},
-  {"authmode", "writes"},
-  {"ratelimit", "18446744073709551615"},
-  {"cache", "1024"},
-  {"workers", "8"},
-  {"bind", "127.0.0.1"},
-  {"region", "eu-west"},
-  {"node-id", "n1"},
-  {"fsync", "interval"},
-  {"fsync-interval-ms", "25"},
-  {"value-max-bytes", "536870912"},
-  {"compress-min-bytes", "0"},
-  {"io-threads", "64"},
-  {"max-connections", "77"},
-  {"replication-factor", "5"},
-  {"write-quorum", "5"},
-  {"cluster-port", "65535"},
-  {"request-timeout-ms", "4294967295"},
-  {"stall-timeout-ms", "1500"},
-  {"log-level", "debug"},
-  {"tls-cert", "/etc/mv/node.crt"},
-  {"tls-key", "/etc/mv/node.key"},
-  {"tls-ca", "/etc/mv/ca.pem"},
-  {"cluster-nodes", "a:1, b:65535"},
+    {"port", "3001"},
+    {"http", "8080"},
+    {"public-url", "node1.example:3001"},
+    {"data", "/var/lib/minivault"},
+    {"auth", "s3cret"},
+    {"authmode", "writes"},
+    {"ratelimit", "18446744073709551615"},
+    {"cache", "1024"},
+    {"workers", "8"},
+    {"bind", "127.0.0.1"},
+    {"region", "eu-west"},
+    {"node-id", "n1"},
+    {"fsync", "interval"},
+    {"fsync-interval-ms", "25"},
+    {"value-max-bytes", "536870912"},
+    {"compress-min-bytes", "0"},
+    {"io-threads", "64"},
+    {"max-connections", "77"},
+    {"replication-factor", "5"},
+    {"write-quorum", "5"},
+    {"cluster-port", "65535"},
+    {"request-timeout-ms", "4294967295"},
+    {"stall-timeout-ms", "1500"},
+    {"log-level", "debug"},
+    {"tls-cert", "/etc/mv/node.crt"},
+    {"tls-key", "/etc/mv/node.key"},
+    {"tls-ca", "/etc/mv/ca.pem"},
+    {"cluster-nodes", "a:1, b:65535"},
 };
 
 void expect_non_defaults(const node_options& o) {
@@ -145,9 +170,8 @@ class options_files : public ::testing::Test {
 protected:
   void SetUp() override {
     static std::atomic<int> counter{0};
-    dir_ = fs::temp_directory_path() /
-           ("minivault_options_test_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++));
+    dir_ = fs::temp_directory_path() / ("minivault_options_test_" + std::to_string(::getpid()) +
+                                        "_" + std::to_string(counter++));
     fs::create_directories(dir_);
   }
   void TearDown() override {
@@ -194,10 +218,8 @@ TEST(options, no_arguments_give_the_documented_defaults) {
 }
 
 TEST(options, every_flag_syntax_is_accepted) {
-  for (auto args : std::vector<std::vector<std::string>>{{"-port", "3005"},
-                                                         {"-port=3005"},
-                                                         {"--port", "3005"},
-                                                         {"--port=3005"}}) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"-port", "3005"}, {"-port=3005"}, {"--port", "3005"}, {"--port=3005"}}) {
     auto r = parse(args);
     ASSERT_EQ(r.status, kind::ok) << args[0] << ": " << r.message;
     EXPECT_EQ(r.options.port, 3005) << args[0];
@@ -263,10 +285,28 @@ TEST(options, enum_values_are_parsed) {
 }
 
 TEST(options, limits_are_inclusive) {
-  auto r = parse({"-port", "1", "-http", "65535", "-cluster-port", "0", "-cache", "1",
-                  "-workers", "1", "-value-max-bytes", "1", "-io-threads", "0",
-                  "-replication-factor", "1", "-write-quorum", "1", "-fsync-interval-ms",
-                  "1", "-port", "65535"});
+  auto r = parse({"-port",
+                  "1",
+                  "-http",
+                  "65535",
+                  "-cluster-port",
+                  "0",
+                  "-cache",
+                  "1",
+                  "-workers",
+                  "1",
+                  "-value-max-bytes",
+                  "1",
+                  "-io-threads",
+                  "0",
+                  "-replication-factor",
+                  "1",
+                  "-write-quorum",
+                  "1",
+                  "-fsync-interval-ms",
+                  "1",
+                  "-port",
+                  "65535"});
   ASSERT_EQ(r.status, kind::ok) << r.message;
   EXPECT_EQ(r.options.port, 65535);
   EXPECT_EQ(r.options.cache_mb, 1u);
@@ -291,8 +331,7 @@ TEST(options, flag_without_value_is_an_error) {
   for (std::string flag : {"-port", "--data", "-config", "-cluster-nodes"}) {
     auto r = parse({"-http", "8080", flag});
     ASSERT_EQ(r.status, kind::error) << flag;
-    EXPECT_TRUE(contains(r.message, "-" + flag.substr(flag.find_first_not_of('-'))))
-      << r.message;
+    EXPECT_TRUE(contains(r.message, "-" + flag.substr(flag.find_first_not_of('-')))) << r.message;
     EXPECT_TRUE(contains(r.message, "needs a value")) << r.message;
   }
 }
@@ -321,49 +360,49 @@ struct bad_case {
 };
 
 const std::vector<bad_case> bad_values = {
-  {"port", "0", "1..65535"},
-  {"port", "65536", "1..65535"},
-  {"port", "abc", "'abc'"},
-  {"port", "30x", "'30x'"},
-  {"port", "-1", "'-1'"},
-  {"port", "+1", "'+1'"},
-  {"port", "3.0", "'3.0'"},
-  {"port", "0x10", "'0x10'"},
-  {"port", "", "1..65535"},
-  {"port", "99999999999999999999999", "1..65535"},
-  {"http", "65536", "0..65535"},
-  {"http", "eighty", "0..65535"},
-  {"cluster-port", "70000", "0..65535"},
-  {"ratelimit", "18446744073709551616", "'18446744073709551616'"},
-  {"ratelimit", "-5", "'-5'"},
-  {"cache", "0", ">= 1"},
-  {"cache", "lots", "'lots'"},
-  {"workers", "0", "1..10000"},
-  {"workers", "10001", "1..10000"},
-  {"authmode", "sometimes", "none|writes|all"},
-  {"authmode", "None", "'None'"},
-  {"authmode", "", "none|writes|all"},
-  {"fsync", "never", "none|interval|always"},
-  {"fsync-interval-ms", "0", "1..4294967295"},
-  {"fsync-interval-ms", "4294967296", "'4294967296'"},
-  {"log-level", "trace", "error|warning|info|debug"},
-  {"value-max-bytes", "0", "1..536870912"},
-  {"value-max-bytes", "536870913", "1..536870912"},
-  {"compress-min-bytes", "4k", "'4k'"},
-  {"io-threads", "65", "0..64"},
-  {"max-connections", "0", ">= 1"},
-  {"replication-factor", "0", "1..64"},
-  {"write-quorum", "0", "1..64"},
-  {"request-timeout-ms", "0", "1..4294967295"},
-  {"stall-timeout-ms", "0", "1..4294967295"},
-  {"data", "", "empty"},
-  {"bind", "", "empty"},
-  {"region", "", "empty"},
-  {"cluster-nodes", "localhost", "'localhost'"},
-  {"cluster-nodes", "a:1,b:0", "'b:0'"},
-  {"cluster-nodes", ":3000", "':3000'"},
-  {"cluster-nodes", "h:70000", "'h:70000'"},
-  {"cluster-nodes", "h:x", "'h:x'"},
+    {"port", "0", "1..65535"},
+    {"port", "65536", "1..65535"},
+    {"port", "abc", "'abc'"},
+    {"port", "30x", "'30x'"},
+    {"port", "-1", "'-1'"},
+    {"port", "+1", "'+1'"},
+    {"port", "3.0", "'3.0'"},
+    {"port", "0x10", "'0x10'"},
+    {"port", "", "1..65535"},
+    {"port", "99999999999999999999999", "1..65535"},
+    {"http", "65536", "0..65535"},
+    {"http", "eighty", "0..65535"},
+    {"cluster-port", "70000", "0..65535"},
+    {"ratelimit", "18446744073709551616", "'18446744073709551616'"},
+    {"ratelimit", "-5", "'-5'"},
+    {"cache", "0", ">= 1"},
+    {"cache", "lots", "'lots'"},
+    {"workers", "0", "1..10000"},
+    {"workers", "10001", "1..10000"},
+    {"authmode", "sometimes", "none|writes|all"},
+    {"authmode", "None", "'None'"},
+    {"authmode", "", "none|writes|all"},
+    {"fsync", "never", "none|interval|always"},
+    {"fsync-interval-ms", "0", "1..4294967295"},
+    {"fsync-interval-ms", "4294967296", "'4294967296'"},
+    {"log-level", "trace", "error|warning|info|debug"},
+    {"value-max-bytes", "0", "1..536870912"},
+    {"value-max-bytes", "536870913", "1..536870912"},
+    {"compress-min-bytes", "4k", "'4k'"},
+    {"io-threads", "65", "0..64"},
+    {"max-connections", "0", ">= 1"},
+    {"replication-factor", "0", "1..64"},
+    {"write-quorum", "0", "1..64"},
+    {"request-timeout-ms", "0", "1..4294967295"},
+    {"stall-timeout-ms", "0", "1..4294967295"},
+    {"data", "", "empty"},
+    {"bind", "", "empty"},
+    {"region", "", "empty"},
+    {"cluster-nodes", "localhost", "'localhost'"},
+    {"cluster-nodes", "a:1,b:0", "'b:0'"},
+    {"cluster-nodes", ":3000", "':3000'"},
+    {"cluster-nodes", "h:70000", "'h:70000'"},
+    {"cluster-nodes", "h:x", "'h:x'"},
 };
 
 TEST(options, bad_flag_values_name_the_flag_and_the_reason) {
@@ -470,12 +509,11 @@ TEST(options, help_lists_every_option_with_its_default) {
   auto help = options_help();
   for (const auto& key : all_keys)
     EXPECT_TRUE(contains(help, "  -" + key + " ")) << "help lacks -" << key;
-  for (const char* text : {"(default 3000)", "(default 0)", "(default \"./data\")",
-                           "(default none)", "(default 512)", "(default 50)",
-                           "(default \"0.0.0.0\")", "(default \"local\")",
-                           "(default 67108864)", "(default 4096)", "(default 10000)",
-                           "(default 3)", "(default 2)", "(default 2000)",
-                           "(default info)", "(default 100)", "(default \"\")"})
+  for (const char* text :
+       {"(default 3000)", "(default 0)", "(default \"./data\")", "(default none)", "(default 512)",
+        "(default 50)", "(default \"0.0.0.0\")", "(default \"local\")", "(default 67108864)",
+        "(default 4096)", "(default 10000)", "(default 3)", "(default 2)", "(default 2000)",
+        "(default info)", "(default 100)", "(default \"\")"})
     EXPECT_TRUE(contains(help, text)) << "help lacks " << text;
   EXPECT_TRUE(contains(help, "CLUSTER_NODES")) << help;
   EXPECT_TRUE(contains(help, "-config FILE")) << help;
@@ -493,7 +531,8 @@ TEST(options, help_lists_every_option_with_its_default) {
 
 TEST(options, every_key_can_be_set_from_a_config_file) {
   std::string text = "[minivault]\n";
-  for (const auto& [key, value] : non_defaults) text += key + " = " + value + "\n";
+  for (const auto& [key, value] : non_defaults)
+    text += key + " = " + value + "\n";
   auto r = parse_config_text(text, "all.ini");
   ASSERT_EQ(r.status, kind::ok) << r.message;
   expect_non_defaults(r.options);
@@ -582,10 +621,10 @@ TEST(options, malformed_lines_are_errors) {
     const char* text;
     const char* fragment;
   } cases[] = {
-    {"[minivault\n", "c.ini:1: malformed section header"},
-    {"auth = \"open\n", "c.ini:1: invalid value for 'auth': missing closing quote"},
-    {"auth = \"a\" b\n", "c.ini:1: invalid value for 'auth': unexpected text"},
-    {"port = 3001 3002\n", "c.ini:1: invalid value for 'port'"},
+      {"[minivault\n", "c.ini:1: malformed section header"},
+      {"auth = \"open\n", "c.ini:1: invalid value for 'auth': missing closing quote"},
+      {"auth = \"a\" b\n", "c.ini:1: invalid value for 'auth': unexpected text"},
+      {"port = 3001 3002\n", "c.ini:1: invalid value for 'port'"},
   };
   for (const auto& c : cases) {
     auto r = parse_config_text(c.text, "c.ini");
@@ -622,7 +661,8 @@ TEST_F(options_files, config_file_is_loaded_with_dash_config) {
 
 TEST_F(options_files, every_key_can_be_set_from_a_real_file) {
   std::string text;
-  for (const auto& [key, value] : non_defaults) text += key + " = " + value + "\n";
+  for (const auto& [key, value] : non_defaults)
+    text += key + " = " + value + "\n";
   auto r = parse({"--config=" + write("all.ini", text)});
   ASSERT_EQ(r.status, kind::ok) << r.message;
   expect_non_defaults(r.options);
@@ -632,9 +672,9 @@ TEST_F(options_files, flags_override_the_file_wherever_config_appears) {
   auto path = write("c.ini", "port = 3001\nhttp = 8001\ncache = 64\n"
                              "cluster-nodes = a:1\n");
   for (auto args : std::vector<std::vector<std::string>>{
-         {"-config", path, "-port", "4001", "-cluster-nodes", "b:2"},
-         {"-port", "4001", "-config", path, "-cluster-nodes=b:2"},
-         {"-port=4001", "-cluster-nodes", "b:2", "--config", path}}) {
+           {"-config", path, "-port", "4001", "-cluster-nodes", "b:2"},
+           {"-port", "4001", "-config", path, "-cluster-nodes=b:2"},
+           {"-port=4001", "-cluster-nodes", "b:2", "--config", path}}) {
     auto r = parse(args);
     ASSERT_EQ(r.status, kind::ok) << r.message;
     EXPECT_EQ(r.options.port, 4001);      // flag
@@ -729,8 +769,7 @@ TEST(options, bad_cluster_nodes_env_is_named) {
 TEST(peer_list, parses_hosts_and_ports) {
   std::vector<peer_address> out;
   std::string err;
-  ASSERT_TRUE(parse_peer_list("localhost:3002,10.0.0.2:65535, node-3.example:1", out, err))
-    << err;
+  ASSERT_TRUE(parse_peer_list("localhost:3002,10.0.0.2:65535, node-3.example:1", out, err)) << err;
   EXPECT_EQ(out, peers({{"localhost", 3002}, {"10.0.0.2", 65535}, {"node-3.example", 1}}));
 }
 
@@ -763,9 +802,8 @@ TEST(peer_list, accepts_bracketed_ipv6) {
 }
 
 TEST(peer_list, bad_entries_are_named_and_leave_the_output_alone) {
-  for (std::string bad : {"localhost", "localhost:", ":3002", "h:0", "h:65536", "h:x",
-                          "h:30 02", "h:-1", "h:+5", "my host:1", "[]:1",
-                          "h:99999999999999999999"}) {
+  for (std::string bad : {"localhost", "localhost:", ":3002", "h:0", "h:65536", "h:x", "h:30 02",
+                          "h:-1", "h:+5", "my host:1", "[]:1", "h:99999999999999999999"}) {
     std::vector<peer_address> out = peers({{"keep", 1}});
     std::string err;
     EXPECT_FALSE(parse_peer_list("ok:1, " + bad + " ,ok:2", out, err)) << bad;
@@ -776,7 +814,8 @@ TEST(peer_list, bad_entries_are_named_and_leave_the_output_alone) {
 
 TEST(peer_list, is_bounded) {
   std::string many;
-  for (int i = 1; i <= 1025; ++i) many += "h" + std::to_string(i) + ":1,";
+  for (int i = 1; i <= 1025; ++i)
+    many += "h" + std::to_string(i) + ":1,";
   std::vector<peer_address> out;
   std::string err;
   EXPECT_FALSE(parse_peer_list(many, out, err));
@@ -820,7 +859,7 @@ TEST(shipped_config, example_parses_and_documents_every_key_at_its_default) {
   for (const auto& key : all_keys) {
     if (key == "config") continue;
     EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end())
-      << "minivault.ini lacks " << key;
+        << "minivault.ini lacks " << key;
   }
 }
 

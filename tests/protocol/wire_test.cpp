@@ -25,7 +25,12 @@ std::string frame(opcode op, std::string_view key, std::string_view value = {},
 
 TEST(wire, set_frame_is_byte_exact) {
   auto f = frame(opcode::set, "ab", "xyz");
-  std::string expected("\x02\x02\x00" "ab" "\x03\x00\x00\x00" "\x00" "xyz", 3 + 2 + 5 + 3);
+  std::string expected("\x02\x02\x00"
+                       "ab"
+                       "\x03\x00\x00\x00"
+                       "\x00"
+                       "xyz",
+                       3 + 2 + 5 + 3);
   EXPECT_EQ(f, expected);
 }
 
@@ -132,7 +137,8 @@ TEST(wire, replies_encode_and_parse) {
 
 TEST(compression, round_trip) {
   std::string v(100000, 'a');
-  for (std::size_t i = 0; i < v.size(); i += 7) v[i] = static_cast<char>(i);
+  for (std::size_t i = 0; i < v.size(); i += 7)
+    v[i] = static_cast<char>(i);
   auto z = zstd_compress(v);
   ASSERT_LT(z.size(), v.size());
   std::string out;

@@ -62,12 +62,15 @@ std::string random_bytes(std::uint64_t seed, std::size_t n) {
   std::size_t i = 0;
   while (i < n) {
     auto x = rng();
-    for (int b = 0; b < 8 && i < n; ++b, ++i) out[i] = static_cast<char>((x >> (8 * b)) & 0xFF);
+    for (int b = 0; b < 8 && i < n; ++b, ++i)
+      out[i] = static_cast<char>((x >> (8 * b)) & 0xFF);
   }
   return out;
 }
 
-std::uint64_t seed_of(std::string_view s) { return std::hash<std::string_view>{}(s); }
+std::uint64_t seed_of(std::string_view s) {
+  return std::hash<std::string_view>{}(s);
+}
 
 /// The value the corruption tests store for `key`: derived from the key, 40..300 bytes.
 std::string value_for(std::string_view key) {
@@ -77,8 +80,8 @@ std::string value_for(std::string_view key) {
 
 std::uint64_t now_hlc() {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::system_clock::now().time_since_epoch())
-              .count();
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
   return static_cast<std::uint64_t>(ms) << 16;
 }
 
@@ -176,7 +179,9 @@ bool split_records(const std::string& body, std::vector<raw_record>& out) {
   return true;
 }
 
-std::string db_path(const std::string& dir) { return dir + "/minivault.db"; }
+std::string db_path(const std::string& dir) {
+  return dir + "/minivault.db";
+}
 
 class raw_db {
 public:
@@ -193,8 +198,8 @@ public:
   std::vector<raw_row> rows() {
     std::vector<raw_row> out;
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT seq, body FROM log ORDER BY seq", -1, &st, nullptr)
-        != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_, "SELECT seq, body FROM log ORDER BY seq", -1, &st, nullptr) !=
+        SQLITE_OK) {
       ADD_FAILURE() << "prepare: " << sqlite3_errmsg(db_);
       return out;
     }
@@ -204,8 +209,8 @@ public:
       auto* p = static_cast<const char*>(sqlite3_column_blob(st, 1));
       r.body.assign(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, 1)));
       EXPECT_TRUE(split_records(r.body, r.records))
-        << "row " << r.seq << " does not split into records: log format differs from "
-        << "[crc32c:u32][flags:u8][key_len:u16][len:u32][hlc:u64][node:u32][key][value]";
+          << "row " << r.seq << " does not split into records: log format differs from "
+          << "[crc32c:u32][flags:u8][key_len:u16][len:u32][hlc:u64][node:u32][key][value]";
       out.push_back(std::move(r));
     }
     sqlite3_finalize(st);
@@ -214,8 +219,7 @@ public:
 
   void set_body(std::int64_t seq, const std::string& body) {
     sqlite3_stmt* st = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db_, "UPDATE log SET body = ?1 WHERE seq = ?2", -1, &st,
-                                 nullptr),
+    ASSERT_EQ(sqlite3_prepare_v2(db_, "UPDATE log SET body = ?1 WHERE seq = ?2", -1, &st, nullptr),
               SQLITE_OK);
     sqlite3_bind_blob(st, 1, body.data(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, seq);
@@ -227,7 +231,7 @@ public:
   void exec(const std::string& sql) {
     char* err = nullptr;
     EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-      << sql << ": " << (err ? err : "");
+        << sql << ": " << (err ? err : "");
     sqlite3_free(err);
   }
 
@@ -325,8 +329,8 @@ void expect_model(engine& e, const std::map<std::string, std::string>& model) {
   for (const auto& [k, v] : model) {
     auto got = get(e, k);
     ASSERT_TRUE(got.has_value()) << "key size " << k.size();
-    EXPECT_TRUE(*got == v) << "key size " << k.size() << " value size " << v.size()
-                           << " got " << got->size();
+    EXPECT_TRUE(*got == v) << "key size " << k.size() << " value size " << v.size() << " got "
+                           << got->size();
   }
 }
 
@@ -337,13 +341,14 @@ TEST_F(engine_test, binary_and_extreme_sizes_survive_reopen) {
   model["empty-value"] = "";
   model[std::string(65535, 'K')] = "longest key";
   model[random_bytes(7, 65535)] = random_bytes(8, 100);
-  model["big-random"] = random_bytes(9, 6u << 20);                   // incompressible
+  model["big-random"] = random_bytes(9, 6u << 20);                       // incompressible
   model["big-text"] = std::string(5u << 20, 'z') + random_bytes(10, 77); // compressible
   model["just-over-compress-min"] = std::string(4097, 'c');
   {
     auto e = open();
     ASSERT_NE(e, nullptr);
-    for (auto& [k, v] : model) ASSERT_EQ(put(*e, k, v), errc::ok) << "key size " << k.size();
+    for (auto& [k, v] : model)
+      ASSERT_EQ(put(*e, k, v), errc::ok) << "key size " << k.size();
     expect_model(*e, model);
     EXPECT_EQ(e->stats().keys, model.size());
   }
@@ -400,8 +405,10 @@ TEST_F(engine_test, local_versions_strictly_increase_with_own_node) {
   for (int i = 0; i < 2000; ++i) {
     std::vector<write_op> ops;
     std::vector<std::string> keys;
-    for (int j = 0; j < 5; ++j) keys.push_back("k" + std::to_string((i * 5 + j) % 37));
-    for (auto& k : keys) ops.push_back(put_op(k, "v"));
+    for (int j = 0; j < 5; ++j)
+      keys.push_back("k" + std::to_string((i * 5 + j) % 37));
+    for (auto& k : keys)
+      ops.push_back(put_op(k, "v"));
     std::vector<version> assigned;
     ASSERT_EQ(e->apply(ops.data(), ops.size(), &assigned), errc::ok);
     ASSERT_EQ(assigned.size(), ops.size());
@@ -588,7 +595,8 @@ TEST_F(engine_test, everything_survives_reopen) {
         versions[keys[j]] = assigned[j];
       }
     }
-    for (auto& [k, v] : model) EXPECT_EQ(get(*e, k), v) << k;
+    for (auto& [k, v] : model)
+      EXPECT_EQ(get(*e, k), v) << k;
   }
   for (int reopen = 0; reopen < 2; ++reopen) {
     auto o = options();
@@ -608,7 +616,8 @@ TEST_F(engine_test, everything_survives_reopen) {
     EXPECT_EQ(e->stats().tombstones, dead);
     // new local versions stay above everything replayed
     version max_v{};
-    for (auto& [k, v] : versions) max_v = std::max(max_v, v);
+    for (auto& [k, v] : versions)
+      max_v = std::max(max_v, v);
     auto fresh = put_v(*e, "after-reopen-" + std::to_string(reopen), "x");
     EXPECT_LT(max_v, fresh);
     model["after-reopen-" + std::to_string(reopen)] = "x";
@@ -655,8 +664,13 @@ TEST_F(engine_test, creates_missing_directory) {
 
 // -- torn and corrupt tails ---------------------------------------------------------------
 
-enum class damage { flip_last, truncate_mid_last, truncate_mid_header, garbage_tail,
-                    flip_first_row_middle };
+enum class damage {
+  flip_last,
+  truncate_mid_last,
+  truncate_mid_header,
+  garbage_tail,
+  flip_first_row_middle
+};
 
 class corrupt_tail_test : public engine_test {
 protected:
@@ -675,7 +689,8 @@ protected:
         for (int j = 0; j < 12; ++j)
           batch_keys.push_back("b" + std::to_string(b) + "-k" + std::to_string(j));
         std::vector<std::string> vals;
-        for (auto& k : batch_keys) vals.push_back(value_for(k));
+        for (auto& k : batch_keys)
+          vals.push_back(value_for(k));
         std::vector<write_op> ops;
         for (std::size_t j = 0; j < batch_keys.size(); ++j)
           ops.push_back(put_op(batch_keys[j], vals[j]));
@@ -689,7 +704,8 @@ protected:
       auto rows = db.rows();
       ASSERT_FALSE(rows.empty());
       std::size_t records = 0;
-      for (auto& r : rows) records += r.records.size();
+      for (auto& r : rows)
+        records += r.records.size();
       ASSERT_EQ(records, keys.size()) << "expected one record per write in the log table";
       auto& row = kind == damage::flip_first_row_middle ? rows.front() : rows.back();
       ASSERT_FALSE(row.records.empty());
@@ -697,27 +713,28 @@ protected:
       std::string body = row.body;
       const auto& last = row.records.back();
       switch (kind) {
-        case damage::flip_last:
-          body[last.offset + last.length - 1] ^= 0x5A;
-          break;
-        case damage::truncate_mid_last:
-          body.resize(last.offset + header_bytes + (last.length - header_bytes) / 2);
-          break;
-        case damage::truncate_mid_header:
-          body.resize(last.offset + 10);
-          break;
-        case damage::garbage_tail:
-          body += random_bytes(1234, 37);
-          cut_at = row.records.size();
-          break;
-        case damage::flip_first_row_middle: {
-          cut_at = row.records.size() / 2;
-          const auto& r = row.records[cut_at];
-          body[r.offset + header_bytes] ^= 0x01; // first key byte
-          break;
-        }
+      case damage::flip_last:
+        body[last.offset + last.length - 1] ^= 0x5A;
+        break;
+      case damage::truncate_mid_last:
+        body.resize(last.offset + header_bytes + (last.length - header_bytes) / 2);
+        break;
+      case damage::truncate_mid_header:
+        body.resize(last.offset + 10);
+        break;
+      case damage::garbage_tail:
+        body += random_bytes(1234, 37);
+        cut_at = row.records.size();
+        break;
+      case damage::flip_first_row_middle: {
+        cut_at = row.records.size() / 2;
+        const auto& r = row.records[cut_at];
+        body[r.offset + header_bytes] ^= 0x01; // first key byte
+        break;
       }
-      for (std::size_t i = cut_at; i < row.records.size(); ++i) lost.insert(row.records[i].key);
+      }
+      for (std::size_t i = cut_at; i < row.records.size(); ++i)
+        lost.insert(row.records[i].key);
       if (kind == damage::truncate_mid_last || kind == damage::truncate_mid_header) {
         // exercise the SQL path the brief describes as well
         db.exec("UPDATE log SET body = substr(body, 1, " + std::to_string(body.size()) +
@@ -743,14 +760,14 @@ protected:
         EXPECT_EQ(get(*e, k), value_for(k));
       }
     }
-    for (int j = 0; j < 20; ++j) keys.push_back("new-" + std::to_string(j));
+    for (int j = 0; j < 20; ++j)
+      keys.push_back("new-" + std::to_string(j));
     for (int again = 0; again < 2; ++again) {
       auto e = open();
       ASSERT_NE(e, nullptr);
       auto cut = e->stats().corrupt_records_cut;
-      EXPECT_TRUE(cut == 0 || cut == first_cut)
-        << "reopen #" << again + 2 << " cut " << cut << " records (first reopen: " << first_cut
-        << ")";
+      EXPECT_TRUE(cut == 0 || cut == first_cut) << "reopen #" << again + 2 << " cut " << cut
+                                                << " records (first reopen: " << first_cut << ")";
       expect_contents(*e, keys, lost);
       EXPECT_EQ(e->stats().keys, keys.size() - lost.size());
     }
@@ -772,14 +789,18 @@ protected:
   }
 };
 
-TEST_F(corrupt_tail_test, flipped_byte_in_last_record) { run(damage::flip_last); }
+TEST_F(corrupt_tail_test, flipped_byte_in_last_record) {
+  run(damage::flip_last);
+}
 TEST_F(corrupt_tail_test, truncated_in_middle_of_last_record) {
   run(damage::truncate_mid_last);
 }
 TEST_F(corrupt_tail_test, truncated_in_middle_of_last_header) {
   run(damage::truncate_mid_header);
 }
-TEST_F(corrupt_tail_test, garbage_appended_to_last_row) { run(damage::garbage_tail); }
+TEST_F(corrupt_tail_test, garbage_appended_to_last_row) {
+  run(damage::garbage_tail);
+}
 TEST_F(corrupt_tail_test, flipped_byte_in_first_row_cuts_only_that_row) {
   run(damage::flip_first_row_middle);
 }
@@ -802,10 +823,12 @@ TEST_F(engine_test, replay_resolves_duplicate_records_by_version_not_log_order) 
         vals.push_back(val(i, r));
       }
       std::vector<write_op> ops;
-      for (int i = 0; i < n; ++i) ops.push_back(put_op(keys[i], vals[i]));
+      for (int i = 0; i < n; ++i)
+        ops.push_back(put_op(keys[i], vals[i]));
       ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
     }
-    for (int i = 0; i < n; ++i) versions[key(i)] = e->version_of(key(i));
+    for (int i = 0; i < n; ++i)
+      versions[key(i)] = e->version_of(key(i));
   }
   {
     raw_db db(db_path(dir_.path()));
@@ -833,15 +856,18 @@ TEST_F(engine_test, replay_resolves_duplicate_records_by_version_not_log_order) 
       vals.push_back(val(i, 3));
     }
     std::vector<write_op> ops;
-    for (std::size_t j = 0; j < keys.size(); ++j) ops.push_back(put_op(keys[j], vals[j]));
+    for (std::size_t j = 0; j < keys.size(); ++j)
+      ops.push_back(put_op(keys[j], vals[j]));
     ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
     compact_fully(*e);
-    for (int i = 0; i < n; ++i) EXPECT_EQ(get(*e, key(i)), val(i, i % 2 ? 2 : 3));
+    for (int i = 0; i < n; ++i)
+      EXPECT_EQ(get(*e, key(i)), val(i, i % 2 ? 2 : 3));
   }
   auto e = open(o);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->stats().keys, static_cast<std::uint64_t>(n));
-  for (int i = 0; i < n; ++i) EXPECT_EQ(get(*e, key(i)), val(i, i % 2 ? 2 : 3));
+  for (int i = 0; i < n; ++i)
+    EXPECT_EQ(get(*e, key(i)), val(i, i % 2 ? 2 : 3));
 }
 
 // -- kill -9 ------------------------------------------------------------------------------
@@ -862,7 +888,8 @@ TEST_F(engine_test, replay_resolves_duplicate_records_by_version_not_log_order) 
     keys.push_back("kill-counter");
     vals.push_back(std::to_string(round) + ":" + std::to_string(b));
     std::vector<write_op> ops;
-    for (std::size_t j = 0; j < keys.size(); ++j) ops.push_back(put_op(keys[j], vals[j]));
+    for (std::size_t j = 0; j < keys.size(); ++j)
+      ops.push_back(put_op(keys[j], vals[j]));
     if (e->apply(ops.data(), ops.size()) != errc::ok) ::_exit(4);
     if (::write(ack_fd, &b, sizeof b) != sizeof b) ::_exit(5);
   }
@@ -891,14 +918,16 @@ TEST_P(kill_test, acknowledged_writes_survive_sigkill) {
     std::int64_t acked = -1;
     std::uint32_t b = 0;
     const std::int64_t kill_after = 50 + 40 * round;
-    while (acked < kill_after && ::read(fds[0], &b, sizeof b) == sizeof b) acked = b;
+    while (acked < kill_after && ::read(fds[0], &b, sizeof b) == sizeof b)
+      acked = b;
     ::kill(pid, SIGKILL);
-    while (::read(fds[0], &b, sizeof b) == sizeof b) acked = b; // acks already in the pipe
+    while (::read(fds[0], &b, sizeof b) == sizeof b)
+      acked = b; // acks already in the pipe
     ::close(fds[0]);
     int status = 0;
     ::waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-      << "writer child ended on its own, status " << status << " after " << acked << " acks";
+        << "writer child ended on its own, status " << status << " after " << acked << " acks";
     ASSERT_GE(acked, kill_after);
     last_acked.push_back(acked);
 
@@ -917,16 +946,18 @@ TEST_P(kill_test, acknowledged_writes_survive_sigkill) {
       // the batch in flight at the kill: all or nothing; later ones never started
       auto next = static_cast<std::uint32_t>(last_acked[r] + 1);
       int present = 0;
-      for (int j = 0; j < 8; ++j) present += get(*e, batch_key(r, next, j)).has_value();
+      for (int j = 0; j < 8; ++j)
+        present += get(*e, batch_key(r, next, j)).has_value();
       EXPECT_TRUE(present == 0 || present == 8) << "batch " << next << " half applied";
-      for (int j = 0; j < 8; ++j) EXPECT_EQ(get(*e, batch_key(r, next + 1, j)), std::nullopt);
+      for (int j = 0; j < 8; ++j)
+        EXPECT_EQ(get(*e, batch_key(r, next + 1, j)), std::nullopt);
       if (r == round) {
         auto counter = get(*e, "kill-counter");
         ASSERT_TRUE(counter.has_value());
         auto expect_a = std::to_string(round) + ":" + std::to_string(last_acked[r]);
         auto expect_b = std::to_string(round) + ":" + std::to_string(next);
         EXPECT_TRUE(*counter == expect_a || (present == 8 && *counter == expect_b))
-          << "counter " << *counter << " after " << last_acked[r] << " acks";
+            << "counter " << *counter << " after " << last_acked[r] << " acks";
       }
     }
   }
@@ -935,8 +966,7 @@ TEST_P(kill_test, acknowledged_writes_survive_sigkill) {
 INSTANTIATE_TEST_SUITE_P(policies, kill_test,
                          ::testing::Values(fsync_policy::none, fsync_policy::always),
                          [](const ::testing::TestParamInfo<fsync_policy>& info) {
-                           return std::string(info.param == fsync_policy::none ? "none"
-                                                                               : "always");
+                           return std::string(info.param == fsync_policy::none ? "none" : "always");
                          });
 
 TEST_F(engine_test, unreadable_database_file_fails_open_cleanly) {
@@ -973,7 +1003,8 @@ TEST_F(engine_test, cache_stays_bounded_and_misses_read_sqlite) {
       vals.push_back(random_bytes(j, value_bytes));
     }
     std::vector<write_op> ops;
-    for (std::size_t j = 0; j < keys.size(); ++j) ops.push_back(put_op(keys[j], vals[j]));
+    for (std::size_t j = 0; j < keys.size(); ++j)
+      ops.push_back(put_op(keys[j], vals[j]));
     ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
     ASSERT_LE(e->stats().cache_bytes, o.cache_bytes_max + value_bytes) << "after batch " << i;
   }
@@ -990,7 +1021,8 @@ TEST_F(engine_test, cache_stays_bounded_and_misses_read_sqlite) {
   }
   // a hot key read repeatedly is served from the cache
   auto before = e->stats();
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(get(*e, key(0)).has_value());
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(get(*e, key(0)).has_value());
   auto after = e->stats();
   EXPECT_GE(after.cache_hits, before.cache_hits + 90);
   EXPECT_GT(after.cache_items, 0u);
@@ -1021,10 +1053,12 @@ TEST_F(engine_test, full_disk_fails_whole_batch_and_keeps_acknowledged_data) {
         vals.push_back("overwritten-by-" + std::to_string(b));
       }
       std::vector<write_op> ops;
-      for (std::size_t j = 0; j < keys.size(); ++j) ops.push_back(put_op(keys[j], vals[j]));
+      for (std::size_t j = 0; j < keys.size(); ++j)
+        ops.push_back(put_op(keys[j], vals[j]));
       auto rc = e->apply(ops.data(), ops.size());
       if (rc == errc::ok) {
-        for (std::size_t j = 0; j < keys.size(); ++j) acked[keys[j]] = vals[j];
+        for (std::size_t j = 0; j < keys.size(); ++j)
+          acked[keys[j]] = vals[j];
       } else {
         EXPECT_EQ(rc, errc::io_error);
         ASSERT_GT(b, 0) << "the very first batch failed: limit too small for the test";
@@ -1038,7 +1072,8 @@ TEST_F(engine_test, full_disk_fails_whole_batch_and_keeps_acknowledged_data) {
       ASSERT_TRUE(got.has_value()) << k;
       EXPECT_TRUE(*got == v) << k;
     }
-    for (auto& k : failed_keys) EXPECT_EQ(get(*e, k), std::nullopt) << k;
+    for (auto& k : failed_keys)
+      EXPECT_EQ(get(*e, k), std::nullopt) << k;
     EXPECT_EQ(e->stats().keys, acked.size());
     // a retry still fails cleanly (or succeeds); either way nothing is half-applied
     std::vector<write_op> ops;
@@ -1061,7 +1096,8 @@ TEST_F(engine_test, full_disk_fails_whole_batch_and_keeps_acknowledged_data) {
     ASSERT_TRUE(got.has_value()) << k;
     EXPECT_TRUE(*got == v) << k;
   }
-  for (auto& k : failed_keys) EXPECT_EQ(get(*e, k), std::nullopt) << k;
+  for (auto& k : failed_keys)
+    EXPECT_EQ(get(*e, k), std::nullopt) << k;
   for (int j = 0; j < 100; ++j) {
     std::string k = "after-" + std::to_string(j);
     ASSERT_EQ(put(*e, k, random_bytes(j, 4096)), errc::ok);
@@ -1077,7 +1113,7 @@ void expect_compacted(const engine_stats& st, const engine_options& o) {
   if (st.log_bytes > o.compact_log_bytes_min) {
     EXPECT_GE(static_cast<double>(st.live_bytes),
               o.compact_live_ratio_min * static_cast<double>(st.log_bytes))
-      << "compaction stopped early: live " << st.live_bytes << " of " << st.log_bytes;
+        << "compaction stopped early: live " << st.live_bytes << " of " << st.log_bytes;
   }
 }
 
@@ -1093,8 +1129,7 @@ protected:
     return "r" + std::to_string(round) + ":" + random_bytes(i * 1000 + round, 1000);
   }
   /// Overwrites keys [0, n) with round `round` (skipping those `skip` says).
-  template <class Skip>
-  void write_round(engine& e, int n, int round, Skip skip) {
+  template <class Skip> void write_round(engine& e, int n, int round, Skip skip) {
     std::vector<std::string> keys, vals;
     for (int i = 0; i < n; ++i) {
       if (skip(i)) continue;
@@ -1117,18 +1152,20 @@ TEST_F(compaction_test, overwrites_shrink_the_log) {
   {
     auto e = open(o);
     ASSERT_NE(e, nullptr);
-    for (int r = 0; r < rounds; ++r) write_round(*e, n, r, [](int) { return false; });
+    for (int r = 0; r < rounds; ++r)
+      write_round(*e, n, r, [](int) { return false; });
     auto before = e->stats();
     EXPECT_GT(before.log_bytes, static_cast<std::uint64_t>(rounds - 1) * n * 1000);
     EXPECT_LT(before.live_bytes, before.log_bytes / 10);
     compact_fully(*e);
     after = e->stats();
     EXPECT_LT(after.log_bytes, before.log_bytes / 4)
-      << "log " << before.log_bytes << " -> " << after.log_bytes;
+        << "log " << before.log_bytes << " -> " << after.log_bytes;
     EXPECT_LT(after.log_rows, before.log_rows);
     expect_compacted(after, o);
     EXPECT_EQ(after.keys, static_cast<std::uint64_t>(n));
-    for (int i = 0; i < n; ++i) ASSERT_EQ(get(*e, key(i)), value(i, rounds - 1)) << key(i);
+    for (int i = 0; i < n; ++i)
+      ASSERT_EQ(get(*e, key(i)), value(i, rounds - 1)) << key(i);
     // more writes after compaction work and win
     write_round(*e, n, rounds, [](int i) { return i % 2 == 0; });
   }
@@ -1157,15 +1194,19 @@ TEST_F(compaction_test, deletes_survive_compaction_and_reopen) {
   {
     auto e = open(o);
     ASSERT_NE(e, nullptr);
-    for (int r = 0; r < 8; ++r) write_round(*e, n, r, [](int) { return false; });
+    for (int r = 0; r < 8; ++r)
+      write_round(*e, n, r, [](int) { return false; });
     std::vector<std::string> keys;
     for (int i = 0; i < n; ++i)
       if (deleted(i)) keys.push_back(key(i));
     std::vector<write_op> ops;
-    for (auto& k : keys) ops.push_back(del_op(k));
+    for (auto& k : keys)
+      ops.push_back(del_op(k));
     ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
-    for (auto& k : keys) tomb_versions[k] = e->version_of(k);
-    for (int r = 8; r < 16; ++r) write_round(*e, n, r, deleted);
+    for (auto& k : keys)
+      tomb_versions[k] = e->version_of(k);
+    for (int r = 8; r < 16; ++r)
+      write_round(*e, n, r, deleted);
     compact_fully(*e);
     auto st = e->stats();
     expect_compacted(st, o);
@@ -1201,15 +1242,18 @@ TEST_F(compaction_test, zero_grace_drops_tombstones_without_resurrection) {
   {
     auto e = open(o);
     ASSERT_NE(e, nullptr);
-    for (int r = 0; r < 8; ++r) write_round(*e, n, r, [](int) { return false; });
+    for (int r = 0; r < 8; ++r)
+      write_round(*e, n, r, [](int) { return false; });
     std::vector<std::string> keys;
     for (int i = 0; i < n; ++i)
       if (deleted(i)) keys.push_back(key(i));
     deleted_count = keys.size();
     std::vector<write_op> ops;
-    for (auto& k : keys) ops.push_back(del_op(k));
+    for (auto& k : keys)
+      ops.push_back(del_op(k));
     ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
-    for (int r = 8; r < 20; ++r) write_round(*e, n, r, deleted);
+    for (int r = 8; r < 20; ++r)
+      write_round(*e, n, r, deleted);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     compact_fully(*e);
     auto st = e->stats();
@@ -1217,8 +1261,7 @@ TEST_F(compaction_test, zero_grace_drops_tombstones_without_resurrection) {
     EXPECT_LT(st.tombstones, deleted_count) << "grace 0 should let compaction drop tombstones";
     EXPECT_EQ(st.keys, static_cast<std::uint64_t>(n) - deleted_count);
     for (int i = 0; i < n; ++i)
-      EXPECT_EQ(get(*e, key(i)), deleted(i) ? std::nullopt : std::optional(value(i, 19)))
-        << key(i);
+      EXPECT_EQ(get(*e, key(i)), deleted(i) ? std::nullopt : std::optional(value(i, 19))) << key(i);
   }
   for (int reopen = 0; reopen < 2; ++reopen) {
     auto e = open(o);
@@ -1226,7 +1269,7 @@ TEST_F(compaction_test, zero_grace_drops_tombstones_without_resurrection) {
     EXPECT_EQ(e->stats().keys, static_cast<std::uint64_t>(n) - deleted_count);
     for (int i = 0; i < n; ++i)
       EXPECT_EQ(get(*e, key(i)), deleted(i) ? std::nullopt : std::optional(value(i, 19)))
-        << key(i) << (deleted(i) ? " resurrected" : " lost");
+          << key(i) << (deleted(i) ? " resurrected" : " lost");
     compact_fully(*e);
   }
 }
@@ -1235,7 +1278,8 @@ TEST_F(compaction_test, small_log_is_left_alone) {
   auto o = copts();
   auto e = open(o);
   ASSERT_NE(e, nullptr);
-  for (int r = 0; r < 3; ++r) write_round(*e, 50, r, [](int) { return false; }); // ~150 KiB
+  for (int r = 0; r < 3; ++r)
+    write_round(*e, 50, r, [](int) { return false; }); // ~150 KiB
   auto before = e->stats();
   bool more = true;
   ASSERT_EQ(e->compact_step(1u << 20, more), errc::ok);
@@ -1243,7 +1287,8 @@ TEST_F(compaction_test, small_log_is_left_alone) {
   auto after = e->stats();
   EXPECT_EQ(after.keys, 50u);
   EXPECT_LE(after.log_bytes, before.log_bytes);
-  for (int i = 0; i < 50; ++i) EXPECT_EQ(get(*e, key(i)), value(i, 2));
+  for (int i = 0; i < 50; ++i)
+    EXPECT_EQ(get(*e, key(i)), value(i, 2));
 }
 
 // -- concurrency --------------------------------------------------------------------------
@@ -1311,7 +1356,8 @@ TEST_F(engine_test, readers_never_see_unwritten_or_older_values) {
       vals.push_back(value(i, latest[i] = counter++));
     }
     std::vector<write_op> ops;
-    for (int i = 0; i < keys_n; ++i) ops.push_back(put_op(keys[i], vals[i]));
+    for (int i = 0; i < keys_n; ++i)
+      ops.push_back(put_op(keys[i], vals[i]));
     ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
   }
   std::thread r1(reader, 1), r2(reader, 2);
@@ -1340,7 +1386,8 @@ TEST_F(engine_test, readers_never_see_unwritten_or_older_values) {
       vals.push_back(value(i, latest[i] = counter++));
     }
     std::vector<write_op> ops;
-    for (int j = 0; j < 8; ++j) ops.push_back(put_op(keys[j], vals[j]));
+    for (int j = 0; j < 8; ++j)
+      ops.push_back(put_op(keys[j], vals[j]));
     ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
     if (b % 100 == 99) {
       bool more = false;
@@ -1350,7 +1397,8 @@ TEST_F(engine_test, readers_never_see_unwritten_or_older_values) {
   guard.reset();
   EXPECT_EQ(errors.load(), 0u) << first_error;
   EXPECT_GT(reads.load(), 1000u);
-  for (int i = 0; i < keys_n; ++i) EXPECT_EQ(get(*e, key(i)), value(i, latest[i]));
+  for (int i = 0; i < keys_n; ++i)
+    EXPECT_EQ(get(*e, key(i)), value(i, latest[i]));
 }
 
 // -- stats --------------------------------------------------------------------------------
@@ -1365,11 +1413,14 @@ TEST_F(engine_test, stats_count_keys_tombstones_and_writes) {
   EXPECT_EQ(st0.corrupt_records_cut, 0u);
   EXPECT_EQ(st0.node_id, e->node_id());
   std::vector<std::string> keys;
-  for (int i = 0; i < 10; ++i) keys.push_back("s" + std::to_string(i));
+  for (int i = 0; i < 10; ++i)
+    keys.push_back("s" + std::to_string(i));
   std::vector<std::string> vals;
-  for (auto& k : keys) vals.push_back("value-" + k);
+  for (auto& k : keys)
+    vals.push_back("value-" + k);
   std::vector<write_op> ops;
-  for (std::size_t i = 0; i < keys.size(); ++i) ops.push_back(put_op(keys[i], vals[i]));
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    ops.push_back(put_op(keys[i], vals[i]));
   ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
   ops = {del_op("s0"), del_op("s1"), del_op("s2")};
   ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
@@ -1417,7 +1468,8 @@ TEST_P(fsync_test, data_survives_sync_and_reopen) {
         vals.push_back(random_bytes(b * 10 + j, 500));
       }
       std::vector<write_op> ops;
-      for (int j = 0; j < 10; ++j) ops.push_back(put_op(keys[j], vals[j]));
+      for (int j = 0; j < 10; ++j)
+        ops.push_back(put_op(keys[j], vals[j]));
       ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
     }
     ASSERT_EQ(del(*e, "f0"), errc::ok);
@@ -1437,9 +1489,12 @@ INSTANTIATE_TEST_SUITE_P(policies, fsync_test,
                                            fsync_policy::always),
                          [](const ::testing::TestParamInfo<fsync_policy>& info) {
                            switch (info.param) {
-                             case fsync_policy::none: return std::string("none");
-                             case fsync_policy::interval: return std::string("interval");
-                             case fsync_policy::always: return std::string("always");
+                           case fsync_policy::none:
+                             return std::string("none");
+                           case fsync_policy::interval:
+                             return std::string("interval");
+                           case fsync_policy::always:
+                             return std::string("always");
                            }
                            return std::string("unknown");
                          });
@@ -1448,7 +1503,8 @@ INSTANTIATE_TEST_SUITE_P(policies, fsync_test,
 
 TEST_F(engine_test, large_compressible_values_are_stored_compressed_and_read_back) {
   std::string text;
-  for (int i = 0; text.size() < (1u << 20); ++i) text += "line " + std::to_string(i % 100) + " of a log\n";
+  for (int i = 0; text.size() < (1u << 20); ++i)
+    text += "line " + std::to_string(i % 100) + " of a log\n";
   {
     auto e = open();
     ASSERT_EQ(put(*e, "doc", text), errc::ok);
@@ -1473,7 +1529,6 @@ TEST_F(engine_test, compression_can_be_disabled) {
   EXPECT_GT(e->stats().log_bytes, text.size());
   EXPECT_EQ(get(*e, "flat"), text);
 }
-
 
 } // namespace
 } // namespace minivault::storage

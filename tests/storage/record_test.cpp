@@ -14,8 +14,8 @@ namespace {
 
 std::uint64_t wall_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 TEST(hlc_clock, now_is_strictly_increasing_over_a_million_calls) {

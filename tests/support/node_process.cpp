@@ -104,7 +104,7 @@ std::uint16_t pick_free_port() {
 }
 
 node_process::node_process(std::vector<std::string> extra_args, std::string data_dir)
-  : extra_args_(std::move(extra_args)), binary_(find_minivault_binary()) {
+    : extra_args_(std::move(extra_args)), binary_(find_minivault_binary()) {
   if (data_dir.empty()) {
     char tmpl[] = "/tmp/minivault-itest-XXXXXX";
     if (char* made = ::mkdtemp(tmpl); made != nullptr) {
@@ -112,7 +112,8 @@ node_process::node_process(std::vector<std::string> extra_args, std::string data
       owns_data_dir_ = true;
     }
   } else {
-    while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
+    while (data_dir.size() > 1 && data_dir.back() == '/')
+      data_dir.pop_back();
     data_dir_ = std::move(data_dir);
   }
   if (!data_dir_.empty()) log_path_ = data_dir_ + ".log";
@@ -123,8 +124,8 @@ node_process::~node_process() {
   if (pid_ > 0) stop();
   bool failed = ::testing::Test::HasFailure();
   if (failed && !log_path_.empty()) {
-    std::cerr << "---- minivault log " << log_path_ << " (port " << port_ << ", data "
-              << data_dir_ << "), tail:\n"
+    std::cerr << "---- minivault log " << log_path_ << " (port " << port_ << ", data " << data_dir_
+              << "), tail:\n"
               << log_tail() << "\n---- end of log tail\n";
   }
   if (owns_data_dir_) {
@@ -143,21 +144,22 @@ node_process::~node_process() {
   if (data_dir_.empty()) return ::testing::AssertionFailure() << "mkdtemp failed";
   if (port_ == 0) return ::testing::AssertionFailure() << "no free port found";
 
-  std::vector<std::string> args = {binary_, "-port", std::to_string(port_), "-data",
-                                   data_dir_};
+  std::vector<std::string> args = {binary_, "-port", std::to_string(port_), "-data", data_dir_};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  for (auto& a : args)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
 
   int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) {
-    return ::testing::AssertionFailure() << "cannot open log " << log_path_ << ": "
-                                         << std::strerror(errno);
+    return ::testing::AssertionFailure()
+           << "cannot open log " << log_path_ << ": " << std::strerror(errno);
   }
   {
     std::string banner = "==== starting:";
-    for (const auto& a : args) banner += " " + a;
+    for (const auto& a : args)
+      banner += " " + a;
     banner += "\n";
     [[maybe_unused]] auto n = ::write(log_fd, banner.data(), banner.size());
   }
@@ -181,7 +183,8 @@ node_process::~node_process() {
     // No test socket may leak into the node: a leaked client socket would keep a
     // connection open after the test closed it.
     if (::close_range(3, ~0U, 0) != 0) {
-      for (int fd = 3; fd < 4096; ++fd) ::close(fd);
+      for (int fd = 3; fd < 4096; ++fd)
+        ::close(fd);
     }
     ::execv(argv[0], argv.data());
     const char msg[] = "node_process: execv failed\n";
@@ -196,8 +199,8 @@ node_process::~node_process() {
   while (true) {
     if (try_reap()) {
       return ::testing::AssertionFailure()
-             << "minivault " << last_exit_description() << " before accepting on port "
-             << port_ << "; log tail:\n"
+             << "minivault " << last_exit_description() << " before accepting on port " << port_
+             << "; log tail:\n"
              << log_tail();
     }
     if (port_accepts(port_)) return ::testing::AssertionSuccess();
@@ -205,9 +208,8 @@ node_process::~node_process() {
     std::this_thread::sleep_for(milliseconds(20));
   }
   kill_hard();
-  return ::testing::AssertionFailure() << "minivault did not accept on port " << port_
-                                       << " within " << ready_timeout.count()
-                                       << " ms; log tail:\n"
+  return ::testing::AssertionFailure() << "minivault did not accept on port " << port_ << " within "
+                                       << ready_timeout.count() << " ms; log tail:\n"
                                        << log_tail();
 }
 

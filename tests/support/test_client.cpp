@@ -57,8 +57,8 @@ std::ostream& operator<<(std::ostream& out, const reply& r) {
   if (!r.io_ok) return out << "{no reply: connection closed, timed out or unframeable}";
   char st[8];
   std::snprintf(st, sizeof(st), "0x%02X", r.status);
-  return out << "{status " << st << ", " << r.payload.size() << " bytes \""
-             << printable(r.payload) << "\"}";
+  return out << "{status " << st << ", " << r.payload.size() << " bytes \"" << printable(r.payload)
+             << "\"}";
 }
 
 std::string zstd_compress(std::string_view data, int level, bool record_content_size) {
@@ -92,7 +92,9 @@ test_client::test_client(std::uint16_t port, milliseconds io_timeout) {
   fd_ = fd;
 }
 
-test_client::~test_client() { close(); }
+test_client::~test_client() {
+  close();
+}
 
 void test_client::close(bool reset) {
   if (fd_ < 0) return;
@@ -184,8 +186,7 @@ bool test_client::fill() {
 
 reply test_client::read_reply() {
   while (true) {
-    auto r = wire::parse_reply(in_.data() + in_pos_, in_.size() - in_pos_,
-                               reply_payload_bytes_max);
+    auto r = wire::parse_reply(in_.data() + in_pos_, in_.size() - in_pos_, reply_payload_bytes_max);
     if (r.state == wire::parse_state::complete) {
       reply out;
       out.io_ok = true;

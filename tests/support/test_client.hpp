@@ -22,8 +22,8 @@ namespace minivault::test {
 
 /// One reply as read from the socket.
 struct reply {
-  bool io_ok = false;       // false: the reply could not be read (closed, timeout, bad frame)
-  std::uint8_t status = 0;  // wire::status_ok or wire::status_error
+  bool io_ok = false;      // false: the reply could not be read (closed, timeout, bad frame)
+  std::uint8_t status = 0; // wire::status_ok or wire::status_error
   std::string payload;
 
   [[nodiscard]] bool ok() const noexcept { return io_ok && status == wire::status_ok; }
@@ -82,7 +82,7 @@ private:
 
   int fd_ = -1;
   bool peer_closed_ = false;
-  std::string in_;        // received, not yet consumed
+  std::string in_; // received, not yet consumed
   std::size_t in_pos_ = 0;
 };
 
