@@ -347,6 +347,11 @@ std::unique_ptr<engine> engine::open(const engine_options& opts, errc& err, std:
     message = "cannot create data directory " + opts.dir + ": " + fs_err.message();
     return nullptr;
   }
+  auto lock = dir_lock::acquire(opts.dir, message);
+  if (!lock) {
+    err = errc::io_error;
+    return nullptr;
+  }
   sqlite_settings ss{opts.dir + "/minivault.db", opts.fsync, opts.page_bytes, opts.db_pages_max};
   auto log = sqlite_log::open(ss, err, message);
   if (!log) return nullptr;
@@ -372,6 +377,7 @@ std::unique_ptr<engine> engine::open(const engine_options& opts, errc& err, std:
     }
   }
   auto m = std::make_unique<impl>(opts, node);
+  m->lock = std::move(lock);
   m->log = std::move(log);
   m->readers = std::make_unique<reader_pool>(ss.path);
   if ((err = m->replay()) != errc::ok) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/dir_lock.hpp"
 #include "storage/engine.hpp"
 #include "storage/record.hpp"
 #include "storage/sqlite_log.hpp"
@@ -34,6 +35,7 @@ struct pending_record {
 
 struct engine::impl {
   engine_options opts;
+  std::unique_ptr<dir_lock> lock;       // released last (members die in reverse order)
   std::unique_ptr<sqlite_log> log;      // writer only
   std::unique_ptr<reader_pool> readers; // any thread
   table tbl;

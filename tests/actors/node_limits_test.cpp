@@ -185,6 +185,17 @@ TEST(NodeLimits, RunningOutOfDescriptorsDoesNotSpin) {
   EXPECT_EQ(after.get("still").payload, "serving");
 }
 
+TEST(NodeLimits, SecondNodeOnTheSameDataDirectoryRefusesToStart) {
+  node_process first;
+  ASSERT_TRUE(first.start());
+  node_process second({}, first.data_dir());
+  EXPECT_FALSE(second.start(5s));
+  EXPECT_NE(second.log_tail().find("in use by another minivault process"), std::string::npos)
+    << second.log_tail();
+  test_client c(first.port()); // the first node keeps serving
+  EXPECT_EQ(c.set("k", "v").status, wire::status_ok);
+}
+
 TEST(NodeLimits, DatasetLargerThanTheCacheIsServedWithinTheCacheBudget) {
   node_process node({"-cache", "1"}); // 1 MB of cached values
   ASSERT_TRUE(node.start());

@@ -1499,6 +1499,24 @@ INSTANTIATE_TEST_SUITE_P(policies, fsync_test,
                            return std::string("unknown");
                          });
 
+// -- exclusive data directory -------------------------------------------------------------
+
+TEST_F(engine_test, a_second_engine_on_the_same_directory_is_refused) {
+  auto first = open();
+  ASSERT_NE(first, nullptr);
+  errc err = errc::ok;
+  std::string msg;
+  auto second = engine::open(options(), err, msg);
+  EXPECT_EQ(second, nullptr);
+  EXPECT_EQ(err, errc::io_error);
+  EXPECT_NE(msg.find("in use"), std::string::npos) << msg;
+  ASSERT_EQ(put(*first, "k", "v"), errc::ok); // the holder is unaffected
+  first.reset();
+  auto again = open(); // released on close
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(get(*again, "k"), "v");
+}
+
 // -- compression at rest --------------------------------------------------------------------
 
 TEST_F(engine_test, large_compressible_values_are_stored_compressed_and_read_back) {
