@@ -38,8 +38,10 @@ std::string render_health(const health_inputs& in) {
   j["storage_size_mb"] = mib(in.storage.storage_bytes);
   j["memory_mb"] = mib(resident_bytes());
   j["connections"] = in.connections;
+  j["write_errors"] = in.storage.commit_failures;
   j["peers"] = nlohmann::ordered_json::array();
-  return j.dump();
+  // Never throws: invalid UTF-8 (options refuse it, but be safe) is replaced, not fatal.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 } // namespace minivault

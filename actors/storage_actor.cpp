@@ -6,6 +6,7 @@
 //   stop_atom   --> commit what is queued, reply true, quit
 #include "actors/storage_actor.hpp"
 
+#include "actors/log.hpp"
 #include "protocol/wire.hpp"
 
 namespace minivault {
@@ -56,6 +57,19 @@ errc apply_group(storage_state& st, const write_batch* batches, std::size_t n) {
   }
 }
 
+/// Write failures reach the operator, not only the clients: the first one is logged at
+/// once, then at most one line per interval with the count since.
+void report_failure(storage_state& st, errc e) {
+  ++st.failures_unreported;
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.last_failure_log < std::chrono::seconds(10)) return;
+  log(log_level::warning, "write batch failed: " + std::string(to_string(e)) + " (" +
+                            std::to_string(st.failures_unreported) +
+                            " failed batch(es) since the last report)");
+  st.failures_unreported = 0;
+  st.last_failure_log = now;
+}
+
 void commit_queued(storage_state& st) {
   if (st.queued.empty()) return;
   errc group = apply_group(st, st.queued.data(), st.queued.size());
@@ -74,6 +88,7 @@ void commit_queued(storage_state& st) {
     for (const auto& b : st.queued) {
       errc own = apply_group(st, &b, 1);
       if (own == errc::ok && st.fsync == fsync_policy::always) own = st.engine->sync();
+      if (own != errc::ok) report_failure(st, own);
       st.board->post(b.origin, b.ticket, own);
     }
   }

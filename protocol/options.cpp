@@ -1,4 +1,5 @@
 #include "protocol/options.hpp"
+#include "protocol/utf8.hpp"
 
 // One table of option descriptors drives the command line, the config file and the help
 // text, so a setting cannot exist in one and be missing (or validated differently) in
@@ -97,6 +98,12 @@ std::string set_text(std::string& field, std::string_view text, bool required) {
   return {};
 }
 
+// Text that is shown in the health JSON must be valid UTF-8.
+std::string set_label(std::string& field, std::string_view text, bool required) {
+  if (!valid_utf8(text)) return "must be valid UTF-8 (it is shown in the health JSON)";
+  return set_text(field, text, required);
+}
+
 // Maps `text` to one of `names` (index into it); the refusal lists the accepted words.
 template <std::size_t N>
 std::string set_choice(std::size_t& index, std::string_view text, const char* const (&names)[N]) {
@@ -190,10 +197,10 @@ const option_desc option_table[] = {
      [](opts& o, sv v) { return set_text(o.bind_address, v, true); }},
     {"region", "NAME", "region label used for placement and quorums",
      [](const opts& o) { return dquoted(o.region); },
-     [](opts& o, sv v) { return set_text(o.region, v, true); }},
+     [](opts& o, sv v) { return set_label(o.region, v, true); }},
     {"node-id", "ID", "node identity; \"\" = generated once, kept in -data",
      [](const opts& o) { return dquoted(o.node_name); },
-     [](opts& o, sv v) { return set_text(o.node_name, v, false); }},
+     [](opts& o, sv v) { return set_label(o.node_name, v, false); }},
     {"fsync", "POLICY", "none, interval or always (fsync before every ack)",
      [](const opts& o) { return std::string(to_string(o.fsync)); }, set_fsync},
     {"fsync-interval-ms", "MS", "fsync period with -fsync interval, >= 1",

@@ -207,7 +207,10 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
   }
   if (recs.empty()) return errc::ok;
   // On failure nothing was published: the index still matches the log.
-  if (errc e = m.write_rows(recs); e != errc::ok) return e;
+  if (errc e = m.write_rows(recs); e != errc::ok) {
+    ++m.commit_failures;
+    return e;
+  }
   // Publishing touches one random index entry per write: prefetch slots 16 writes
   // ahead and entries 8 ahead, so the cache misses overlap instead of queueing.
   std::vector<std::uint64_t> hashes(recs.size());
@@ -274,7 +277,7 @@ __attribute__((noinline)) get_status engine::get(std::string_view key, value_sin
       continue; // moved or rewritten since we read the location
     std::string_view value = rv.stored;
     if (rv.compressed()) {
-      if (decompress_value(rv.stored, m.opts.value_bytes_max, plain) != errc::ok)
+      if (decompress_value(rv.stored, value_bytes_max_ceiling, plain) != errc::ok)
         return get_status::error;
       value = plain;
     }
@@ -326,6 +329,7 @@ engine_stats engine::stats() const {
   st.commits = m.commits;
   st.writes_committed = m.writes_committed;
   st.corrupt_records_cut = m.corrupt_cut;
+  st.commit_failures = m.commit_failures;
   st.node_id = m.clock.node();
   return st;
 }
@@ -423,7 +427,7 @@ errc engine::impl::replay() {
       std::string_view value = r.stored;
       const std::string_view* vp = &value;
       if (r.compressed()) {
-        vp = decompress_value(r.stored, opts.value_bytes_max, plain) == errc::ok ? &value : nullptr;
+        vp = decompress_value(r.stored, value_bytes_max_ceiling, plain) == errc::ok ? &value : nullptr;
         value = plain;
       }
       publish(r.key, table::hash_key(r.key), r.ver, loc, r.tombstone(), vp, true);

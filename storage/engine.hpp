@@ -60,6 +60,7 @@ struct engine_stats {
   std::uint64_t commits = 0;
   std::uint64_t writes_committed = 0;
   std::uint64_t corrupt_records_cut = 0; // records cut off at open (checksum failures)
+  std::uint64_t commit_failures = 0;     // apply() calls that failed (disk full, I/O)
   std::uint32_t node_id = 0;
 };
 

@@ -48,7 +48,7 @@ struct engine::impl {
   std::vector<std::string> compressed; // writer scratch: compressed values
 
   std::atomic<std::uint64_t> keys{0}, tombstones{0}, log_bytes{0}, live_bytes{0}, log_rows{0},
-      commits{0}, writes_committed{0}, corrupt_cut{0};
+      commits{0}, writes_committed{0}, corrupt_cut{0}, commit_failures{0};
 
   impl(const engine_options& o, std::uint32_t node)
       : opts(o), tbl(256, o.cache_bytes_max), clock(node) {}
@@ -78,7 +78,9 @@ struct engine::impl {
   void cut_row(std::uint64_t seq, std::string_view body, std::size_t keep_bytes);
 };
 
-/// Decompresses a stored zstd value, bounded by `max_bytes`.
+/// Decompresses a stored zstd value, bounded by `max_bytes`. Readers pass the ceiling
+/// of the value limit, not the current limit: a value stored under a larger limit stays
+/// readable after the limit is lowered.
 [[nodiscard]] errc decompress_value(std::string_view stored, std::size_t max_bytes,
                                     std::string& out);
 

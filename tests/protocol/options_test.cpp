@@ -1,4 +1,5 @@
 #include "protocol/options.hpp"
+#include "protocol/utf8.hpp"
 
 #include <gtest/gtest.h>
 
@@ -882,4 +883,30 @@ TEST(shipped_config, three_node_cluster_files_parse) {
       EXPECT_EQ(listed, m != n) << path << " peer " << m;
     }
   }
+
+}
+
+TEST(Options, LabelsShownInHealthMustBeUtf8) {
+  auto bad_region = parse({"-region", "Z\xfcrich"});
+  EXPECT_EQ(bad_region.status, options_result::kind::error);
+  EXPECT_NE(bad_region.message.find("region"), std::string::npos) << bad_region.message;
+  EXPECT_NE(bad_region.message.find("UTF-8"), std::string::npos) << bad_region.message;
+  auto bad_id = parse({"-node-id", "\xff"});
+  EXPECT_EQ(bad_id.status, options_result::kind::error);
+  auto file = parse_config_text("region = Z\xfcrich\n", "node.ini");
+  EXPECT_EQ(file.status, options_result::kind::error);
+  EXPECT_NE(file.message.find("node.ini:1"), std::string::npos) << file.message;
+  auto good = parse({"-region", "Z\xc3\xbcrich", "-node-id", "n\xc5\x8d" "de"});
+  EXPECT_EQ(good.status, options_result::kind::ok) << good.message;
+}
+
+TEST(Utf8, AcceptsValidAndRejectsMalformed) {
+  EXPECT_TRUE(valid_utf8(""));
+  EXPECT_TRUE(valid_utf8("plain"));
+  EXPECT_TRUE(valid_utf8("\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80")); // ü € 😀
+  EXPECT_FALSE(valid_utf8("\xfc"));                // Latin-1
+  EXPECT_FALSE(valid_utf8("\xc0\xaf"));           // overlong
+  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(valid_utf8("\xe2\x82"));           // truncated
 }

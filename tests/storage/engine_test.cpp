@@ -1499,6 +1499,35 @@ INSTANTIATE_TEST_SUITE_P(policies, fsync_test,
                            return std::string("unknown");
                          });
 
+// -- limits changed between runs --------------------------------------------------------
+
+TEST_F(engine_test, lowering_the_value_limit_keeps_stored_values_readable) {
+  std::string text;
+  while (text.size() < 120000) text += "abc";
+  {
+    auto e = open();
+    ASSERT_EQ(put(*e, "big", text), errc::ok); // compressed at rest
+  }
+  auto o = options();
+  o.value_bytes_max = 1000; // applies to new writes only
+  o.cache_bytes_max = 1024; // force reads through SQLite and zstd
+  auto e = open(o);
+  EXPECT_EQ(get(*e, "big"), text);
+  EXPECT_EQ(put(*e, "new", std::string(1001, 'x')), errc::too_large);
+}
+
+TEST_F(engine_test, failed_commits_are_counted) {
+  auto o = options();
+  o.db_pages_max = 40;
+  auto e = open(o);
+  ASSERT_NE(e, nullptr);
+  errc last = errc::ok;
+  for (int i = 0; i < 200 && last == errc::ok; ++i)
+    last = put(*e, "k" + std::to_string(i), random_bytes(static_cast<std::uint64_t>(i), 64u << 10));
+  ASSERT_EQ(last, errc::io_error);
+  EXPECT_EQ(e->stats().commit_failures, 1u);
+}
+
 // -- exclusive data directory -------------------------------------------------------------
 
 TEST_F(engine_test, a_second_engine_on_the_same_directory_is_refused) {
