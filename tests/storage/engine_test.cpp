@@ -324,8 +324,9 @@ TEST_F(engine_test, missing_keys) {
   EXPECT_EQ(e->stats().keys, 0u);
 }
 
-/// Every key of `model` reads back with exactly its value.
-void expect_model(engine& e, const std::map<std::string, std::string>& model) {
+/// Every key of `model` (a map of key to value) reads back with exactly its value.
+template <class Map>
+void expect_model(engine& e, const Map& model) {
   for (const auto& [k, v] : model) {
     auto got = get(e, k);
     ASSERT_TRUE(got.has_value()) << "key size " << k.size();
@@ -1067,11 +1068,7 @@ TEST_F(engine_test, full_disk_fails_whole_batch_and_keeps_acknowledged_data) {
       }
     }
     ASSERT_TRUE(full) << "db_pages_max = 200 never made apply fail";
-    for (auto& [k, v] : acked) {
-      auto got = get(*e, k);
-      ASSERT_TRUE(got.has_value()) << k;
-      EXPECT_TRUE(*got == v) << k;
-    }
+    expect_model(*e, acked);
     for (auto& k : failed_keys)
       EXPECT_EQ(get(*e, k), std::nullopt) << k;
     EXPECT_EQ(e->stats().keys, acked.size());
@@ -1091,11 +1088,7 @@ TEST_F(engine_test, full_disk_fails_whole_batch_and_keeps_acknowledged_data) {
   }
   auto e = open(); // no limit
   ASSERT_NE(e, nullptr);
-  for (auto& [k, v] : acked) {
-    auto got = get(*e, k);
-    ASSERT_TRUE(got.has_value()) << k;
-    EXPECT_TRUE(*got == v) << k;
-  }
+  expect_model(*e, acked);
   for (auto& k : failed_keys)
     EXPECT_EQ(get(*e, k), std::nullopt) << k;
   for (int j = 0; j < 100; ++j) {
