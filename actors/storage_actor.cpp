@@ -129,7 +129,7 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
       [self](tick_atom) {
         auto& st = self->state;
         if (st.fsync == fsync_policy::interval) {
-          auto commits = st.engine->stats().commits;
+          auto commits = st.engine->commit_count();
           if (commits != st.last_sync_commits) {
             (void)st.engine->sync(); // a failure resurfaces on the next commit
             st.last_sync_commits = commits;

@@ -122,6 +122,8 @@ public:
   [[nodiscard]] version version_of(std::string_view key) const;
 
   [[nodiscard]] engine_stats stats() const;
+  /// Transactions committed so far (cheap: one atomic load).
+  [[nodiscard]] std::uint64_t commit_count() const noexcept;
   [[nodiscard]] std::uint32_t node_id() const noexcept;
 
   struct impl;
