@@ -338,6 +338,8 @@ std::uint32_t engine::node_id() const noexcept {
   return impl_->clock.node();
 }
 
+std::uint64_t engine::commit_count() const noexcept { return impl_->commits.load(); }
+
 // -- open + replay ----------------------------------------------------------------------
 
 engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
