@@ -64,8 +64,8 @@ void report_failure(storage_state& st, errc e) {
   auto now = std::chrono::steady_clock::now();
   if (now - st.last_failure_log < std::chrono::seconds(10)) return;
   log(log_level::warning, "write batch failed: " + std::string(to_string(e)) + " (" +
-                            std::to_string(st.failures_unreported) +
-                            " failed batch(es) since the last report)");
+                              std::to_string(st.failures_unreported) +
+                              " failed batch(es) since the last report)");
   st.failures_unreported = 0;
   st.last_failure_log = now;
 }

@@ -24,7 +24,7 @@ namespace minivault {
     } else if (c >= 0xF0 && c <= 0xF4) {
       if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return false;
       if (c == 0xF0 && b(i + 1) < 0x90) return false;  // overlong
-      if (c == 0xF4 && b(i + 1) >= 0x90) return false;  // above U+10FFFF
+      if (c == 0xF4 && b(i + 1) >= 0x90) return false; // above U+10FFFF
       i += 4;
     } else {
       return false;

@@ -18,14 +18,16 @@ std::unique_ptr<dir_lock> dir_lock::acquire(const std::string& dir, std::string&
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     message = errno == EWOULDBLOCK
-                ? "data directory " + dir + " is in use by another minivault process"
-                : "cannot lock " + path + ": " + std::strerror(errno);
+                  ? "data directory " + dir + " is in use by another minivault process"
+                  : "cannot lock " + path + ": " + std::strerror(errno);
     ::close(fd);
     return nullptr;
   }
   return std::unique_ptr<dir_lock>(new dir_lock(fd));
 }
 
-dir_lock::~dir_lock() { ::close(fd_); } // closing releases the flock
+dir_lock::~dir_lock() {
+  ::close(fd_);
+} // closing releases the flock
 
 } // namespace minivault::storage

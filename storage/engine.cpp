@@ -338,7 +338,9 @@ std::uint32_t engine::node_id() const noexcept {
   return impl_->clock.node();
 }
 
-std::uint64_t engine::commit_count() const noexcept { return impl_->commits.load(); }
+std::uint64_t engine::commit_count() const noexcept {
+  return impl_->commits.load();
+}
 
 // -- open + replay ----------------------------------------------------------------------
 
@@ -429,7 +431,8 @@ errc engine::impl::replay() {
       std::string_view value = r.stored;
       const std::string_view* vp = &value;
       if (r.compressed()) {
-        vp = decompress_value(r.stored, value_bytes_max_ceiling, plain) == errc::ok ? &value : nullptr;
+        vp = decompress_value(r.stored, value_bytes_max_ceiling, plain) == errc::ok ? &value
+                                                                                    : nullptr;
         value = plain;
       }
       publish(r.key, table::hash_key(r.key), r.ver, loc, r.tombstone(), vp, true);

@@ -191,7 +191,7 @@ TEST(NodeLimits, SecondNodeOnTheSameDataDirectoryRefusesToStart) {
   node_process second({}, first.data_dir());
   EXPECT_FALSE(second.start(5s));
   EXPECT_NE(second.log_tail().find("in use by another minivault process"), std::string::npos)
-    << second.log_tail();
+      << second.log_tail();
   test_client c(first.port()); // the first node keeps serving
   EXPECT_EQ(c.set("k", "v").status, wire::status_ok);
 }

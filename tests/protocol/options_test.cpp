@@ -883,7 +883,6 @@ TEST(shipped_config, three_node_cluster_files_parse) {
       EXPECT_EQ(listed, m != n) << path << " peer " << m;
     }
   }
-
 }
 
 TEST(Options, LabelsShownInHealthMustBeUtf8) {
@@ -896,7 +895,9 @@ TEST(Options, LabelsShownInHealthMustBeUtf8) {
   auto file = parse_config_text("region = Z\xfcrich\n", "node.ini");
   EXPECT_EQ(file.status, options_result::kind::error);
   EXPECT_NE(file.message.find("node.ini:1"), std::string::npos) << file.message;
-  auto good = parse({"-region", "Z\xc3\xbcrich", "-node-id", "n\xc5\x8d" "de"});
+  auto good = parse({"-region", "Z\xc3\xbcrich", "-node-id",
+                     "n\xc5\x8d"
+                     "de"});
   EXPECT_EQ(good.status, options_result::kind::ok) << good.message;
 }
 
@@ -904,9 +905,9 @@ TEST(Utf8, AcceptsValidAndRejectsMalformed) {
   EXPECT_TRUE(valid_utf8(""));
   EXPECT_TRUE(valid_utf8("plain"));
   EXPECT_TRUE(valid_utf8("\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80")); // ü € 😀
-  EXPECT_FALSE(valid_utf8("\xfc"));                // Latin-1
-  EXPECT_FALSE(valid_utf8("\xc0\xaf"));           // overlong
-  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(valid_utf8("\xe2\x82"));           // truncated
+  EXPECT_FALSE(valid_utf8("\xfc"));                                // Latin-1
+  EXPECT_FALSE(valid_utf8("\xc0\xaf"));                            // overlong
+  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));                        // surrogate
+  EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));                    // above U+10FFFF
+  EXPECT_FALSE(valid_utf8("\xe2\x82"));                            // truncated
 }

@@ -325,8 +325,7 @@ TEST_F(engine_test, missing_keys) {
 }
 
 /// Every key of `model` (a map of key to value) reads back with exactly its value.
-template <class Map>
-void expect_model(engine& e, const Map& model) {
+template <class Map> void expect_model(engine& e, const Map& model) {
   for (const auto& [k, v] : model) {
     auto got = get(e, k);
     ASSERT_TRUE(got.has_value()) << "key size " << k.size();
@@ -1496,7 +1495,8 @@ INSTANTIATE_TEST_SUITE_P(policies, fsync_test,
 
 TEST_F(engine_test, lowering_the_value_limit_keeps_stored_values_readable) {
   std::string text;
-  while (text.size() < 120000) text += "abc";
+  while (text.size() < 120000)
+    text += "abc";
   {
     auto e = open();
     ASSERT_EQ(put(*e, "big", text), errc::ok); // compressed at rest
