@@ -97,21 +97,24 @@ bool table::cache_value(index_entry& e, std::string_view value) {
     drop_value(e);
     return false;
   }
+  // The budget counts memory held (capacity), not value lengths: an overwrite reuses
+  // the old buffer, and a buffer much larger than the new value is given back.
   if (e.cached) {
-    cache_bytes_.fetch_sub(e.value.size(), std::memory_order_relaxed);
+    cache_bytes_.fetch_sub(e.value.capacity(), std::memory_order_relaxed);
+    if (e.value.capacity() > 2 * value.size() + 64) std::string().swap(e.value);
   } else {
     cache_items_.fetch_add(1, std::memory_order_relaxed);
     e.cached = true;
   }
-  e.value.assign(value.data(), value.size()); // reuses the buffer on overwrite
+  e.value.assign(value.data(), value.size());
   e.referenced.store(1, std::memory_order_relaxed);
-  cache_bytes_.fetch_add(value.size(), std::memory_order_relaxed);
+  cache_bytes_.fetch_add(e.value.capacity(), std::memory_order_relaxed);
   return true;
 }
 
 void table::drop_value(index_entry& e) noexcept {
   if (!e.cached) return;
-  cache_bytes_.fetch_sub(e.value.size(), std::memory_order_relaxed);
+  cache_bytes_.fetch_sub(e.value.capacity(), std::memory_order_relaxed);
   cache_items_.fetch_sub(1, std::memory_order_relaxed);
   std::string().swap(e.value); // release the memory, not just the length
   e.cached = false;

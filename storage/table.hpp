@@ -98,8 +98,9 @@ public:
   [[nodiscard]] shard& shard_at(std::size_t i) noexcept { return *shards_[i]; }
 
   // -- cache accounting: call with the entry's shard locked exclusively -----------------
-  /// Caches a copy of `value` in `e` (reusing its buffer when large enough) if it fits
-  /// the per-value cap; otherwise drops what `e` had cached. Returns whether it cached.
+  /// Caches a copy of `value` in `e` (reusing its buffer unless it is much larger than
+  /// needed) if it fits the per-value cap; otherwise drops what `e` had cached. Returns
+  /// whether it cached. Cache bytes count buffer capacity, i.e. memory actually held.
   bool cache_value(index_entry& e, std::string_view value);
   [[nodiscard]] bool cacheable(std::size_t value_bytes) const noexcept {
     return value_bytes <= value_bytes_cacheable_max_;
