@@ -1136,6 +1136,22 @@ protected:
       ASSERT_EQ(e.apply(ops.data(), ops.size()), errc::ok);
     }
   }
+
+  /// Eight rounds of writes to keys 0..n-1, then one batch deleting those `deleted`
+  /// selects. Returns the deleted keys (empty if the delete batch failed).
+  template <class Pred> std::vector<std::string> fill_then_delete(engine& e, int n, Pred deleted) {
+    for (int r = 0; r < 8; ++r)
+      write_round(e, n, r, [](int) { return false; });
+    std::vector<std::string> keys;
+    for (int i = 0; i < n; ++i)
+      if (deleted(i)) keys.push_back(key(i));
+    std::vector<write_op> ops;
+    for (auto& k : keys)
+      ops.push_back(del_op(k));
+    errc rc = e.apply(ops.data(), ops.size());
+    EXPECT_EQ(rc, errc::ok);
+    return rc == errc::ok ? keys : std::vector<std::string>{};
+  }
 };
 
 TEST_F(compaction_test, overwrites_shrink_the_log) {
@@ -1187,15 +1203,8 @@ TEST_F(compaction_test, deletes_survive_compaction_and_reopen) {
   {
     auto e = open(o);
     ASSERT_NE(e, nullptr);
-    for (int r = 0; r < 8; ++r)
-      write_round(*e, n, r, [](int) { return false; });
-    std::vector<std::string> keys;
-    for (int i = 0; i < n; ++i)
-      if (deleted(i)) keys.push_back(key(i));
-    std::vector<write_op> ops;
-    for (auto& k : keys)
-      ops.push_back(del_op(k));
-    ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
+    std::vector<std::string> keys = fill_then_delete(*e, n, deleted);
+    ASSERT_FALSE(keys.empty());
     for (auto& k : keys)
       tomb_versions[k] = e->version_of(k);
     for (int r = 8; r < 16; ++r)
@@ -1235,16 +1244,9 @@ TEST_F(compaction_test, zero_grace_drops_tombstones_without_resurrection) {
   {
     auto e = open(o);
     ASSERT_NE(e, nullptr);
-    for (int r = 0; r < 8; ++r)
-      write_round(*e, n, r, [](int) { return false; });
-    std::vector<std::string> keys;
-    for (int i = 0; i < n; ++i)
-      if (deleted(i)) keys.push_back(key(i));
+    std::vector<std::string> keys = fill_then_delete(*e, n, deleted);
+    ASSERT_FALSE(keys.empty());
     deleted_count = keys.size();
-    std::vector<write_op> ops;
-    for (auto& k : keys)
-      ops.push_back(del_op(k));
-    ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
     for (int r = 8; r < 20; ++r)
       write_round(*e, n, r, deleted);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -1500,7 +1502,8 @@ TEST_F(engine_test, cache_budget_counts_memory_held_after_shrinking_overwrites) 
   o.compress_bytes_min = 0;
   auto e = open(o);
   std::string big(1u << 20, 'b');
-  for (int i = 0; i < 40; ++i) ASSERT_EQ(put(*e, "k" + std::to_string(i), big), errc::ok);
+  for (int i = 0; i < 40; ++i)
+    ASSERT_EQ(put(*e, "k" + std::to_string(i), big), errc::ok);
   EXPECT_GE(e->stats().cache_bytes, 40u << 20);
   auto held = [] {
     struct mallinfo2 mi = ::mallinfo2();
@@ -1510,7 +1513,8 @@ TEST_F(engine_test, cache_budget_counts_memory_held_after_shrinking_overwrites) 
   if (before == 0) GTEST_SKIP() << "malloc statistics unavailable (sanitizer allocator)";
   // Overwriting with tiny values must give the large buffers back: the budget bounds
   // memory held, not the length of what is stored now.
-  for (int i = 0; i < 40; ++i) ASSERT_EQ(put(*e, "k" + std::to_string(i), "x"), errc::ok);
+  for (int i = 0; i < 40; ++i)
+    ASSERT_EQ(put(*e, "k" + std::to_string(i), "x"), errc::ok);
   EXPECT_LT(e->stats().cache_bytes, 64u << 10);
   EXPECT_GT(before - std::min(before, held()), 30u << 20) << "the 1 MiB buffers were kept";
   EXPECT_EQ(e->stats().cache_items, 40u);
