@@ -68,6 +68,14 @@ std::unique_ptr<sqlite_log> sqlite_log::open(const sqlite_settings& s, errc& err
       "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY, seq INTEGER,"
       " body BLOB, cut_at INTEGER);";
+  // Refuse a database that holds someone else's tables before changing anything in it
+  // (not even its journal mode): -data pointed at the wrong directory must not adopt it.
+  if (std::string foreign = log->foreign_table(); !foreign.empty()) {
+    err = errc::config_error;
+    message = s.path + " holds table '" + foreign +
+              "', which minivault does not own: not a minivault data directory";
+    return nullptr;
+  }
   for (const char* sql : {page.c_str(), "PRAGMA journal_mode=WAL", synchronous_pragma(s.fsync),
                           "PRAGMA journal_size_limit=67108864", pages_max.c_str(), schema}) {
     if (auto e = log->exec(sql); e != errc::ok) {
@@ -93,6 +101,18 @@ sqlite_log::~sqlite_log() {
     sqlite3_finalize(st);
   if (db_) sqlite3_close_v2(db_);
   if (wal_fd_ >= 0) ::close(wal_fd_);
+}
+
+std::string sqlite_log::foreign_table() {
+  sqlite3_stmt* st = prepare(db_, "SELECT name FROM sqlite_master WHERE type = 'table' AND name "
+                                  "NOT IN ('log', 'meta', 'quarantine') AND name NOT LIKE "
+                                  "'sqlite_%' LIMIT 1");
+  if (!st) return {}; // not readable as a database: the pragmas below report it
+  std::string name;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    name = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  return name;
 }
 
 errc sqlite_log::fail(int rc) {

@@ -62,6 +62,8 @@ public:
 private:
   sqlite_log() = default;
   errc fail(int rc);
+  /// The name of a table that is not minivault's, or "" (none, or unreadable).
+  std::string foreign_table();
   errc exec(const char* sql);
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;

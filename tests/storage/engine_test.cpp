@@ -1551,6 +1551,41 @@ TEST_F(engine_test, failed_commits_are_counted) {
   EXPECT_EQ(e->stats().commit_failures, 1u);
 }
 
+// -- foreign databases ----------------------------------------------------------------------
+
+TEST_F(engine_test, a_foreign_sqlite_database_is_refused_and_left_untouched) {
+  std::string path = options().dir + "/minivault.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE invoices(id INTEGER, total REAL)", nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  errc err = errc::ok;
+  std::string msg;
+  auto e = engine::open(options(), err, msg);
+  EXPECT_EQ(e, nullptr);
+  EXPECT_EQ(err, errc::config_error);
+  EXPECT_NE(msg.find("invoices"), std::string::npos) << msg;
+  // Not converted to WAL, no minivault tables added.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'log'", -1, &st,
+                               nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 0);
+  sqlite3_finalize(st);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "delete");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 // -- exclusive data directory -------------------------------------------------------------
 
 TEST_F(engine_test, a_second_engine_on_the_same_directory_is_refused) {
