@@ -34,10 +34,6 @@ constexpr std::int64_t linger_ms = 1000;            // lingering close: time bou
 constexpr std::size_t linger_bytes_max = 16u << 20; // ... and input bound
 constexpr std::int64_t listener_backoff_ms = 100;   // out of fds: listener rests
 
-void remove_from(std::vector<connection*>& v, connection* c) {
-  v.erase(std::remove(v.begin(), v.end(), c), v.end());
-}
-
 } // namespace
 
 std::int64_t now_ms() {
@@ -53,10 +49,9 @@ io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
   KV_ASSERT(epoll_fd_ >= 0 && wake_fd_ >= 0);
   scratch_.resize(scratch_bytes);
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  bool watched = watch_listener();
+  KV_ASSERT(watched);
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-  ev.data.ptr = &listen_tag;
-  KV_ASSERT(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) == 0);
   ev.events = EPOLLIN;
   ev.data.ptr = &wake_tag;
   KV_ASSERT(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
@@ -354,6 +349,14 @@ void io_thread::discard_input(connection& c) {
   close_connection(c);
 }
 
+bool io_thread::watch_listener() {
+  // EPOLLEXCLUSIVE: a new connection wakes one waiting I/O thread, not all of them.
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.ptr = &listen_tag;
+  return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) == 0;
+}
+
 void io_thread::pause_listener() {
   if (listener_paused_until_ms_ != 0 || draining_) return;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
@@ -364,10 +367,7 @@ void io_thread::sweep(std::int64_t now) {
   if (listener_paused_until_ms_ != 0 && now >= listener_paused_until_ms_ && !draining_) {
     listener_paused_until_ms_ = 0;
     if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-    ev.data.ptr = &listen_tag;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+    (void)watch_listener(); // as before the pause: a refusal leaves accepting to other threads
   }
   for (std::size_t i = 0; i < lingering_.size(); ++i)
     if (lingering_[i]->linger_until_ms <= now) close_connection(*lingering_[i--]);
@@ -398,9 +398,9 @@ void io_thread::close_connection(connection& c) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
   c.dead = true;
-  if (c.listed_waiting) remove_from(waiting_, &c);
-  if (c.paused) remove_from(paused_, &c);
-  if (c.lingering) remove_from(lingering_, &c);
+  if (c.listed_waiting) remove_from(waiting_, c);
+  if (c.paused) remove_from(paused_, c);
+  if (c.lingering) remove_from(lingering_, c);
   c.listed_waiting = false;
   c.paused = false;
   dead_.push_back(&c);

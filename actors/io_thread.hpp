@@ -76,7 +76,7 @@ private:
   void resume_paused();
   /// Un-pauses `c` if no limit holds it any more; returns false if it must stay paused.
   bool resume(connection& c);
-  void remove_from_paused(connection& c);
+  static void remove_from(std::vector<connection*>& list, connection& c);
   [[nodiscard]] bool must_pause(const connection& c) const;
   void mark_dirty(connection& c);
   void flush(connection& c);
@@ -84,6 +84,8 @@ private:
   void close_connection(connection& c);
   void linger(connection& c);
   void pause_listener();
+  /// Adds the shared listener to this thread's epoll set; false if epoll refused.
+  [[nodiscard]] bool watch_listener();
   void discard_input(connection& c);
   /// Closes lingering connections past their time and (once a second) stalled ones.
   void sweep(std::int64_t now_ms);

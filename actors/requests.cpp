@@ -177,15 +177,16 @@ bool io_thread::read_pending(const connection& c, std::string_view key, std::str
   for (auto it = c.pending_writes.rbegin(); it != c.pending_writes.rend(); ++it) {
     if (it->key_hash != h) continue;
     const std::string* ops = batch_ops(it->ticket);
-    KV_ASSERT(ops != nullptr && it->offset + 7 <= ops->size());
-    const char* p = ops->data() + it->offset;
-    std::size_t klen = wire::load_u16(p + 1);
-    std::size_t vlen = wire::load_u32(p + 3);
-    if (std::string_view(p + 7, klen) != key) continue;
-    if (p[0] != 0)
+    std::size_t offset = it->offset;
+    packed_op op;
+    KV_ASSERT(ops != nullptr); // retained until its batch completes
+    bool whole = decode_packed_op(*ops, offset, op);
+    KV_ASSERT(whole);
+    if (op.key != key) continue;
+    if (op.del)
       wire::append_error(reply, errc::not_found); // a pending delete
     else
-      wire::append_reply(reply, wire::status_ok, std::string_view(p + 7 + klen, vlen));
+      wire::append_reply(reply, wire::status_ok, op.value);
     ticket = it->ticket;
     return true;
   }
@@ -312,7 +313,7 @@ bool io_thread::resume(connection& c) {
   if (c.dead || !c.paused) return true;
   if (draining_ || must_pause(c)) return false;
   c.paused = false;
-  remove_from_paused(c);
+  remove_from(paused_, c);
   c.last_input_ms = now_ms(); // the stall clock runs only while the node reads
   bool read = !c.closing && !c.peer_closed;
   set_interest(c, read, c.want_write);
@@ -320,8 +321,8 @@ bool io_thread::resume(connection& c) {
   return true;
 }
 
-void io_thread::remove_from_paused(connection& c) {
-  paused_.erase(std::remove(paused_.begin(), paused_.end(), &c), paused_.end());
+void io_thread::remove_from(std::vector<connection*>& list, connection& c) {
+  list.erase(std::remove(list.begin(), list.end(), &c), list.end());
 }
 
 } // namespace minivault

@@ -22,24 +22,28 @@ void pack_write(write_batch& b, bool del, std::string_view key, std::string_view
   ++b.count;
 }
 
+bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out) {
+  constexpr std::size_t header = 7; // [flags:u8][key_len:u16][value_len:u32]
+  if (offset > ops.size() || ops.size() - offset < header) return false;
+  const char* p = ops.data() + offset;
+  std::size_t klen = wire::load_u16(p + 1);
+  std::size_t vlen = wire::load_u32(p + 3);
+  if (ops.size() - offset - header < klen + vlen) return false;
+  out.del = p[0] != 0;
+  out.key = std::string_view(p + header, klen);
+  out.value = std::string_view(p + header + klen, vlen);
+  offset += header + klen + vlen;
+  return true;
+}
+
 bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out) {
-  const std::string& b = batch.ops;
   std::size_t pos = 0;
+  packed_op op;
   for (std::uint32_t i = 0; i < batch.count; ++i) {
-    if (b.size() - pos < 7) return false;
-    bool del = b[pos] != 0;
-    std::size_t klen = wire::load_u16(b.data() + pos + 1);
-    std::size_t vlen = wire::load_u32(b.data() + pos + 3);
-    pos += 7;
-    if (b.size() - pos < klen + vlen) return false;
-    storage::write_op op;
-    op.key = std::string_view(b.data() + pos, klen);
-    op.value = std::string_view(b.data() + pos + klen, vlen);
-    op.tombstone = del;
-    out.push_back(op);
-    pos += klen + vlen;
+    if (!decode_packed_op(batch.ops, pos, op)) return false;
+    out.push_back(storage::write_op{op.key, op.value, op.del, {}});
   }
-  return pos == b.size();
+  return pos == batch.ops.size();
 }
 
 namespace {
@@ -70,27 +74,30 @@ void report_failure(storage_state& st, errc e) {
   st.last_failure_log = now;
 }
 
+/// Posts a batch's outcome to its I/O thread; failures are also reported to the operator.
+void finish(storage_state& st, const write_batch& b, errc result) {
+  if (result != errc::ok) report_failure(st, result);
+  st.board->post(b.origin, b.ticket, result);
+}
+
+/// Under `always` an ack promises power-loss safety, so a commit is done only once
+/// synced. A failed sync fails the writes (outcome unknown); they are not retried.
+errc synced(storage_state& st, errc applied) {
+  return applied == errc::ok && st.fsync == fsync_policy::always ? st.engine->sync() : applied;
+}
+
 void commit_queued(storage_state& st) {
   if (st.queued.empty()) return;
   errc group = apply_group(st, st.queued.data(), st.queued.size());
-  if (group == errc::ok && st.fsync == fsync_policy::always) {
-    // Committed and visible, but an ack promises power-loss safety under `always`:
-    // a failed fsync fails every write of the group (outcome unknown), never retried.
-    group = st.engine->sync();
-    for (const auto& b : st.queued)
-      st.board->post(b.origin, b.ticket, group);
-  } else if (group == errc::ok || st.queued.size() == 1) {
-    for (const auto& b : st.queued)
-      st.board->post(b.origin, b.ticket, group);
-  } else {
+  if (group != errc::ok && st.queued.size() > 1) {
     // One bad batch must not fail its neighbours: retry each on its own, so every
     // client gets the outcome of its own writes.
-    for (const auto& b : st.queued) {
-      errc own = apply_group(st, &b, 1);
-      if (own == errc::ok && st.fsync == fsync_policy::always) own = st.engine->sync();
-      if (own != errc::ok) report_failure(st, own);
-      st.board->post(b.origin, b.ticket, own);
-    }
+    for (const auto& b : st.queued)
+      finish(st, b, synced(st, apply_group(st, &b, 1)));
+  } else {
+    group = synced(st, group);
+    for (const auto& b : st.queued)
+      finish(st, b, group);
   }
   st.queued.clear();
   st.queued_bytes = 0;

@@ -44,6 +44,17 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
 /// Appends one write to a batch in the packed form `unpack_batch` reads.
 void pack_write(write_batch& batch, bool del, std::string_view key, std::string_view value);
 
+/// One op of a packed batch, as views into the batch's bytes.
+struct packed_op {
+  bool del = false;
+  std::string_view key;
+  std::string_view value;
+};
+
+/// Decodes the op at `offset` of `ops` and advances `offset` past it. Returns false when
+/// the bytes there are not a whole op.
+[[nodiscard]] bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out);
+
 /// Decodes a packed write_batch into engine ops (views into `batch.ops`). Returns false
 /// when the packing is malformed (a bug in the sender: nothing is applied then).
 [[nodiscard]] bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out);

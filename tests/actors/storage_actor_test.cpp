@@ -113,6 +113,19 @@ TEST_F(storage_actor_test, malformed_batch_fails_the_group_and_applies_nothing) 
   EXPECT_EQ(engine->get("x", v), storage::get_status::not_found);
 }
 
+TEST_F(storage_actor_test, a_failed_batch_is_reported_to_the_operator) {
+  auto bad = batch(0, 1, {{"x", "1"}});
+  bad.count = 2;
+  testing::internal::CaptureStderr();
+  caf::anon_send(actor, std::move(bad)); // alone in its group: no retry path
+  sched->run();
+  std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("write batch failed: bad request"), std::string::npos) << log;
+  auto lane0 = take(0);
+  ASSERT_EQ(lane0.size(), 1u);
+  EXPECT_EQ(lane0[0].result, errc::bad_request);
+}
+
 TEST_F(storage_actor_test, a_bad_batch_does_not_fail_its_neighbours_in_the_group) {
   auto bad = batch(1, 1, {{"bad", "1"}});
   bad.count = 2;
