@@ -14,12 +14,6 @@ namespace minivault::storage {
 
 namespace {
 
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 bool needs_compaction(const engine::impl& m) {
   auto total = m.log_bytes.load();
   return total > m.opts.compact_log_bytes_min &&
@@ -85,7 +79,8 @@ errc engine::compact_step(std::size_t budget_bytes, bool& more) {
   std::vector<std::string> old_bodies(victims.size());
   std::vector<pending_record> keep;
   std::vector<location> old_locs;
-  std::uint64_t grace_cutoff = now_ms() - std::min(now_ms(), m.opts.tombstone_grace_ms);
+  std::uint64_t now = wall_ms();
+  std::uint64_t grace_cutoff = now - std::min(now, m.opts.tombstone_grace_ms);
   for (std::size_t v = 0; v < victims.size(); ++v) {
     if (auto e = m.log->read_row(victims[v], old_bodies[v]); e != errc::ok) return e;
     std::string_view body = old_bodies[v];

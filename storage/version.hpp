@@ -22,6 +22,14 @@ struct version {
   [[nodiscard]] std::uint64_t physical_ms() const noexcept { return hlc >> 16; }
 };
 
+/// Wall-clock milliseconds since the epoch: the physical part of every HLC version, so
+/// anything compared with version::physical_ms() must use this too.
+[[nodiscard]] inline std::uint64_t wall_ms() noexcept {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
 /// Hybrid logical clock. Not thread-safe: owned by the single writer.
 /// `now()` is strictly increasing and never behind any version it has `observe`d.
 class hlc_clock {
@@ -29,10 +37,7 @@ public:
   explicit hlc_clock(std::uint32_t node) noexcept : node_(node) {}
 
   [[nodiscard]] version now() noexcept {
-    auto phys = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count())
-                << 16;
+    auto phys = wall_ms() << 16;
     last_ = phys > last_ ? phys : last_ + 1;
     return version{last_, node_};
   }
