@@ -1,0 +1,217 @@
+#include "client/client.hpp"
+
+#include <utility>
+
+#include "protocol/compression.hpp"
+
+namespace minivault::client {
+
+namespace {
+
+result transport_failure(const io_result& io) {
+  status s = io.status == io_status::timeout ? status::timeout : status::io_error;
+  return {s, io.detail};
+}
+
+/// Maps one reply frame to a result; `op` decides what an error means.
+result from_reply(wire::opcode op, const wire::reply& rep) {
+  if (rep.status == wire::status_ok) {
+    if (op == wire::opcode::get || op == wire::opcode::health)
+      return {status::ok, std::string(rep.payload)};
+    return {status::ok, {}};
+  }
+  if (op == wire::opcode::get && rep.payload == to_string(errc::not_found))
+    return {status::not_found, {}};
+  return {status::error_reply, std::string(rep.payload)};
+}
+
+} // namespace
+
+std::string_view to_string(status s) noexcept {
+  switch (s) {
+  case status::ok:
+    return "ok";
+  case status::not_found:
+    return "not found";
+  case status::error_reply:
+    return "error";
+  case status::io_error:
+    return "io error";
+  case status::timeout:
+    return "timeout";
+  case status::protocol_error:
+    return "protocol error";
+  }
+  return "unknown";
+}
+
+std::string result::message() const {
+  std::string out(to_string(code));
+  if ((code != status::ok && code != status::not_found) && !value.empty()) {
+    out += ": ";
+    out += value;
+  }
+  return out;
+}
+
+// -- batch --------------------------------------------------------------------------------
+
+batch& batch::get(std::string_view key) {
+  ops_.push_back({wire::opcode::get, std::string(key), {}});
+  return *this;
+}
+
+batch& batch::set(std::string_view key, std::string_view value) {
+  ops_.push_back({wire::opcode::set, std::string(key), std::string(value)});
+  return *this;
+}
+
+batch& batch::del(std::string_view key) {
+  ops_.push_back({wire::opcode::del, std::string(key), {}});
+  return *this;
+}
+
+batch& batch::health() {
+  ops_.push_back({wire::opcode::health, {}, {}});
+  return *this;
+}
+
+void batch::clear() noexcept {
+  ops_.clear();
+}
+
+// -- client -------------------------------------------------------------------------------
+
+client::client(options opts) : opts_(std::move(opts)) {}
+
+void client::close() noexcept {
+  sock_.close();
+  in_.clear();
+}
+
+result client::connect() {
+  return ensure_connected(clock_type::now() + opts_.connect_timeout + opts_.io_timeout);
+}
+
+result client::ensure_connected(clock_type::time_point deadline) {
+  if (sock_.is_open() && !sock_.peer_gone()) return {status::ok, {}};
+  close();
+  int fd = -1;
+  auto connect_deadline = std::min(deadline, clock_type::now() + opts_.connect_timeout);
+  io_result io = connect_tcp(opts_.host, opts_.port, connect_deadline, fd);
+  if (io.status != io_status::ok) return transport_failure(io);
+  sock_ = socket_stream(fd);
+  if (opts_.auth_key.empty()) return {status::ok, {}};
+  std::string frame;
+  wire::append_request(frame, wire::opcode::auth, opts_.auth_key);
+  const wire::opcode op = wire::opcode::auth;
+  std::vector<result> out;
+  exchange(frame, 1, &op, deadline, out);
+  if (!out[0].ok()) close();
+  return std::move(out[0]);
+}
+
+void client::append_frame(std::string& out, wire::opcode code, std::string_view key,
+                          std::string_view value) const {
+  if (code == wire::opcode::set && opts_.compress_min_bytes > 0 &&
+      value.size() >= opts_.compress_min_bytes) {
+    std::string packed = zstd_compress(value, opts_.compress_level);
+    if (!packed.empty() && packed.size() < value.size()) {
+      wire::append_request(out, code, key, packed, true);
+      return;
+    }
+  }
+  wire::append_request(out, code, key, value, false);
+}
+
+void client::exchange(const std::string& frames, std::size_t count, const wire::opcode* ops,
+                      clock_type::time_point deadline, std::vector<result>& out) {
+  std::size_t first = out.size();
+  auto fail_rest = [&](result failure) {
+    close();
+    while (out.size() < first + count)
+      out.push_back(failure);
+  };
+  io_result io = sock_.send_while_reading(frames, in_, deadline);
+  if (io.status != io_status::ok) return fail_rest(transport_failure(io));
+  std::size_t pos = 0;
+  while (out.size() < first + count) {
+    auto r = wire::parse_reply(in_.data() + pos, in_.size() - pos, opts_.reply_bytes_max);
+    if (r.state == wire::parse_state::complete) {
+      out.push_back(from_reply(ops[out.size() - first], r.rep));
+      pos += r.consumed;
+      continue;
+    }
+    if (r.state == wire::parse_state::invalid)
+      return fail_rest({status::protocol_error, "unparseable reply (" +
+                                                    std::string(minivault::to_string(r.error)) +
+                                                    ")"});
+    io = sock_.recv_some(in_, deadline);
+    if (io.status != io_status::ok) return fail_rest(transport_failure(io));
+  }
+  in_.erase(0, pos);
+}
+
+result client::call_once(wire::opcode code, std::string_view key, std::string_view value) {
+  auto deadline = clock_type::now() + opts_.connect_timeout + opts_.io_timeout;
+  result conn = ensure_connected(deadline);
+  if (!conn.ok()) return conn;
+  out_.clear();
+  append_frame(out_, code, key, value);
+  std::vector<result> out;
+  out.reserve(1);
+  exchange(out_, 1, &code, deadline, out);
+  return std::move(out[0]);
+}
+
+result client::call(wire::opcode code, std::string_view key, std::string_view value,
+                    bool idempotent) {
+  result r = call_once(code, key, value);
+  if (idempotent && r.transport_failed()) r = call_once(code, key, value);
+  return r;
+}
+
+result client::get(std::string_view key) {
+  return call(wire::opcode::get, key, {}, true);
+}
+
+result client::set(std::string_view key, std::string_view value) {
+  return call(wire::opcode::set, key, value, false);
+}
+
+result client::del(std::string_view key) {
+  return call(wire::opcode::del, key, {}, false);
+}
+
+result client::health() {
+  return call(wire::opcode::health, {}, {}, true);
+}
+
+result client::auth(std::string_view key) {
+  result r = call(wire::opcode::auth, key, {}, false);
+  if (r.ok()) opts_.auth_key = std::string(key);
+  return r;
+}
+
+std::vector<result> client::execute(const batch& b) {
+  std::vector<result> out;
+  out.reserve(b.size());
+  if (b.empty()) return out;
+  auto deadline = clock_type::now() + opts_.connect_timeout + opts_.io_timeout;
+  result conn = ensure_connected(deadline);
+  if (!conn.ok()) {
+    out.assign(b.size(), conn);
+    return out;
+  }
+  out_.clear();
+  std::vector<wire::opcode> ops;
+  ops.reserve(b.size());
+  for (const auto& o : b.ops_) {
+    append_frame(out_, o.code, o.key, o.value);
+    ops.push_back(o.code);
+  }
+  exchange(out_, ops.size(), ops.data(), deadline, out);
+  return out;
+}
+
+} // namespace minivault::client

@@ -1,0 +1,74 @@
+#pragma once
+// socket: the one TCP stream a client holds, with every blocking step bounded by a
+// deadline. Internal to the client library (and reused by the CLI and load generator for
+// connecting); the public API is client.hpp.
+//
+// Contract:
+// - All sockets are close-on-exec, TCP_NODELAY, and non-blocking; waits use poll(2) with
+//   the remaining time to the caller's deadline, so no call blocks past it.
+// - Functions return an io_status and never throw; `detail` names the failing step and
+//   errno text for error messages.
+// - One thread per object.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace minivault::client {
+
+using clock_type = std::chrono::steady_clock;
+
+enum class io_status : std::uint8_t {
+  ok,
+  closed,  // the peer closed (EOF or reset)
+  timeout, // the deadline passed
+  failed,  // any other error (resolve, connect refused, ...)
+};
+
+struct io_result {
+  io_status status = io_status::ok;
+  std::string detail; // empty when ok
+};
+
+/// Connects to host:port (IPv4 or IPv6, first address that accepts), bounded by
+/// `deadline`. On success `fd_out` owns a non-blocking, TCP_NODELAY socket.
+[[nodiscard]] io_result connect_tcp(const std::string& host, std::uint16_t port,
+                                    clock_type::time_point deadline, int& fd_out);
+
+class socket_stream {
+public:
+  socket_stream() = default;
+  explicit socket_stream(int fd) noexcept : fd_(fd) {}
+  ~socket_stream() { close(); }
+  socket_stream(socket_stream&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  socket_stream& operator=(socket_stream&& other) noexcept;
+  socket_stream(const socket_stream&) = delete;
+  socket_stream& operator=(const socket_stream&) = delete;
+
+  [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+  [[nodiscard]] int fd() const noexcept { return fd_; }
+  void close() noexcept;
+
+  /// True when the peer has already closed (or reset) this idle connection: readable
+  /// with EOF or an error pending. Costs one poll with zero timeout. Bytes that are
+  /// waiting unasked-for also count as unusable (the stream would be out of step).
+  [[nodiscard]] bool peer_gone() const noexcept;
+
+  /// Writes all of `out`, waiting for space until `deadline`.
+  [[nodiscard]] io_result send_all(std::string_view out, clock_type::time_point deadline);
+
+  /// Sends `out` while reading into `in` whenever the peer has bytes for us, until every
+  /// byte is sent. Used for pipelined batches, where the peer may stop reading until we
+  /// drain its replies: writing alone could deadlock both sides.
+  [[nodiscard]] io_result send_while_reading(std::string_view out, std::string& in,
+                                             clock_type::time_point deadline);
+
+  /// Appends at least one received byte to `in`, waiting until `deadline`.
+  [[nodiscard]] io_result recv_some(std::string& in, clock_type::time_point deadline);
+
+private:
+  int fd_ = -1;
+};
+
+} // namespace minivault::client
