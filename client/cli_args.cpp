@@ -119,11 +119,16 @@ std::string parse_cli_args(const std::vector<std::string>& args, const char* env
 
   if (positional.empty()) return "missing command";
   const std::string& cmd = positional[0];
-  if (cmd == "get") out.command = cli_command::get;
-  else if (cmd == "set") out.command = cli_command::set;
-  else if (cmd == "del" || cmd == "delete") out.command = cli_command::del;
-  else if (cmd == "health") out.command = cli_command::health;
-  else return "unknown command '" + cmd + "'";
+  if (cmd == "get")
+    out.command = cli_command::get;
+  else if (cmd == "set")
+    out.command = cli_command::set;
+  else if (cmd == "del" || cmd == "delete")
+    out.command = cli_command::del;
+  else if (cmd == "health")
+    out.command = cli_command::health;
+  else
+    return "unknown command '" + cmd + "'";
 
   auto [lo, hi] = arity(out.command);
   std::size_t n = positional.size() - 1;

@@ -32,8 +32,8 @@ inline constexpr std::size_t cli_compress_min_bytes_default = 512;
 
 /// Parses argv[1..]; `env_auth` is $MINIVAULT_AUTH (nullptr when unset). On failure the
 /// returned string says what is wrong (for "usage" output); on success it is empty.
-[[nodiscard]] std::string parse_cli_args(const std::vector<std::string>& args,
-                                         const char* env_auth, cli_args& out);
+[[nodiscard]] std::string parse_cli_args(const std::vector<std::string>& args, const char* env_auth,
+                                         cli_args& out);
 
 /// The help text (flags, commands, exit codes).
 [[nodiscard]] std::string cli_usage();

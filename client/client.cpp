@@ -25,6 +25,15 @@ result from_reply(wire::opcode op, const wire::reply& rep) {
   return {status::error_reply, std::string(rep.payload)};
 }
 
+/// Error replies after which the node closes the connection (SPEC §2): an unparseable
+/// or oversized frame, a missing or wrong AUTH. The client drops the connection at once
+/// rather than racing the node's close with its next request.
+bool node_closes_after(wire::opcode op, const result& r) {
+  if (r.code != status::error_reply) return false;
+  return op == wire::opcode::auth || r.value == to_string(errc::unauthorized) ||
+         r.value == to_string(errc::bad_frame) || r.value == to_string(errc::too_large);
+}
+
 } // namespace
 
 std::string_view to_string(status s) noexcept {
@@ -138,14 +147,19 @@ void client::exchange(const std::string& frames, std::size_t count, const wire::
   while (out.size() < first + count) {
     auto r = wire::parse_reply(in_.data() + pos, in_.size() - pos, opts_.reply_bytes_max);
     if (r.state == wire::parse_state::complete) {
-      out.push_back(from_reply(ops[out.size() - first], r.rep));
+      wire::opcode op = ops[out.size() - first];
+      out.push_back(from_reply(op, r.rep));
       pos += r.consumed;
+      if (node_closes_after(op, out.back())) {
+        // Nothing after this reply will be answered on this connection.
+        return fail_rest(
+            {status::io_error, "connection closed by the server after: " + out.back().value});
+      }
       continue;
     }
     if (r.state == wire::parse_state::invalid)
-      return fail_rest({status::protocol_error, "unparseable reply (" +
-                                                    std::string(minivault::to_string(r.error)) +
-                                                    ")"});
+      return fail_rest({status::protocol_error,
+                        "unparseable reply (" + std::string(minivault::to_string(r.error)) + ")"});
     io = sock_.recv_some(in_, deadline);
     if (io.status != io_status::ok) return fail_rest(transport_failure(io));
   }
@@ -167,7 +181,7 @@ result client::call_once(wire::opcode code, std::string_view key, std::string_vi
 result client::call(wire::opcode code, std::string_view key, std::string_view value,
                     bool idempotent) {
   result r = call_once(code, key, value);
-  if (idempotent && r.transport_failed()) r = call_once(code, key, value);
+  if (idempotent && r.code == status::io_error) r = call_once(code, key, value);
   return r;
 }
 

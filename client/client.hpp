@@ -20,8 +20,12 @@
 //   fails or that the node closed is dropped; the next call reconnects (and
 //   re-authenticates). A connection found closed *before* a request is sent (the node
 //   restarted while we were idle) is replaced transparently, since nothing was lost.
-//   GET and HEALTH, which change nothing, are retried once on a fresh connection after a
-//   transport failure; SET and DELETE never are (their outcome is reported as unknown).
+//   GET and HEALTH, which change nothing, are retried once on a fresh connection when
+//   the connection broke (io_error; not after a timeout or an unparseable reply); SET and
+//   DELETE never are (their outcome is reported as unknown).
+// - After an error reply the node follows with a close (unauthorized, bad frame, too
+//   large, any failed AUTH), the client drops the connection itself; later requests of
+//   the same batch report io_error, and the next call reconnects.
 // - Every call is bounded by `io_timeout` from its start to its last reply byte.
 // - Values at least `compress_min_bytes` long (0 = never) are sent as zstd frames when
 //   that makes them smaller; the node stores and returns the original bytes.

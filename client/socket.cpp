@@ -45,8 +45,7 @@ int wait_for(int fd, short events, clock_type::time_point deadline) {
 }
 
 io_result connect_one(const addrinfo* ai, clock_type::time_point deadline, int& fd_out) {
-  int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+  int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
   if (fd < 0) return fail_errno("socket", errno);
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -73,8 +72,8 @@ io_result connect_one(const addrinfo* ai, clock_type::time_point deadline, int& 
 
 } // namespace
 
-io_result connect_tcp(const std::string& host, std::uint16_t port,
-                      clock_type::time_point deadline, int& fd_out) {
+io_result connect_tcp(const std::string& host, std::uint16_t port, clock_type::time_point deadline,
+                      int& fd_out) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -88,8 +87,7 @@ io_result connect_tcp(const std::string& host, std::uint16_t port,
     if (last.status == io_status::ok || last.status == io_status::timeout) break;
   }
   ::freeaddrinfo(list);
-  if (last.status != io_status::ok)
-    last.detail += " (" + host + ":" + service + ")";
+  if (last.status != io_status::ok) last.detail += " (" + host + ":" + service + ")";
   return last;
 }
 
