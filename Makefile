@@ -10,7 +10,7 @@ DATA      ?= ./data
 
 DEB_PACKAGES := cmake g++ make pkg-config libcaf-dev libsqlite3-dev libzstd-dev \
                 libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
-                libbenchmark-dev clang-format
+                libbenchmark-dev clang-format redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build build-optimized test bench run format clean

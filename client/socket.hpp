@@ -49,6 +49,12 @@ public:
   [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
   [[nodiscard]] int fd() const noexcept { return fd_; }
   void close() noexcept;
+  /// Gives up ownership: returns the descriptor (or -1) without closing it.
+  [[nodiscard]] int release() noexcept {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
   /// True when the peer has already closed (or reset) this idle connection: readable
   /// with EOF or an error pending. Costs one poll with zero timeout. Bytes that are

@@ -1,10 +1,5 @@
 // minivault-cli: argument parsing as a unit, and the real binary against a real node
 // (exit codes 0/1/2, stdin values, exact bytes on stdout, auth from flag or environment).
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -15,8 +10,7 @@
 
 #include "client/cli_args.hpp"
 #include "tests/support/node_process.hpp"
-
-extern char** environ;
+#include "tests/support/run_process.hpp"
 
 namespace minivault::test {
 namespace {
@@ -25,93 +19,10 @@ using minivault::client::cli_args;
 using minivault::client::cli_command;
 using minivault::client::parse_cli_args;
 
-struct run_result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs minivault-cli with `args`, feeding `input` on stdin; `env` entries are added to
-/// the environment ("NAME=value"). Pipes are pumped with poll, so no side can block.
+/// Runs minivault-cli with `args`; see run_process.
 run_result run_cli(const std::vector<std::string>& args, const std::string& input = {},
                    const std::vector<std::string>& env = {}) {
-  int in[2], out[2], err[2];
-  EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
-  EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  EXPECT_EQ(::pipe2(err, O_CLOEXEC), 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  std::vector<std::string> argv_s{MINIVAULT_CLI_BIN};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string(*e).rfind("MINIVAULT_AUTH=", 0) != 0) env_s.emplace_back(*e);
-  }
-  env_s.insert(env_s.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_s)
-    envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, MINIVAULT_CLI_BIN, &fa, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(in[0]);
-  ::close(out[1]);
-  ::close(err[1]);
-  run_result r;
-  if (rc != 0) {
-    ADD_FAILURE() << "posix_spawn failed: " << rc;
-    ::close(in[1]);
-    ::close(out[0]);
-    ::close(err[0]);
-    return r;
-  }
-  std::size_t written = 0;
-  int in_fd = in[1];
-  if (input.empty()) {
-    ::close(in_fd);
-    in_fd = -1;
-  }
-  ::fcntl(in_fd, F_SETFL, O_NONBLOCK);
-  int open_outputs = 2;
-  while (open_outputs > 0) {
-    pollfd p[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in_fd, POLLOUT, 0}};
-    if (::poll(p, in_fd >= 0 ? 3 : 2, 30000) <= 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP))) continue;
-      char buf[65536];
-      ssize_t n = ::read(p[i].fd, buf, sizeof(buf));
-      if (n > 0) {
-        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
-      } else {
-        ::close(i == 0 ? out[0] : err[0]);
-        (i == 0 ? out[0] : err[0]) = -1;
-        --open_outputs;
-      }
-    }
-    if (in_fd >= 0 && (p[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t n = ::write(in_fd, input.data() + written, input.size() - written);
-      if (n > 0) written += static_cast<std::size_t>(n);
-      if (n <= 0 || written == input.size()) {
-        ::close(in_fd);
-        in_fd = -1;
-      }
-    }
-  }
-  if (in_fd >= 0) ::close(in_fd);
-  if (out[0] >= 0) ::close(out[0]);
-  if (err[0] >= 0) ::close(err[0]);
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return run_process(MINIVAULT_CLI_BIN, args, input, env, {"MINIVAULT_AUTH"});
 }
 
 // -- parsing ------------------------------------------------------------------------------
