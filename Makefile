@@ -11,9 +11,11 @@ DATA      ?= ./data
 DEB_PACKAGES := cmake g++ make pkg-config libcaf-dev libsqlite3-dev libzstd-dev \
                 libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
                 libbenchmark-dev clang-format redis-server
+# Only `make bench` needs these (Redis to compare against, gnuplot for the plot).
+BENCH_PACKAGES := python3 gnuplot-nox
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build build-optimized test bench run format clean
+.PHONY: all deps bench-deps build build-optimized test bench run format clean
 
 all: build
 
@@ -28,6 +30,9 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  $(SUDO) apt-get install -y -qq $$missing || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; }; \
 	fi
+
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
 
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -44,7 +49,7 @@ build-optimized: deps
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j 2
 
-bench: build-optimized
+bench: build-optimized bench-deps
 	bash bench/run.sh $(OPT_DIR)
 
 run: build

@@ -85,18 +85,26 @@ void engine::impl::forget_row(std::uint64_t seq) {
 // -- write path -------------------------------------------------------------------------
 
 void engine::impl::layout_rows(std::vector<pending_record>& recs) {
-  bodies.clear();
+  // Row bodies are reused across commits: their buffers keep their capacity, so a
+  // commit allocates (and page-faults) nothing once the first few have run.
+  body_count = 0;
   std::uint64_t seq = next_seq;
   for (auto& r : recs) {
-    if (bodies.empty() || (!bodies.back().empty() && bodies.back().size() + record_header_bytes +
-                                                             r.key.size() + r.stored.size() >
-                                                         segment_bytes_target)) {
-      if (!bodies.empty()) ++seq;
-      bodies.emplace_back();
-      bodies.back().reserve(segment_bytes_target);
+    std::size_t bytes = record_header_bytes + r.key.size() + r.stored.size();
+    if (body_count == 0 ||
+        (!bodies[body_count - 1].empty() &&
+         bodies[body_count - 1].size() + bytes > segment_bytes_target)) {
+      if (body_count > 0) ++seq;
+      if (bodies.size() == body_count) bodies.emplace_back();
+      std::string& fresh = bodies[body_count];
+      fresh.clear();
+      // A huge value leaves a huge buffer behind; keep at most two segments' worth.
+      if (fresh.capacity() > 2 * segment_bytes_target) std::string().swap(fresh);
+      ++body_count;
     }
-    auto off = bodies.back().size();
-    auto len = encode_record(bodies.back(), r.key, r.stored, r.ver, r.flags);
+    std::string& body = bodies[body_count - 1];
+    auto off = body.size();
+    auto len = encode_record(body, r.key, r.stored, r.ver, r.flags);
     r.loc = location{seq, static_cast<std::uint32_t>(off), static_cast<std::uint32_t>(len)};
   }
 }
@@ -116,16 +124,16 @@ void engine::impl::maybe_compress(pending_record& r) {
 errc engine::impl::write_rows(std::vector<pending_record>& recs) {
   layout_rows(recs);
   errc e = log->begin();
-  for (std::size_t i = 0; e == errc::ok && i < bodies.size(); ++i)
+  for (std::size_t i = 0; e == errc::ok && i < body_count; ++i)
     e = log->insert_row(next_seq + i, bodies[i]);
   if (e == errc::ok) e = log->commit();
   if (e != errc::ok) {
     log->rollback();
     return e;
   }
-  for (std::size_t i = 0; i < bodies.size(); ++i)
+  for (std::size_t i = 0; i < body_count; ++i)
     add_row(next_seq + i, static_cast<std::uint32_t>(bodies[i].size()));
-  next_seq += bodies.size();
+  next_seq += body_count;
   return errc::ok;
 }
 

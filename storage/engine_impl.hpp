@@ -44,7 +44,8 @@ struct engine::impl {
   std::deque<row_info> rows;           // writer only; rows[i] is seq rows_base + i
   std::uint64_t rows_base = 1;         // writer only
   ZSTD_CCtx* cctx = nullptr;           // writer only
-  std::vector<std::string> bodies;     // writer scratch: row bodies of one commit
+  std::vector<std::string> bodies;     // writer scratch: row bodies (reused across commits)
+  std::size_t body_count = 0;          // bodies[0, body_count) hold the current commit
   std::vector<std::string> compressed; // writer scratch: compressed values
 
   std::atomic<std::uint64_t> keys{0}, tombstones{0}, log_bytes{0}, live_bytes{0}, log_rows{0},
