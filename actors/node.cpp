@@ -11,6 +11,7 @@
 #include "actors/health.hpp"
 #include "actors/log.hpp"
 #include "actors/storage_actor.hpp"
+#include "actors/sync_actor.hpp"
 
 namespace minivault {
 
@@ -72,6 +73,7 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
   eo.fsync = opts.fsync;
   eo.compress_bytes_min = opts.compress_bytes_min;
   eo.value_bytes_max = opts.value_bytes_max;
+  eo.background_checkpoints = true; // the sync actor checkpoints, not the writer
   errc err = errc::ok;
   n->engine_ = storage::engine::open(eo, err, error);
   if (!n->engine_) return nullptr;
@@ -94,6 +96,8 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
   n->storage_ =
       n->sys_->spawn<caf::detached>(storage_actor_impl, n->engine_.get(), n->board_.get(),
                                     opts.fsync, std::chrono::milliseconds(opts.fsync_interval_ms));
+  n->sync_ = n->sys_->spawn<caf::detached>(sync_actor_impl, n->engine_.get(), opts.fsync,
+                                           std::chrono::milliseconds(opts.fsync_interval_ms));
   n->ctx_.options = &n->opts_;
   n->ctx_.engine = n->engine_.get();
   n->ctx_.storage = n->storage_;
@@ -139,8 +143,10 @@ void node::stop() {
   };
   stop_one(connections_, "connections");
   stop_one(storage_, "storage");
+  stop_one(sync_, "sync");
   connections_ = nullptr;
   storage_ = nullptr;
+  sync_ = nullptr;
   ctx_.storage = nullptr;
 }
 

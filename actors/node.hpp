@@ -46,6 +46,7 @@ private:
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   storage_actor storage_;
+  sync_actor sync_;
   connections_actor connections_;
   bool stopped_ = false;
   std::atomic<bool> failed_{false};

@@ -1,7 +1,7 @@
 // Message flow:
 //   I/O thread --write_batch--> queued (+ flush_atom to self, once)
 //   flush_atom  --> engine.apply(all queued) --> completion_board.post(origin, ticket, result)
-//   tick_atom   --> fsync (policy `interval`), compaction check; re-arms itself
+//   tick_atom   --> compaction check; re-arms itself
 //   compact_atom --> one bounded compaction step; re-sends itself while more is needed
 //   stop_atom   --> commit what is queued, reply true, quit
 #include "actors/storage_actor.hpp"
@@ -134,14 +134,8 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
         commit_queued(self->state);
       },
       [self](tick_atom) {
+        // Periodic fsync and WAL checkpoints are the sync actor's job (off this thread).
         auto& st = self->state;
-        if (st.fsync == fsync_policy::interval) {
-          auto commits = st.engine->commit_count();
-          if (commits != st.last_sync_commits) {
-            (void)st.engine->sync(); // a failure resurfaces on the next commit
-            st.last_sync_commits = commits;
-          }
-        }
         if (!st.compaction_pending) {
           st.compaction_pending = true;
           self->send(self, compact_atom_v);

@@ -25,7 +25,6 @@ struct storage_state {
   std::size_t queued_bytes = 0;
   bool flush_pending = false;
   bool compaction_pending = false;
-  std::uint64_t last_sync_commits = 0;
   std::vector<storage::write_op> ops; // scratch: decoded ops of one group
   std::size_t failures_unreported = 0;
   std::chrono::steady_clock::time_point last_failure_log{};

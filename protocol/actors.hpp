@@ -62,6 +62,11 @@ using storage_actor = caf::typed_actor<caf::reacts_to<write_batch>, caf::reacts_
                                        caf::reacts_to<tick_atom>, caf::reacts_to<compact_atom>,
                                        caf::replies_to<stop_atom>::with<bool>>;
 
+/// Durability housekeeping off the writer's thread (spawned detached: fsync blocks).
+/// - tick_atom: its own timer: fdatasync under policy `interval`, WAL checkpoints.
+/// - stop_atom: replies true, quits.
+using sync_actor = caf::typed_actor<caf::reacts_to<tick_atom>, caf::replies_to<stop_atom>::with<bool>>;
+
 /// Owns the client listeners and the I/O threads.
 /// - stats_atom: current connection counters.
 /// - stop_atom: stops accepting, lets in-flight writes finish (bounded), closes all

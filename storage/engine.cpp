@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -91,9 +92,8 @@ void engine::impl::layout_rows(std::vector<pending_record>& recs) {
   std::uint64_t seq = next_seq;
   for (auto& r : recs) {
     std::size_t bytes = record_header_bytes + r.key.size() + r.stored.size();
-    if (body_count == 0 ||
-        (!bodies[body_count - 1].empty() &&
-         bodies[body_count - 1].size() + bytes > segment_bytes_target)) {
+    if (body_count == 0 || (!bodies[body_count - 1].empty() &&
+                            bodies[body_count - 1].size() + bytes > segment_bytes_target)) {
       if (body_count > 0) ++seq;
       if (bodies.size() == body_count) bodies.emplace_back();
       std::string& fresh = bodies[body_count];
@@ -245,6 +245,21 @@ errc engine::sync() {
   return impl_->log->sync_wal();
 }
 
+errc engine::checkpoint(bool restart, std::uint64_t& wal_pages) {
+  wal_checkpointer::outcome out;
+  errc e = impl_->checkpointer->run(restart, out);
+  wal_pages = out.wal_frames > 0 ? static_cast<std::uint64_t>(out.wal_frames) : 0;
+  return e;
+}
+
+std::uint32_t engine::page_bytes() const noexcept {
+  return impl_->opts.page_bytes;
+}
+
+std::uint64_t engine::wal_bytes() const {
+  return file_bytes(impl_->log->path() + "-wal");
+}
+
 // -- read path --------------------------------------------------------------------------
 
 // Kept out of line on purpose: with LTO, inlining it into a caller's tight loop made
@@ -369,6 +384,9 @@ std::unique_ptr<engine> engine::open(const engine_options& opts, errc& err, std:
     return nullptr;
   }
   sqlite_settings ss{opts.dir + "/minivault.db", opts.fsync, opts.page_bytes, opts.db_pages_max};
+  if (opts.background_checkpoints)
+    ss.autocheckpoint_pages = static_cast<std::uint32_t>(
+        std::max<std::uint64_t>(1000, opts.wal_bytes_safety_max / opts.page_bytes));
   auto log = sqlite_log::open(ss, err, message);
   if (!log) return nullptr;
   std::string stored;
@@ -396,6 +414,7 @@ std::unique_ptr<engine> engine::open(const engine_options& opts, errc& err, std:
   m->lock = std::move(lock);
   m->log = std::move(log);
   m->readers = std::make_unique<reader_pool>(ss.path);
+  m->checkpointer = std::make_unique<wal_checkpointer>(ss.path, opts.fsync);
   if ((err = m->replay()) != errc::ok) {
     message = "replaying the log: " + m->log->last_error();
     return nullptr;

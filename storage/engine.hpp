@@ -36,6 +36,11 @@ struct engine_options {
   std::uint64_t tombstone_grace_ms = 24ull * 3600 * 1000;
   std::uint32_t page_bytes = 16384; // SQLite page size for new files (measured best)
   std::uint64_t db_pages_max = 0;   // 0 = unlimited (tests simulate a full disk)
+  /// true: someone calls `checkpoint` periodically from another thread (the node's sync
+  /// actor), so the writer only checkpoints as a safety net once the WAL holds
+  /// `wal_bytes_safety_max`. false: the writer checkpoints every ~1000 pages itself.
+  bool background_checkpoints = false;
+  std::uint64_t wal_bytes_safety_max = 256u << 20;
 };
 
 /// One write handed to `apply`. Views must stay valid for the duration of the call.
@@ -105,8 +110,20 @@ public:
   /// needs it. Sets `more` when another step would still help.
   [[nodiscard]] errc compact_step(std::size_t budget_bytes, bool& more);
 
-  /// Forces the log to stable storage (fsync policy `interval` calls this periodically).
+  // -- any thread (durability housekeeping, run off the writer's thread) -----------------
+
+  /// Forces the log to stable storage (fsync policy `interval` calls this periodically;
+  /// the writer calls it per commit under `always`). Thread-safe.
   [[nodiscard]] errc sync();
+
+  /// Copies the WAL back into the database file (see wal_checkpointer): passive, or
+  /// restart to let the WAL start over. Thread-safe; never blocks the writer for long.
+  /// `wal_pages` receives the pages the WAL held (since it last started over).
+  [[nodiscard]] errc checkpoint(bool restart, std::uint64_t& wal_pages);
+  [[nodiscard]] std::uint32_t page_bytes() const noexcept;
+
+  /// Current size of the WAL file in bytes.
+  [[nodiscard]] std::uint64_t wal_bytes() const;
 
   // -- reader side (any thread) ----------------------------------------------------------
 

@@ -35,9 +35,10 @@ struct pending_record {
 
 struct engine::impl {
   engine_options opts;
-  std::unique_ptr<dir_lock> lock;       // released last (members die in reverse order)
-  std::unique_ptr<sqlite_log> log;      // writer only
-  std::unique_ptr<reader_pool> readers; // any thread
+  std::unique_ptr<dir_lock> lock;                 // released last (members die in reverse order)
+  std::unique_ptr<sqlite_log> log;                // writer only
+  std::unique_ptr<reader_pool> readers;           // any thread
+  std::unique_ptr<wal_checkpointer> checkpointer; // any thread (serialised inside)
   table tbl;
   hlc_clock clock;                     // writer only
   std::uint64_t next_seq = 1;          // writer only

@@ -24,7 +24,13 @@ struct sqlite_settings {
   fsync_policy fsync = fsync_policy::none;
   std::uint32_t page_bytes = 16384;
   std::uint64_t pages_max = 0; // 0 = unlimited
+  /// WAL pages after which the writer checkpoints by itself. With a wal_checkpointer
+  /// running elsewhere this is only a safety net (see engine_options).
+  std::uint32_t autocheckpoint_pages = 1000;
 };
+
+/// The PRAGMA matching a fsync policy, for every connection that writes or checkpoints.
+[[nodiscard]] const char* synchronous_pragma(fsync_policy p);
 
 class sqlite_log {
 public:
@@ -54,6 +60,7 @@ public:
   [[nodiscard]] errc meta_put(const std::string& key, const std::string& value);
 
   /// fdatasync of the WAL file: makes every committed transaction power-loss safe.
+  /// Thread-safe (the writer under policy `always`, the sync actor under `interval`).
   [[nodiscard]] errc sync_wal();
 
   [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
@@ -72,7 +79,37 @@ private:
   sqlite3_stmt* select_ = nullptr;
   std::string path_;
   std::string last_error_;
-  int wal_fd_ = -1;
+  std::mutex wal_mutex_;
+  int wal_fd_ = -1; // guarded by wal_mutex_
+};
+
+/// A connection of its own that copies the WAL back into the database file from another
+/// thread, so the writer never pays for checkpoints (reading the WAL, writing the
+/// database, and the fsyncs around both). Thread-safe: calls are serialised.
+class wal_checkpointer {
+public:
+  wal_checkpointer(std::string path, fsync_policy fsync) : path_(std::move(path)), fsync_(fsync) {}
+  ~wal_checkpointer();
+  wal_checkpointer(const wal_checkpointer&) = delete;
+  wal_checkpointer& operator=(const wal_checkpointer&) = delete;
+
+  struct outcome {
+    int wal_frames = 0; // frames in the WAL when the checkpoint ran
+    int backfilled = 0; // of which now copied into the database
+  };
+  /// passive (`restart == false`): copies what it can without waiting for anyone; a
+  /// writer appending meanwhile is not slowed. restart: waits briefly for the writer's
+  /// current transaction, copies the rest, and makes the next write start the WAL from
+  /// its beginning (bounding its size under endless writes, which passive alone cannot).
+  [[nodiscard]] errc run(bool restart, outcome& out);
+  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+
+private:
+  std::string path_;
+  fsync_policy fsync_;
+  std::mutex mutex_;
+  sqlite3* db_ = nullptr; // guarded by mutex_; opened on first use
+  std::string last_error_;
 };
 
 /// Read-only connections for cache misses, shared by all reader threads. Thread-safe.
