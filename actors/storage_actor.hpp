@@ -33,7 +33,8 @@ struct storage_state {
 /// Queued batch bytes that force a commit without waiting for the flush message.
 inline constexpr std::size_t storage_queued_bytes_max = 32u << 20;
 /// Bytes of old log one compaction step may rewrite before writes get a turn again.
-inline constexpr std::size_t compaction_step_bytes = 4u << 20;
+/// (Smaller steps keep tail latency down: a step holds the writer for its duration.)
+inline constexpr std::size_t compaction_step_bytes = 2u << 20;
 
 storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
                                                 storage::engine* engine, completion_board* board,
