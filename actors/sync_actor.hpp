@@ -22,7 +22,7 @@
 namespace minivault {
 
 inline constexpr std::uint32_t sync_tick_ms_max = 50;
-inline constexpr std::uint64_t wal_restart_bytes = 64u << 20;
+inline constexpr std::uint64_t wal_restart_bytes = 128u << 20;
 
 struct sync_state {
   static inline const char* name = "minivault.sync";

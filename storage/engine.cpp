@@ -384,9 +384,11 @@ std::unique_ptr<engine> engine::open(const engine_options& opts, errc& err, std:
     return nullptr;
   }
   sqlite_settings ss{opts.dir + "/minivault.db", opts.fsync, opts.page_bytes, opts.db_pages_max};
-  if (opts.background_checkpoints)
+  if (opts.background_checkpoints) {
     ss.autocheckpoint_pages = static_cast<std::uint32_t>(
         std::max<std::uint64_t>(1000, opts.wal_bytes_safety_max / opts.page_bytes));
+    ss.wal_keep_bytes = -1; // the WAL file stays at its high mark: no truncation stalls
+  }
   auto log = sqlite_log::open(ss, err, message);
   if (!log) return nullptr;
   std::string stored;

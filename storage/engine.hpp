@@ -40,7 +40,7 @@ struct engine_options {
   /// actor), so the writer only checkpoints as a safety net once the WAL holds
   /// `wal_bytes_safety_max`. false: the writer checkpoints every ~1000 pages itself.
   bool background_checkpoints = false;
-  std::uint64_t wal_bytes_safety_max = 256u << 20;
+  std::uint64_t wal_bytes_safety_max = 1024u << 20;
 };
 
 /// One write handed to `apply`. Views must stay valid for the duration of the call.

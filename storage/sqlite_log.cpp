@@ -78,11 +78,11 @@ std::unique_ptr<sqlite_log> sqlite_log::open(const sqlite_settings& s, errc& err
               "', which minivault does not own: not a minivault data directory";
     return nullptr;
   }
+  std::string size_limit = "PRAGMA journal_size_limit=" + std::to_string(s.wal_keep_bytes);
   std::string autocheckpoint =
       "PRAGMA wal_autocheckpoint=" + std::to_string(s.autocheckpoint_pages);
-  for (const char* sql :
-       {page.c_str(), "PRAGMA journal_mode=WAL", synchronous_pragma(s.fsync),
-        "PRAGMA journal_size_limit=67108864", autocheckpoint.c_str(), pages_max.c_str(), schema}) {
+  for (const char* sql : {page.c_str(), "PRAGMA journal_mode=WAL", synchronous_pragma(s.fsync),
+                          size_limit.c_str(), autocheckpoint.c_str(), pages_max.c_str(), schema}) {
     if (auto e = log->exec(sql); e != errc::ok) {
       err = e;
       message = s.path + ": " + log->last_error_;
