@@ -212,7 +212,7 @@ const option_desc option_table[] = {
     {"compress-min-bytes", "N", "values at least this large are compressed at rest",
      [](const opts& o) { return num(o.compress_bytes_min); },
      [](opts& o, sv v) { return set_uint(o.compress_bytes_min, v, 0, u64_max); }},
-    {"io-threads", "N", "network I/O threads, 0..64, 0 = one per core",
+    {"io-threads", "N", "network I/O threads, 0..64, 0 = one per core but one (at least 1)",
      [](const opts& o) { return num(o.io_threads); },
      [](opts& o, sv v) { return set_uint(o.io_threads, v, 0, io_threads_max); }},
     {"max-connections", "N", "client connections served at once, >= 1",

@@ -49,16 +49,16 @@ struct node_options {
   std::uint32_t fsync_interval_ms = 100;                 // -fsync-interval-ms
   std::size_t value_bytes_max = value_bytes_max_default; // -value-max-bytes
   std::size_t compress_bytes_min = compress_bytes_min_default; // -compress-min-bytes
-  std::size_t io_threads = 0;                                  // -io-threads (0 = one per core)
-  std::size_t max_connections = connections_max_default;       // -max-connections
-  std::size_t replication_factor = 3;                          // -replication-factor
-  std::size_t write_quorum = 2;                                // -write-quorum
-  std::uint16_t cluster_port = 0;          // -cluster-port (0 = client port + 1000)
-  std::uint32_t request_timeout_ms = 2000; // -request-timeout-ms
-  std::uint32_t stall_timeout_ms = 30000;  // -stall-timeout-ms
-  std::string log_level = "info";          // -log-level: error|warning|info|debug
-  std::string tls_cert, tls_key, tls_ca;   // -tls-cert, -tls-key, -tls-ca
-  std::vector<peer_address> peers;         // CLUSTER_NODES / -cluster-nodes
+  std::size_t io_threads = 0;                            // -io-threads (0 = cores - 1, at least 1)
+  std::size_t max_connections = connections_max_default; // -max-connections
+  std::size_t replication_factor = 3;                    // -replication-factor
+  std::size_t write_quorum = 2;                          // -write-quorum
+  std::uint16_t cluster_port = 0;                        // -cluster-port (0 = client port + 1000)
+  std::uint32_t request_timeout_ms = 2000;               // -request-timeout-ms
+  std::uint32_t stall_timeout_ms = 30000;                // -stall-timeout-ms
+  std::string log_level = "info";                        // -log-level: error|warning|info|debug
+  std::string tls_cert, tls_key, tls_ca;                 // -tls-cert, -tls-key, -tls-ca
+  std::vector<peer_address> peers;                       // CLUSTER_NODES / -cluster-nodes
 };
 
 /// Outcome of parsing: either options, a request for help (`-h`), or an error message
