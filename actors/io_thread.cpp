@@ -257,6 +257,7 @@ void io_thread::on_readable(connection& c) {
     if (n > 0) {
       c.last_input_ms = now_ms();
       process_input(c, scratch_.data(), static_cast<std::size_t>(n));
+      if (batch_.count >= batch_eager_ops || batch_.ops.size() >= batch_eager_bytes) send_batch();
       if (static_cast<std::size_t>(n) < scratch_.size()) return;
       continue;
     }
@@ -425,10 +426,16 @@ void io_thread::reap() {
   dead_.clear();
 }
 
+bool io_thread::can_send_batch() const noexcept {
+  return in_flight_ == 0 || (in_flight_ < batches_in_flight_max &&
+                             in_flight_bytes_ + batch_.ops.size() <= batch_in_flight_bytes_max);
+}
+
 void io_thread::send_batch() {
-  if (batch_.count == 0 || in_flight_ >= batches_in_flight_max) return;
+  if (batch_.count == 0 || !can_send_batch()) return;
   batch_.origin = index_;
   batch_.ticket = next_ticket_++;
+  in_flight_bytes_ += batch_.ops.size();
   retained_.push_back(retained_batch{batch_.ticket, batch_.ops});
   caf::anon_send(ctx_.storage, std::move(batch_));
   batch_ = write_batch{};

@@ -73,6 +73,7 @@ private:
   void drain(connection& c);
   void queue(connection& c, reply_slot&& s);
   void send_batch();
+  [[nodiscard]] bool can_send_batch() const noexcept;
   void resume_paused();
   /// Un-pauses `c` if no limit holds it any more; returns false if it must stay paused.
   bool resume(connection& c);
@@ -120,7 +121,8 @@ private:
   std::vector<completion> completions_;
 
   /// Copies of sent batches until they complete: pipelined GETs read pending writes
-  /// from them. At most batches_in_flight_max entries.
+  /// from them. At most batches_in_flight_max entries and batch_in_flight_bytes_max
+  /// bytes (or one batch).
   struct retained_batch {
     std::uint64_t ticket = 0;
     std::string ops;
@@ -133,6 +135,7 @@ private:
   write_batch batch_;                  // the batch being filled
   std::uint64_t next_ticket_ = 1;      // ticket of `batch_`
   std::size_t in_flight_ = 0;          // batches sent, not yet completed
+  std::size_t in_flight_bytes_ = 0;    // their packed bytes (the sum over retained_)
   std::uint64_t completed_ticket_ = 0; // every ticket up to this one has completed
 
   std::atomic<std::uint64_t> accepted_{0}, requests_{0}, protocol_errors_{0}, open_{0}, refused_{0};

@@ -18,7 +18,7 @@ namespace minivault {
 bool io_thread::must_pause(const connection& c) const {
   return c.waiting.size() >= conn_pending_replies_max ||
          c.waiting_bytes + (c.out.size() - c.out_pos) >= conn_out_bytes_soft_max ||
-         (batch_.ops.size() >= batch_bytes_max && in_flight_ >= batches_in_flight_max);
+         (batch_.ops.size() >= batch_bytes_max && !can_send_batch());
 }
 
 void io_thread::process_input(connection& c, const char* data, std::size_t len) {
@@ -262,8 +262,10 @@ void io_thread::on_completions() {
       for (connection* c : waiting_)
         for (reply_slot& s : c->waiting)
           if (s.k != reply_slot::kind::ready && s.ticket == done.ticket) s.result = done.result;
-    while (!retained_.empty() && retained_.front().ticket <= done.ticket)
+    while (!retained_.empty() && retained_.front().ticket <= done.ticket) {
+      in_flight_bytes_ -= retained_.front().ops.size();
       retained_.pop_front();
+    }
   }
   for (std::size_t i = 0; i < waiting_.size(); ++i)
     drain(*waiting_[i]);

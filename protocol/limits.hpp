@@ -27,8 +27,16 @@ inline constexpr std::size_t conn_pending_replies_max = 4096;
 inline constexpr std::size_t conn_out_bytes_soft_max = 8u << 20;
 /// Bytes of writes one I/O thread hands to storage in one batch message.
 inline constexpr std::size_t batch_bytes_max = 8u << 20;
-/// Batches one I/O thread may have in flight at the storage actor.
-inline constexpr std::size_t batches_in_flight_max = 8;
+/// Batches one I/O thread may have in flight at the storage actor, by count and by
+/// bytes (one batch over the byte bound may still go alone).
+inline constexpr std::size_t batches_in_flight_max = 64;
+inline constexpr std::size_t batch_in_flight_bytes_max = 32u << 20;
+/// A batch is handed over as soon as it holds this many writes or bytes, without waiting
+/// for the end of the event-loop round: the writer starts committing while the I/O
+/// thread still reads, and the first replies go out sooner. (Measured: SETs at 16 in
+/// flight, 50 connections, were bound by the round trip, not by either thread.)
+inline constexpr std::size_t batch_eager_ops = 32;
+inline constexpr std::size_t batch_eager_bytes = 64u << 10;
 
 // -- storage -----------------------------------------------------------------------------
 /// A log segment (one SQLite row) is closed once it holds this many bytes.

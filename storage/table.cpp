@@ -1,6 +1,8 @@
 #include "storage/table.hpp"
 
+#include <cstring>
 #include <functional>
+#include <new>
 
 #include "protocol/assert.hpp"
 
@@ -8,9 +10,24 @@ namespace minivault::storage {
 
 // -- shard ------------------------------------------------------------------------------
 
+index_entry* index_entry::create(std::uint64_t hash, std::string_view key) {
+  void* mem = ::operator new(sizeof(index_entry) + key.size());
+  auto* e = new (mem) index_entry();
+  e->key_bytes = static_cast<std::uint32_t>(key.size());
+  e->hash = hash;
+  if (!key.empty()) std::memcpy(reinterpret_cast<char*>(e + 1), key.data(), key.size());
+  return e;
+}
+
+void index_entry::destroy(index_entry* e) noexcept {
+  if (e == nullptr) return;
+  e->~index_entry();
+  ::operator delete(e);
+}
+
 shard::~shard() {
   for (auto& s : slots_)
-    delete s.entry;
+    index_entry::destroy(s.entry);
 }
 
 index_entry* shard::find(std::uint64_t hash, std::string_view key) const noexcept {
@@ -18,22 +35,20 @@ index_entry* shard::find(std::uint64_t hash, std::string_view key) const noexcep
   for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
     const slot_ref& s = slots_[i];
     if (s.entry == nullptr) return nullptr;
-    if (s.hash == hash && s.entry->key == key) return s.entry;
+    if (s.hash == hash && s.entry->key() == key) return s.entry;
   }
 }
 
 index_entry* shard::insert(std::uint64_t hash, std::string_view key) {
   if ((count_ + 1) * 2 > slots_.size()) grow(); // load factor <= 0.5: short probes
-  auto e = std::make_unique<index_entry>();
-  e->key.assign(key.data(), key.size());
-  e->hash = hash;
+  index_entry* e = index_entry::create(hash, key);
   std::size_t mask = slots_.size() - 1;
   std::size_t i = hash & mask;
   while (slots_[i].entry != nullptr)
     i = (i + 1) & mask;
-  slots_[i] = slot_ref{hash, e.get()};
+  slots_[i] = slot_ref{hash, e};
   ++count_;
-  return e.release();
+  return e;
 }
 
 void shard::erase(index_entry* victim) noexcept {
@@ -54,7 +69,7 @@ void shard::erase(index_entry* victim) noexcept {
   }
   slots_[hole] = slot_ref{};
   --count_;
-  delete victim;
+  index_entry::destroy(victim);
 }
 
 void shard::grow() {

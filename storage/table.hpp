@@ -28,8 +28,19 @@ struct location {
   std::uint32_t length = 0; // encoded record bytes
 };
 
+/// One key's index entry. The key's bytes are stored right behind the struct, in the
+/// same allocation (create/destroy), so a lookup that finds the slot reads the key from
+/// the entry's own cache lines instead of chasing a second heap pointer (keys of 16+
+/// bytes do not fit std::string's inline buffer). Measured: GETs at 16 in flight spent
+/// 20% of the I/O thread in find + memcmp before this.
 struct index_entry {
-  std::string key;
+  [[nodiscard]] static index_entry* create(std::uint64_t hash, std::string_view key);
+  static void destroy(index_entry* e) noexcept;
+  [[nodiscard]] std::string_view key() const noexcept {
+    return {reinterpret_cast<const char*>(this + 1), key_bytes};
+  }
+
+  std::uint32_t key_bytes = 0;
   std::uint64_t hash = 0;
   version ver;
   location loc;
