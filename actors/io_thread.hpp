@@ -74,6 +74,8 @@ private:
   void queue(connection& c, reply_slot&& s);
   void send_batch();
   [[nodiscard]] bool can_send_batch() const noexcept;
+  /// Index prefetch hints for the complete GET frames at the front of `data`.
+  void prefetch_gets(const char* data, std::size_t len, std::size_t value_max);
   void resume_paused();
   /// Un-pauses `c` if no limit holds it any more; returns false if it must stay paused.
   bool resume(connection& c);

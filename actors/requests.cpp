@@ -49,10 +49,30 @@ void io_thread::parse_buffered(connection& c) {
   }
 }
 
+void io_thread::prefetch_gets(const char* data, std::size_t len, std::size_t value_max) {
+  constexpr std::size_t keys_max = 32;
+  std::string_view keys[keys_max];
+  std::size_t n = 0;
+  for (std::size_t pos = 0; n < keys_max && pos < len;) {
+    auto r = wire::parse_request(data + pos, len - pos, value_max);
+    if (r.state != wire::parse_state::complete) break;
+    if (r.req.op == wire::opcode::get && !r.req.key.empty()) keys[n++] = r.req.key;
+    pos += r.consumed;
+  }
+  if (n < 2) return; // a single lookup gains nothing
+  for (std::size_t i = 0; i < n; ++i)
+    ctx_.engine->prefetch(keys[i], false);
+  for (std::size_t i = 0; i < n; ++i)
+    ctx_.engine->prefetch(keys[i], true);
+}
+
 std::size_t io_thread::consume(connection& c, const char* data, std::size_t len) {
   std::size_t pos = 0;
   const std::size_t value_max = ctx_.options->value_bytes_max;
   c.need = 0;
+  // Pipelined GETs: start their index lookups' memory loads together (measured: the
+  // lookups were a fifth of the I/O thread at 16 in flight, mostly cache misses).
+  if (len >= 2 * wire::request_header_bytes) prefetch_gets(data, len, value_max);
   while (pos < len && !c.closing && !c.dead) {
     if (batch_.ops.size() >= batch_bytes_max) send_batch();
     if (must_pause(c)) {

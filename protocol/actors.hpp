@@ -65,7 +65,8 @@ using storage_actor = caf::typed_actor<caf::reacts_to<write_batch>, caf::reacts_
 /// Durability housekeeping off the writer's thread (spawned detached: fsync blocks).
 /// - tick_atom: its own timer: fdatasync under policy `interval`, WAL checkpoints.
 /// - stop_atom: replies true, quits.
-using sync_actor = caf::typed_actor<caf::reacts_to<tick_atom>, caf::replies_to<stop_atom>::with<bool>>;
+using sync_actor =
+    caf::typed_actor<caf::reacts_to<tick_atom>, caf::replies_to<stop_atom>::with<bool>>;
 
 /// Owns the client listeners and the I/O threads.
 /// - stats_atom: current connection counters.

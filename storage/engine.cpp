@@ -262,6 +262,17 @@ std::uint64_t engine::wal_bytes() const {
 
 // -- read path --------------------------------------------------------------------------
 
+void engine::prefetch(std::string_view key, bool entry) const noexcept {
+  std::uint64_t h = table::hash_key(key);
+  shard& s = impl_->tbl.shard_for(h);
+  s.lock.lock_shared(); // the slot array may be regrown by the writer
+  if (entry)
+    s.prefetch_entry(h);
+  else
+    s.prefetch_slot(h);
+  s.lock.unlock_shared();
+}
+
 // Kept out of line on purpose: with LTO, inlining it into a caller's tight loop made
 // cache-resident gets 1.6x slower (12M vs 19M/s measured, engine_bench BM_get).
 __attribute__((noinline)) get_status engine::get(std::string_view key, value_sink on_value) {

@@ -66,7 +66,7 @@ public:
 
   /// Prefetch hints for the writer: the home slot of `hash`, and the entry it holds.
   /// Lock-free reads of the slot array are safe only on the writer thread, the one
-  /// thread that ever changes it.
+  /// thread that ever changes it; other threads hold `lock` shared.
   void prefetch_slot(std::uint64_t hash) const noexcept {
     __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
   }
