@@ -41,11 +41,12 @@ bool read_stdin(std::string& out) {
   return !std::ferror(stdin);
 }
 
-void write_raw(const std::string& bytes) {
+/// Writes the value; false when stdout refused it (full disk, closed pipe).
+bool write_raw(const std::string& bytes) {
   std::fwrite(bytes.data(), 1, bytes.size(), stdout);
   // A terminal gets a trailing newline; a pipe gets the exact bytes.
   if (::isatty(STDOUT_FILENO) && (bytes.empty() || bytes.back() != '\n')) std::fputc('\n', stdout);
-  std::fflush(stdout);
+  return std::fflush(stdout) == 0 && !std::ferror(stdout);
 }
 
 } // namespace
@@ -67,7 +68,10 @@ int main(int argc, char** argv) {
   switch (a.command) {
   case cli_command::get: {
     result r = c.get(a.key);
-    if (r.ok()) write_raw(r.value);
+    if (r.ok() && !write_raw(r.value)) {
+      std::cerr << "minivault-cli: could not write the value to stdout\n";
+      return exit_error;
+    }
     return report(r);
   }
   case cli_command::set: {

@@ -31,7 +31,24 @@ result from_reply(wire::opcode op, const wire::reply& rep) {
 bool node_closes_after(wire::opcode op, const result& r) {
   if (r.code != status::error_reply) return false;
   return op == wire::opcode::auth || r.value == to_string(errc::unauthorized) ||
-         r.value == to_string(errc::bad_frame) || r.value == to_string(errc::too_large);
+         r.value == to_string(errc::bad_frame);
+}
+
+/// After `too large` the node closes only when it could not skip the frame (a claimed
+/// length over its limit), not when a compressed value inflated past it: the replies
+/// that follow are read as usual, and the connection is dropped afterwards.
+bool node_may_close_after(const result& r) {
+  return r.code == status::error_reply && r.value == to_string(errc::too_large);
+}
+
+/// Frames the wire cannot express are refused before anything is sent: a key over
+/// 65535 bytes would wrap its u16 length and the rest of the key would be read by the
+/// node as further requests.
+const char* unsendable(wire::opcode code, std::string_view key, std::string_view value) {
+  if (key.size() > key_bytes_max) return "key longer than 65535 bytes";
+  if (code == wire::opcode::set && value.size() > value_bytes_max_ceiling)
+    return "value larger than any node accepts";
+  return nullptr;
 }
 
 } // namespace
@@ -50,6 +67,8 @@ std::string_view to_string(status s) noexcept {
     return "timeout";
   case status::protocol_error:
     return "protocol error";
+  case status::invalid_request:
+    return "invalid request";
   }
   return "unknown";
 }
@@ -103,7 +122,8 @@ result client::connect() {
 }
 
 result client::ensure_connected(clock_type::time_point deadline) {
-  if (sock_.is_open() && !sock_.peer_gone()) return {status::ok, {}};
+  // Bytes nobody asked for (in our buffer or the socket's) mean the stream is out of step.
+  if (sock_.is_open() && in_.empty() && !sock_.peer_gone()) return {status::ok, {}};
   close();
   int fd = -1;
   auto connect_deadline = std::min(deadline, clock_type::now() + opts_.connect_timeout);
@@ -141,9 +161,11 @@ void client::exchange(const std::string& frames, std::size_t count, const wire::
     while (out.size() < first + count)
       out.push_back(failure);
   };
+  // A send that fails (the node closed mid-batch) still leaves the replies it sent
+  // before closing in `in_`: they are parsed, and only the rest report the failure.
   io_result io = sock_.send_while_reading(frames, in_, deadline);
-  if (io.status != io_status::ok) return fail_rest(transport_failure(io));
   std::size_t pos = 0;
+  bool drop_after = false;
   while (out.size() < first + count) {
     auto r = wire::parse_reply(in_.data() + pos, in_.size() - pos, opts_.reply_bytes_max);
     if (r.state == wire::parse_state::complete) {
@@ -155,19 +177,22 @@ void client::exchange(const std::string& frames, std::size_t count, const wire::
         return fail_rest(
             {status::io_error, "connection closed by the server after: " + out.back().value});
       }
+      drop_after = drop_after || node_may_close_after(out.back());
       continue;
     }
     if (r.state == wire::parse_state::invalid)
       return fail_rest({status::protocol_error,
                         "unparseable reply (" + std::string(minivault::to_string(r.error)) + ")"});
+    if (io.status != io_status::ok) return fail_rest(transport_failure(io));
     io = sock_.recv_some(in_, deadline);
     if (io.status != io_status::ok) return fail_rest(transport_failure(io));
   }
   in_.erase(0, pos);
+  if (drop_after) close();
 }
 
-result client::call_once(wire::opcode code, std::string_view key, std::string_view value) {
-  auto deadline = clock_type::now() + opts_.connect_timeout + opts_.io_timeout;
+result client::call_once(wire::opcode code, std::string_view key, std::string_view value,
+                         clock_type::time_point deadline) {
   result conn = ensure_connected(deadline);
   if (!conn.ok()) return conn;
   out_.clear();
@@ -180,8 +205,12 @@ result client::call_once(wire::opcode code, std::string_view key, std::string_vi
 
 result client::call(wire::opcode code, std::string_view key, std::string_view value,
                     bool idempotent) {
-  result r = call_once(code, key, value);
-  if (idempotent && r.code == status::io_error) r = call_once(code, key, value);
+  if (const char* why = unsendable(code, key, value)) return {status::invalid_request, why};
+  // One deadline for the whole call, a retry included.
+  auto deadline = clock_type::now() + opts_.connect_timeout + opts_.io_timeout;
+  result r = call_once(code, key, value, deadline);
+  if (idempotent && r.code == status::io_error && clock_type::now() < deadline)
+    r = call_once(code, key, value, deadline);
   return r;
 }
 
@@ -202,8 +231,13 @@ result client::health() {
 }
 
 result client::auth(std::string_view key) {
-  result r = call(wire::opcode::auth, key, {}, false);
-  if (r.ok()) opts_.auth_key = std::string(key);
+  if (const char* why = unsendable(wire::opcode::auth, key, {}))
+    return {status::invalid_request, why};
+  // A fresh connection authenticated with the new key (the stored one may be wrong).
+  std::string previous = std::exchange(opts_.auth_key, std::string(key));
+  close();
+  result r = ensure_connected(clock_type::now() + opts_.connect_timeout + opts_.io_timeout);
+  if (!r.ok()) opts_.auth_key = std::move(previous);
   return r;
 }
 
@@ -211,6 +245,12 @@ std::vector<result> client::execute(const batch& b) {
   std::vector<result> out;
   out.reserve(b.size());
   if (b.empty()) return out;
+  for (const auto& o : b.ops_) {
+    if (const char* why = unsendable(o.code, o.key, o.value)) {
+      out.assign(b.size(), result{status::invalid_request, std::string("batch refused: ") + why});
+      return out;
+    }
+  }
   auto deadline = clock_type::now() + opts_.connect_timeout + opts_.io_timeout;
   result conn = ensure_connected(deadline);
   if (!conn.ok()) {

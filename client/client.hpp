@@ -26,7 +26,11 @@
 // - After an error reply the node follows with a close (unauthorized, bad frame, too
 //   large, any failed AUTH), the client drops the connection itself; later requests of
 //   the same batch report io_error, and the next call reconnects.
-// - Every call is bounded by `io_timeout` from its start to its last reply byte.
+// - Every call, a retry included, is bounded by `connect_timeout + io_timeout` from its
+//   start to its last reply byte (name resolution excepted: getaddrinfo cannot be
+//   bounded; use numeric addresses where that matters).
+// - A key over 65535 bytes (or a value over 512 MiB) is refused as invalid_request
+//   before anything is sent; a batch holding one is refused whole.
 // - Values at least `compress_min_bytes` long (0 = never) are sent as zstd frames when
 //   that makes them smaller; the node stores and returns the original bytes.
 // - Not thread-safe: one thread per client object. Open one client per thread.
@@ -45,11 +49,12 @@ namespace minivault::client {
 
 enum class status : std::uint8_t {
   ok,
-  not_found,      // GET of a key that does not exist (or was deleted)
-  error_reply,    // the node refused the request; `value` holds its reason
-  io_error,       // could not connect, or the connection broke
-  timeout,        // no (complete) reply within the timeout
-  protocol_error, // the node's reply could not be parsed
+  not_found,       // GET of a key that does not exist (or was deleted)
+  error_reply,     // the node refused the request; `value` holds its reason
+  io_error,        // could not connect, or the connection broke
+  timeout,         // no (complete) reply within the timeout
+  protocol_error,  // the node's reply could not be parsed
+  invalid_request, // refused before sending: a key over 65535 bytes, a value too large
 };
 
 [[nodiscard]] std::string_view to_string(status s) noexcept;
@@ -125,8 +130,9 @@ public:
   result set(std::string_view key, std::string_view value);
   result del(std::string_view key);
   result health();
-  /// Authenticates this connection with `key` (replacing the configured key for future
-  /// reconnects when it succeeds). The node closes the connection after a wrong key.
+  /// Opens a fresh connection authenticated with `key`; on success `key` replaces the
+  /// configured one for future reconnects, on failure the old key stays (and the node
+  /// has closed the connection).
   result auth(std::string_view key);
 
   /// Sends every request of `b` back to back and reads the replies in order; returns
@@ -147,7 +153,8 @@ private:
                 clock_type::time_point deadline, std::vector<result>& out);
   /// One request, retried once on a new connection when `idempotent`.
   result call(wire::opcode code, std::string_view key, std::string_view value, bool idempotent);
-  result call_once(wire::opcode code, std::string_view key, std::string_view value);
+  result call_once(wire::opcode code, std::string_view key, std::string_view value,
+                   clock_type::time_point deadline);
 
   options opts_;
   socket_stream sock_;

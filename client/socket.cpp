@@ -114,8 +114,20 @@ bool socket_stream::peer_gone() const noexcept {
 }
 
 io_result socket_stream::send_all(std::string_view out, clock_type::time_point deadline) {
-  std::string unused;
-  return send_while_reading(out, unused, deadline);
+  std::size_t sent = 0;
+  while (sent < out.size()) {
+    ssize_t n = ::send(fd_, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return fail_errno("send", errno);
+    int ev = wait_for(fd_, POLLOUT, deadline);
+    if (ev == 0) return fail(io_status::timeout, "send: timed out");
+    if (ev < 0) return fail_errno("poll", errno);
+  }
+  return {};
 }
 
 io_result socket_stream::send_while_reading(std::string_view out, std::string& in,

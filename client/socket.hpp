@@ -32,7 +32,8 @@ struct io_result {
 };
 
 /// Connects to host:port (IPv4 or IPv6, first address that accepts), bounded by
-/// `deadline`. On success `fd_out` owns a non-blocking, TCP_NODELAY socket.
+/// `deadline` (except name resolution: getaddrinfo has no timeout of its own). On success `fd_out`
+/// owns a non-blocking, TCP_NODELAY socket.
 [[nodiscard]] io_result connect_tcp(const std::string& host, std::uint16_t port,
                                     clock_type::time_point deadline, int& fd_out);
 
@@ -61,7 +62,8 @@ public:
   /// waiting unasked-for also count as unusable (the stream would be out of step).
   [[nodiscard]] bool peer_gone() const noexcept;
 
-  /// Writes all of `out`, waiting for space until `deadline`.
+  /// Writes all of `out`, waiting for space until `deadline`. Reads nothing: use
+  /// send_while_reading when the peer may answer before everything is sent.
   [[nodiscard]] io_result send_all(std::string_view out, clock_type::time_point deadline);
 
   /// Sends `out` while reading into `in` whenever the peer has bytes for us, until every

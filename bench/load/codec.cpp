@@ -25,6 +25,9 @@ void append_command(std::string& out, std::initializer_list<std::string_view> pa
     append_bulk(out, p);
 }
 
+/// Longest simple-string, error or integer line accepted before its CRLF arrives.
+constexpr std::size_t line_bytes_max = 64u << 10;
+
 /// Position of the "\r\n" ending the line that starts at `data`, or npos.
 std::size_t line_end(const char* data, std::size_t len) noexcept {
   const void* cr = std::memchr(data, '\r', len);
@@ -40,7 +43,8 @@ decoded_reply decode_resp(const char* data, std::size_t len, std::size_t payload
   if (len < 3) return r;
   std::size_t eol = line_end(data + 1, len - 1);
   if (eol == std::string_view::npos) {
-    if (len > 64 && data[0] == '$') r.st = st::invalid; // a length line is never this long
+    // A length line is never this long; a status or error line not much longer.
+    if ((len > 64 && data[0] == '$') || len > line_bytes_max) r.st = st::invalid;
     return r;
   }
   std::string_view line(data + 1, eol);
@@ -67,6 +71,8 @@ decoded_reply decode_resp(const char* data, std::size_t len, std::size_t payload
     }
     if (n > payload_bytes_max) return {st::invalid, 0, reply_kind::error, {}};
     if (len < after_line + n + 2) return r;
+    if (data[after_line + n] != '\r' || data[after_line + n + 1] != '\n')
+      return {st::invalid, 0, reply_kind::error, {}};
     return {st::complete, after_line + n + 2, reply_kind::ok,
             std::string_view(data + after_line, n)};
   }

@@ -106,11 +106,18 @@ public:
 
   void run() {
     ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (ep_ < 0) {
+      error_ = "epoll_create1 failed";
+      return;
+    }
     for (auto& c : conns_) {
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.ptr = c.get();
-      ::epoll_ctl(ep_, EPOLL_CTL_ADD, c->fd, &ev);
+      if (::epoll_ctl(ep_, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        error_ = "epoll_ctl failed";
+        return;
+      }
       refill(*c);
       if (!error_.empty()) return;
     }

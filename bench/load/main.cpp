@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
     }
   }
   run_stats s;
+  if (w.threads > w.connections) w.threads = w.connections; // what run_load uses
   if (auto e = run_load(w, s); !e.empty()) {
     std::fprintf(stderr, "minivault-bench: %s\n", e.c_str());
     return 2;

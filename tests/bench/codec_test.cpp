@@ -55,6 +55,8 @@ TEST(RespCodec, PartialRepliesNeedMoreAndGarbageIsInvalid) {
   EXPECT_EQ(resp("$99\r\n", 10).st, st::invalid) << "over the payload limit";
   EXPECT_EQ(resp("+OK\rX").st, st::invalid);
   EXPECT_EQ(resp("$" + std::string(100, '9')).st, st::invalid) << "endless length line";
+  EXPECT_EQ(resp("+" + std::string(70000, 'x')).st, st::invalid) << "endless status line";
+  EXPECT_EQ(resp("$2\r\nabXY").st, st::invalid) << "bulk without its CRLF trailer";
 }
 
 TEST(MinivaultCodec, NotFoundIsAMissOtherErrorsAreErrors) {

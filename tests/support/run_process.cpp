@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +43,8 @@ run_result run_process(const std::string& binary, const std::vector<std::string>
   for (auto& e : env_s)
     envp.push_back(e.data());
   envp.push_back(nullptr);
+  // A child that exits without reading its stdin must not kill us with SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   pid_t pid = -1;
   int rc = posix_spawn(&pid, binary.c_str(), &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
@@ -66,7 +69,11 @@ run_result run_process(const std::string& binary, const std::vector<std::string>
   int open_outputs = 2;
   while (open_outputs > 0) {
     pollfd p[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in_fd, POLLOUT, 0}};
-    if (::poll(p, in_fd >= 0 ? 3 : 2, 120000) <= 0) break;
+    if (::poll(p, in_fd >= 0 ? 3 : 2, 120000) <= 0) {
+      ADD_FAILURE() << binary << " was silent for 120 s: killed";
+      ::kill(pid, SIGKILL);
+      break;
+    }
     for (int i = 0; i < 2; ++i) {
       if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP))) continue;
       char buf[65536];
