@@ -99,7 +99,7 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
   n->sys_ = std::make_unique<caf::actor_system>(*n->cfg_);
   n->storage_ =
       n->sys_->spawn<caf::detached>(storage_actor_impl, n->engine_.get(), n->board_.get(),
-                                    opts.fsync, std::chrono::milliseconds(opts.fsync_interval_ms));
+                                    opts.fsync, std::chrono::milliseconds(storage_tick_ms));
   n->sync_ = n->sys_->spawn<caf::detached>(sync_actor_impl, n->engine_.get(), opts.fsync,
                                            std::chrono::milliseconds(opts.fsync_interval_ms));
   n->ctx_.options = &n->opts_;

@@ -110,13 +110,13 @@ void commit_queued(storage_state& st) {
 storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
                                                 storage::engine* engine, completion_board* board,
                                                 fsync_policy fsync,
-                                                std::chrono::milliseconds fsync_interval) {
+                                                std::chrono::milliseconds tick_interval) {
   auto& st = self->state;
   st.engine = engine;
   st.board = board;
   st.fsync = fsync;
-  st.fsync_interval = fsync_interval;
-  self->delayed_send(self, st.fsync_interval, tick_atom_v);
+  st.tick_interval = tick_interval;
+  self->delayed_send(self, st.tick_interval, tick_atom_v);
   return {
       [self](write_batch& batch) {
         auto& st = self->state;
@@ -140,7 +140,7 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
           st.compaction_pending = true;
           self->send(self, compact_atom_v);
         }
-        self->delayed_send(self, st.fsync_interval, tick_atom_v);
+        self->delayed_send(self, st.tick_interval, tick_atom_v);
       },
       [self](compact_atom) {
         auto& st = self->state;

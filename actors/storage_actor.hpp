@@ -20,7 +20,7 @@ struct storage_state {
   storage::engine* engine = nullptr; // owned by the node, outlives the actor
   completion_board* board = nullptr;
   fsync_policy fsync = fsync_policy::none;
-  std::chrono::milliseconds fsync_interval{100};
+  std::chrono::milliseconds tick_interval{100}; // compaction checks
   std::vector<write_batch> queued; // bounded: see queued_bytes_max
   std::size_t queued_bytes = 0;
   bool flush_pending = false;
@@ -30,6 +30,8 @@ struct storage_state {
   std::chrono::steady_clock::time_point last_failure_log{};
 };
 
+/// How often the storage actor checks whether compaction is needed.
+inline constexpr std::uint32_t storage_tick_ms = 100;
 /// Queued batch bytes that force a commit without waiting for the flush message.
 inline constexpr std::size_t storage_queued_bytes_max = 32u << 20;
 /// Bytes of old log one compaction step may rewrite before writes get a turn again.
@@ -39,7 +41,7 @@ inline constexpr std::size_t compaction_step_bytes = 2u << 20;
 storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
                                                 storage::engine* engine, completion_board* board,
                                                 fsync_policy fsync,
-                                                std::chrono::milliseconds fsync_interval);
+                                                std::chrono::milliseconds tick_interval);
 
 /// Appends one write to a batch in the packed form `unpack_batch` reads.
 void pack_write(write_batch& batch, bool del, std::string_view key, std::string_view value);

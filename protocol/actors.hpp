@@ -56,7 +56,7 @@ namespace minivault {
 /// The single writer of the storage engine (spawned detached: SQLite blocks).
 /// - write_batch: queued; all batches that arrived before the next flush are committed in
 ///   one transaction (group commit); outcome posted to the completion board.
-/// - flush_atom, tick_atom, compact_atom: its own timers (commit, fsync, compaction).
+/// - flush_atom, tick_atom, compact_atom: its own timers (commit, compaction checks).
 /// - stop_atom: commits what is queued, closes the engine, replies true, quits.
 using storage_actor = caf::typed_actor<caf::reacts_to<write_batch>, caf::reacts_to<flush_atom>,
                                        caf::reacts_to<tick_atom>, caf::reacts_to<compact_atom>,
