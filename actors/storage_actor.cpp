@@ -80,22 +80,19 @@ void finish(storage_state& st, const write_batch& b, errc result) {
   st.board->post(b.origin, b.ticket, result);
 }
 
-/// Under `always` an ack promises power-loss safety, so a commit is done only once
-/// synced. A failed sync fails the writes (outcome unknown); they are not retried.
-errc synced(storage_state& st, errc applied) {
-  return applied == errc::ok && st.fsync == fsync_policy::always ? st.engine->sync() : applied;
-}
-
 void commit_queued(storage_state& st) {
   if (st.queued.empty()) return;
+  const auto transactions_before = st.engine->transaction_count();
   errc group = apply_group(st, st.queued.data(), st.queued.size());
-  if (group != errc::ok && st.queued.size() > 1) {
+  // A group that committed but then failed its sync (policy `always`) is not retried:
+  // its writes are in the log, outcome unknown; writing them again would duplicate them.
+  bool reached_log = st.engine->transaction_count() != transactions_before;
+  if (group != errc::ok && st.queued.size() > 1 && !reached_log) {
     // One bad batch must not fail its neighbours: retry each on its own, so every
     // client gets the outcome of its own writes.
     for (const auto& b : st.queued)
-      finish(st, b, synced(st, apply_group(st, &b, 1)));
+      finish(st, b, apply_group(st, &b, 1));
   } else {
-    group = synced(st, group);
     for (const auto& b : st.queued)
       finish(st, b, group);
   }

@@ -21,7 +21,7 @@ struct storage_state {
   completion_board* board = nullptr;
   fsync_policy fsync = fsync_policy::none;
   std::chrono::milliseconds tick_interval{100}; // compaction checks
-  std::vector<write_batch> queued; // bounded: see queued_bytes_max
+  std::vector<write_batch> queued;              // bounded: see queued_bytes_max
   std::size_t queued_bytes = 0;
   bool flush_pending = false;
   bool compaction_pending = false;

@@ -38,9 +38,14 @@ void housekeeping(sync_state& st) {
     report(st, "WAL checkpoint", e);
     return;
   }
-  if (wal_pages * st.engine->page_bytes() >= wal_restart_bytes) {
+  // After a restart the WAL still reports its old frame count until the next write
+  // starts it over: an idle node must not restart again every tick.
+  if (wal_pages * st.engine->page_bytes() >= wal_restart_bytes &&
+      wal_pages != st.last_restart_pages) {
     if (errc e = st.engine->checkpoint(true, wal_pages); e != errc::ok)
       report(st, "WAL restart checkpoint", e);
+    else
+      st.last_restart_pages = wal_pages;
   }
 }
 

@@ -6,7 +6,9 @@
 // shorter):
 //  - policy `interval`: fdatasync of the WAL once `fsync_interval` has passed and
 //    something was committed since the last one. A failure is logged (rate-limited) and
-//    retried next tick; acknowledged writes are SIGKILL-safe regardless.
+//    retried next tick; acknowledged writes are SIGKILL-safe regardless. The fsync runs
+//    before the tick's checkpoints, so the power-loss window is the interval plus at
+//    most one checkpoint's duration.
 //  - a passive WAL checkpoint (copies committed pages into the database without
 //    blocking the writer), and a restart checkpoint once the WAL holds
 //    `wal_restart_bytes`, so the WAL cannot grow without bound under endless writes.
@@ -31,6 +33,7 @@ struct sync_state {
   std::chrono::milliseconds fsync_interval{100};
   std::chrono::steady_clock::time_point last_sync{};
   std::uint64_t last_sync_commits = 0;
+  std::uint64_t last_restart_pages = 0; // WAL frame count at the last restart checkpoint
   std::chrono::steady_clock::time_point last_failure_log{};
 };
 

@@ -69,8 +69,9 @@ errc engine::compact_step(std::size_t budget_bytes, bool& more) {
 
   // 1. Pick the oldest rows, at least one, up to the budget. A row nothing points at any
   //    more (live == 0: overwritten keys, tombstones already dropped) is deleted without
-  //    being read, so it costs little and counts a tenth against the budget. Under an
-  //    overwrite-heavy load nearly every old row is such a row.
+  //    being decoded or checked record by record. Under an overwrite-heavy load nearly
+  //    every old row is such a row. It still counts fully against the budget: SQLite
+  //    reads a row's overflow pages to delete it.
   std::vector<std::uint64_t> victims;
   std::vector<bool> must_read;
   std::size_t cost = 0;
@@ -79,7 +80,7 @@ errc engine::compact_step(std::size_t budget_bytes, bool& more) {
     bool dead = m.rows[i].live == 0;
     victims.push_back(m.rows_base + i);
     must_read.push_back(!dead);
-    cost += dead ? m.rows[i].total / 10 : m.rows[i].total;
+    cost += m.rows[i].total;
   }
   // 2. Collect the live records of the rows that have any (bodies kept alive for the
   //    views).

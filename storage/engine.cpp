@@ -96,10 +96,7 @@ void engine::impl::layout_rows(std::vector<pending_record>& recs) {
                             bodies[body_count - 1].size() + bytes > segment_bytes_target)) {
       if (body_count > 0) ++seq;
       if (bodies.size() == body_count) bodies.emplace_back();
-      std::string& fresh = bodies[body_count];
-      fresh.clear();
-      // A huge value leaves a huge buffer behind; keep at most two segments' worth.
-      if (fresh.capacity() > 2 * segment_bytes_target) std::string().swap(fresh);
+      bodies[body_count].clear();
       ++body_count;
     }
     std::string& body = bodies[body_count - 1];
@@ -131,10 +128,27 @@ errc engine::impl::write_rows(std::vector<pending_record>& recs) {
     log->rollback();
     return e;
   }
+  transactions.fetch_add(1, std::memory_order_relaxed);
   for (std::size_t i = 0; i < body_count; ++i)
     add_row(next_seq + i, static_cast<std::uint32_t>(bodies[i].size()));
   next_seq += body_count;
+  release_spare_bodies();
+  // Under `always` the WAL is synced before anything is published, so no reader can
+  // see a write that power loss could still take away. If the sync fails, the rows
+  // stay (their records unpublished, counted dead) and the caller reports the
+  // outcome as unknown: replay after a restart may bring them back.
+  if (opts.fsync == fsync_policy::always) return log->sync_wal();
   return errc::ok;
+}
+
+void engine::impl::release_spare_bodies() noexcept {
+  // Keep a few segment buffers for the next commits; a burst of large commits or one
+  // huge value must not pin memory outside the cache budget.
+  constexpr std::size_t bodies_kept = 4;
+  if (bodies.size() > bodies_kept) bodies.resize(bodies_kept);
+  for (auto& b : bodies) {
+    if (b.capacity() > 2 * segment_bytes_target) std::string().swap(b);
+  }
 }
 
 void engine::impl::publish(std::string_view key, std::uint64_t h, const version& ver,
@@ -253,7 +267,7 @@ errc engine::checkpoint(bool restart, std::uint64_t& wal_pages) {
 }
 
 std::uint32_t engine::page_bytes() const noexcept {
-  return impl_->opts.page_bytes;
+  return impl_->log->page_bytes(); // the file's own, which may predate opts.page_bytes
 }
 
 std::uint64_t engine::wal_bytes() const {
@@ -376,6 +390,10 @@ std::uint64_t engine::commit_count() const noexcept {
   return impl_->commits.load();
 }
 
+std::uint64_t engine::transaction_count() const noexcept {
+  return impl_->transactions.load(std::memory_order_relaxed);
+}
+
 // -- open + replay ----------------------------------------------------------------------
 
 engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -396,8 +414,7 @@ std::unique_ptr<engine> engine::open(const engine_options& opts, errc& err, std:
   }
   sqlite_settings ss{opts.dir + "/minivault.db", opts.fsync, opts.page_bytes, opts.db_pages_max};
   if (opts.background_checkpoints) {
-    ss.autocheckpoint_pages = static_cast<std::uint32_t>(
-        std::max<std::uint64_t>(1000, opts.wal_bytes_safety_max / opts.page_bytes));
+    ss.autocheckpoint_bytes = opts.wal_bytes_safety_max;
     ss.wal_keep_bytes = -1; // the WAL file stays at its high mark: no truncation stalls
   }
   auto log = sqlite_log::open(ss, err, message);

@@ -40,13 +40,16 @@ struct engine::impl {
   std::unique_ptr<reader_pool> readers;           // any thread
   std::unique_ptr<wal_checkpointer> checkpointer; // any thread (serialised inside)
   table tbl;
-  hlc_clock clock;                     // writer only
-  std::uint64_t next_seq = 1;          // writer only
-  std::deque<row_info> rows;           // writer only; rows[i] is seq rows_base + i
-  std::uint64_t rows_base = 1;         // writer only
-  ZSTD_CCtx* cctx = nullptr;           // writer only
-  std::vector<std::string> bodies;     // writer scratch: row bodies (reused across commits)
-  std::size_t body_count = 0;          // bodies[0, body_count) hold the current commit
+  hlc_clock clock;                            // writer only
+  std::uint64_t next_seq = 1;                 // writer only
+  std::deque<row_info> rows;                  // writer only; rows[i] is seq rows_base + i
+  std::uint64_t rows_base = 1;                // writer only
+  ZSTD_CCtx* cctx = nullptr;                  // writer only
+  std::vector<std::string> bodies;            // writer scratch: row bodies (reused across commits)
+  std::atomic<std::uint64_t> transactions{0}; // SQLite commits that succeeded (synced or not)
+  std::size_t body_count = 0;                 // bodies[0, body_count) hold the current commit
+  /// After a commit: drops buffers beyond a few, and any over two segments.
+  void release_spare_bodies() noexcept;
   std::vector<std::string> compressed; // writer scratch: compressed values
 
   std::atomic<std::uint64_t> keys{0}, tombstones{0}, log_bytes{0}, live_bytes{0}, log_rows{0},

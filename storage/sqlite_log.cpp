@@ -1,5 +1,7 @@
 #include "storage/sqlite_log.hpp"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -79,11 +81,24 @@ std::unique_ptr<sqlite_log> sqlite_log::open(const sqlite_settings& s, errc& err
     return nullptr;
   }
   std::string size_limit = "PRAGMA journal_size_limit=" + std::to_string(s.wal_keep_bytes);
-  std::string autocheckpoint =
-      "PRAGMA wal_autocheckpoint=" + std::to_string(s.autocheckpoint_pages);
+  std::string autocheckpoint = "PRAGMA wal_autocheckpoint=1000"; // set below, per page size
   for (const char* sql : {page.c_str(), "PRAGMA journal_mode=WAL", synchronous_pragma(s.fsync),
                           size_limit.c_str(), autocheckpoint.c_str(), pages_max.c_str(), schema}) {
     if (auto e = log->exec(sql); e != errc::ok) {
+      err = e;
+      message = s.path + ": " + log->last_error_;
+      return nullptr;
+    }
+  }
+  if (sqlite3_stmt* ps = prepare(log->db_, "PRAGMA page_size")) {
+    if (sqlite3_step(ps) == SQLITE_ROW)
+      log->page_bytes_ = static_cast<std::uint32_t>(sqlite3_column_int(ps, 0));
+    sqlite3_finalize(ps);
+  }
+  if (s.autocheckpoint_bytes > 0) {
+    std::uint64_t pages = std::max<std::uint64_t>(1000, s.autocheckpoint_bytes / log->page_bytes_);
+    std::string sql = "PRAGMA wal_autocheckpoint=" + std::to_string(pages);
+    if (auto e = log->exec(sql.c_str()); e != errc::ok) {
       err = e;
       message = s.path + ": " + log->last_error_;
       return nullptr;

@@ -24,9 +24,10 @@ struct sqlite_settings {
   fsync_policy fsync = fsync_policy::none;
   std::uint32_t page_bytes = 16384;
   std::uint64_t pages_max = 0; // 0 = unlimited
-  /// WAL pages after which the writer checkpoints by itself. With a wal_checkpointer
-  /// running elsewhere this is only a safety net (see engine_options).
-  std::uint32_t autocheckpoint_pages = 1000;
+  /// WAL bytes after which the writer checkpoints by itself (0 = SQLite's default of
+  /// 1000 pages). With a wal_checkpointer running elsewhere this is only a safety net
+  /// (see engine_options). Converted with the file's actual page size.
+  std::uint64_t autocheckpoint_bytes = 0;
   /// WAL file size kept after the WAL starts over (journal_size_limit); -1 = keep it
   /// whole. Truncating is done by the writer and costs it tens of milliseconds.
   std::int64_t wal_keep_bytes = 64 << 20;
@@ -68,6 +69,8 @@ public:
 
   [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  /// The database's page size (an existing file keeps the one it was created with).
+  [[nodiscard]] std::uint32_t page_bytes() const noexcept { return page_bytes_; }
 
 private:
   sqlite_log() = default;
@@ -82,6 +85,7 @@ private:
   sqlite3_stmt* select_ = nullptr;
   std::string path_;
   std::string last_error_;
+  std::uint32_t page_bytes_ = 4096;
   std::mutex wal_mutex_;
   int wal_fd_ = -1; // guarded by wal_mutex_
 };
@@ -102,8 +106,9 @@ public:
   };
   /// passive (`restart == false`): copies what it can without waiting for anyone; a
   /// writer appending meanwhile is not slowed. restart: waits briefly for the writer's
-  /// current transaction, copies the rest, and makes the next write start the WAL from
-  /// its beginning (bounding its size under endless writes, which passive alone cannot).
+  /// current transaction, then holds writers off while it copies the rest and syncs,
+  /// and makes the next write start the WAL from its beginning (bounding its size under
+  /// endless writes, which passive alone cannot). SQLITE_BUSY counts as ok (try later).
   [[nodiscard]] errc run(bool restart, outcome& out);
   [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
 
