@@ -114,24 +114,16 @@ bool socket_stream::peer_gone() const noexcept {
 }
 
 io_result socket_stream::send_all(std::string_view out, clock_type::time_point deadline) {
-  std::size_t sent = 0;
-  while (sent < out.size()) {
-    ssize_t n = ::send(fd_, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return fail_errno("send", errno);
-    int ev = wait_for(fd_, POLLOUT, deadline);
-    if (ev == 0) return fail(io_status::timeout, "send: timed out");
-    if (ev < 0) return fail_errno("poll", errno);
-  }
-  return {};
+  return send_loop(out, nullptr, deadline);
 }
 
 io_result socket_stream::send_while_reading(std::string_view out, std::string& in,
                                             clock_type::time_point deadline) {
+  return send_loop(out, &in, deadline);
+}
+
+io_result socket_stream::send_loop(std::string_view out, std::string* in,
+                                   clock_type::time_point deadline) {
   std::size_t sent = 0;
   while (sent < out.size()) {
     ssize_t n = ::send(fd_, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
@@ -141,12 +133,12 @@ io_result socket_stream::send_while_reading(std::string_view out, std::string& i
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return fail_errno("send", errno);
-    int ev = wait_for(fd_, POLLOUT | POLLIN, deadline);
+    int ev = wait_for(fd_, in ? POLLOUT | POLLIN : POLLOUT, deadline);
     if (ev == 0) return fail(io_status::timeout, "send: timed out");
     if (ev < 0) return fail_errno("poll", errno);
-    if (ev & POLLIN) {
+    if (in && (ev & POLLIN)) {
       // Drain what the peer sent so it can go on reading our frames.
-      io_result r = recv_some(in, deadline);
+      io_result r = recv_some(*in, deadline);
       if (r.status != io_status::ok) return r;
     }
   }

@@ -76,6 +76,9 @@ public:
   [[nodiscard]] io_result recv_some(std::string& in, clock_type::time_point deadline);
 
 private:
+  /// Sends all of `out`; with `in`, also reads what arrives meanwhile into it.
+  io_result send_loop(std::string_view out, std::string* in, clock_type::time_point deadline);
+
   int fd_ = -1;
 };
 
