@@ -130,6 +130,15 @@ TEST_F(Cli, ValueFromStdinRoundTripsExactBytesCompressedOrNot) {
   EXPECT_EQ(run_cli(at({"get", "d"})).out, "line\n");
 }
 
+TEST_F(Cli, UnwritableStdoutIsAnErrorNotSuccess) {
+  ASSERT_EQ(run_cli(at({"set", "k", "value"})).exit_code, 0);
+  const std::string cmd = std::string(MINIVAULT_CLI_BIN) + " --port " +
+                          std::to_string(node_.port()) + " get k > /dev/full";
+  auto r = run_process("/bin/sh", {"-c", cmd});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("could not write"), std::string::npos) << r.err;
+}
+
 TEST_F(Cli, HealthPrintsIndentedJson) {
   auto h = run_cli(at({"health"}));
   ASSERT_EQ(h.exit_code, 0) << h.err;
