@@ -50,7 +50,7 @@ void io_thread::parse_buffered(connection& c) {
 }
 
 void io_thread::prefetch_gets(const char* data, std::size_t len, std::size_t value_max) {
-  constexpr std::size_t keys_max = 32;
+  constexpr std::size_t keys_max = storage::engine::prefetch_keys_max;
   std::string_view keys[keys_max];
   std::size_t n = 0;
   for (std::size_t pos = 0; n < keys_max && pos < len;) {
@@ -59,11 +59,7 @@ void io_thread::prefetch_gets(const char* data, std::size_t len, std::size_t val
     if (r.req.op == wire::opcode::get && !r.req.key.empty()) keys[n++] = r.req.key;
     pos += r.consumed;
   }
-  if (n < 2) return; // a single lookup gains nothing
-  for (std::size_t i = 0; i < n; ++i)
-    ctx_.engine->prefetch(keys[i], false);
-  for (std::size_t i = 0; i < n; ++i)
-    ctx_.engine->prefetch(keys[i], true);
+  if (n >= 2) ctx_.engine->prefetch(keys, n); // a single lookup gains nothing
 }
 
 std::size_t io_thread::consume(connection& c, const char* data, std::size_t len) {

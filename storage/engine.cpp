@@ -276,15 +276,23 @@ std::uint64_t engine::wal_bytes() const {
 
 // -- read path --------------------------------------------------------------------------
 
-void engine::prefetch(std::string_view key, bool entry) const noexcept {
-  std::uint64_t h = table::hash_key(key);
-  shard& s = impl_->tbl.shard_for(h);
-  s.lock.lock_shared(); // the slot array may be regrown by the writer
-  if (entry)
-    s.prefetch_entry(h);
-  else
-    s.prefetch_slot(h);
-  s.lock.unlock_shared();
+void engine::prefetch(const std::string_view* keys, std::size_t n) const noexcept {
+  n = std::min(n, prefetch_keys_max);
+  std::uint64_t hashes[prefetch_keys_max];
+  for (std::size_t i = 0; i < n; ++i)
+    hashes[i] = table::hash_key(keys[i]);
+  // Slots first, then (the slots now loaded or on their way) the entries they point at.
+  for (bool entry : {false, true}) {
+    for (std::size_t i = 0; i < n; ++i) {
+      shard& s = impl_->tbl.shard_for(hashes[i]);
+      s.lock.lock_shared(); // the slot array may be regrown by the writer
+      if (entry)
+        s.prefetch_entry(hashes[i]);
+      else
+        s.prefetch_slot(hashes[i]);
+      s.lock.unlock_shared();
+    }
+  }
 }
 
 // Kept out of line on purpose: with LTO, inlining it into a caller's tight loop made

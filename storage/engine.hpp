@@ -135,11 +135,12 @@ public:
   /// do not call back into the engine).
   get_status get(std::string_view key, value_sink on_value);
 
-  /// A hint before several lookups (pipelined GETs): call with `entry == false` for
-  /// every key, then with `entry == true` for every key, then look them up. The slots
-  /// and entries are then fetched from memory in parallel rather than one miss after
-  /// another. Thread-safe; changes nothing.
-  void prefetch(std::string_view key, bool entry) const noexcept;
+  /// A hint before several lookups (pipelined GETs): starts loading the index slots,
+  /// then the entries, of `keys[0..n)` (at most `prefetch_keys_max`), so they arrive
+  /// from memory in parallel rather than one miss after another. Thread-safe; changes
+  /// nothing.
+  static constexpr std::size_t prefetch_keys_max = 32;
+  void prefetch(const std::string_view* keys, std::size_t n) const noexcept;
 
   /// Convenience: copies the value into `out`.
   get_status get(std::string_view key, std::string& out);
