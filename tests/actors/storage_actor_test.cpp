@@ -2,9 +2,9 @@
 // delivered only when the test says so, which makes group commit observable.
 #include "actors/storage_actor.hpp"
 
-#include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 
+#include "tests/support/caf_test_system.hpp"
 #include "tests/support/temp_store.hpp"
 
 #include <cstdlib>
@@ -28,29 +28,19 @@ struct storage_actor_test : ::testing::Test {
   test::temp_store store{"minivault-sa"};
   storage::engine* engine = store.engine.get();
   completion_board board{2};
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
+  test::caf_test_system caf_sys;
+  caf::scheduler::test_coordinator* sched = caf_sys.sched;
+  caf::actor_system* sys = caf_sys.sys.get();
   storage_actor actor;
 
   void SetUp() override {
     ASSERT_TRUE(engine);
-    add_minivault_types(cfg);
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sched = dynamic_cast<caf::scheduler::test_coordinator*>(&sys->scheduler());
     ASSERT_NE(sched, nullptr);
     actor = sys->spawn(storage_actor_impl, engine, &board, fsync_policy::none,
                        std::chrono::milliseconds(100));
     sched->run();
   }
-  void TearDown() override {
-    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
-    sched->run();
-    actor = nullptr;
-    sys.reset();
-  }
+  void TearDown() override { caf_sys.stop(actor); }
   std::vector<completion> take(std::uint32_t lane) {
     std::vector<completion> out;
     board.take(lane, out);

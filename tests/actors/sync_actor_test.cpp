@@ -3,12 +3,12 @@
 // sleeping. What a checkpoint does to the WAL is covered in storage_checkpoint_test.
 #include "actors/sync_actor.hpp"
 
-#include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "tests/support/caf_test_system.hpp"
 #include "tests/support/temp_store.hpp"
 
 using namespace minivault;
@@ -25,29 +25,19 @@ storage::engine_options background_options() {
 struct sync_actor_test : ::testing::Test {
   test::temp_store store{"minivault-sync", background_options()};
   storage::engine* engine = store.engine.get();
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
+  test::caf_test_system caf_sys;
+  caf::scheduler::test_coordinator* sched = caf_sys.sched;
+  caf::actor_system* sys = caf_sys.sys.get();
   sync_actor actor;
 
   void SetUp() override {
     ASSERT_TRUE(engine);
-    add_minivault_types(cfg);
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sched = dynamic_cast<caf::scheduler::test_coordinator*>(&sys->scheduler());
     ASSERT_NE(sched, nullptr);
     actor =
         sys->spawn(sync_actor_impl, engine, fsync_policy::interval, std::chrono::milliseconds(100));
     sched->run();
   }
-  void TearDown() override {
-    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
-    sched->run();
-    actor = nullptr;
-    sys.reset();
-  }
+  void TearDown() override { caf_sys.stop(actor); }
 
   /// Writes `n` 1 KiB values; returns nothing, fails the test on error.
   void write(int n, int salt) {
