@@ -31,6 +31,8 @@ struct reply_slot {
     read_own_write, // `data` read from a pending write in batch `ticket`
   };
   kind k = kind::ready;
+  bool del = false;          // write_ack: a DELETE (for metrics)
+  std::int64_t start_us = 0; // write_ack: when its round began (for the latency metric)
   std::uint64_t ticket = 0;
   errc result = errc::ok; // set when batch `ticket` failed
   std::string data;

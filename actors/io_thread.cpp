@@ -42,8 +42,17 @@ std::int64_t now_ms() {
       .count();
 }
 
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
-    : index_(index), ctx_(ctx), listen_fd_(listen_fd) {
+    : index_(index), ctx_(ctx), listen_fd_(listen_fd),
+      own_metrics_(ctx.metrics ? nullptr : std::make_unique<front_metrics>()),
+      metrics_(ctx.metrics ? &ctx.metrics->binary_shards.at(index) : own_metrics_.get()),
+      tokens_(ctx.tokens) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   KV_ASSERT(epoll_fd_ >= 0 && wake_fd_ >= 0);
@@ -126,6 +135,7 @@ void io_thread::run() {
     int timeout_ms = draining_ || !lingering_.empty() || listener_paused_until_ms_ ? 50 : 1000;
     int n = ::epoll_wait(epoll_fd_, events, max_events, timeout_ms);
     if (n < 0 && errno != EINTR) break;
+    round_start_us_ = now_us();
     for (int i = 0; i < n; ++i) {
       void* tag = events[i].data.ptr;
       if (tag == &listen_tag) {
@@ -163,7 +173,10 @@ void io_thread::end_iteration() {
     flush(*dirty_[i]); // may grow dirty_
   dirty_.clear();
   send_batch(); // flush() may have resumed a connection that queued writes
-  sweep(now_ms());
+  const std::int64_t now = now_us();
+  tally_.publish(*metrics_,
+                 static_cast<std::uint64_t>(std::max<std::int64_t>(now - round_start_us_, 0)));
+  sweep(now / 1000);
   reap();
 }
 

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "actors/connection.hpp"
+#include "actors/metrics.hpp"
+#include "actors/rate_limiter.hpp"
 #include "actors/server_context.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/wire.hpp"
@@ -25,11 +27,15 @@ namespace minivault {
 
 /// Monotonic milliseconds (steady clock), for connection timers.
 [[nodiscard]] std::int64_t now_ms();
+/// Monotonic microseconds (steady clock), for request latencies.
+[[nodiscard]] std::int64_t now_us();
 
 class io_thread {
 public:
   /// `listen_fd` is shared by all I/O threads (EPOLLEXCLUSIVE); accepted sockets are
-  /// spread round-robin over `peers` (all I/O threads, this one included).
+  /// spread round-robin over `peers` (all I/O threads, this one included). The thread
+  /// writes its counters to `ctx.metrics->binary_shards[index]` (a private shard when
+  /// ctx.metrics is null) and takes rate-limit tokens from `ctx.tokens` (if set).
   io_thread(std::uint32_t index, server_context& ctx, int listen_fd);
   ~io_thread();
   io_thread(const io_thread&) = delete;
@@ -59,13 +65,15 @@ private:
   std::size_t consume(connection& c, const char* data, std::size_t len);
   [[nodiscard]] bool handle(connection& c, const wire::request& req);
   void handle_get(connection& c, std::string_view key);
+  /// Counts a request answered in this round (its latency is the round's).
+  void tally(wire::opcode op, op_result r) noexcept;
   void handle_write(connection& c, const wire::request& req);
   void handle_auth(connection& c, std::string_view key);
   void reply(connection& c, std::uint8_t status, std::string_view payload);
   void reply_error(connection& c, errc e);
   void fail_and_close(connection& c, errc e);
   [[nodiscard]] bool allowed(connection& c, wire::opcode op);
-  void append_get_reply(std::string& out, std::string_view key);
+  [[nodiscard]] op_result append_get_reply(std::string& out, std::string_view key);
 
   void on_completions();
   /// Moves replies that are ready (in order) from `waiting` to `out`, up to the
@@ -139,6 +147,12 @@ private:
   std::size_t in_flight_ = 0;          // batches sent, not yet completed
   std::size_t in_flight_bytes_ = 0;    // their packed bytes (the sum over retained_)
   std::uint64_t completed_ticket_ = 0; // every ticket up to this one has completed
+
+  std::unique_ptr<front_metrics> own_metrics_; // when the context has no metrics
+  front_metrics* metrics_;
+  front_tally tally_;               // this round's answered requests, published at its end
+  std::int64_t round_start_us_ = 0; // when this round's epoll_wait returned
+  token_bucket tokens_;             // this thread's share of -ratelimit
 
   std::atomic<std::uint64_t> accepted_{0}, requests_{0}, protocol_errors_{0}, open_{0}, refused_{0};
 };

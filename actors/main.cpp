@@ -11,6 +11,7 @@
 
 #include "actors/log.hpp"
 #include "actors/node.hpp"
+#include "http/server.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/options.hpp"
 
@@ -34,10 +35,6 @@ int main(int argc, char** argv) {
                  "rather than run unreplicated.\n");
     return 2;
   }
-  if (opts.http_port != 0)
-    log(log_level::warning, "-http is not served by this build yet (binary protocol only)");
-  if (opts.rate_limit_ops != 0)
-    log(log_level::warning, "-ratelimit is not enforced by this build yet");
 
   // Signals are taken synchronously by this thread only; every other thread inherits
   // the blocked mask. SIGPIPE is ignored: a vanished client is an ordinary error.
@@ -54,6 +51,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "minivault: %s\n", error.c_str());
     return 1;
   }
+  std::unique_ptr<http::server> web;
+  if (opts.http_port != 0) {
+    web = http::server::start(*n, error);
+    if (!web) {
+      std::fprintf(stderr, "minivault: %s\n", error.c_str());
+      return 1;
+    }
+    log(log_level::info,
+        "serving HTTP/JSON on " + opts.bind_address + ":" + std::to_string(opts.http_port));
+  }
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log(log_level::info, std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
@@ -64,6 +71,7 @@ int main(int argc, char** argv) {
     std::_Exit(1);
   }).detach();
   bool failed = n->failed();
+  if (web) web->stop(); // its workers call into the node: they finish first
   n.reset();
   log(log_level::info, "stopped");
   return failed ? 1 : 0;

@@ -67,7 +67,8 @@ std::string hex_id(std::uint32_t id) {
 
 } // namespace
 
-node::node(const node_options& opts) : opts_(opts), started_(std::chrono::steady_clock::now()) {}
+node::node(const node_options& opts)
+    : opts_(opts), started_(std::chrono::steady_clock::now()), tokens_(opts.rate_limit_ops) {}
 
 std::unique_ptr<node> node::start(const node_options& opts, std::string& error) {
   std::unique_ptr<node> n(new node(opts));
@@ -94,18 +95,25 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
   if (listen_fd < 0) return nullptr;
 
   std::size_t threads = io_thread_count(opts);
-  n->board_ = std::make_unique<completion_board>(threads);
+  // One lane per I/O thread, plus the write gateway's (HTTP).
+  n->board_ = std::make_unique<completion_board>(threads + 1);
+  n->metrics_ = std::make_unique<node_metrics>(threads);
   n->cfg_ = make_caf_config();
   n->sys_ = std::make_unique<caf::actor_system>(*n->cfg_);
-  n->storage_ =
-      n->sys_->spawn<caf::detached>(storage_actor_impl, n->engine_.get(), n->board_.get(),
-                                    opts.fsync, std::chrono::milliseconds(storage_tick_ms));
+  n->storage_ = n->sys_->spawn<caf::detached>(
+      storage_actor_impl, n->engine_.get(), n->board_.get(), opts.fsync,
+      std::chrono::milliseconds(storage_tick_ms), &n->metrics_->commit_batch_writes);
   n->sync_ = n->sys_->spawn<caf::detached>(sync_actor_impl, n->engine_.get(), opts.fsync,
                                            std::chrono::milliseconds(opts.fsync_interval_ms));
   n->ctx_.options = &n->opts_;
   n->ctx_.engine = n->engine_.get();
   n->ctx_.storage = n->storage_;
   n->ctx_.board = n->board_.get();
+  n->ctx_.metrics = n->metrics_.get();
+  n->ctx_.tokens = &n->tokens_;
+  if (n->tokens_.enabled()) n->rate_limiter_ = n->sys_->spawn(rate_limiter_actor_impl, &n->tokens_);
+  n->gateway_ =
+      std::make_unique<write_gateway>(n->storage_, *n->board_, static_cast<std::uint32_t>(threads));
   node* self = n.get();
   n->ctx_.health_json = [self] { return self->health_json(); };
   n->ctx_.on_fatal = [self](const std::string& why) {
@@ -133,6 +141,36 @@ std::string node::health_json() const {
   return render_health(in);
 }
 
+storage::get_status node::get(std::string_view key, storage::value_sink sink) const {
+  return engine_->get(key, sink);
+}
+
+errc node::write(bool del, std::string_view key, std::string_view value) {
+  if (!gateway_) return errc::shutting_down;
+  return gateway_->write(del, key, value, std::chrono::milliseconds(opts_.request_timeout_ms));
+}
+
+std::string node::metrics_text() const {
+  metrics_inputs in;
+  in.storage = engine_->stats();
+  in.uptime_seconds = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
+          .count());
+  in.resident_bytes = resident_bytes();
+  in.binary_connections_open = ctx_.open_connections.load();
+  if (connections_) {
+    caf::scoped_actor self{*sys_};
+    self->request(connections_, std::chrono::seconds(1), stats_atom_v)
+        .receive(
+            [&](const connection_stats& s) {
+              in.binary_connections_accepted = s.accepted;
+              in.binary_connections_refused = s.refused;
+            },
+            [](const caf::error&) {}); // counters stay 0 for this scrape
+  }
+  return render_prometheus(*metrics_, in);
+}
+
 void node::stop() {
   if (stopped_ || !sys_) return;
   stopped_ = true;
@@ -146,8 +184,11 @@ void node::stop() {
                  });
   };
   stop_one(connections_, "connections");
+  if (gateway_) gateway_->stop(); // HTTP writes still waiting fail with shutting_down
   stop_one(storage_, "storage");
   stop_one(sync_, "sync");
+  if (rate_limiter_) stop_one(rate_limiter_, "rate limiter");
+  rate_limiter_ = nullptr;
   connections_ = nullptr;
   storage_ = nullptr;
   sync_ = nullptr;
@@ -156,7 +197,8 @@ void node::stop() {
 
 node::~node() {
   stop();
-  sys_.reset(); // waits for every actor to finish
+  gateway_.reset(); // holds a handle of the storage actor: gone before the system
+  sys_.reset();     // waits for every actor to finish
   engine_.reset();
 }
 

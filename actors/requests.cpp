@@ -110,27 +110,72 @@ bool io_thread::allowed(connection& c, wire::opcode op) {
   return false;
 }
 
+namespace {
+
+op_kind kind_of(wire::opcode op) noexcept {
+  switch (op) {
+  case wire::opcode::get:
+    return op_kind::get;
+  case wire::opcode::set:
+    return op_kind::set;
+  case wire::opcode::del:
+    return op_kind::del;
+  case wire::opcode::health:
+    return op_kind::health;
+  case wire::opcode::auth:
+    break;
+  }
+  return op_kind::auth;
+}
+
+/// Ops that cost a rate-limit token: data ops only, so HEALTH and AUTH keep working on
+/// a node at its limit.
+bool costs_token(wire::opcode op) noexcept {
+  return op == wire::opcode::get || op == wire::opcode::set || op == wire::opcode::del;
+}
+
+} // namespace
+
+void io_thread::tally(wire::opcode op, op_result r) noexcept {
+  tally_.count(kind_of(op), r);
+}
+
 bool io_thread::handle(connection& c, const wire::request& req) {
   requests_.fetch_add(1, std::memory_order_relaxed);
   if (!allowed(c, req.op)) {
+    tally(req.op, op_result::unauthorized);
+    ++tally_.auth_failures;
     fail_and_close(c, errc::unauthorized);
     return false;
   }
+  // The frame was read whole, so a throttled request is answered in place and the
+  // stream stays in step.
+  if (costs_token(req.op) && !tokens_.try_acquire()) {
+    tally(req.op, op_result::rate_limited);
+    ++tally_.rate_limited;
+    reply_error(c, errc::rate_limited);
+    return true;
+  }
   switch (req.op) {
   case wire::opcode::get:
-    if (req.key.empty())
+    if (req.key.empty()) {
+      tally(req.op, op_result::bad_request);
       reply_error(c, errc::bad_request);
-    else
+    } else {
       handle_get(c, req.key);
+    }
     break;
   case wire::opcode::set:
   case wire::opcode::del:
-    if (req.key.empty())
+    if (req.key.empty()) {
+      tally(req.op, op_result::bad_request);
       reply_error(c, errc::bad_request);
-    else
+    } else {
       handle_write(c, req);
+    }
     break;
   case wire::opcode::health:
+    tally(req.op, op_result::ok);
     reply(c, wire::status_ok, ctx_.health_json());
     break;
   case wire::opcode::auth:
@@ -140,23 +185,24 @@ bool io_thread::handle(connection& c, const wire::request& req) {
   return !c.closing;
 }
 
-void io_thread::append_get_reply(std::string& out, std::string_view key) {
+op_result io_thread::append_get_reply(std::string& out, std::string_view key) {
   auto to_reply = [&out](std::string_view v) { wire::append_reply(out, wire::status_ok, v); };
   switch (ctx_.engine->get(key, storage::value_sink(to_reply))) {
   case storage::get_status::found:
-    break;
+    return op_result::ok;
   case storage::get_status::not_found:
     wire::append_error(out, errc::not_found);
-    break;
+    return op_result::not_found;
   case storage::get_status::error:
-    wire::append_error(out, errc::io_error);
     break;
   }
+  wire::append_error(out, errc::io_error);
+  return op_result::error;
 }
 
 void io_thread::handle_get(connection& c, std::string_view key) {
   if (c.waiting.empty()) {
-    append_get_reply(c.out, key);
+    tally(wire::opcode::get, append_get_reply(c.out, key));
     mark_dirty(c);
     return;
   }
@@ -164,9 +210,10 @@ void io_thread::handle_get(connection& c, std::string_view key) {
   reply_slot s;
   if (read_pending(c, key, s.data, s.ticket)) {
     s.k = reply_slot::kind::read_own_write;
+    tally(wire::opcode::get, s.data[0] == wire::status_ok ? op_result::ok : op_result::not_found);
   } else {
     s.k = reply_slot::kind::ready;
-    append_get_reply(s.data, key);
+    tally(wire::opcode::get, append_get_reply(s.data, key));
   }
   queue(c, std::move(s));
 }
@@ -217,6 +264,7 @@ void io_thread::handle_write(connection& c, const wire::request& req) {
     if (errc e = zstd_decompress_bounded(req.value, ctx_.options->value_bytes_max, plain_);
         e != errc::ok) {
       std::string().swap(plain_);
+      tally(req.op, op_result::bad_request);
       reply_error(c, e);
       return;
     }
@@ -227,16 +275,24 @@ void io_thread::handle_write(connection& c, const wire::request& req) {
   pack_write(batch_, del, req.key, del ? std::string_view{} : value);
   // A large decompression buffer is not kept around (a refused bomb would pin it too).
   if (plain_.capacity() > (1u << 20)) std::string().swap(plain_);
-  queue(c, reply_slot{reply_slot::kind::write_ack, next_ticket_, errc::ok, {}});
+  reply_slot ack;
+  ack.k = reply_slot::kind::write_ack;
+  ack.del = del;
+  ack.start_us = round_start_us_;
+  ack.ticket = next_ticket_;
+  queue(c, std::move(ack));
 }
 
 void io_thread::handle_auth(connection& c, std::string_view key) {
   const std::string& secret = ctx_.options->auth_key;
   if (secret.empty() || constant_time_equal(key, secret)) {
     c.authed = true;
+    tally(wire::opcode::auth, op_result::ok);
     reply(c, wire::status_ok, {});
     return;
   }
+  tally(wire::opcode::auth, op_result::unauthorized);
+  ++tally_.auth_failures;
   // A wrong key ends the connection: each guess costs a new TCP handshake.
   fail_and_close(c, errc::unauthorized);
 }
@@ -247,7 +303,7 @@ void io_thread::reply(connection& c, std::uint8_t status, std::string_view paylo
     mark_dirty(c);
     return;
   }
-  reply_slot s{reply_slot::kind::ready, 0, errc::ok, {}};
+  reply_slot s;
   wire::append_reply(s.data, status, payload);
   queue(c, std::move(s));
 }
@@ -298,9 +354,16 @@ void io_thread::on_completions() {
 
 void io_thread::drain(connection& c) {
   bool wrote = false;
+  std::int64_t now = 0; // read once, only if a write completes here
   while (!c.waiting.empty() && c.out.size() - c.out_pos < conn_out_bytes_soft_max) {
     reply_slot& s = c.waiting.front();
     if (s.k != reply_slot::kind::ready && s.ticket > completed_ticket_) break;
+    if (s.k == reply_slot::kind::write_ack) {
+      if (now == 0) now = now_us();
+      op_kind k = s.del ? op_kind::del : op_kind::set;
+      metrics_->count(k, s.result == errc::ok ? op_result::ok : op_result::error);
+      metrics_->observe(k, static_cast<std::uint64_t>(std::max<std::int64_t>(now - s.start_us, 0)));
+    }
     if (s.result != errc::ok)
       wire::append_error(c.out, s.result); // its batch failed
     else if (s.k == reply_slot::kind::write_ack)

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "actors/completion_board.hpp"
+#include "actors/metrics.hpp"
+#include "actors/rate_limiter.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/options.hpp"
 #include "storage/engine.hpp"
@@ -19,6 +21,8 @@ struct server_context {
   storage::engine* engine = nullptr; // readers only: writes go through `storage`
   storage_actor storage;
   completion_board* board = nullptr;
+  node_metrics* metrics = nullptr; // optional: counters for GET /metrics
+  token_pool* tokens = nullptr;    // optional: -ratelimit (nullptr or disabled = unlimited)
   /// Builds the health JSON (thread-safe).
   std::function<std::string()> health_json;
   /// Called (once, from an actor) when the node cannot go on, e.g. the storage actor

@@ -84,6 +84,12 @@ void commit_queued(storage_state& st) {
   if (st.queued.empty()) return;
   const auto transactions_before = st.engine->transaction_count();
   errc group = apply_group(st, st.queued.data(), st.queued.size());
+  if (st.commit_sizes) {
+    std::uint64_t writes = 0;
+    for (const auto& b : st.queued)
+      writes += b.count;
+    st.commit_sizes->observe(commit_bounds_writes, writes);
+  }
   // A group that committed but then failed its sync (policy `always`) is not retried:
   // its writes are in the log, outcome unknown; writing them again would duplicate them.
   bool reached_log = st.engine->transaction_count() != transactions_before;
@@ -107,12 +113,14 @@ void commit_queued(storage_state& st) {
 storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
                                                 storage::engine* engine, completion_board* board,
                                                 fsync_policy fsync,
-                                                std::chrono::milliseconds tick_interval) {
+                                                std::chrono::milliseconds tick_interval,
+                                                commit_histogram* commit_sizes) {
   auto& st = self->state;
   st.engine = engine;
   st.board = board;
   st.fsync = fsync;
   st.tick_interval = tick_interval;
+  st.commit_sizes = commit_sizes;
   self->delayed_send(self, st.tick_interval, tick_atom_v);
   return {
       [self](write_batch& batch) {

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "actors/completion_board.hpp"
+#include "actors/metrics.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/options.hpp"
 #include "storage/engine.hpp"
@@ -25,7 +26,8 @@ struct storage_state {
   std::size_t queued_bytes = 0;
   bool flush_pending = false;
   bool compaction_pending = false;
-  std::vector<storage::write_op> ops; // scratch: decoded ops of one group
+  std::vector<storage::write_op> ops;       // scratch: decoded ops of one group
+  commit_histogram* commit_sizes = nullptr; // optional metric: writes per group commit
   std::size_t failures_unreported = 0;
   std::chrono::steady_clock::time_point last_failure_log{};
 };
@@ -38,10 +40,12 @@ inline constexpr std::size_t storage_queued_bytes_max = 32u << 20;
 /// (Smaller steps keep tail latency down: a step holds the writer for its duration.)
 inline constexpr std::size_t compaction_step_bytes = 2u << 20;
 
+/// `commit_sizes` (optional) gets the number of writes of every group commit.
 storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
                                                 storage::engine* engine, completion_board* board,
                                                 fsync_policy fsync,
-                                                std::chrono::milliseconds tick_interval);
+                                                std::chrono::milliseconds tick_interval,
+                                                commit_histogram* commit_sizes);
 
 /// Appends one write to a batch in the packed form `unpack_batch` reads.
 void pack_write(write_batch& batch, bool del, std::string_view key, std::string_view value);

@@ -68,6 +68,12 @@ using storage_actor = caf::typed_actor<caf::reacts_to<write_batch>, caf::reacts_
 using sync_actor =
     caf::typed_actor<caf::reacts_to<tick_atom>, caf::replies_to<stop_atom>::with<bool>>;
 
+/// Owns the rate-limit policy (-ratelimit): refills the node's token pool on its own timer.
+/// - tick_atom: its own timer.
+/// - stop_atom: replies true, quits.
+using rate_limiter_actor =
+    caf::typed_actor<caf::reacts_to<tick_atom>, caf::replies_to<stop_atom>::with<bool>>;
+
 /// Owns the client listeners and the I/O threads.
 /// - stats_atom: current connection counters.
 /// - stop_atom: stops accepting, lets in-flight writes finish (bounded), closes all

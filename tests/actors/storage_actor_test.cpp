@@ -37,7 +37,7 @@ struct storage_actor_test : ::testing::Test {
     ASSERT_TRUE(engine);
     ASSERT_NE(sched, nullptr);
     actor = sys->spawn(storage_actor_impl, engine, &board, fsync_policy::none,
-                       std::chrono::milliseconds(100));
+                       std::chrono::milliseconds(100), nullptr);
     sched->run();
   }
   void TearDown() override { caf_sys.stop(actor); }

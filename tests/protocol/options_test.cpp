@@ -24,6 +24,7 @@ namespace {
 const std::vector<std::string> all_keys = {
     "port",
     "http",
+    "http-threads",
     "public-url",
     "data",
     "auth",

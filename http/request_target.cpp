@@ -1,0 +1,104 @@
+#include "http/request_target.hpp"
+
+#include "protocol/limits.hpp"
+#include "protocol/security.hpp"
+
+namespace minivault::http {
+
+namespace {
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+} // namespace
+
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    int hi = i + 1 < in.size() ? hex_value(in[i + 1]) : -1;
+    int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+parsed_target parse_target(std::string_view raw) {
+  parsed_target t;
+  std::string_view path = raw.substr(0, raw.find('?'));
+  if (path.empty() || path.front() != '/') {
+    t.error = "the request target must be a path starting with '/'";
+    return t;
+  }
+  if (path == "/health") {
+    t.kind = target_kind::health;
+    return t;
+  }
+  if (path == "/metrics") {
+    t.kind = target_kind::metrics;
+    return t;
+  }
+  if (!percent_decode(path.substr(1), t.key)) {
+    t.error = "bad percent-encoding in the key";
+    return t;
+  }
+  if (t.key.empty()) {
+    t.error = "missing key: use /<key>";
+    return t;
+  }
+  if (t.key.size() > key_bytes_max) {
+    t.error = "key longer than " + std::to_string(key_bytes_max) + " bytes";
+    return t;
+  }
+  t.kind = target_kind::key;
+  return t;
+}
+
+bool needs_auth(auth_mode mode, bool write) noexcept {
+  switch (mode) {
+  case auth_mode::none:
+    return false;
+  case auth_mode::writes:
+    return write;
+  case auth_mode::all:
+    return true;
+  }
+  return true;
+}
+
+bool bearer_matches(std::string_view authorization, std::string_view secret) noexcept {
+  constexpr std::string_view scheme = "bearer";
+  if (authorization.size() <= scheme.size() ||
+      !iequals(authorization.substr(0, scheme.size()), scheme) ||
+      authorization[scheme.size()] != ' ')
+    return false;
+  std::string_view token = authorization.substr(scheme.size() + 1);
+  while (!token.empty() && token.front() == ' ')
+    token.remove_prefix(1);
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+    token.remove_suffix(1);
+  return constant_time_equal(token, secret);
+}
+
+} // namespace minivault::http

@@ -1,0 +1,40 @@
+#pragma once
+// What an HTTP request names, decided from its raw request target (before any
+// percent-decoding), and who may do it. Pure functions: no I/O, no node.
+//
+// Routing rule: only the literal targets `/health` and `/metrics` are the endpoints; any
+// other path is a key. The key is the percent-decoded path after the first `/` (it may
+// contain `/`, and any byte written as %XX). So a key named `health` is reached as
+// `/%68ealth` (or any other percent-encoded spelling): the endpoints never shadow a key.
+// A query string (`?...`) is not part of the key and is ignored.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "protocol/options.hpp"
+
+namespace minivault::http {
+
+enum class target_kind : std::uint8_t { key, health, metrics, invalid };
+
+struct parsed_target {
+  target_kind kind = target_kind::invalid;
+  std::string key;   // target_kind::key: the decoded key (1..65535 bytes)
+  std::string error; // target_kind::invalid: why, for the 400 reply
+};
+
+/// Classifies a raw request target such as `/user%2F1?x=y`.
+[[nodiscard]] parsed_target parse_target(std::string_view raw);
+
+/// Decodes %XX escapes ('+' stays '+'); false if a '%' is not followed by two hex digits.
+[[nodiscard]] bool percent_decode(std::string_view in, std::string& out);
+
+/// Whether an operation needs the auth key under `mode`: writes need it under `writes`
+/// and `all`, reads (GET of a key, /metrics) under `all`; /health never does.
+[[nodiscard]] bool needs_auth(auth_mode mode, bool write) noexcept;
+
+/// True if `authorization` (the header's value) is `Bearer <secret>` (scheme
+/// case-insensitive), compared in constant time.
+[[nodiscard]] bool bearer_matches(std::string_view authorization, std::string_view secret) noexcept;
+
+} // namespace minivault::http
