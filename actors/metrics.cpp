@@ -96,7 +96,7 @@ public:
   void sample(const std::string& name, const std::string& labels, double v) {
     head(name, labels);
     char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.6g", v);
+    std::snprintf(buf, sizeof(buf), "%.12g", v);
     out_ += buf;
     out_ += '\n';
   }
