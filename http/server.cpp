@@ -9,6 +9,8 @@
 
 #include <httplib.h>
 
+#include <sys/socket.h>
+
 #include <chrono>
 
 #include "actors/io_thread.hpp" // now_us
@@ -176,13 +178,21 @@ public:
         return refuse(req, res, op, 413, "body larger than the value limit");
       }
     }
-    return httplib::Server::HandlerResponse::Unhandled;
+    if (a == action::put || has_body(req)) return httplib::Server::HandlerResponse::Unhandled;
+    // Nothing more to read: answer now, skipping cpp-httplib's regex routing.
+    serve(req, res, t, a, op);
+    return httplib::Server::HandlerResponse::Handled;
   }
 
+  /// Requests with a body: cpp-httplib has read it (within the payload limit).
   void serve(const httplib::Request& req, httplib::Response& res) {
     parsed_target t = parse_target(req.target); // valid: pre_route checked it
     action a = action_of(req.method, t.kind);
-    op_kind op = op_of(a, t.kind);
+    serve(req, res, t, a, op_of(a, t.kind));
+  }
+
+  void serve(const httplib::Request& req, httplib::Response& res, const parsed_target& t, action a,
+             op_kind op) {
     op_result r = op_result::ok;
     switch (t.kind) {
     case target_kind::health:
@@ -318,10 +328,21 @@ std::unique_ptr<server> server::start(node& n, std::string& error) {
   });
   svr.set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                std::exception_ptr) { set_error(res, 500, "internal error"); });
+  // Replaces cpp-httplib's default socket options, which include SO_REUSEPORT: a second
+  // node on the same HTTP port must fail to start, not share the port.
+  int listen_fd = -1;
+  svr.set_socket_options([&listen_fd](int fd) {
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    listen_fd = fd;
+  });
   if (!svr.bind_to_port(o.bind_address, o.http_port)) {
     error = "cannot listen for HTTP on " + o.bind_address + ":" + std::to_string(o.http_port);
     return nullptr;
   }
+  // cpp-httplib listens with a backlog of 5: 50 clients connecting at once overflowed it
+  // and waited a second for their SYN to be retried. listen() again raises it.
+  if (listen_fd >= 0) ::listen(listen_fd, 1024);
   s->listener_ = std::thread([&svr] { svr.listen_after_bind(); });
   return s;
 }
