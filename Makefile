@@ -11,8 +11,9 @@ DATA      ?= ./data
 DEB_PACKAGES := cmake g++ make pkg-config libcaf-dev libsqlite3-dev libzstd-dev \
                 libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
                 libbenchmark-dev clang-format redis-server
-# Only `make bench` needs these (Redis to compare against, gnuplot for the plot).
-BENCH_PACKAGES := python3 gnuplot-nox
+# Only `make bench` needs these (Redis to compare against, gnuplot for the plot, wrk for
+# the HTTP rows of bench/compare.py).
+BENCH_PACKAGES := python3 gnuplot-nox wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps bench-deps build build-optimized test bench run format clean

@@ -112,6 +112,23 @@ void close_after(httplib::Response& res) {
   if (!res.has_header("Connection")) res.set_header("Connection", "close");
 }
 
+/// Makes a response marked by close_after() really end the connection. cpp-httplib
+/// 0.11 keeps a connection alive whatever the response's Connection header says; it
+/// closes one when writing the body fails. So the body goes out through a content
+/// provider that writes all of it and then reports failure: the client gets the whole
+/// response, then the close. Must run after the body is final.
+void seal(httplib::Response& res) {
+  if (res.get_header_value("Connection") != "close") return;
+  auto body = std::make_shared<std::string>(std::move(res.body));
+  std::string type = res.get_header_value("Content-Type");
+  res.body.clear();
+  res.set_content_provider(body->size(), type.empty() ? json_type : type,
+                           [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                             sink.write(body->data() + offset, length);
+                             return false; // ends the connection once the body is out
+                           });
+}
+
 /// What a method does to a key (or endpoint); `none` when the method is not allowed.
 enum class action : std::uint8_t { none, get, put, del };
 
@@ -212,6 +229,7 @@ public:
       break;
     }
     if (r != op_result::ok && has_body(req) && req.body.empty()) close_after(res);
+    seal(res);
     record(op, r);
   }
 
@@ -224,6 +242,7 @@ private:
                                           op_kind op, int status, const std::string& message) {
     if (has_body(req)) close_after(res);
     set_error(res, status, message);
+    seal(res);
     record(op, status == 401   ? op_result::unauthorized
                : status == 429 ? op_result::rate_limited
                                : op_result::bad_request);
@@ -322,9 +341,12 @@ std::unique_ptr<server> server::start(node& n, std::string& error) {
   // Statuses cpp-httplib produces itself (400 unparseable request, 413, 414 URI too long)
   // get the same JSON shape as ours.
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
+    // Called for every status >= 400, ours included: only fill in cpp-httplib's own
+    // (ours have a body, or a sealed one that closes).
+    if (!res.body.empty() || res.has_header("Connection")) return;
     set_error(res, res.status, reason_of(res.status));
     close_after(res);
+    seal(res);
   });
   svr.set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                std::exception_ptr) { set_error(res, 500, "internal error"); });
