@@ -32,6 +32,8 @@ struct reply_slot {
   };
   kind k = kind::ready;
   bool del = false;          // write_ack: a DELETE (for metrics)
+  bool head = false;         // front protocol: the reply carries no body (HEAD)
+  bool close = false;        // front protocol: the reply says the connection closes
   std::int64_t start_us = 0; // write_ack: when its round began (for the latency metric)
   std::uint64_t ticket = 0;
   errc result = errc::ok; // set when batch `ticket` failed
@@ -54,6 +56,8 @@ struct connection {
   std::deque<reply_slot> waiting;
   std::size_t waiting_bytes = 0;            // sum of data sizes in `waiting`
   std::deque<pending_write> pending_writes; // in ticket order; pruned as batches complete
+  bool front = false;         // speaks the front codec (HTTP), not the binary protocol
+  bool continue_sent = false; // front: the interim reply for the request in `in` went out
   bool authed = false;
   bool closing = false;     // protocol error or auth failure: flush replies, then close
   bool peer_closed = false; // EOF seen: finish in-flight work, then close
@@ -61,9 +65,10 @@ struct connection {
   bool want_write = false;  // EPOLLOUT registered
   bool listed_waiting = false;
   bool listed_dirty = false;
-  bool lingering = false;         // error sent, write side shut: discarding input until EOF
-  bool dead = false;              // closed; freed at the end of the loop iteration
-  std::int64_t last_input_ms = 0; // when bytes last arrived (stall timeout)
+  bool lingering = false;           // error sent, write side shut: discarding input until EOF
+  bool dead = false;                // closed; freed at the end of the loop iteration
+  std::int64_t last_input_ms = 0;   // when bytes last arrived (stall timeout)
+  std::int64_t request_seen_ms = 0; // front: when a sweep first saw the unfinished request in `in`
   std::int64_t linger_until_ms = 0;
   std::size_t discarded = 0;  // bytes read and dropped while lingering
   std::uint32_t interest = 0; // epoll events currently registered

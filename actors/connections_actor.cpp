@@ -22,7 +22,8 @@ void connections_state::stop_all() {
     t->join();
   threads.clear();
   if (listen_fd >= 0) ::close(listen_fd);
-  listen_fd = -1;
+  if (front_listen_fd >= 0) ::close(front_listen_fd);
+  listen_fd = front_listen_fd = -1;
 }
 
 int open_listener(const std::string& bind_address, std::uint16_t port, std::string& error) {
@@ -57,6 +58,7 @@ connections_actor_impl(connections_actor::stateful_pointer<connections_state> se
                        server_context* ctx, int listen_fd, std::size_t io_threads) {
   auto& st = self->state;
   st.listen_fd = listen_fd;
+  st.front_listen_fd = ctx->front_listen_fd;
   std::vector<io_thread*> peers;
   for (std::size_t i = 0; i < io_threads; ++i) {
     st.threads.push_back(

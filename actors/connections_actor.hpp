@@ -14,13 +14,15 @@ namespace minivault {
 struct connections_state {
   static inline const char* name = "minivault.connections";
   int listen_fd = -1;
+  int front_listen_fd = -1; // the front protocol's (HTTP) listener, if any
   std::vector<std::unique_ptr<io_thread>> threads;
   void stop_all();
   ~connections_state() { stop_all(); }
 };
 
-/// Takes ownership of `listen_fd` (a bound, listening, non-blocking socket) and starts
-/// `io_threads` I/O threads serving it.
+/// Takes ownership of `listen_fd` (a bound, listening, non-blocking socket) and of
+/// `ctx->front_listen_fd` (the HTTP listener, if any) and starts `io_threads` I/O
+/// threads serving both.
 connections_actor::behavior_type
 connections_actor_impl(connections_actor::stateful_pointer<connections_state> self,
                        server_context* ctx, int listen_fd, std::size_t io_threads);

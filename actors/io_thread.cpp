@@ -26,7 +26,7 @@ namespace minivault {
 namespace {
 
 // Tags for the non-connection descriptors in epoll_event::data.ptr.
-char listen_tag, wake_tag, completion_tag;
+char listen_tag, front_listen_tag, wake_tag, completion_tag;
 
 constexpr std::size_t scratch_bytes = 256u << 10;
 constexpr int drain_deadline_ms = 3000;
@@ -50,9 +50,10 @@ std::int64_t now_us() {
 
 io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
     : index_(index), ctx_(ctx), listen_fd_(listen_fd),
+      front_listen_fd_(ctx.front ? ctx.front_listen_fd : -1),
       own_metrics_(ctx.metrics ? nullptr : std::make_unique<front_metrics>()),
       metrics_(ctx.metrics ? &ctx.metrics->binary_shards.at(index) : own_metrics_.get()),
-      tokens_(ctx.tokens) {
+      http_metrics_(ctx.metrics ? &ctx.metrics->http : own_metrics_.get()), tokens_(ctx.tokens) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   KV_ASSERT(epoll_fd_ >= 0 && wake_fd_ >= 0);
@@ -74,7 +75,7 @@ io_thread::~io_thread() {
     if (!c->dead) ::close(c->fd);
   {
     std::lock_guard<std::mutex> guard(adopt_mutex_);
-    for (int fd : adopted_)
+    for (auto [fd, front] : adopted_)
       ::close(fd);
   }
   ::close(wake_fd_);
@@ -101,10 +102,10 @@ void io_thread::wake() {
   (void)!::write(wake_fd_, &one, sizeof(one));
 }
 
-void io_thread::adopt(int fd) {
+void io_thread::adopt(int fd, bool front) {
   {
     std::lock_guard<std::mutex> guard(adopt_mutex_);
-    adopted_.push_back(fd);
+    adopted_.emplace_back(fd, front);
   }
   wake();
 }
@@ -125,6 +126,7 @@ void io_thread::run() {
       listener_paused_until_ms_ = 0;
       deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_deadline_ms);
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+      if (front_listen_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, front_listen_fd_, nullptr);
       for (auto& c : conns_)
         if (!c->dead) set_interest(*c, false, c->want_write);
       send_batch();
@@ -138,8 +140,8 @@ void io_thread::run() {
     round_start_us_ = now_us();
     for (int i = 0; i < n; ++i) {
       void* tag = events[i].data.ptr;
-      if (tag == &listen_tag) {
-        on_accept();
+      if (tag == &listen_tag || tag == &front_listen_tag) {
+        on_accept(tag == &front_listen_tag);
       } else if (tag == &wake_tag) {
         on_wake();
       } else if (tag == &completion_tag) {
@@ -174,8 +176,10 @@ void io_thread::end_iteration() {
   dirty_.clear();
   send_batch(); // flush() may have resumed a connection that queued writes
   const std::int64_t now = now_us();
-  tally_.publish(*metrics_,
-                 static_cast<std::uint64_t>(std::max<std::int64_t>(now - round_start_us_, 0)));
+  const auto round_us =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(now - round_start_us_, 0));
+  tally_.publish(*metrics_, round_us);
+  http_tally_.publish(*http_metrics_, round_us);
   sweep(now / 1000);
   reap();
 }
@@ -183,24 +187,25 @@ void io_thread::end_iteration() {
 void io_thread::on_wake() {
   std::uint64_t counter = 0;
   (void)!::read(wake_fd_, &counter, sizeof(counter));
-  std::vector<int> fds;
+  std::vector<std::pair<int, bool>> fds;
   {
     std::lock_guard<std::mutex> guard(adopt_mutex_);
     fds.swap(adopted_);
   }
-  for (int fd : fds) {
+  for (auto [fd, front] : fds) {
     if (draining_) {
       ::close(fd);
       ctx_.open_connections.fetch_sub(1);
     } else {
-      add_connection(fd);
+      add_connection(fd, front);
     }
   }
 }
 
-void io_thread::on_accept() {
+void io_thread::on_accept(bool front) {
+  const int listen_fd = front ? front_listen_fd_ : listen_fd_;
   for (int k = 0; k < 64; ++k) {
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
       // Out of descriptors: the pending connection would make the (level-triggered)
       // listener fire forever. Free the spare, accept and close the connection, take
@@ -209,13 +214,14 @@ void io_thread::on_accept() {
       bool shed = false;
       if (spare_fd_ >= 0) {
         ::close(spare_fd_);
-        int victim = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        int victim = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
         if (victim >= 0) ::close(victim);
         spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         shed = victim >= 0;
       }
       if (shed) {
         refused_.fetch_add(1, std::memory_order_relaxed);
+        ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
       pause_listener();
@@ -225,23 +231,26 @@ void io_thread::on_accept() {
     if (ctx_.open_connections.load() >= ctx_.options->max_connections) {
       ::close(fd); // over the connection limit: refuse rather than degrade everyone
       refused_.fetch_add(1, std::memory_order_relaxed);
+      ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ctx_.open_connections.fetch_add(1);
     accepted_.fetch_add(1, std::memory_order_relaxed);
+    ctx_.accepted_connections.fetch_add(1, std::memory_order_relaxed);
     io_thread* target = peers_.empty() ? this : peers_[next_peer_++ % peers_.size()];
     if (target == this)
-      add_connection(fd);
+      add_connection(fd, front);
     else
-      target->adopt(fd);
+      target->adopt(fd, front);
   }
 }
 
-void io_thread::add_connection(int fd) {
+void io_thread::add_connection(int fd, bool front) {
   auto c = std::make_unique<connection>();
   c->fd = fd;
+  c->front = front;
   c->slot = conns_.size();
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -368,12 +377,16 @@ bool io_thread::watch_listener() {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;
   ev.data.ptr = &listen_tag;
-  return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) == 0;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return false;
+  if (front_listen_fd_ < 0) return true;
+  ev.data.ptr = &front_listen_tag;
+  return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, front_listen_fd_, &ev) == 0;
 }
 
 void io_thread::pause_listener() {
   if (listener_paused_until_ms_ != 0 || draining_) return;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  if (front_listen_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, front_listen_fd_, nullptr);
   listener_paused_until_ms_ = now_ms() + listener_backoff_ms;
 }
 
@@ -391,9 +404,30 @@ void io_thread::sweep(std::int64_t now) {
   // limit): after the stall timeout the connection is closed and the memory released.
   // Input left in a connection the node paused itself is complete frames, not a stall.
   const std::int64_t stall = ctx_.options->stall_timeout_ms;
-  for (auto& c : conns_)
-    if (!c->dead && !c->paused && !c->in.empty() && now - c->last_input_ms > stall)
-      close_connection(*c);
+  for (auto& c : conns_) {
+    if (c->dead || c->paused) continue;
+    if (c->front) {
+      sweep_front(*c, now);
+      continue;
+    }
+    if (!c->in.empty() && now - c->last_input_ms > stall) close_connection(*c);
+  }
+}
+
+void io_thread::sweep_front(connection& c, std::int64_t now) {
+  // HTTP clients get a deadline per request, not per byte: one that trickles a byte now
+  // and then (slowloris) is closed as surely as one that stopped.
+  const std::int64_t limit = ctx_.options->http_timeout_ms;
+  if (!c.in.empty()) {
+    if (c.request_seen_ms == 0)
+      c.request_seen_ms = now; // within a second of its first byte
+    else if (now - c.request_seen_ms >= limit)
+      close_connection(c);
+    return;
+  }
+  c.request_seen_ms = 0;
+  const bool idle = c.waiting.empty() && c.out_pos == c.out.size() && !c.closing;
+  if (idle && now - c.last_input_ms >= limit) close_connection(c);
 }
 
 void io_thread::set_interest(connection& c, bool want_read, bool want_write) {

@@ -20,6 +20,7 @@
 #include "actors/metrics.hpp"
 #include "actors/rate_limiter.hpp"
 #include "actors/server_context.hpp"
+#include "actors/storage_actor.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/wire.hpp"
 
@@ -46,8 +47,9 @@ public:
   /// closes every connection and ends the loop. Thread-safe; `join` waits for it.
   void request_stop();
   void join();
-  /// Hands an accepted socket to this thread. Thread-safe.
-  void adopt(int fd);
+  /// Hands an accepted socket to this thread (`front`: it speaks the front codec).
+  /// Thread-safe.
+  void adopt(int fd, bool front);
   [[nodiscard]] connection_stats stats() const;
 
 private:
@@ -55,8 +57,8 @@ private:
   void end_iteration();
   void wake();
   void on_wake();
-  void on_accept();
-  void add_connection(int fd);
+  void on_accept(bool front);
+  void add_connection(int fd, bool front);
   void on_readable(connection& c);
   void on_writable(connection& c);
   void process_input(connection& c, const char* data, std::size_t len);
@@ -95,17 +97,32 @@ private:
   void close_connection(connection& c);
   void linger(connection& c);
   void pause_listener();
-  /// Adds the shared listener to this thread's epoll set; false if epoll refused.
+  /// Adds the shared listeners to this thread's epoll set; false if epoll refused.
   [[nodiscard]] bool watch_listener();
+
+  // -- the front protocol (HTTP), front_requests.cpp ------------------------------------
+  [[nodiscard]] std::size_t consume_front(connection& c, const char* data, std::size_t len);
+  void handle_front(connection& c, const front_request& req);
+  void front_get(connection& c, const front_request& req);
+  void front_write(connection& c, const front_request& req);
+  /// Queues an encoded front reply in order (like reply() for the binary protocol).
+  void front_reply(connection& c, std::string&& bytes);
+  void front_error(connection& c, const front_request& req, errc e, std::string_view detail = {});
+  /// Stops reading `c`; it closes once every queued reply has been sent.
+  void close_after_replies(connection& c);
+  void tally_front(front_request::kind k, op_result r) noexcept;
   void discard_input(connection& c);
   /// Closes lingering connections past their time and (once a second) stalled ones.
   void sweep(std::int64_t now_ms);
+  /// The front protocol's request deadline and idle keep-alive timeout.
+  void sweep_front(connection& c, std::int64_t now_ms);
   void reap();
   void shutdown_connections();
 
   std::uint32_t index_;
   server_context& ctx_;
   int listen_fd_;
+  int front_listen_fd_; // -1 when no front protocol is served
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::thread thread_;
@@ -114,7 +131,7 @@ private:
   std::uint64_t next_peer_ = 0;
 
   std::mutex adopt_mutex_;
-  std::vector<int> adopted_; // guarded by adopt_mutex_
+  std::vector<std::pair<int, bool>> adopted_; // (fd, front); guarded by adopt_mutex_
 
   std::vector<std::unique_ptr<connection>> conns_; // conns_[c->slot].get() == c
   std::vector<connection*> waiting_;               // connections with non-empty `waiting`
@@ -139,7 +156,9 @@ private:
   };
   std::deque<retained_batch> retained_;
   [[nodiscard]] const std::string* batch_ops(std::uint64_t ticket) const;
-  [[nodiscard]] bool read_pending(const connection& c, std::string_view key, std::string& reply,
+  /// The latest write of `key` this connection has pending, if any (views into a
+  /// retained batch).
+  [[nodiscard]] bool find_pending(const connection& c, std::string_view key, packed_op& op,
                                   std::uint64_t& ticket) const;
 
   write_batch batch_;                  // the batch being filled
@@ -150,6 +169,8 @@ private:
 
   std::unique_ptr<front_metrics> own_metrics_; // when the context has no metrics
   front_metrics* metrics_;
+  front_metrics* http_metrics_; // shared by every I/O thread (atomic adds)
+  front_tally http_tally_;
   front_tally tally_;               // this round's answered requests, published at its end
   std::int64_t round_start_us_ = 0; // when this round's epoll_wait returned
   token_bucket tokens_;             // this thread's share of -ratelimit

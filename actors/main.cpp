@@ -11,7 +11,7 @@
 
 #include "actors/log.hpp"
 #include "actors/node.hpp"
-#include "http/server.hpp"
+#include "http/codec.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/options.hpp"
 
@@ -46,20 +46,11 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   std::string error;
-  auto n = node::start(opts, error);
+  static const http::codec http_codec; // HTTP/JSON, served by the node's I/O threads
+  auto n = node::start(opts, error, &http_codec);
   if (!n) {
     std::fprintf(stderr, "minivault: %s\n", error.c_str());
     return 1;
-  }
-  std::unique_ptr<http::server> web;
-  if (opts.http_port != 0) {
-    web = http::server::start(*n, error);
-    if (!web) {
-      std::fprintf(stderr, "minivault: %s\n", error.c_str());
-      return 1;
-    }
-    log(log_level::info,
-        "serving HTTP/JSON on " + opts.bind_address + ":" + std::to_string(opts.http_port));
   }
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -71,7 +62,6 @@ int main(int argc, char** argv) {
     std::_Exit(1);
   }).detach();
   bool failed = n->failed();
-  if (web) web->stop(); // its workers call into the node: they finish first
   n.reset();
   log(log_level::info, "stopped");
   return failed ? 1 : 0;

@@ -16,6 +16,8 @@ const char* to_string(op_kind k) noexcept {
     return "health";
   case op_kind::auth:
     return "auth";
+  case op_kind::metrics:
+    return "metrics";
   case op_kind::count_:
     break;
   }
@@ -196,14 +198,13 @@ std::string render_prometheus(const node_metrics& m, const metrics_inputs& in) {
   for (std::size_t f = 0; f < 2; ++f)
     w.sample("minivault_rate_limited_total", proto(f), fronts[f].rate_limited);
 
-  w.family("minivault_connections", "gauge", "Open binary-protocol client connections.");
-  w.sample("minivault_connections", proto(0), in.binary_connections_open);
-  w.family("minivault_connections_accepted_total", "counter",
-           "Binary-protocol connections accepted.");
-  w.sample("minivault_connections_accepted_total", proto(0), in.binary_connections_accepted);
+  w.family("minivault_connections", "gauge", "Open client connections (both protocols).");
+  w.sample("minivault_connections", "", in.connections_open);
+  w.family("minivault_connections_accepted_total", "counter", "Client connections accepted.");
+  w.sample("minivault_connections_accepted_total", "", in.connections_accepted);
   w.family("minivault_connections_refused_total", "counter",
-           "Binary-protocol connections closed at accept (connection or file limit).");
-  w.sample("minivault_connections_refused_total", proto(0), in.binary_connections_refused);
+           "Client connections closed at accept (connection or file limit).");
+  w.sample("minivault_connections_refused_total", "", in.connections_refused);
 
   const auto& s = in.storage;
   w.family("minivault_cache_hits_total", "counter", "Reads served from the value cache.");

@@ -17,7 +17,7 @@
 
 namespace minivault {
 
-enum class op_kind : std::uint8_t { get, set, del, health, auth, count_ };
+enum class op_kind : std::uint8_t { get, set, del, health, auth, metrics, count_ };
 enum class op_result : std::uint8_t {
   ok,
   not_found,
@@ -97,9 +97,9 @@ struct front_tally {
 /// Gauges the renderer reads at scrape time.
 struct metrics_inputs {
   storage::engine_stats storage;
-  std::uint64_t binary_connections_open = 0;
-  std::uint64_t binary_connections_accepted = 0;
-  std::uint64_t binary_connections_refused = 0;
+  std::uint64_t connections_open = 0;
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_refused = 0;
   std::uint64_t uptime_seconds = 0;
   std::uint64_t resident_bytes = 0;
 };

@@ -70,7 +70,8 @@ std::string hex_id(std::uint32_t id) {
 node::node(const node_options& opts)
     : opts_(opts), started_(std::chrono::steady_clock::now()), tokens_(opts.rate_limit_ops) {}
 
-std::unique_ptr<node> node::start(const node_options& opts, std::string& error) {
+std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
+                                  const front_codec* http) {
   std::unique_ptr<node> n(new node(opts));
   storage::engine_options eo;
   eo.dir = opts.data_dir;
@@ -93,10 +94,22 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
   n->opts_.max_connections = clamp_to_fd_limit(opts.max_connections);
   int listen_fd = open_listener(opts.bind_address, opts.port, error);
   if (listen_fd < 0) return nullptr;
+  if (opts.http_port != 0) {
+    if (!http) {
+      error = "-http was given but this program has no HTTP front-end";
+      ::close(listen_fd);
+      return nullptr;
+    }
+    n->ctx_.front = http;
+    n->ctx_.front_listen_fd = open_listener(opts.bind_address, opts.http_port, error);
+    if (n->ctx_.front_listen_fd < 0) {
+      ::close(listen_fd);
+      return nullptr;
+    }
+  }
 
   std::size_t threads = io_thread_count(opts);
-  // One lane per I/O thread, plus the write gateway's (HTTP).
-  n->board_ = std::make_unique<completion_board>(threads + 1);
+  n->board_ = std::make_unique<completion_board>(threads);
   n->metrics_ = std::make_unique<node_metrics>(threads);
   n->cfg_ = make_caf_config();
   n->sys_ = std::make_unique<caf::actor_system>(*n->cfg_);
@@ -112,10 +125,9 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
   n->ctx_.metrics = n->metrics_.get();
   n->ctx_.tokens = &n->tokens_;
   if (n->tokens_.enabled()) n->rate_limiter_ = n->sys_->spawn(rate_limiter_actor_impl, &n->tokens_);
-  n->gateway_ =
-      std::make_unique<write_gateway>(n->storage_, *n->board_, static_cast<std::uint32_t>(threads));
   node* self = n.get();
   n->ctx_.health_json = [self] { return self->health_json(); };
+  n->ctx_.metrics_text = [self] { return self->metrics_text(); };
   n->ctx_.on_fatal = [self](const std::string& why) {
     log(log_level::error, "fatal: " + why + "; stopping");
     self->failed_ = true;
@@ -126,6 +138,9 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error) 
   log(log_level::info, "node " + n->node_id_ + " serving the binary protocol on " +
                            opts.bind_address + ":" + std::to_string(opts.port) + " with " +
                            std::to_string(threads) + " I/O threads");
+  if (opts.http_port != 0)
+    log(log_level::info,
+        "serving HTTP/JSON on " + opts.bind_address + ":" + std::to_string(opts.http_port));
   return n;
 }
 
@@ -141,15 +156,6 @@ std::string node::health_json() const {
   return render_health(in);
 }
 
-storage::get_status node::get(std::string_view key, storage::value_sink sink) const {
-  return engine_->get(key, sink);
-}
-
-errc node::write(bool del, std::string_view key, std::string_view value) {
-  if (!gateway_) return errc::shutting_down;
-  return gateway_->write(del, key, value, std::chrono::milliseconds(opts_.request_timeout_ms));
-}
-
 std::string node::metrics_text() const {
   metrics_inputs in;
   in.storage = engine_->stats();
@@ -157,17 +163,9 @@ std::string node::metrics_text() const {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
           .count());
   in.resident_bytes = resident_bytes();
-  in.binary_connections_open = ctx_.open_connections.load();
-  if (connections_) {
-    caf::scoped_actor self{*sys_};
-    self->request(connections_, std::chrono::seconds(1), stats_atom_v)
-        .receive(
-            [&](const connection_stats& s) {
-              in.binary_connections_accepted = s.accepted;
-              in.binary_connections_refused = s.refused;
-            },
-            [](const caf::error&) {}); // counters stay 0 for this scrape
-  }
+  in.connections_open = ctx_.open_connections.load();
+  in.connections_accepted = ctx_.accepted_connections.load();
+  in.connections_refused = ctx_.refused_connections.load();
   return render_prometheus(*metrics_, in);
 }
 
@@ -184,7 +182,6 @@ void node::stop() {
                  });
   };
   stop_one(connections_, "connections");
-  if (gateway_) gateway_->stop(); // HTTP writes still waiting fail with shutting_down
   stop_one(storage_, "storage");
   stop_one(sync_, "sync");
   if (rate_limiter_) stop_one(rate_limiter_, "rate limiter");
@@ -197,8 +194,7 @@ void node::stop() {
 
 node::~node() {
   stop();
-  gateway_.reset(); // holds a handle of the storage actor: gone before the system
-  sys_.reset();     // waits for every actor to finish
+  sys_.reset(); // waits for every actor to finish
   engine_.reset();
 }
 

@@ -11,7 +11,6 @@
 #include "actors/metrics.hpp"
 #include "actors/rate_limiter.hpp"
 #include "actors/server_context.hpp"
-#include "actors/write_gateway.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/options.hpp"
 #include "storage/engine.hpp"
@@ -20,9 +19,12 @@ namespace minivault {
 
 class node {
 public:
-  /// Opens the store, spawns the actors and starts serving. Returns nullptr with
-  /// `error` set when the node cannot start (bad data dir, port in use, ...).
-  [[nodiscard]] static std::unique_ptr<node> start(const node_options& opts, std::string& error);
+  /// Opens the store, spawns the actors and starts serving. With `opts.http_port` set,
+  /// `http` (which must outlive the node) is served on that port by the same I/O
+  /// threads. Returns nullptr with `error` set when the node cannot start (bad data
+  /// dir, port in use, ...).
+  [[nodiscard]] static std::unique_ptr<node> start(const node_options& opts, std::string& error,
+                                                   const front_codec* http = nullptr);
   ~node();
   node(const node&) = delete;
   node& operator=(const node&) = delete;
@@ -36,26 +38,12 @@ public:
   [[nodiscard]] bool failed() const noexcept { return failed_.load(); }
   [[nodiscard]] const std::string& node_id() const noexcept { return node_id_; }
 
-  // -- the interface for other client front-ends (the HTTP server) ----------------------
-  // Every call is thread-safe and may block the calling thread (never an actor's).
-
-  [[nodiscard]] const node_options& options() const noexcept { return opts_; }
-  /// Reads the committed value of `key` into `sink` (called once, only when found).
-  [[nodiscard]] storage::get_status get(std::string_view key, storage::value_sink sink) const;
-  /// Writes or deletes `key` and waits until it is durable (at most the request timeout):
-  /// ok, io_error, timeout (outcome unknown) or shutting_down.
-  [[nodiscard]] errc write(bool del, std::string_view key, std::string_view value);
-  /// Takes one rate-limit token; false when the node is over -ratelimit.
-  [[nodiscard]] bool admit() noexcept { return tokens_.take(1) == 1; }
-  /// The health JSON of SPEC §2.
-  [[nodiscard]] std::string health_json() const;
-  /// Every metric, in the Prometheus text format.
-  [[nodiscard]] std::string metrics_text() const;
-  /// The HTTP front-end's counters.
-  [[nodiscard]] front_metrics& http_metrics() noexcept { return metrics_->http; }
-
 private:
   explicit node(const node_options& opts);
+  /// The health JSON of SPEC §2 (thread-safe).
+  [[nodiscard]] std::string health_json() const;
+  /// Every metric in the Prometheus text format (thread-safe).
+  [[nodiscard]] std::string metrics_text() const;
 
   node_options opts_;
   std::string node_id_;
@@ -65,7 +53,6 @@ private:
   server_context ctx_;
   std::unique_ptr<node_metrics> metrics_;
   token_pool tokens_;
-  std::unique_ptr<write_gateway> gateway_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   storage_actor storage_;

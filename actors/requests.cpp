@@ -63,6 +63,7 @@ void io_thread::prefetch_gets(const char* data, std::size_t len, std::size_t val
 }
 
 std::size_t io_thread::consume(connection& c, const char* data, std::size_t len) {
+  if (c.front) return consume_front(c, data, len);
   std::size_t pos = 0;
   const std::size_t value_max = ctx_.options->value_bytes_max;
   c.need = 0;
@@ -208,9 +209,14 @@ void io_thread::handle_get(connection& c, std::string_view key) {
   }
   // Behind pending writes: answer as of this point of the stream, release in order.
   reply_slot s;
-  if (read_pending(c, key, s.data, s.ticket)) {
+  packed_op op;
+  if (find_pending(c, key, op, s.ticket)) {
     s.k = reply_slot::kind::read_own_write;
-    tally(wire::opcode::get, s.data[0] == wire::status_ok ? op_result::ok : op_result::not_found);
+    if (op.del)
+      wire::append_error(s.data, errc::not_found); // a pending delete
+    else
+      wire::append_reply(s.data, wire::status_ok, op.value);
+    tally(wire::opcode::get, op.del ? op_result::not_found : op_result::ok);
   } else {
     s.k = reply_slot::kind::ready;
     tally(wire::opcode::get, append_get_reply(s.data, key));
@@ -234,22 +240,17 @@ const std::string* io_thread::batch_ops(std::uint64_t ticket) const {
   return nullptr;
 }
 
-bool io_thread::read_pending(const connection& c, std::string_view key, std::string& reply,
+bool io_thread::find_pending(const connection& c, std::string_view key, packed_op& op,
                              std::uint64_t& ticket) const {
   std::uint64_t h = std::hash<std::string_view>{}(key);
   for (auto it = c.pending_writes.rbegin(); it != c.pending_writes.rend(); ++it) {
     if (it->key_hash != h) continue;
     const std::string* ops = batch_ops(it->ticket);
     std::size_t offset = it->offset;
-    packed_op op;
     KV_ASSERT(ops != nullptr); // retained until its batch completes
     bool whole = decode_packed_op(*ops, offset, op);
     KV_ASSERT(whole);
     if (op.key != key) continue;
-    if (op.del)
-      wire::append_error(reply, errc::not_found); // a pending delete
-    else
-      wire::append_reply(reply, wire::status_ok, op.value);
     ticket = it->ticket;
     return true;
   }
@@ -361,15 +362,26 @@ void io_thread::drain(connection& c) {
     if (s.k == reply_slot::kind::write_ack) {
       if (now == 0) now = now_us();
       op_kind k = s.del ? op_kind::del : op_kind::set;
-      metrics_->count(k, s.result == errc::ok ? op_result::ok : op_result::error);
-      metrics_->observe(k, static_cast<std::uint64_t>(std::max<std::int64_t>(now - s.start_us, 0)));
+      front_metrics& m = c.front ? *http_metrics_ : *metrics_;
+      m.count(k, s.result == errc::ok ? op_result::ok : op_result::error);
+      m.observe(k, static_cast<std::uint64_t>(std::max<std::int64_t>(now - s.start_us, 0)));
     }
-    if (s.result != errc::ok)
+    if (c.front && (s.result != errc::ok || s.k == reply_slot::kind::write_ack)) {
+      front_request shape; // what the encoder needs of the request: HEAD, close
+      shape.k = s.del ? front_request::kind::del : front_request::kind::put;
+      shape.head = s.head;
+      shape.close = s.close;
+      if (s.result != errc::ok)
+        ctx_.front->append_error(c.out, shape, s.result);
+      else
+        ctx_.front->append_done(c.out, shape);
+    } else if (s.result != errc::ok) {
       wire::append_error(c.out, s.result); // its batch failed
-    else if (s.k == reply_slot::kind::write_ack)
+    } else if (s.k == reply_slot::kind::write_ack) {
       wire::append_reply(c.out, wire::status_ok, {});
-    else
+    } else {
       c.out.append(s.data);
+    }
     c.waiting_bytes -= s.data.size();
     c.waiting.pop_front();
     wrote = true;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "actors/completion_board.hpp"
+#include "actors/front_codec.hpp"
 #include "actors/metrics.hpp"
 #include "actors/rate_limiter.hpp"
 #include "protocol/actors.hpp"
@@ -25,11 +26,19 @@ struct server_context {
   token_pool* tokens = nullptr;    // optional: -ratelimit (nullptr or disabled = unlimited)
   /// Builds the health JSON (thread-safe).
   std::function<std::string()> health_json;
+  /// The front protocol (HTTP) served on `front_listen_fd`, if any (outlives the node).
+  const front_codec* front = nullptr;
+  int front_listen_fd = -1;
+  /// Renders every metric in the Prometheus text format (thread-safe).
+  std::function<std::string()> metrics_text;
   /// Called (once, from an actor) when the node cannot go on, e.g. the storage actor
   /// died: the node stops in order and the process exits non-zero.
   std::function<void(const std::string&)> on_fatal;
   /// Open client connections across all I/O threads (for the connection limit).
   std::atomic<std::uint64_t> open_connections{0};
+  /// Connections accepted, and closed at accept (limit, out of fds), on both protocols.
+  std::atomic<std::uint64_t> accepted_connections{0};
+  std::atomic<std::uint64_t> refused_connections{0};
 };
 
 } // namespace minivault

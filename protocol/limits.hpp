@@ -39,16 +39,12 @@ inline constexpr std::size_t batch_eager_ops = 32;
 inline constexpr std::size_t batch_eager_bytes = 64u << 10;
 
 // -- http -------------------------------------------------------------------------------
-/// HTTP worker threads: cpp-httplib serves each keep-alive connection on one thread for
-/// as long as it stays open, so this is also how many connections are served at once.
-inline constexpr std::size_t http_threads_default = 128;
 /// A PUT body may exceed the value limit by this much (the `{"value": ...}` envelope and
 /// other members); beyond it the body is refused with 413 before it is read.
 inline constexpr std::size_t http_body_overhead_bytes = 64u << 10;
-/// Slow clients: a request must arrive (and a reply be taken) within this long.
-inline constexpr std::uint32_t http_io_timeout_s = 10;
-/// An idle keep-alive connection is closed after this long.
-inline constexpr std::uint32_t http_keep_alive_timeout_s = 10;
+/// Slow clients: an HTTP request must arrive whole within this long of its first byte,
+/// and an idle keep-alive connection closes after it (checked once a second).
+inline constexpr std::uint32_t http_timeout_ms_default = 10000;
 
 // -- storage -----------------------------------------------------------------------------
 /// A log segment (one SQLite row) is closed once it holds this many bytes.

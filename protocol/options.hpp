@@ -31,17 +31,17 @@ struct peer_address {
 
 struct node_options {
   // SPEC §1 flags
-  std::uint16_t port = binary_port_default;        // -port
-  std::uint16_t http_port = 0;                     // -http (0 = disabled)
-  std::size_t http_threads = http_threads_default; // -http-threads
-  std::string public_url;                          // -public-url
-  std::string data_dir = "./data";                 // -data
-  std::string auth_key;                            // -auth
-  auth_mode auth = auth_mode::none;                // -authmode
-  std::uint64_t rate_limit_ops = 0;                // -ratelimit (0 = unlimited)
-  std::size_t cache_mb = cache_mb_default;         // -cache
-  std::size_t workers = workers_default;           // -workers
-  std::string config_file;                         // -config
+  std::uint16_t port = binary_port_default;                // -port
+  std::uint16_t http_port = 0;                             // -http (0 = disabled)
+  std::uint32_t http_timeout_ms = http_timeout_ms_default; // -http-timeout-ms
+  std::string public_url;                                  // -public-url
+  std::string data_dir = "./data";                         // -data
+  std::string auth_key;                                    // -auth
+  auth_mode auth = auth_mode::none;                        // -authmode
+  std::uint64_t rate_limit_ops = 0;                        // -ratelimit (0 = unlimited)
+  std::size_t cache_mb = cache_mb_default;                 // -cache
+  std::size_t workers = workers_default;                   // -workers
+  std::string config_file;                                 // -config
   // minivault settings (same key in flags and file)
   std::string bind_address = "0.0.0.0";                  // -bind
   std::string region = "local";                          // -region

@@ -89,13 +89,13 @@ TEST(metrics, gauges_and_commit_sizes_are_rendered) {
   in.storage.cache_hits = 7;
   in.storage.cache_misses = 2;
   in.storage.live_bytes = 1234;
-  in.binary_connections_open = 3;
+  in.connections_open = 3;
   std::string text = render_prometheus(m, in);
   EXPECT_EQ(sample(text, "minivault_keys"), "42");
   EXPECT_EQ(sample(text, "minivault_cache_hits_total"), "7");
   EXPECT_EQ(sample(text, "minivault_cache_misses_total"), "2");
   EXPECT_EQ(sample(text, "minivault_stored_bytes"), "1234");
-  EXPECT_EQ(sample(text, R"(minivault_connections{protocol="binary"})"), "3");
+  EXPECT_EQ(sample(text, "minivault_connections"), "3");
   EXPECT_EQ(sample(text, R"(minivault_commit_batch_writes_bucket{le="4"})"), "1");
   EXPECT_EQ(sample(text, R"(minivault_commit_batch_writes_bucket{le="1024"})"), "2");
   EXPECT_EQ(sample(text, "minivault_commit_batch_writes_sum"), "603");

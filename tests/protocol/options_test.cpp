@@ -24,7 +24,7 @@ namespace {
 const std::vector<std::string> all_keys = {
     "port",
     "http",
-    "http-threads",
+    "http-timeout-ms",
     "public-url",
     "data",
     "auth",
