@@ -20,6 +20,7 @@
 #include <deque>
 #include <string>
 
+#include "actors/ip_limiter.hpp"
 #include "protocol/errc.hpp"
 
 namespace minivault {
@@ -58,6 +59,7 @@ struct connection {
   std::deque<pending_write> pending_writes; // in ticket order; pruned as batches complete
   bool front = false;         // speaks the front codec (HTTP), not the binary protocol
   bool continue_sent = false; // front: the interim reply for the request in `in` went out
+  std::shared_ptr<ip_limiter::bucket> ip_bucket; // -ratelimit-per-ip: this address's bucket
   bool authed = false;
   bool closing = false;     // protocol error or auth failure: flush replies, then close
   bool peer_closed = false; // EOF seen: finish in-flight work, then close

@@ -90,7 +90,7 @@ void io_thread::handle_front(connection& c, const front_request& req) {
   if (req.k == fkind::refused) {
     tally_front(counted, op_result::bad_request);
     front_error(c, req, req.refusal, req.detail);
-  } else if (data_op && !tokens_.try_acquire()) {
+  } else if (data_op && !admit(c)) {
     tally_front(req.k, op_result::rate_limited);
     ++http_tally_.rate_limited;
     front_error(c, req, errc::rate_limited);

@@ -262,6 +262,13 @@ void io_thread::add_connection(int fd, bool front) {
   }
   c->interest = EPOLLIN;
   c->last_input_ms = now_ms();
+  if (ctx_.ip_limits && ctx_.ip_limits->enabled()) {
+    sockaddr_in peer{};
+    socklen_t len = sizeof(peer);
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
+        peer.sin_family == AF_INET)
+      c->ip_bucket = ctx_.ip_limits->attach(ntohl(peer.sin_addr.s_addr), now_us());
+  }
   open_.fetch_add(1, std::memory_order_relaxed);
   conns_.push_back(std::move(c));
 }

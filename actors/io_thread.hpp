@@ -67,6 +67,9 @@ private:
   std::size_t consume(connection& c, const char* data, std::size_t len);
   [[nodiscard]] bool handle(connection& c, const wire::request& req);
   void handle_get(connection& c, std::string_view key);
+  /// Takes a rate-limit token for a data op: the client address's first (-ratelimit-per-ip),
+  /// then the node's (-ratelimit). False: answer `rate limited`.
+  [[nodiscard]] bool admit(const connection& c) noexcept;
   /// Counts a request answered in this round (its latency is the round's).
   void tally(wire::opcode op, op_result r) noexcept;
   void handle_write(connection& c, const wire::request& req);

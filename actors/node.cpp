@@ -68,7 +68,8 @@ std::string hex_id(std::uint32_t id) {
 } // namespace
 
 node::node(const node_options& opts)
-    : opts_(opts), started_(std::chrono::steady_clock::now()), tokens_(opts.rate_limit_ops) {}
+    : opts_(opts), started_(std::chrono::steady_clock::now()), tokens_(opts.rate_limit_ops),
+      ip_limits_(opts.rate_limit_per_ip_ops) {}
 
 std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
                                   const front_codec* http) {
@@ -124,7 +125,9 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
   n->ctx_.board = n->board_.get();
   n->ctx_.metrics = n->metrics_.get();
   n->ctx_.tokens = &n->tokens_;
-  if (n->tokens_.enabled()) n->rate_limiter_ = n->sys_->spawn(rate_limiter_actor_impl, &n->tokens_);
+  n->ctx_.ip_limits = &n->ip_limits_;
+  if (n->tokens_.enabled() || n->ip_limits_.enabled())
+    n->rate_limiter_ = n->sys_->spawn(rate_limiter_actor_impl, &n->tokens_, &n->ip_limits_);
   node* self = n.get();
   n->ctx_.health_json = [self] { return self->health_json(); };
   n->ctx_.metrics_text = [self] { return self->metrics_text(); };

@@ -53,6 +53,7 @@ private:
   server_context ctx_;
   std::unique_ptr<node_metrics> metrics_;
   token_pool tokens_;
+  ip_limiter ip_limits_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   storage_actor storage_;

@@ -62,8 +62,9 @@ token_bucket::token_bucket(token_pool* pool) noexcept
 
 rate_limiter_actor::behavior_type
 rate_limiter_actor_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
-                        token_pool* pool) {
+                        token_pool* pool, ip_limiter* ips) {
   self->state.pool = pool;
+  self->state.ips = ips;
   self->state.last_tick = self->clock().now();
   const auto tick = std::chrono::milliseconds(rate_tick_ms);
   self->delayed_send(self, tick, tick_atom_v);
@@ -73,6 +74,10 @@ rate_limiter_actor_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state>
         self->state.pool->refill(
             std::chrono::duration_cast<std::chrono::nanoseconds>(now - self->state.last_tick));
         self->state.last_tick = now;
+        if (self->state.ips && ++self->state.ticks % (1000 / rate_tick_ms) == 0)
+          self->state.ips->prune(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
         self->delayed_send(self, tick, tick_atom_v);
       },
       [self](stop_atom) {

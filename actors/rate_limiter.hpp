@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "actors/ip_limiter.hpp"
 #include "protocol/actors.hpp"
 
 namespace minivault {
@@ -67,13 +68,16 @@ private:
 struct rate_limiter_state {
   static inline const char* name = "minivault.rate_limiter";
   token_pool* pool = nullptr; // owned by the node, outlives the actor
+  ip_limiter* ips = nullptr;  // optional, owned by the node: pruned once a second
   caf::actor_clock::time_point last_tick{};
+  std::uint32_t ticks = 0;
 };
 
 /// Refills `pool` every rate_tick_ms by the time that really passed (a late tick adds
-/// more, up to the burst). Spawned only when limiting is on.
+/// more, up to the burst), and prunes idle per-address buckets of `ips` (may be null)
+/// once a second. Spawned only when some limit is on.
 rate_limiter_actor::behavior_type
 rate_limiter_actor_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
-                        token_pool* pool);
+                        token_pool* pool, ip_limiter* ips);
 
 } // namespace minivault

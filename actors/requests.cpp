@@ -137,6 +137,11 @@ bool costs_token(wire::opcode op) noexcept {
 
 } // namespace
 
+bool io_thread::admit(const connection& c) noexcept {
+  if (c.ip_bucket && !ctx_.ip_limits->try_acquire(*c.ip_bucket, round_start_us_)) return false;
+  return tokens_.try_acquire();
+}
+
 void io_thread::tally(wire::opcode op, op_result r) noexcept {
   tally_.count(kind_of(op), r);
 }
@@ -151,7 +156,7 @@ bool io_thread::handle(connection& c, const wire::request& req) {
   }
   // The frame was read whole, so a throttled request is answered in place and the
   // stream stays in step.
-  if (costs_token(req.op) && !tokens_.try_acquire()) {
+  if (costs_token(req.op) && !admit(c)) {
     tally(req.op, op_result::rate_limited);
     ++tally_.rate_limited;
     reply_error(c, errc::rate_limited);

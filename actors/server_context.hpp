@@ -9,6 +9,7 @@
 
 #include "actors/completion_board.hpp"
 #include "actors/front_codec.hpp"
+#include "actors/ip_limiter.hpp"
 #include "actors/metrics.hpp"
 #include "actors/rate_limiter.hpp"
 #include "protocol/actors.hpp"
@@ -24,6 +25,7 @@ struct server_context {
   completion_board* board = nullptr;
   node_metrics* metrics = nullptr; // optional: counters for GET /metrics
   token_pool* tokens = nullptr;    // optional: -ratelimit (nullptr or disabled = unlimited)
+  ip_limiter* ip_limits = nullptr; // optional: -ratelimit-per-ip (nullptr or disabled = off)
   /// Builds the health JSON (thread-safe).
   std::function<std::string()> health_json;
   /// The front protocol (HTTP) served on `front_listen_fd`, if any (outlives the node).

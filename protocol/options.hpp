@@ -39,6 +39,7 @@ struct node_options {
   std::string auth_key;                                    // -auth
   auth_mode auth = auth_mode::none;                        // -authmode
   std::uint64_t rate_limit_ops = 0;                        // -ratelimit (0 = unlimited)
+  std::uint64_t rate_limit_per_ip_ops = 0;                 // -ratelimit-per-ip (0 = unlimited)
   std::size_t cache_mb = cache_mb_default;                 // -cache
   std::size_t workers = workers_default;                   // -workers
   std::string config_file;                                 // -config

@@ -7,14 +7,18 @@
 // Bounds: from a full pool, the ops accepted during `t` seconds are at most
 // burst + rate x t (plus a token or two of slack: each I/O thread may hold one chunk,
 // which is a single token at these rates) and at least the burst.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
@@ -442,6 +446,114 @@ TEST(NodeRateLimit, ZeroMeansUnlimited) {
     EXPECT_EQ(metric(http_port, binary_limited), std::optional<std::uint64_t>(0));
     EXPECT_EQ(metric(http_port, http_limited), std::optional<std::uint64_t>(0));
   }
+}
+
+// (f) -ratelimit-per-ip ----------------------------------------------------------------------
+
+/// A blocking connection to 127.0.0.1:port from the local address `source` (any
+/// 127.x.y.z works on loopback), so one test can be several client addresses.
+int connect_from(const char* source, std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &local.sin_addr);
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool read_exact(int fd, char* p, std::size_t n) {
+  while (n > 0) {
+    ssize_t got = ::recv(fd, p, n, 0);
+    if (got <= 0) return false;
+    p += got;
+    n -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+/// Sends `n` pipelined GETs of a missing key from `fd` and counts the replies.
+tally missing_gets_from(int fd, std::size_t n) {
+  std::string frames = repeated_get("per-ip-missing", n);
+  std::thread writer([fd, &frames] {
+    std::size_t off = 0;
+    while (off < frames.size()) {
+      ssize_t sent = ::send(fd, frames.data() + off, frames.size() - off, MSG_NOSIGNAL);
+      if (sent <= 0) return;
+      off += static_cast<std::size_t>(sent);
+    }
+  });
+  tally t;
+  for (std::size_t i = 0; i < n; ++i) {
+    char head[5];
+    if (!read_exact(fd, head, sizeof(head))) {
+      ++t.other;
+      break;
+    }
+    std::uint32_t len = 0;
+    std::memcpy(&len, head + 1, 4); // little-endian, as is this machine
+    std::string payload(len, '\0');
+    if (len > 4096 || !read_exact(fd, payload.data(), len)) {
+      ++t.other;
+      break;
+    }
+    if (static_cast<std::uint8_t>(head[0]) == wire::status_error && payload == "not found")
+      ++t.accepted;
+    else if (static_cast<std::uint8_t>(head[0]) == wire::status_error && payload == "rate limited")
+      ++t.limited;
+    else
+      ++t.other;
+  }
+  writer.join();
+  return t;
+}
+
+TEST(NodeRateLimit, PerIpLimitIsPerAddressAndSharedByItsConnections) {
+  constexpr std::size_t rate = 100;
+  constexpr std::size_t n = 1000;
+  node_process node({"-ratelimit-per-ip", std::to_string(rate), "-io-threads", "2"});
+  ASSERT_TRUE(node.start());
+  const double slack = 2;
+
+  int first = connect_from("127.0.0.1", node.port());
+  ASSERT_GE(first, 0);
+  auto start = clock_type::now();
+  tally a = missing_gets_from(first, n);
+  const double elapsed_a = seconds_since(start);
+  EXPECT_EQ(a.other, 0u);
+  EXPECT_EQ(a.accepted + a.limited, n);
+  EXPECT_GE(a.accepted, rate);
+  EXPECT_LE(static_cast<double>(a.accepted), rate + rate * elapsed_a + slack);
+
+  // A second connection from the same address finds the bucket drained...
+  int same = connect_from("127.0.0.1", node.port());
+  ASSERT_GE(same, 0);
+  start = clock_type::now();
+  tally a2 = missing_gets_from(same, n);
+  const double elapsed_a2 = seconds_since(start) + elapsed_a;
+  EXPECT_EQ(a2.other, 0u);
+  EXPECT_LE(static_cast<double>(a2.accepted), rate * elapsed_a2 + slack)
+      << "a new connection of the same address got a fresh budget";
+
+  // ...while another address has a full bucket of its own.
+  int other = connect_from("127.0.0.2", node.port());
+  ASSERT_GE(other, 0);
+  tally b = missing_gets_from(other, n);
+  EXPECT_EQ(b.other, 0u);
+  EXPECT_GE(b.accepted, rate) << "another address was limited by the first one's use";
+  ::close(first);
+  ::close(same);
+  ::close(other);
 }
 
 } // namespace

@@ -30,6 +30,7 @@ const std::vector<std::string> all_keys = {
     "auth",
     "authmode",
     "ratelimit",
+    "ratelimit-per-ip",
     "cache",
     "workers",
     "config",
