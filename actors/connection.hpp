@@ -57,8 +57,9 @@ struct connection {
   std::deque<reply_slot> waiting;
   std::size_t waiting_bytes = 0;            // sum of data sizes in `waiting`
   std::deque<pending_write> pending_writes; // in ticket order; pruned as batches complete
-  bool front = false;         // speaks the front codec (HTTP), not the binary protocol
-  bool continue_sent = false; // front: the interim reply for the request in `in` went out
+  bool front = false;           // speaks the front codec (HTTP), not the binary protocol
+  bool continue_sent = false;   // front: the interim reply for the request in `in` went out
+  bool continue_wanted = false; // front: owed once the replies queued ahead are sent
   std::shared_ptr<ip_limiter::bucket> ip_bucket; // -ratelimit-per-ip: this address's bucket
   bool authed = false;
   bool closing = false;     // protocol error or auth failure: flush replies, then close
@@ -70,6 +71,7 @@ struct connection {
   bool lingering = false;           // error sent, write side shut: discarding input until EOF
   bool dead = false;                // closed; freed at the end of the loop iteration
   std::int64_t last_input_ms = 0;   // when bytes last arrived (stall timeout)
+  std::int64_t last_output_ms = 0;  // when the socket last took reply bytes
   std::int64_t request_seen_ms = 0; // front: when a sweep first saw the unfinished request in `in`
   std::int64_t linger_until_ms = 0;
   std::size_t discarded = 0;  // bytes read and dropped while lingering

@@ -52,22 +52,30 @@ std::size_t io_thread::consume_front(connection& c, const char* data, std::size_
       c.need = r.frame_bytes;
       // A client that waits for "100 Continue" gets it once, and only when nothing is
       // queued ahead of it (an interim reply must not overtake earlier replies).
-      if (r.expect_continue && !c.continue_sent && c.waiting.empty()) {
-        c.out.append(codec.interim_continue());
-        c.continue_sent = true;
-        mark_dirty(c);
+      if (r.expect_continue && !c.continue_sent) {
+        if (c.waiting.empty()) {
+          c.out.append(codec.interim_continue());
+          c.continue_sent = true;
+          mark_dirty(c);
+        } else {
+          c.continue_wanted = true; // drain() sends it once the replies ahead are out
+        }
       }
       break;
     }
     if (r.st == front_parse::state::fatal) {
       protocol_errors_.fetch_add(1, std::memory_order_relaxed);
-      tally_front(fkind::refused, op_result::bad_request);
-      front_error(c, r.req, r.req.refusal, r.req.detail);
+      if (r.req.needs_auth && !r.req.credential_ok) {
+        handle_front(c, r.req); // a 401 (refused before its body was read)
+      } else {
+        tally_front(r.req.intended, op_result::bad_request);
+        front_error(c, r.req, r.req.refusal, r.req.detail);
+      }
       close_after_replies(c);
       return len;
     }
     pos += r.consumed;
-    c.continue_sent = false;
+    c.continue_sent = c.continue_wanted = false;
     c.request_seen_ms = 0; // the request deadline starts again with the next one
     requests_.fetch_add(1, std::memory_order_relaxed);
     handle_front(c, r.req);
@@ -81,7 +89,9 @@ void io_thread::handle_front(connection& c, const front_request& req) {
     tally_front(counted, op_result::unauthorized);
     ++http_tally_.auth_failures;
     front_request closing = req;
-    closing.close = true; // each wrong guess costs a new TCP handshake
+    closing.close = true;     // each wrong guess costs a new TCP handshake
+    closing.k = req.intended; // a 401, whatever else was wrong with the request
+    closing.status = 0;
     front_error(c, closing, errc::unauthorized);
     close_after_replies(c);
     return;

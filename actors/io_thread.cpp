@@ -7,10 +7,12 @@
 #include "actors/io_thread.hpp"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -261,7 +263,7 @@ void io_thread::add_connection(int fd, bool front) {
     return;
   }
   c->interest = EPOLLIN;
-  c->last_input_ms = now_ms();
+  c->last_input_ms = c->last_output_ms = now_ms();
   if (ctx_.ip_limits && ctx_.ip_limits->enabled()) {
     sockaddr_in peer{};
     socklen_t len = sizeof(peer);
@@ -322,6 +324,7 @@ void io_thread::flush(connection& c) {
       ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
       if (n > 0) {
         c.out_pos += static_cast<std::size_t>(n);
+        c.last_output_ms = round_start_us_ / 1000;
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -412,7 +415,15 @@ void io_thread::sweep(std::int64_t now) {
   // Input left in a connection the node paused itself is complete frames, not a stall.
   const std::int64_t stall = ctx_.options->stall_timeout_ms;
   for (auto& c : conns_) {
-    if (c->dead || c->paused) continue;
+    if (c->dead) continue;
+    // A client that stops reading its replies pins them (up to the output limit plus one
+    // reply): without send progress for the timeout it is closed, paused or not.
+    const std::int64_t limit = c->front ? ctx_.options->http_timeout_ms : stall;
+    if (c->want_write && now - c->last_output_ms >= limit) {
+      close_connection(*c);
+      continue;
+    }
+    if (c->paused) continue;
     if (c->front) {
       sweep_front(*c, now);
       continue;
@@ -434,7 +445,15 @@ void io_thread::sweep_front(connection& c, std::int64_t now) {
   }
   c.request_seen_ms = 0;
   const bool idle = c.waiting.empty() && c.out_pos == c.out.size() && !c.closing;
-  if (idle && now - c.last_input_ms >= limit) close_connection(c);
+  if (!idle || now - std::max(c.last_input_ms, c.last_output_ms) < limit) return;
+  // Replies still in the kernel's send queue are being read: the client is not idle
+  // until it has taken them (a large reply can sit there long after the last send).
+  int unsent = 0;
+  if (::ioctl(c.fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) {
+    c.last_output_ms = now;
+    return;
+  }
+  close_connection(c);
 }
 
 void io_thread::set_interest(connection& c, bool want_read, bool want_write) {

@@ -391,6 +391,12 @@ void io_thread::drain(connection& c) {
     c.waiting.pop_front();
     wrote = true;
   }
+  if (c.continue_wanted && c.waiting.empty()) {
+    c.out.append(ctx_.front->interim_continue()); // its turn has come
+    c.continue_wanted = false;
+    c.continue_sent = true;
+    wrote = true;
+  }
   while (!c.pending_writes.empty() && c.pending_writes.front().ticket <= completed_ticket_)
     c.pending_writes.pop_front(); // now in the table
   // A half-closed connection is flushed (and so closed) once nothing waits any more;

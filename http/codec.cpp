@@ -221,39 +221,28 @@ int status_of(errc e) noexcept {
   }
 }
 
-front_parse codec::parse(const char* data, std::size_t len, const node_options& opts) const {
-  std::string_view in(data, len);
-  std::size_t end = in.find("\r\n\r\n");
-  if (end == std::string_view::npos) {
-    if (len > http_head_bytes_max)
-      return fatal(431, errc::too_large, "request head larger than 16 KiB");
-    return {}; // need more, size unknown
+namespace {
+
+/// Refuses bytes no request head may contain: NUL, and CR or LF other than as a CRLF
+/// pair. Accepting a bare LF as a line end here while a proxy in front does not (or the
+/// reverse) would let the two disagree on where a request ends (request smuggling).
+std::string_view bad_head_byte(std::string_view in, std::size_t scan) noexcept {
+  for (std::size_t i = 0; i < scan; ++i) {
+    char c = in[i];
+    if (c == '\0') return "NUL byte in the request head";
+    if (c == '\n' && (i == 0 || in[i - 1] != '\r')) return "bare LF in the request head";
+    if (c == '\r' && i + 1 < in.size() && in[i + 1] != '\n') return "bare CR in the request head";
   }
-  if (end + 4 > http_head_bytes_max)
-    return fatal(431, errc::too_large, "request head larger than 16 KiB");
-  head h;
-  int status = 400;
-  if (std::string err = parse_head(in.substr(0, end + 2), h, status); !err.empty())
-    return fatal(status, errc::bad_request, std::move(err));
-  const std::size_t body_max = opts.value_bytes_max + http_body_overhead_bytes;
-  if (h.length > body_max) return fatal(413, errc::too_large, "body larger than the value limit");
-  const std::size_t frame = end + 4 + static_cast<std::size_t>(h.length);
-  front_parse r;
-  if (len < frame) {
-    r.frame_bytes = frame;
-    r.expect_continue = h.expect_continue;
-    return r;
-  }
-  r.st = front_parse::state::complete;
-  r.consumed = frame;
-  front_request& req = r.req;
+  return {};
+}
+
+/// Routing, method and auth: everything decided from the head alone.
+void classify(const head& h, const node_options& opts, front_request& req) {
   req.head = h.method == "HEAD";
   req.intended = h.method == "DELETE"                      ? kind::del
                  : h.method == "PUT" || h.method == "POST" ? kind::put
                                                            : kind::get;
   req.close = h.close || (h.http10 && !h.keep_alive);
-  std::string_view body = in.substr(end + 4, static_cast<std::size_t>(h.length));
-
   const bool read = h.method == "GET" || h.method == "HEAD";
   const bool write = h.method == "PUT" || h.method == "POST" || h.method == "DELETE";
   parsed_target t = parse_target(h.target);
@@ -272,22 +261,69 @@ front_parse codec::parse(const char* data, std::size_t len, const node_options& 
     req.k = kind::health;
   } else if (t.kind == target_kind::metrics) {
     req.k = kind::metrics;
-  } else if (read) {
-    req.k = kind::get;
-    req.key = std::move(t.key);
-  } else if (h.method == "DELETE") {
-    req.k = kind::del;
-    req.key = std::move(t.key);
   } else {
-    value_member v = extract_value(body);
+    req.k = read ? kind::get : h.method == "DELETE" ? kind::del : kind::put;
+    req.key = std::move(t.key);
+  }
+}
+
+} // namespace
+
+front_parse codec::parse(const char* data, std::size_t len, const node_options& opts) const {
+  // Empty lines before a request line are ignored (RFC 9112 section 2.2).
+  std::size_t skip = 0;
+  while (len - skip >= 2 && data[skip] == '\r' && data[skip + 1] == '\n')
+    skip += 2;
+  if (skip > 0) {
+    front_parse r = parse(data + skip, len - skip, opts);
+    if (r.st != front_parse::state::need_more) r.consumed += skip;
+    if (r.frame_bytes != 0) r.frame_bytes += skip;
+    return r;
+  }
+  std::string_view in(data, len);
+  std::size_t end = in.find("\r\n\r\n");
+  std::size_t scan = std::min(end == std::string_view::npos ? len : end + 4, http_head_bytes_max);
+  if (std::string_view bad = bad_head_byte(in, scan); !bad.empty())
+    return fatal(400, errc::bad_request, std::string(bad));
+  if (end == std::string_view::npos) {
+    if (len > http_head_bytes_max)
+      return fatal(431, errc::too_large, "request head larger than 16 KiB");
+    return {}; // need more, size unknown
+  }
+  if (end + 4 > http_head_bytes_max)
+    return fatal(431, errc::too_large, "request head larger than 16 KiB");
+  head h;
+  int status = 400;
+  if (std::string err = parse_head(in.substr(0, end + 2), h, status); !err.empty())
+    return fatal(status, errc::bad_request, std::move(err));
+  const std::size_t body_max = opts.value_bytes_max + http_body_overhead_bytes;
+  if (h.length > body_max) return fatal(413, errc::too_large, "body larger than the value limit");
+  const std::size_t frame = end + 4 + static_cast<std::size_t>(h.length);
+  front_parse r;
+  front_request& req = r.req;
+  classify(h, opts, req);
+  if (len < frame) {
+    // A request refused from its head is refused before its body is read: no interim
+    // reply invites the upload, and the connection closes (the body is never parsed).
+    if ((req.needs_auth && !req.credential_ok) || req.k == kind::refused) {
+      r.st = front_parse::state::fatal;
+      req.close = true;
+      return r;
+    }
+    r.frame_bytes = frame;
+    r.expect_continue = h.expect_continue && !h.http10; // 1.0 clients never wait for it
+    return r;
+  }
+  r.st = front_parse::state::complete;
+  r.consumed = frame;
+  if (req.k == kind::put) {
+    value_member v = extract_value(in.substr(end + 4, static_cast<std::size_t>(h.length)));
     if (v.error != body_error::none) {
       refuse(req, errc::bad_request, std::move(v.message));
     } else if (v.text.size() > opts.value_bytes_max) {
       refuse(req, errc::too_large,
              "value larger than " + std::to_string(opts.value_bytes_max) + " bytes");
     } else {
-      req.k = kind::put;
-      req.key = std::move(t.key);
       req.value = v.text;
     }
   }
