@@ -3,7 +3,6 @@
 // pending-write reads and write batches; only the bytes differ, and the codec owns them.
 #include "actors/io_thread.hpp"
 
-#include "protocol/assert.hpp"
 #include "protocol/limits.hpp"
 
 namespace minivault {

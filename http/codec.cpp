@@ -13,17 +13,6 @@ namespace {
 
 using kind = front_request::kind;
 
-char lower(char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);
@@ -41,7 +30,7 @@ bool is_token_char(char c) noexcept {
 bool has_token(std::string_view value, std::string_view token) noexcept {
   while (!value.empty()) {
     std::size_t comma = value.find(',');
-    if (iequals(trim(value.substr(0, comma)), token)) return true;
+    if (ascii_iequals(trim(value.substr(0, comma)), token)) return true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
@@ -110,7 +99,7 @@ std::string parse_head(std::string_view text, head& h, int& status) {
     for (char c : name)
       if (!is_token_char(c)) return "malformed header name";
     std::string_view value = trim(line.substr(colon + 1));
-    if (iequals(name, "content-length")) {
+    if (ascii_iequals(name, "content-length")) {
       if (value.empty() || value.size() > 19) return "bad Content-Length";
       std::uint64_t n = 0;
       for (char c : value) {
@@ -121,14 +110,14 @@ std::string parse_head(std::string_view text, head& h, int& status) {
       if (h.has_length && n != h.length) return "conflicting Content-Length headers";
       h.has_length = true;
       h.length = n;
-    } else if (iequals(name, "transfer-encoding")) {
+    } else if (ascii_iequals(name, "transfer-encoding")) {
       h.chunked = true;
-    } else if (iequals(name, "connection")) {
+    } else if (ascii_iequals(name, "connection")) {
       h.close = h.close || has_token(value, "close");
       h.keep_alive = h.keep_alive || has_token(value, "keep-alive");
-    } else if (iequals(name, "expect")) {
-      h.expect_continue = iequals(value, "100-continue");
-    } else if (iequals(name, "authorization")) {
+    } else if (ascii_iequals(name, "expect")) {
+      h.expect_continue = ascii_iequals(value, "100-continue");
+    } else if (ascii_iequals(name, "authorization")) {
       h.authorization = value;
     }
   }

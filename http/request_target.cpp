@@ -14,18 +14,15 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
+} // namespace
+
+bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
   return true;
 }
-
-} // namespace
 
 bool percent_decode(std::string_view in, std::string& out) {
   out.clear();
@@ -90,7 +87,7 @@ bool needs_auth(auth_mode mode, bool write) noexcept {
 bool bearer_matches(std::string_view authorization, std::string_view secret) noexcept {
   constexpr std::string_view scheme = "bearer";
   if (authorization.size() <= scheme.size() ||
-      !iequals(authorization.substr(0, scheme.size()), scheme) ||
+      !ascii_iequals(authorization.substr(0, scheme.size()), scheme) ||
       authorization[scheme.size()] != ' ')
     return false;
   std::string_view token = authorization.substr(scheme.size() + 1);

@@ -26,6 +26,9 @@ struct parsed_target {
 /// Classifies a raw request target such as `/user%2F1?x=y`.
 [[nodiscard]] parsed_target parse_target(std::string_view raw);
 
+/// ASCII case-insensitive equality (header names, auth schemes, tokens).
+[[nodiscard]] bool ascii_iequals(std::string_view a, std::string_view b) noexcept;
+
 /// Decodes %XX escapes ('+' stays '+'); false if a '%' is not followed by two hex digits.
 [[nodiscard]] bool percent_decode(std::string_view in, std::string& out);
 
