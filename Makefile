@@ -16,7 +16,8 @@ DEB_PACKAGES := cmake g++ make pkg-config libcaf-dev libsqlite3-dev libzstd-dev 
 BENCH_PACKAGES := python3 gnuplot-nox wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bench-deps build build-optimized test bench run format clean
+.PHONY: all deps bench-deps docker-deps build build-optimized test bench run docker-build \
+        docker-run docker-test format clean
 
 all: build
 
@@ -34,6 +35,15 @@ deps:
 
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
+
+# Docker from Debian, and its daemon started when none answers (no registry is needed:
+# the image is built FROM scratch).
+docker-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="docker.io"
+	@docker info >/dev/null 2>&1 || { echo "starting dockerd"; \
+	  ($(SUDO) dockerd >/var/log/dockerd.log 2>&1 &); \
+	  for i in $$(seq 1 50); do docker info >/dev/null 2>&1 && break; sleep 0.2; done; \
+	  docker info >/dev/null 2>&1 || { echo "dockerd did not start: see /var/log/dockerd.log"; exit 1; }; }
 
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -55,6 +65,34 @@ bench: build-optimized bench-deps
 
 run: build
 	./$(BUILD_DIR)/minivault -port $(PORT) -data $(DATA)
+
+# The image: the optimised binaries plus the shared libraries ldd lists, staged into a
+# root filesystem and copied into a FROM scratch image (config/Dockerfile).
+IMAGE      ?= minivault:latest
+HTTP_PORT  ?= 8080
+DOCKER_CTX := $(OPT_DIR)/docker
+docker-build: build-optimized docker-deps
+	rm -rf $(DOCKER_CTX) && mkdir -p $(DOCKER_CTX)/root/usr/local/bin $(DOCKER_CTX)/root/etc \
+	  $(DOCKER_CTX)/root/data $(DOCKER_CTX)/root/tmp
+	cp $(OPT_DIR)/minivault $(OPT_DIR)/minivault-cli $(DOCKER_CTX)/root/usr/local/bin/
+	for lib in $$(ldd $(OPT_DIR)/minivault $(OPT_DIR)/minivault-cli | \
+	              awk '$$2 == "=>" && $$3 ~ /^\// {print $$3} $$1 ~ /^\// {print $$1}' | sort -u); do \
+	  cp -L --parents $$lib $(DOCKER_CTX)/root/; \
+	done
+	printf 'hosts: files dns\n' > $(DOCKER_CTX)/root/etc/nsswitch.conf
+	printf '127.0.0.1 localhost\n' > $(DOCKER_CTX)/root/etc/hosts
+	cp config/Dockerfile $(DOCKER_CTX)/Dockerfile
+	docker build -q -t $(IMAGE) $(DOCKER_CTX)
+	@echo "built $(IMAGE): docker run --rm -p $(PORT):3000 -p $(HTTP_PORT):8080 $(IMAGE)"
+
+# One node in a container, data in the named volume minivault-data; Ctrl-C stops it.
+docker-run: docker-build
+	docker run --rm --init -p $(PORT):3000 -p $(HTTP_PORT):8080 -v minivault-data:/data $(IMAGE)
+
+# Not part of `make test` (it needs a Docker daemon): the image serves both protocols,
+# keeps its data across containers and stops cleanly.
+docker-test: docker-build
+	bash tests/docker/smoke.sh $(IMAGE) $(OPT_DIR)/minivault-cli
 
 format: deps
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
