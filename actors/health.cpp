@@ -28,7 +28,7 @@ std::uint64_t resident_bytes() {
 
 std::string render_health(const health_inputs& in) {
   nlohmann::ordered_json j;
-  j["status"] = "healthy";
+  j["status"] = in.all_peers_up ? "healthy" : "degraded";
   j["node_id"] = in.node_id;
   j["region"] = in.region;
   j["uptime_seconds"] = in.uptime_seconds;
@@ -39,7 +39,17 @@ std::string render_health(const health_inputs& in) {
   j["memory_mb"] = mib(resident_bytes());
   j["connections"] = in.connections;
   j["write_errors"] = in.storage.commit_failures;
+  if (in.cluster_port != 0) j["cluster_port"] = in.cluster_port;
   j["peers"] = nlohmann::ordered_json::array();
+  for (const peer_view& p : in.peers) {
+    nlohmann::ordered_json peer;
+    peer["address"] = p.address;
+    peer["state"] = to_string(p.state);
+    peer["last_heard_ms"] = p.ms_since_heard;
+    if (!p.node_id.empty()) peer["node_id"] = p.node_id;
+    if (!p.region.empty()) peer["region"] = p.region;
+    j["peers"].push_back(std::move(peer));
+  }
   // Never throws: invalid UTF-8 (options refuse it, but be safe) is replaced, not fatal.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "actors/peer_tracker.hpp"
 #include "storage/engine.hpp"
 
 namespace minivault {
@@ -13,10 +14,15 @@ struct health_inputs {
   std::uint64_t uptime_seconds = 0;
   storage::engine_stats storage;
   std::uint64_t connections = 0;
+  // Cluster: only when the node has peers.
+  std::uint16_t cluster_port = 0; // 0 = no cluster
+  std::vector<peer_view> peers;
+  bool all_peers_up = true;
 };
 
-/// Renders the health JSON object. Peers are listed once clustering exists; a single
-/// node is `healthy`.
+/// Renders the health JSON object: `healthy`, or `degraded` while a peer is not up.
+/// `cluster_port` appears only on a node with peers (peers find each other's cluster
+/// endpoint through it).
 [[nodiscard]] std::string render_health(const health_inputs& in);
 
 /// Resident set size of this process in bytes (0 if unknown).

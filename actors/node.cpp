@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <thread>
 
+#include <caf/io/middleman.hpp>
+
 #include "actors/connections_actor.hpp"
 #include "actors/health.hpp"
 #include "actors/log.hpp"
@@ -27,9 +29,16 @@ std::size_t io_thread_count(const node_options& o) {
   return hw <= 2 ? 1 : hw - 1;
 }
 
-std::unique_ptr<caf::actor_system_config> make_caf_config() {
+std::unique_ptr<caf::actor_system_config> make_caf_config(bool clustered) {
   auto cfg = std::make_unique<caf::actor_system_config>();
   add_minivault_types(*cfg);
+  if (clustered) {
+    cfg->load<caf::io::middleman>();
+    // Off by default in CAF 0.17, and then a frozen peer is never detected; the same
+    // values on every node (they are constants here), or nodes flap.
+    cfg->set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
+    cfg->set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(3)});
+  }
   // CAF defaults to max(cores, 4) scheduler threads; the I/O threads and the detached
   // actors have their own threads, so the scheduler gets the cores and no more.
   auto hw = std::thread::hardware_concurrency();
@@ -112,7 +121,17 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
   std::size_t threads = io_thread_count(opts);
   n->board_ = std::make_unique<completion_board>(threads);
   n->metrics_ = std::make_unique<node_metrics>(threads);
-  n->cfg_ = make_caf_config();
+  const bool clustered = !opts.peers.empty();
+  if (clustered) {
+    std::uint32_t cp = opts.cluster_port != 0 ? opts.cluster_port : opts.port + 1000u;
+    if (cp > 65535) {
+      error = "cluster port " + std::to_string(cp) +
+              " (client port + 1000) is not a port; set -cluster-port";
+      return nullptr;
+    }
+    n->cluster_port_ = static_cast<std::uint16_t>(cp);
+  }
+  n->cfg_ = make_caf_config(clustered);
   n->sys_ = std::make_unique<caf::actor_system>(*n->cfg_);
   n->storage_ = n->sys_->spawn<caf::detached>(
       storage_actor_impl, n->engine_.get(), n->board_.get(), opts.fsync,
@@ -136,6 +155,23 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
     self->failed_ = true;
     ::kill(::getpid(), SIGTERM); // main() waits for it and stops the node in order
   };
+  if (clustered) {
+    membership_config mc;
+    mc.node_id = n->node_id_;
+    mc.region = opts.region;
+    mc.peers = opts.peers;
+    mc.board = &n->peers_;
+    n->membership_ = n->sys_->spawn(membership_actor_impl, std::move(mc));
+    auto published = n->sys_->middleman().publish(n->membership_, n->cluster_port_,
+                                                  opts.bind_address.c_str(), true);
+    if (!published) {
+      error = "cannot listen for peers on " + opts.bind_address + ":" +
+              std::to_string(n->cluster_port_) + ": " + n->sys_->render(published.error());
+      ::close(listen_fd);
+      if (n->ctx_.front_listen_fd >= 0) ::close(n->ctx_.front_listen_fd);
+      return nullptr;
+    }
+  }
   n->connections_ =
       n->sys_->spawn<caf::detached>(connections_actor_impl, &n->ctx_, listen_fd, threads);
   log(log_level::info, "node " + n->node_id_ + " serving the binary protocol on " +
@@ -156,6 +192,10 @@ std::string node::health_json() const {
           .count());
   in.storage = engine_->stats();
   in.connections = ctx_.open_connections.load();
+  if (cluster_port_ != 0) {
+    in.cluster_port = cluster_port_;
+    in.peers = peers_.peers(in.all_peers_up);
+  }
   return render_health(in);
 }
 
@@ -184,6 +224,8 @@ void node::stop() {
                        std::string("stopping ") + what + ": " + sys_->render(e));
                  });
   };
+  if (membership_) stop_one(membership_, "membership");
+  membership_ = nullptr;
   stop_one(connections_, "connections");
   stop_one(storage_, "storage");
   stop_one(sync_, "sync");

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "actors/completion_board.hpp"
+#include "actors/membership_actor.hpp"
 #include "actors/metrics.hpp"
 #include "actors/rate_limiter.hpp"
 #include "actors/server_context.hpp"
@@ -59,6 +60,9 @@ private:
   storage_actor storage_;
   sync_actor sync_;
   rate_limiter_actor rate_limiter_;
+  membership_actor membership_; // only with peers
+  peer_board peers_;
+  std::uint16_t cluster_port_ = 0; // 0 = no peers
   connections_actor connections_;
   bool stopped_ = false;
   std::atomic<bool> failed_{false};

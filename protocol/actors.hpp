@@ -39,16 +39,33 @@ typename Inspector::result_type inspect(Inspector& f, connection_stats& x) {
            x.protocol_errors, x.refused);
 }
 
+/// What a probe of a peer's client port found (see actors/peer_probe.hpp).
+struct probe_result {
+  bool ok = false;
+  std::string node_id;
+  std::string region;
+  std::uint16_t cluster_port = 0;
+  std::string error; // !ok: why
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, probe_result& x) {
+  return f(caf::meta::type_name("probe_result"), x.ok, x.node_id, x.region, x.cluster_port,
+           x.error);
+}
+
 } // namespace minivault
 
 CAF_BEGIN_TYPE_ID_BLOCK(minivault, caf::first_custom_type_id)
 CAF_ADD_TYPE_ID(minivault, (minivault::write_batch))
 CAF_ADD_TYPE_ID(minivault, (minivault::connection_stats))
+CAF_ADD_TYPE_ID(minivault, (minivault::probe_result))
 CAF_ADD_ATOM(minivault, minivault, flush_atom, "flush")
 CAF_ADD_ATOM(minivault, minivault, tick_atom, "tick")
 CAF_ADD_ATOM(minivault, minivault, compact_atom, "compact")
 CAF_ADD_ATOM(minivault, minivault, stop_atom, "stop")
 CAF_ADD_ATOM(minivault, minivault, stats_atom, "stats")
+CAF_ADD_ATOM(minivault, minivault, ping_atom, "ping")
+CAF_ADD_ATOM(minivault, minivault, probe_atom, "probe")
 CAF_END_TYPE_ID_BLOCK(minivault)
 
 namespace minivault {
@@ -80,6 +97,21 @@ using rate_limiter_actor =
 ///   connections, joins the I/O threads, replies true, quits.
 using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<connection_stats>,
                                            caf::replies_to<stop_atom>::with<bool>>;
+
+/// Cluster membership (actors/membership_actor.hpp). Published on the cluster port, so
+/// peers hold handles of this type.
+/// - tick_atom: its own timer (attempts, heartbeats, expiry, the health snapshot).
+/// - (ping_atom, from_node_id): a peer's heartbeat; replies (node_id, region).
+/// - stop_atom: replies true, quits.
+using membership_actor =
+    caf::typed_actor<caf::reacts_to<tick_atom>,
+                     caf::replies_to<ping_atom, std::string>::with<std::string, std::string>,
+                     caf::replies_to<stop_atom>::with<bool>>;
+
+/// Probes one peer's client port (blocking: spawn detached).
+/// - (probe_atom, host, port): replies what the peer's HEALTH says.
+using prober_actor =
+    caf::typed_actor<caf::replies_to<probe_atom, std::string, std::uint16_t>::with<probe_result>>;
 
 inline void add_minivault_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::minivault>();

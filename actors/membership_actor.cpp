@@ -1,0 +1,162 @@
+// Message flow:
+//   tick_atom --> peer_tracker.due_attempts --> prober (probe_atom) --> middleman
+//                 (connect_atom) --> monitor + connected
+//             --> due_heartbeats --> peer (ping_atom) --> heard
+//             --> expire_silent --> drop handle; snapshot --> peer_board
+//   (ping_atom, from) --> (node_id, region)
+//   down_msg of a peer's handle --> lost
+#include "actors/membership_actor.hpp"
+
+#include <caf/io/middleman.hpp>
+
+#include "actors/log.hpp"
+#include "actors/peer_probe.hpp"
+
+namespace minivault {
+
+std::int64_t membership_state::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               started)
+      .count();
+}
+
+prober_actor::behavior_type prober_actor_impl(prober_actor::pointer,
+                                              std::chrono::milliseconds timeout) {
+  return {
+      [timeout](probe_atom, const std::string& host, std::uint16_t port) {
+        probe_result r;
+        peer_identity id;
+        r.ok = probe_peer(peer_address{host, port}, timeout, id, r.error);
+        r.node_id = std::move(id.node_id);
+        r.region = std::move(id.region);
+        r.cluster_port = id.cluster_port;
+        return r;
+      },
+  };
+}
+
+namespace {
+
+using self_ptr = membership_actor::stateful_pointer<membership_state>;
+
+void drop_handle(self_ptr self, std::size_t i) {
+  auto& h = self->state.handles[i];
+  if (h) self->demonitor(h.address());
+  h = nullptr;
+}
+
+void on_connected(self_ptr self, std::size_t i, const probe_result& id,
+                  const caf::strong_actor_ptr& ptr) {
+  auto& st = self->state;
+  auto handle = caf::actor_cast<membership_actor>(ptr);
+  if (!handle) {
+    st.tracker->attempt_failed(i, st.now_ms());
+    return;
+  }
+  st.handles[i] = handle;
+  self->monitor(handle);
+  st.tracker->connected(i, id.node_id, id.region, st.now_ms());
+  log(log_level::info, "peer " + st.config.peers[i].host + ":" +
+                           std::to_string(st.config.peers[i].port) + " (" + id.node_id + ") is up");
+}
+
+void attempt(self_ptr self, std::size_t i) {
+  auto& st = self->state;
+  const peer_address& a = st.config.peers[i];
+  self->request(st.probers[i], st.config.probe_timeout * 2, probe_atom_v, a.host, a.port)
+      .then(
+          [self, i](const probe_result& id) {
+            auto& st = self->state;
+            if (!id.ok) {
+              st.tracker->attempt_failed(i, st.now_ms());
+              return;
+            }
+            if (id.node_id == st.config.node_id) {
+              st.tracker->is_self(i); // CLUSTER_NODES listed this node itself
+              return;
+            }
+            auto mm = self->system().middleman().actor_handle();
+            self->request(mm, st.config.connect_timeout, caf::connect_atom_v,
+                          st.config.peers[i].host, id.cluster_port)
+                .then(
+                    [self, i, id](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                                  const std::set<std::string>&) { on_connected(self, i, id, ptr); },
+                    [self, i](const caf::error&) {
+                      self->state.tracker->attempt_failed(i, self->state.now_ms());
+                    });
+          },
+          [self, i](const caf::error&) {
+            self->state.tracker->attempt_failed(i, self->state.now_ms());
+          });
+}
+
+void heartbeat(self_ptr self, std::size_t i) {
+  auto& st = self->state;
+  auto handle = st.handles[i];
+  if (!handle) return;
+  auto timeout = std::chrono::milliseconds(st.config.timing.down_after_ms);
+  self->request(handle, timeout, ping_atom_v, st.config.node_id)
+      .then([self, i](const std::string&,
+                      const std::string&) { self->state.tracker->heard(i, self->state.now_ms()); },
+            [](const caf::error&) {}); // silence is judged by expire_silent
+}
+
+void tick(self_ptr self) {
+  auto& st = self->state;
+  const std::int64_t now = st.now_ms();
+  for (std::size_t i : st.tracker->expire_silent(now)) {
+    log(log_level::warning, "peer " + st.config.peers[i].host + ":" +
+                                std::to_string(st.config.peers[i].port) + " is down (silent for " +
+                                std::to_string(st.config.timing.down_after_ms) + " ms)");
+    drop_handle(self, i);
+  }
+  for (std::size_t i : st.tracker->due_attempts(now))
+    attempt(self, i);
+  for (std::size_t i : st.tracker->due_heartbeats(now))
+    heartbeat(self, i);
+  if (st.config.board) st.config.board->publish(st.tracker->snapshot(now), st.tracker->all_up());
+}
+
+} // namespace
+
+membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_config config) {
+  auto& st = self->state;
+  st.started = std::chrono::steady_clock::now();
+  st.tracker = std::make_unique<peer_tracker>(config.peers, config.timing);
+  for (std::size_t i = 0; i < config.peers.size(); ++i)
+    st.probers.push_back(
+        self->spawn<caf::detached + caf::linked>(prober_actor_impl, config.probe_timeout));
+  st.handles.resize(config.peers.size());
+  st.config = std::move(config);
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& st = self->state;
+    for (std::size_t i = 0; i < st.handles.size(); ++i) {
+      if (st.handles[i] && st.handles[i].address() == msg.source) {
+        st.handles[i] = nullptr;
+        st.tracker->lost(i, st.now_ms());
+        log(log_level::warning, "peer " + st.config.peers[i].host + ":" +
+                                    std::to_string(st.config.peers[i].port) +
+                                    " is down (connection lost)");
+      }
+    }
+  });
+  const auto period = std::chrono::milliseconds(membership_tick_ms);
+  self->send(self, tick_atom_v);
+  return {
+      [self, period](tick_atom) {
+        tick(self);
+        self->delayed_send(self, period, tick_atom_v);
+      },
+      [self](ping_atom, const std::string&) -> caf::result<std::string, std::string> {
+        return {self->state.config.node_id, self->state.config.region};
+      },
+      [self](stop_atom) {
+        for (auto& p : self->state.probers)
+          self->send_exit(p, caf::exit_reason::user_shutdown);
+        self->quit();
+        return true;
+      },
+  };
+}
+
+} // namespace minivault

@@ -1,0 +1,173 @@
+// Cluster membership: the peer tracker's decisions with explicit times, then real nodes
+// in this process (each with its own actor system, middleman and loopback ports) finding,
+// losing and re-finding each other.
+#include "actors/peer_tracker.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "actors/node.hpp"
+#include "tests/support/node_process.hpp"
+#include "tests/support/test_client.hpp"
+
+namespace minivault {
+namespace {
+
+using namespace std::chrono_literals;
+
+peer_tracker two_peers() {
+  return peer_tracker({{"a", 1}, {"b", 2}}, peer_tracker::timing{500, 3000, 100, 800});
+}
+
+TEST(peer_tracker, attempts_back_off_exponentially_up_to_the_cap) {
+  auto t = two_peers();
+  EXPECT_EQ(t.due_attempts(0), (std::vector<std::size_t>{0, 1}));
+  EXPECT_TRUE(t.due_attempts(0).empty()); // already being attempted
+  t.attempt_failed(0, 0);
+  EXPECT_TRUE(t.due_attempts(99).empty());
+  EXPECT_EQ(t.due_attempts(100), (std::vector<std::size_t>{0}));
+  t.attempt_failed(0, 100); // next in 200
+  EXPECT_TRUE(t.due_attempts(299).empty());
+  EXPECT_EQ(t.due_attempts(300), (std::vector<std::size_t>{0}));
+  std::int64_t now = 300;
+  for (int i = 0; i < 10; ++i) {
+    t.attempt_failed(0, now);
+    now += 800; // the cap
+    EXPECT_EQ(t.due_attempts(now), (std::vector<std::size_t>{0})) << "attempt " << i;
+  }
+}
+
+TEST(peer_tracker, up_peers_are_pinged_and_expire_when_silent) {
+  auto t = two_peers();
+  (void)t.due_attempts(0);
+  t.connected(0, "n0", "eu", 0);
+  EXPECT_TRUE(t.up(0));
+  EXPECT_TRUE(t.due_heartbeats(499).empty());
+  EXPECT_EQ(t.due_heartbeats(500), (std::vector<std::size_t>{0}));
+  t.heard(0, 600);
+  EXPECT_TRUE(t.expire_silent(3599).empty());
+  EXPECT_EQ(t.expire_silent(3600), (std::vector<std::size_t>{0}));
+  EXPECT_FALSE(t.up(0));
+  auto views = t.snapshot(3600);
+  EXPECT_EQ(views[0].state, peer_state::down);
+  EXPECT_EQ(views[0].ms_since_heard, 3000);
+  EXPECT_EQ(views[0].node_id, "n0");
+  // A lost peer is retried after the minimum backoff, not the grown one.
+  EXPECT_TRUE(t.due_attempts(3699).empty());
+  EXPECT_EQ(t.due_attempts(3700), (std::vector<std::size_t>{0}));
+}
+
+TEST(peer_tracker, this_node_itself_is_ignored_and_not_shown) {
+  auto t = two_peers();
+  (void)t.due_attempts(0);
+  t.is_self(1);
+  t.connected(0, "n0", "eu", 0);
+  EXPECT_TRUE(t.all_up());
+  EXPECT_EQ(t.snapshot(0).size(), 1u);
+  EXPECT_TRUE(t.due_attempts(10000).empty());
+}
+
+// -- real nodes in this process -------------------------------------------------------------
+
+struct cluster_member {
+  std::string dir;
+  node_options opts;
+  std::unique_ptr<node> n;
+
+  explicit cluster_member(std::uint16_t port) {
+    std::string tmpl = "/tmp/mv-member-XXXXXX";
+    if (::mkdtemp(tmpl.data()) != nullptr) dir = tmpl;
+    opts.port = port;
+    opts.bind_address = "127.0.0.1";
+    opts.data_dir = dir;
+    opts.cluster_port = test::pick_free_port();
+  }
+  ~cluster_member() {
+    n.reset();
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
+  ::testing::AssertionResult start() {
+    std::string error;
+    n = node::start(opts, error);
+    if (!n) return ::testing::AssertionFailure() << error;
+    return ::testing::AssertionSuccess();
+  }
+  nlohmann::json health() const {
+    test::test_client c(opts.port);
+    auto r = c.health();
+    return r.ok() ? nlohmann::json::parse(r.payload) : nlohmann::json();
+  }
+};
+
+/// Waits until `member`'s health shows `address` in `state`; returns how long it took.
+std::optional<std::chrono::milliseconds> wait_for_peer(const cluster_member& member,
+                                                       const std::string& address,
+                                                       const std::string& state,
+                                                       std::chrono::milliseconds limit) {
+  auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < limit) {
+    auto h = member.health();
+    if (h.is_object())
+      for (const auto& p : h["peers"])
+        if (p["address"] == address && p["state"] == state)
+          return std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - start);
+    std::this_thread::sleep_for(20ms);
+  }
+  return std::nullopt;
+}
+
+TEST(membership, nodes_find_lose_and_refind_each_other) {
+  const std::uint16_t pa = test::pick_free_port(), pb = test::pick_free_port();
+  const std::string a_addr = "127.0.0.1:" + std::to_string(pa);
+  const std::string b_addr = "127.0.0.1:" + std::to_string(pb);
+  cluster_member a(pa), b(pb);
+  a.opts.peers = {{"127.0.0.1", pb}, {"127.0.0.1", pa}}; // its own entry is ignored
+  b.opts.peers = {{"127.0.0.1", pa}};
+  a.opts.region = "eu";
+  ASSERT_TRUE(a.start());
+  ASSERT_TRUE(b.start());
+
+  ASSERT_TRUE(wait_for_peer(a, b_addr, "up", 5s)) << a.health().dump();
+  ASSERT_TRUE(wait_for_peer(b, a_addr, "up", 5s)) << b.health().dump();
+  auto h = a.health();
+  EXPECT_EQ(h["status"], "healthy");
+  EXPECT_EQ(h["cluster_port"], a.opts.cluster_port);
+  ASSERT_EQ(h["peers"].size(), 1u) << "the entry naming node A itself must not be listed";
+  EXPECT_EQ(h["peers"][0]["node_id"], b.n->node_id());
+  EXPECT_EQ(b.health()["peers"][0]["region"], "eu");
+
+  b.n.reset(); // node B stops: its connection closes
+  auto down = wait_for_peer(a, b_addr, "down", 6s);
+  ASSERT_TRUE(down) << a.health().dump();
+  EXPECT_EQ(a.health()["status"], "degraded");
+
+  ASSERT_TRUE(b.start()); // same ports, same data
+  auto back = wait_for_peer(a, b_addr, "up", 5s);
+  ASSERT_TRUE(back) << a.health().dump();
+  EXPECT_LT(*back, 1500ms) << "a restarted peer must be reconnected within about a second";
+  EXPECT_EQ(a.health()["status"], "healthy");
+}
+
+TEST(membership, an_unreachable_peer_stays_connecting_and_the_node_serves) {
+  cluster_member a(test::pick_free_port());
+  a.opts.peers = {{"127.0.0.1", test::pick_free_port()}};
+  ASSERT_TRUE(a.start());
+  std::this_thread::sleep_for(500ms);
+  auto h = a.health();
+  ASSERT_EQ(h["peers"].size(), 1u);
+  EXPECT_EQ(h["peers"][0]["state"], "connecting");
+  EXPECT_EQ(h["peers"][0]["last_heard_ms"], -1);
+  EXPECT_EQ(h["status"], "degraded");
+  test::test_client c(a.opts.port);
+  EXPECT_TRUE(c.set("k", "v").ok());
+  EXPECT_EQ(c.get("k").payload, "v");
+}
+
+} // namespace
+} // namespace minivault
