@@ -10,7 +10,9 @@
 #include <caf/io/middleman.hpp>
 
 #include "actors/log.hpp"
+#include "actors/peer_auth.hpp"
 #include "actors/peer_probe.hpp"
+#include "protocol/security.hpp"
 
 namespace minivault {
 
@@ -18,6 +20,10 @@ std::int64_t membership_state::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                started)
       .count();
+}
+
+bool membership_state::sender_trusted(const caf::strong_actor_ptr& sender) const {
+  return config.secret.empty() || (sender && trusted.count(sender->node()) > 0);
 }
 
 prober_actor::behavior_type prober_actor_impl(prober_actor::pointer,
@@ -45,6 +51,23 @@ void drop_handle(self_ptr self, std::size_t i) {
   h = nullptr;
 }
 
+void mark_up(self_ptr self, std::size_t i, const probe_result& id, const membership_actor& handle) {
+  auto& st = self->state;
+  st.handles[i] = handle;
+  self->monitor(handle);
+  st.tracker->connected(i, id.node_id, id.region, st.now_ms());
+  log(log_level::info, "peer " + st.config.peers[i].host + ":" +
+                           std::to_string(st.config.peers[i].port) + " (" + id.node_id + ") is up");
+}
+
+void refused(self_ptr self, std::size_t i, const std::string& why) {
+  auto& st = self->state;
+  log(log_level::warning, "peer " + st.config.peers[i].host + ":" +
+                              std::to_string(st.config.peers[i].port) + " not trusted: " + why);
+  st.tracker->attempt_failed(i, st.now_ms());
+}
+
+/// With -auth, both sides prove the secret (peer_auth.hpp) before the peer counts as up.
 void on_connected(self_ptr self, std::size_t i, const probe_result& id,
                   const caf::strong_actor_ptr& ptr) {
   auto& st = self->state;
@@ -53,11 +76,35 @@ void on_connected(self_ptr self, std::size_t i, const probe_result& id,
     st.tracker->attempt_failed(i, st.now_ms());
     return;
   }
-  st.handles[i] = handle;
-  self->monitor(handle);
-  st.tracker->connected(i, id.node_id, id.region, st.now_ms());
-  log(log_level::info, "peer " + st.config.peers[i].host + ":" +
-                           std::to_string(st.config.peers[i].port) + " (" + id.node_id + ") is up");
+  if (st.config.secret.empty()) {
+    mark_up(self, i, id, handle);
+    return;
+  }
+  const std::string nonce_a = make_nonce();
+  const auto timeout = st.config.connect_timeout;
+  self->request(handle, timeout, challenge_atom_v, nonce_a)
+      .then(
+          [self, i, id, handle, nonce_a, timeout](
+              const std::string& nonce_b, const std::string& node_b, const std::string& proof_b) {
+            auto& st = self->state;
+            if (!constant_time_equal(proof_b,
+                                     peer_proof(st.config.secret, "server", nonce_a, node_b))) {
+              refused(self, i, "it could not prove the cluster secret");
+              return;
+            }
+            std::string proof_a =
+                peer_proof(st.config.secret, "client", nonce_b, st.config.node_id);
+            self->request(handle, timeout, peer_auth_atom_v, st.config.node_id, nonce_b, proof_a)
+                .then(
+                    [self, i, id, handle](bool accepted) {
+                      if (accepted)
+                        mark_up(self, i, id, handle);
+                      else
+                        refused(self, i, "it refused our proof of the cluster secret");
+                    },
+                    [self, i](const caf::error&) { refused(self, i, "no answer to our proof"); });
+          },
+          [self, i](const caf::error&) { refused(self, i, "no answer to our challenge"); });
 }
 
 void attempt(self_ptr self, std::size_t i) {
@@ -130,6 +177,7 @@ membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_
   st.config = std::move(config);
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
+    st.trusted.erase(msg.source.node()); // a reconnect proves the secret again
     for (std::size_t i = 0; i < st.handles.size(); ++i) {
       if (st.handles[i] && st.handles[i].address() == msg.source) {
         st.handles[i] = nullptr;
@@ -147,7 +195,37 @@ membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_
         tick(self);
         self->delayed_send(self, period, tick_atom_v);
       },
+      [self](challenge_atom,
+             const std::string& nonce_a) -> caf::result<std::string, std::string, std::string> {
+        auto& st = self->state;
+        const auto& sender = self->current_sender();
+        if (!sender) return caf::make_error(caf::sec::invalid_argument);
+        if (st.challenges.size() >= 4096) st.challenges.clear(); // bounded; retried anyway
+        std::string nonce_b = make_nonce();
+        st.challenges[sender->node()] = nonce_b;
+        return {nonce_b, st.config.node_id,
+                peer_proof(st.config.secret, "server", nonce_a, st.config.node_id)};
+      },
+      [self](peer_auth_atom, const std::string& node_a, const std::string& nonce_b,
+             const std::string& proof_a) -> caf::result<bool> {
+        auto& st = self->state;
+        const auto& sender = self->current_sender();
+        if (!sender) return false;
+        auto it = st.challenges.find(sender->node());
+        if (it == st.challenges.end() || it->second != nonce_b) return false;
+        st.challenges.erase(it); // each nonce is good for one proof
+        if (!constant_time_equal(proof_a,
+                                 peer_proof(st.config.secret, "client", nonce_b, node_a))) {
+          log(log_level::warning,
+              "a peer claiming to be " + node_a + " failed to prove the cluster secret");
+          return false;
+        }
+        st.trusted.insert(sender->node());
+        return true;
+      },
       [self](ping_atom, const std::string&) -> caf::result<std::string, std::string> {
+        if (!self->state.sender_trusted(self->current_sender()))
+          return caf::make_error(caf::sec::invalid_argument); // not authenticated
         return {self->state.config.node_id, self->state.config.region};
       },
       [self](stop_atom) {

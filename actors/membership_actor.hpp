@@ -13,8 +13,10 @@
 //     goes down is marked down and retried after backoff_min_ms.
 // Decisions live in peer_tracker; this actor only carries them out. Every tick it
 // publishes a snapshot to the peer_board that health reads.
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +55,7 @@ struct membership_config {
   std::chrono::milliseconds probe_timeout{500};
   std::chrono::milliseconds connect_timeout{2000};
   peer_board* board = nullptr; // owned by the node, outlives the actor
+  std::string secret;          // -auth: peers must prove it (empty: every peer is trusted)
 };
 
 struct membership_state {
@@ -62,6 +65,10 @@ struct membership_state {
   std::vector<prober_actor> probers;     // one per peer
   std::vector<membership_actor> handles; // the peers' membership actors while up
   std::chrono::steady_clock::time_point started;
+  std::map<caf::node_id, std::string> challenges; // nonce handed to each connecting node
+  std::set<caf::node_id> trusted;                 // nodes that proved the secret
+  /// True if the current message's sender may be served (-auth: it authenticated).
+  [[nodiscard]] bool sender_trusted(const caf::strong_actor_ptr& sender) const;
   [[nodiscard]] std::int64_t now_ms() const;
 };
 

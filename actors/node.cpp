@@ -161,6 +161,7 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
     mc.region = opts.region;
     mc.peers = opts.peers;
     mc.board = &n->peers_;
+    mc.secret = opts.auth_key;
     n->membership_ = n->sys_->spawn(membership_actor_impl, std::move(mc));
     auto published = n->sys_->middleman().publish(n->membership_, n->cluster_port_,
                                                   opts.bind_address.c_str(), true);

@@ -3,6 +3,8 @@
 // losing and re-finding each other.
 #include "actors/peer_tracker.hpp"
 
+#include "actors/peer_auth.hpp"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -10,6 +12,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
+
+#include <caf/io/middleman.hpp>
 
 #include "actors/node.hpp"
 #include "tests/support/node_process.hpp"
@@ -70,6 +74,19 @@ TEST(peer_tracker, this_node_itself_is_ignored_and_not_shown) {
   EXPECT_TRUE(t.all_up());
   EXPECT_EQ(t.snapshot(0).size(), 1u);
   EXPECT_TRUE(t.due_attempts(10000).empty());
+}
+
+TEST(peer_auth, proofs_bind_secret_role_nonce_and_node) {
+  const std::string p = peer_proof("s", "client", "n1", "node");
+  EXPECT_EQ(p.size(), 64u); // hex of SHA-256
+  EXPECT_EQ(p, peer_proof("s", "client", "n1", "node"));
+  EXPECT_NE(p, peer_proof("t", "client", "n1", "node"));
+  EXPECT_NE(p, peer_proof("s", "server", "n1", "node"));
+  EXPECT_NE(p, peer_proof("s", "client", "n2", "node"));
+  EXPECT_NE(p, peer_proof("s", "client", "n1", "other"));
+  const std::string a = make_nonce(), b = make_nonce();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_NE(a, b);
 }
 
 // -- real nodes in this process -------------------------------------------------------------
@@ -167,6 +184,60 @@ TEST(membership, an_unreachable_peer_stays_connecting_and_the_node_serves) {
   test::test_client c(a.opts.port);
   EXPECT_TRUE(c.set("k", "v").ok());
   EXPECT_EQ(c.get("k").payload, "v");
+}
+
+TEST(membership, peers_with_the_secret_trust_each_other_and_others_never_come_up) {
+  const std::uint16_t pa = test::pick_free_port(), pb = test::pick_free_port(),
+                      pc = test::pick_free_port();
+  cluster_member a(pa), b(pb), c(pc);
+  a.opts.peers = {{"127.0.0.1", pb}, {"127.0.0.1", pc}};
+  b.opts.peers = {{"127.0.0.1", pa}};
+  c.opts.peers = {{"127.0.0.1", pa}};
+  a.opts.auth_key = b.opts.auth_key = "cluster-secret";
+  c.opts.auth_key = "another-secret";
+  ASSERT_TRUE(a.start());
+  ASSERT_TRUE(b.start());
+  ASSERT_TRUE(c.start());
+  const std::string b_addr = "127.0.0.1:" + std::to_string(pb);
+  const std::string c_addr = "127.0.0.1:" + std::to_string(pc);
+  const std::string a_addr = "127.0.0.1:" + std::to_string(pa);
+  ASSERT_TRUE(wait_for_peer(a, b_addr, "up", 5s)) << a.health().dump();
+  ASSERT_TRUE(wait_for_peer(b, a_addr, "up", 5s)) << b.health().dump();
+  // C holds another secret: neither side ever counts the other as up.
+  EXPECT_FALSE(wait_for_peer(a, c_addr, "up", 1500ms)) << a.health().dump();
+  EXPECT_FALSE(wait_for_peer(c, a_addr, "up", 100ms)) << c.health().dump();
+  EXPECT_EQ(a.health()["status"], "degraded");
+}
+
+TEST(membership, a_process_without_the_secret_is_not_answered) {
+  const std::uint16_t pa = test::pick_free_port();
+  cluster_member a(pa);
+  a.opts.peers = {{"127.0.0.1", test::pick_free_port()}};
+  a.opts.auth_key = "cluster-secret";
+  ASSERT_TRUE(a.start());
+  // An impostor: its own actor system, straight to the cluster port.
+  caf::actor_system_config cfg;
+  add_minivault_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  auto remote = sys.middleman().remote_actor<membership_actor>("127.0.0.1", a.opts.cluster_port);
+  ASSERT_TRUE(remote) << sys.render(remote.error());
+  caf::scoped_actor self{sys};
+  bool answered = false;
+  self->request(*remote, 2s, ping_atom_v, std::string("impostor"))
+      .receive([&](const std::string&, const std::string&) { answered = true; },
+               [&](const caf::error&) {});
+  EXPECT_FALSE(answered) << "a heartbeat from a process that never proved the secret was answered";
+  // A made-up proof is refused too.
+  bool accepted = true;
+  self->request(*remote, 2s, challenge_atom_v, std::string("00"))
+      .receive([&](const std::string&, const std::string&, const std::string&) {},
+               [&](const caf::error&) {});
+  self->request(*remote, 2s, peer_auth_atom_v, std::string("impostor"), std::string("00"),
+                std::string("00"))
+      .receive([&](bool ok) { accepted = ok; }, [&](const caf::error&) { accepted = false; });
+  EXPECT_FALSE(accepted);
 }
 
 } // namespace
