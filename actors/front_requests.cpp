@@ -39,13 +39,7 @@ std::size_t io_thread::consume_front(connection& c, const char* data, std::size_
   std::size_t pos = 0;
   c.need = 0;
   while (pos < len && !c.closing && !c.dead) {
-    if (batch_.ops.size() >= batch_bytes_max) send_batch();
-    if (must_pause(c)) {
-      c.paused = true;
-      paused_.push_back(&c);
-      set_interest(c, false, c.want_write);
-      break;
-    }
+    if (!ready_to_parse(c)) break;
     front_parse r = codec.parse(data + pos, len - pos, *ctx_.options);
     if (r.st == front_parse::state::need_more) {
       c.need = r.frame_bytes;

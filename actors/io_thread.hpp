@@ -94,6 +94,9 @@ private:
   bool resume(connection& c);
   static void remove_from(std::vector<connection*>& list, connection& c);
   [[nodiscard]] bool must_pause(const connection& c) const;
+  /// Before each request: hands over a full batch, and pauses `c` at a limit (false:
+  /// stop parsing it until resume()).
+  [[nodiscard]] bool ready_to_parse(connection& c);
   void mark_dirty(connection& c);
   void flush(connection& c);
   void set_interest(connection& c, bool want_read, bool want_write);

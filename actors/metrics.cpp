@@ -89,6 +89,11 @@ public:
     out_ += type;
     out_ += '\n';
   }
+  /// A family with one unlabelled sample.
+  void single(const char* name, const char* type, const char* help, std::uint64_t v) {
+    family(name, type, help);
+    sample(name, "", v);
+  }
   /// `labels` is either empty or `k="v",k="v"` (values here never need escaping).
   void sample(const std::string& name, const std::string& labels, std::uint64_t v) {
     head(name, labels);
@@ -198,36 +203,30 @@ std::string render_prometheus(const node_metrics& m, const metrics_inputs& in) {
   for (std::size_t f = 0; f < 2; ++f)
     w.sample("minivault_rate_limited_total", proto(f), fronts[f].rate_limited);
 
-  w.family("minivault_connections", "gauge", "Open client connections (both protocols).");
-  w.sample("minivault_connections", "", in.connections_open);
-  w.family("minivault_connections_accepted_total", "counter", "Client connections accepted.");
-  w.sample("minivault_connections_accepted_total", "", in.connections_accepted);
-  w.family("minivault_connections_refused_total", "counter",
-           "Client connections closed at accept (connection or file limit).");
-  w.sample("minivault_connections_refused_total", "", in.connections_refused);
+  w.single("minivault_connections", "gauge", "Open client connections (both protocols).",
+           in.connections_open);
+  w.single("minivault_connections_accepted_total", "counter", "Client connections accepted.",
+           in.connections_accepted);
+  w.single("minivault_connections_refused_total", "counter",
+           "Client connections closed at accept (connection or file limit).",
+           in.connections_refused);
 
   const auto& s = in.storage;
-  w.family("minivault_cache_hits_total", "counter", "Reads served from the value cache.");
-  w.sample("minivault_cache_hits_total", "", s.cache_hits);
-  w.family("minivault_cache_misses_total", "counter", "Reads that went to SQLite.");
-  w.sample("minivault_cache_misses_total", "", s.cache_misses);
-  w.family("minivault_cache_items", "gauge", "Values held in the cache.");
-  w.sample("minivault_cache_items", "", s.cache_items);
-  w.family("minivault_cache_bytes", "gauge", "Bytes of values held in the cache.");
-  w.sample("minivault_cache_bytes", "", s.cache_bytes);
-  w.family("minivault_keys", "gauge", "Live keys.");
-  w.sample("minivault_keys", "", s.keys);
-  w.family("minivault_stored_bytes", "gauge", "Bytes of live records (keys, values, headers).");
-  w.sample("minivault_stored_bytes", "", s.live_bytes);
-  w.family("minivault_storage_bytes", "gauge", "Bytes of the database and WAL files on disk.");
-  w.sample("minivault_storage_bytes", "", s.storage_bytes);
-  w.family("minivault_commits_total", "counter", "Group commits.");
-  w.sample("minivault_commits_total", "", s.commits);
-  w.family("minivault_writes_committed_total", "counter", "Writes made durable.");
-  w.sample("minivault_writes_committed_total", "", s.writes_committed);
-  w.family("minivault_commit_failures_total", "counter",
-           "Group commits that failed (disk full, I/O error).");
-  w.sample("minivault_commit_failures_total", "", s.commit_failures);
+  w.single("minivault_cache_hits_total", "counter", "Reads served from the value cache.",
+           s.cache_hits);
+  w.single("minivault_cache_misses_total", "counter", "Reads that went to SQLite.", s.cache_misses);
+  w.single("minivault_cache_items", "gauge", "Values held in the cache.", s.cache_items);
+  w.single("minivault_cache_bytes", "gauge", "Bytes of values held in the cache.", s.cache_bytes);
+  w.single("minivault_keys", "gauge", "Live keys.", s.keys);
+  w.single("minivault_stored_bytes", "gauge", "Bytes of live records (keys, values, headers).",
+           s.live_bytes);
+  w.single("minivault_storage_bytes", "gauge", "Bytes of the database and WAL files on disk.",
+           s.storage_bytes);
+  w.single("minivault_commits_total", "counter", "Group commits.", s.commits);
+  w.single("minivault_writes_committed_total", "counter", "Writes made durable.",
+           s.writes_committed);
+  w.single("minivault_commit_failures_total", "counter",
+           "Group commits that failed (disk full, I/O error).", s.commit_failures);
 
   w.family("minivault_commit_batch_writes", "histogram", "Writes per group commit.");
   std::array<std::uint64_t, commit_bounds_writes.size() + 1> commit_buckets{};
@@ -236,10 +235,10 @@ std::string render_prometheus(const node_metrics& m, const metrics_inputs& in) {
   w.histogram("minivault_commit_batch_writes", "", commit_bounds_writes, 1.0, commit_buckets,
               load(m.commit_batch_writes.sum));
 
-  w.family("minivault_uptime_seconds", "gauge", "Seconds since the node started.");
-  w.sample("minivault_uptime_seconds", "", in.uptime_seconds);
-  w.family("minivault_resident_memory_bytes", "gauge", "Resident set size of the process.");
-  w.sample("minivault_resident_memory_bytes", "", in.resident_bytes);
+  w.single("minivault_uptime_seconds", "gauge", "Seconds since the node started.",
+           in.uptime_seconds);
+  w.single("minivault_resident_memory_bytes", "gauge", "Resident set size of the process.",
+           in.resident_bytes);
   return out;
 }
 

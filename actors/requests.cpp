@@ -21,6 +21,15 @@ bool io_thread::must_pause(const connection& c) const {
          (batch_.ops.size() >= batch_bytes_max && !can_send_batch());
 }
 
+bool io_thread::ready_to_parse(connection& c) {
+  if (batch_.ops.size() >= batch_bytes_max) send_batch();
+  if (!must_pause(c)) return true;
+  c.paused = true;
+  paused_.push_back(&c);
+  set_interest(c, false, c.want_write);
+  return false;
+}
+
 void io_thread::process_input(connection& c, const char* data, std::size_t len) {
   // Frames are parsed straight from the receive buffer; only an incomplete tail (or
   // input left while paused) is copied into the connection's own buffer.
@@ -71,13 +80,7 @@ std::size_t io_thread::consume(connection& c, const char* data, std::size_t len)
   // lookups were a fifth of the I/O thread at 16 in flight, mostly cache misses).
   if (len >= 2 * wire::request_header_bytes) prefetch_gets(data, len, value_max);
   while (pos < len && !c.closing && !c.dead) {
-    if (batch_.ops.size() >= batch_bytes_max) send_batch();
-    if (must_pause(c)) {
-      c.paused = true;
-      paused_.push_back(&c);
-      set_interest(c, false, c.want_write);
-      break;
-    }
+    if (!ready_to_parse(c)) break;
     auto r = wire::parse_request(data + pos, len - pos, value_max);
     if (r.state == wire::parse_state::need_more) {
       c.need = r.frame_bytes;
