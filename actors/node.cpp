@@ -101,6 +101,17 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
             " damaged log row tail(s) at open (copies kept in table quarantine)");
   log(log_level::info, "opened " + opts.data_dir + ": " + std::to_string(st.keys) + " keys");
 
+  const bool clustered = !opts.peers.empty();
+  if (clustered) {
+    std::uint32_t cp = opts.cluster_port != 0 ? opts.cluster_port : opts.port + 1000u;
+    if (cp > 65535) {
+      error = "cluster port " + std::to_string(cp) +
+              " (client port + 1000) is not a port; set -cluster-port";
+      return nullptr;
+    }
+    n->cluster_port_ = static_cast<std::uint16_t>(cp);
+  }
+
   n->opts_.max_connections = clamp_to_fd_limit(opts.max_connections);
   int listen_fd = open_listener(opts.bind_address, opts.port, error);
   if (listen_fd < 0) return nullptr;
@@ -121,16 +132,6 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
   std::size_t threads = io_thread_count(opts);
   n->board_ = std::make_unique<completion_board>(threads);
   n->metrics_ = std::make_unique<node_metrics>(threads);
-  const bool clustered = !opts.peers.empty();
-  if (clustered) {
-    std::uint32_t cp = opts.cluster_port != 0 ? opts.cluster_port : opts.port + 1000u;
-    if (cp > 65535) {
-      error = "cluster port " + std::to_string(cp) +
-              " (client port + 1000) is not a port; set -cluster-port";
-      return nullptr;
-    }
-    n->cluster_port_ = static_cast<std::uint16_t>(cp);
-  }
   n->cfg_ = make_caf_config(clustered);
   n->sys_ = std::make_unique<caf::actor_system>(*n->cfg_);
   n->storage_ = n->sys_->spawn<caf::detached>(
@@ -218,6 +219,7 @@ void node::stop() {
   stopped_ = true;
   caf::scoped_actor self{*sys_};
   auto stop_one = [&](const auto& handle, const char* what) {
+    if (!handle) return; // never started (start() failed part way)
     self->request(handle, std::chrono::seconds(10), stop_atom_v)
         .receive([](bool) {},
                  [&](const caf::error& e) {
@@ -225,12 +227,12 @@ void node::stop() {
                        std::string("stopping ") + what + ": " + sys_->render(e));
                  });
   };
-  if (membership_) stop_one(membership_, "membership");
+  stop_one(membership_, "membership");
   membership_ = nullptr;
   stop_one(connections_, "connections");
   stop_one(storage_, "storage");
   stop_one(sync_, "sync");
-  if (rate_limiter_) stop_one(rate_limiter_, "rate limiter");
+  stop_one(rate_limiter_, "rate limiter");
   rate_limiter_ = nullptr;
   connections_ = nullptr;
   storage_ = nullptr;

@@ -240,5 +240,20 @@ TEST(membership, a_process_without_the_secret_is_not_answered) {
   EXPECT_FALSE(accepted);
 }
 
+TEST(membership, a_taken_cluster_port_fails_the_start_cleanly) {
+  cluster_member a(test::pick_free_port());
+  a.opts.peers = {{"127.0.0.1", test::pick_free_port()}};
+  ASSERT_TRUE(a.start());
+  cluster_member b(test::pick_free_port());
+  b.opts.peers = a.opts.peers;
+  b.opts.cluster_port = a.opts.cluster_port; // taken by node A
+  std::string error;
+  EXPECT_EQ(node::start(b.opts, error), nullptr);
+  EXPECT_NE(error.find("cannot listen for peers"), std::string::npos) << error;
+  // Its client port was released: a node can start on it now.
+  b.opts.cluster_port = test::pick_free_port();
+  EXPECT_TRUE(b.start());
+}
+
 } // namespace
 } // namespace minivault
