@@ -22,7 +22,7 @@ std::int64_t membership_state::now_ms() const {
       .count();
 }
 
-bool membership_state::sender_trusted(const caf::strong_actor_ptr& sender) const {
+bool endpoint_state::trusts(const caf::strong_actor_ptr& sender) const {
   return config.secret.empty() || (sender && trusted.count(sender->node()) > 0);
 }
 
@@ -51,7 +51,8 @@ void drop_handle(self_ptr self, std::size_t i) {
   h = nullptr;
 }
 
-void mark_up(self_ptr self, std::size_t i, const probe_result& id, const membership_actor& handle) {
+void mark_up(self_ptr self, std::size_t i, const probe_result& id,
+             const peer_endpoint_actor& handle) {
   auto& st = self->state;
   st.handles[i] = handle;
   self->monitor(handle);
@@ -71,7 +72,7 @@ void refused(self_ptr self, std::size_t i, const std::string& why) {
 void on_connected(self_ptr self, std::size_t i, const probe_result& id,
                   const caf::strong_actor_ptr& ptr) {
   auto& st = self->state;
-  auto handle = caf::actor_cast<membership_actor>(ptr);
+  auto handle = caf::actor_cast<peer_endpoint_actor>(ptr);
   if (!handle) {
     st.tracker->attempt_failed(i, st.now_ms());
     return;
@@ -87,7 +88,8 @@ void on_connected(self_ptr self, std::size_t i, const probe_result& id,
           [self, i, id, handle, nonce_a, timeout](
               const std::string& nonce_b, const std::string& node_b, const std::string& proof_b) {
             auto& st = self->state;
-            if (!constant_time_equal(proof_b,
+            if (node_b != id.node_id ||
+                !constant_time_equal(proof_b,
                                      peer_proof(st.config.secret, "server", nonce_a, node_b))) {
               refused(self, i, "it could not prove the cluster secret");
               return;
@@ -177,7 +179,6 @@ membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_
   st.config = std::move(config);
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
-    st.trusted.erase(msg.source.node()); // a reconnect proves the secret again
     for (std::size_t i = 0; i < st.handles.size(); ++i) {
       if (st.handles[i] && st.handles[i].address() == msg.source) {
         st.handles[i] = nullptr;
@@ -195,14 +196,38 @@ membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_
         tick(self);
         self->delayed_send(self, period, tick_atom_v);
       },
+      [self](stop_atom) {
+        for (auto& p : self->state.probers)
+          self->send_exit(p, caf::exit_reason::user_shutdown);
+        self->quit();
+        return true;
+      },
+  };
+}
+
+peer_endpoint_actor::behavior_type
+peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
+                   endpoint_config config) {
+  self->state.config = std::move(config);
+  // Anything else a stranger sends is dropped silently (no log line per message); a
+  // request gets an error back. The endpoint never quits on it.
+  self->set_default_handler(caf::drop);
+  return {
       [self](challenge_atom,
              const std::string& nonce_a) -> caf::result<std::string, std::string, std::string> {
         auto& st = self->state;
         const auto& sender = self->current_sender();
         if (!sender) return caf::make_error(caf::sec::invalid_argument);
-        if (st.challenges.size() >= 4096) st.challenges.clear(); // bounded; retried anyway
         std::string nonce_b = make_nonce();
-        st.challenges[sender->node()] = nonce_b;
+        if (st.challenges.insert_or_assign(sender->node(), nonce_b).second) {
+          // Bounded: past the limit the oldest open challenge goes (that peer retries),
+          // so strangers cannot wipe everyone's handshakes at once.
+          st.challenge_order.push_back(sender->node());
+          while (st.challenge_order.size() > endpoint_challenges_max) {
+            st.challenges.erase(st.challenge_order.front());
+            st.challenge_order.pop_front();
+          }
+        }
         return {nonce_b, st.config.node_id,
                 peer_proof(st.config.secret, "server", nonce_a, st.config.node_id)};
       },
@@ -220,19 +245,19 @@ membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_
               "a peer claiming to be " + node_a + " failed to prove the cluster secret");
           return false;
         }
-        st.trusted.insert(sender->node());
+        if (st.trusted.insert(sender->node()).second) {
+          st.trusted_order.push_back(sender->node());
+          while (st.trusted_order.size() > endpoint_trusted_max) { // the oldest re-proves
+            st.trusted.erase(st.trusted_order.front());
+            st.trusted_order.pop_front();
+          }
+        }
         return true;
       },
       [self](ping_atom, const std::string&) -> caf::result<std::string, std::string> {
-        if (!self->state.sender_trusted(self->current_sender()))
+        if (!self->state.trusts(self->current_sender()))
           return caf::make_error(caf::sec::invalid_argument); // not authenticated
         return {self->state.config.node_id, self->state.config.region};
-      },
-      [self](stop_atom) {
-        for (auto& p : self->state.probers)
-          self->send_exit(p, caf::exit_reason::user_shutdown);
-        self->quit();
-        return true;
       },
   };
 }

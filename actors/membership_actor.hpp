@@ -13,6 +13,7 @@
 //     goes down is marked down and retried after backoff_min_ms.
 // Decisions live in peer_tracker; this actor only carries them out. Every tick it
 // publishes a snapshot to the peer_board that health reads.
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -62,19 +63,43 @@ struct membership_state {
   static inline const char* name = "minivault.membership";
   std::unique_ptr<peer_tracker> tracker;
   membership_config config;
-  std::vector<prober_actor> probers;     // one per peer
-  std::vector<membership_actor> handles; // the peers' membership actors while up
+  std::vector<prober_actor> probers;        // one per peer
+  std::vector<peer_endpoint_actor> handles; // the peers' endpoints while up
   std::chrono::steady_clock::time_point started;
-  std::map<caf::node_id, std::string> challenges; // nonce handed to each connecting node
-  std::set<caf::node_id> trusted;                 // nodes that proved the secret
-  /// True if the current message's sender may be served (-auth: it authenticated).
-  [[nodiscard]] bool sender_trusted(const caf::strong_actor_ptr& sender) const;
   [[nodiscard]] std::int64_t now_ms() const;
 };
 
 membership_actor::behavior_type
 membership_actor_impl(membership_actor::stateful_pointer<membership_state> self,
                       membership_config config);
+
+/// What the peer endpoint needs: who this node is, and the secret peers must prove.
+struct endpoint_config {
+  std::string node_id;
+  std::string region;
+  std::string secret; // empty: every peer is trusted
+};
+
+/// Bounds of the endpoint's per-connection state (oldest entries go first).
+inline constexpr std::size_t endpoint_challenges_max = 1024;
+inline constexpr std::size_t endpoint_trusted_max = 1024;
+
+struct endpoint_state {
+  static inline const char* name = "minivault.peer_endpoint";
+  endpoint_config config;
+  std::map<caf::node_id, std::string> challenges; // nonce handed to each connecting node
+  std::deque<caf::node_id> challenge_order;       // insertion order, for eviction
+  std::set<caf::node_id> trusted;                 // nodes that proved the secret
+  std::deque<caf::node_id> trusted_order;
+  [[nodiscard]] bool trusts(const caf::strong_actor_ptr& sender) const;
+};
+
+/// The actor a node publishes on its cluster port: answers challenges, proofs and
+/// heartbeats, and nothing else, so a stranger who reaches the port cannot control the
+/// node.
+peer_endpoint_actor::behavior_type
+peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
+                   endpoint_config config);
 
 /// The prober of one peer's client port (spawn detached: it blocks).
 prober_actor::behavior_type prober_actor_impl(prober_actor::pointer self,

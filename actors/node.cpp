@@ -164,7 +164,9 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
     mc.board = &n->peers_;
     mc.secret = opts.auth_key;
     n->membership_ = n->sys_->spawn(membership_actor_impl, std::move(mc));
-    auto published = n->sys_->middleman().publish(n->membership_, n->cluster_port_,
+    n->endpoint_ = n->sys_->spawn(peer_endpoint_impl,
+                                  endpoint_config{n->node_id_, opts.region, opts.auth_key});
+    auto published = n->sys_->middleman().publish(n->endpoint_, n->cluster_port_,
                                                   opts.bind_address.c_str(), true);
     if (!published) {
       error = "cannot listen for peers on " + opts.bind_address + ":" +
@@ -229,6 +231,10 @@ void node::stop() {
   };
   stop_one(membership_, "membership");
   membership_ = nullptr;
+  if (endpoint_) {
+    caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
+    endpoint_ = nullptr;
+  }
   stop_one(connections_, "connections");
   stop_one(storage_, "storage");
   stop_one(sync_, "sync");

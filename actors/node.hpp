@@ -60,7 +60,8 @@ private:
   storage_actor storage_;
   sync_actor sync_;
   rate_limiter_actor rate_limiter_;
-  membership_actor membership_; // only with peers
+  membership_actor membership_;  // only with peers
+  peer_endpoint_actor endpoint_; // only with peers: published on the cluster port
   peer_board peers_;
   std::uint16_t cluster_port_ = 0; // 0 = no peers
   connections_actor connections_;

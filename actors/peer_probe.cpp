@@ -111,9 +111,23 @@ bool probe_peer(const peer_address& address, std::chrono::milliseconds timeout, 
     error = "not a clustered minivault node (no cluster_port in its health)";
     return false;
   }
+  const auto cluster_port = j["cluster_port"].get<std::uint64_t>();
+  if (cluster_port == 0 || cluster_port > 65535) {
+    error = "its health names no valid cluster_port";
+    return false;
+  }
+  // The cluster port must answer too: the middleman's connect blocks (for every peer)
+  // on an address that silently drops packets.
+  int cluster_fd = connect_by_deadline(
+      peer_address{address.host, static_cast<std::uint16_t>(cluster_port)}, deadline, error);
+  if (cluster_fd < 0) {
+    error = "cluster port " + std::to_string(cluster_port) + ": " + error;
+    return false;
+  }
+  ::close(cluster_fd);
   out.node_id = j["node_id"].get<std::string>();
   out.region = j.value("region", std::string());
-  out.cluster_port = static_cast<std::uint16_t>(j["cluster_port"].get<unsigned>());
+  out.cluster_port = static_cast<std::uint16_t>(cluster_port);
   return true;
 }
 

@@ -20,9 +20,10 @@ token_pool::token_pool(std::uint64_t rate_per_s) noexcept
 
 std::uint64_t token_pool::take(std::uint64_t want) noexcept {
   if (!enabled()) return want;
+  const auto asked = static_cast<std::int64_t>(std::min<std::uint64_t>(want, INT64_MAX));
   std::int64_t cur = tokens_.load(std::memory_order_relaxed);
   while (cur > 0) {
-    std::int64_t got = std::min<std::int64_t>(cur, static_cast<std::int64_t>(want));
+    std::int64_t got = std::min<std::int64_t>(cur, asked);
     if (tokens_.compare_exchange_weak(cur, cur - got, std::memory_order_relaxed))
       return static_cast<std::uint64_t>(got);
   }
@@ -39,12 +40,12 @@ void token_pool::refill(std::chrono::nanoseconds elapsed) noexcept {
   carry_ = static_cast<std::uint64_t>(earned % ns_per_s);
   if (add == 0) return;
   std::int64_t cur = tokens_.load(std::memory_order_relaxed);
-  std::int64_t cap = static_cast<std::int64_t>(std::min<std::uint64_t>(burst_, INT64_MAX));
+  const auto cap = static_cast<std::uint64_t>(std::min<std::uint64_t>(burst_, INT64_MAX));
   std::int64_t next = 0;
   do {
-    next = static_cast<std::int64_t>(
-        std::min<std::uint64_t>(static_cast<std::uint64_t>(std::max<std::int64_t>(cur, 0)) + add,
-                                static_cast<std::uint64_t>(cap)));
+    const auto base = static_cast<std::uint64_t>(std::max<std::int64_t>(cur, 0));
+    // base + add may not fit 64 bits at huge rates: compare before adding.
+    next = static_cast<std::int64_t>(add >= cap - std::min(base, cap) ? cap : base + add);
     if (next <= cur) return; // already full
   } while (!tokens_.compare_exchange_weak(cur, next, std::memory_order_relaxed));
 }

@@ -87,6 +87,13 @@ std::size_t io_thread::consume(connection& c, const char* data, std::size_t len)
       break;
     }
     if (r.state == wire::parse_state::invalid) {
+      // Counted under the op its first byte names (a SET with a claimed length over the
+      // limit is a refused SET); unknown opcodes count as GETs.
+      const auto first = static_cast<std::uint8_t>(data[pos]);
+      tally_.count(first == static_cast<std::uint8_t>(wire::opcode::set)   ? op_kind::set
+                   : first == static_cast<std::uint8_t>(wire::opcode::del) ? op_kind::del
+                                                                           : op_kind::get,
+                   op_result::bad_request);
       fail_and_close(c, r.error);
       return len;
     }

@@ -100,20 +100,22 @@ using rate_limiter_actor =
 using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<connection_stats>,
                                            caf::replies_to<stop_atom>::with<bool>>;
 
-/// Cluster membership (actors/membership_actor.hpp). Published on the cluster port, so
-/// peers hold handles of this type.
-/// - tick_atom: its own timer (attempts, heartbeats, expiry, the health snapshot).
+/// What a node publishes on its cluster port (actors/membership_actor.hpp): only what a
+/// peer may ask, nothing that controls the node.
 /// - (challenge_atom, nonce_a): replies (nonce_b, node_id, proof_b); see peer_auth.hpp.
 /// - (peer_auth_atom, node_id_a, nonce_b, proof_a): true once the sender is trusted.
 /// - (ping_atom, from_node_id): a peer's heartbeat; replies (node_id, region). Refused
 ///   (an error) from a sender that has not authenticated, when -auth is set.
-/// - stop_atom: replies true, quits.
-using membership_actor = caf::typed_actor<
-    caf::reacts_to<tick_atom>,
+using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<challenge_atom, std::string>::with<std::string, std::string, std::string>,
     caf::replies_to<peer_auth_atom, std::string, std::string, std::string>::with<bool>,
-    caf::replies_to<ping_atom, std::string>::with<std::string, std::string>,
-    caf::replies_to<stop_atom>::with<bool>>;
+    caf::replies_to<ping_atom, std::string>::with<std::string, std::string>>;
+
+/// Cluster membership (actors/membership_actor.hpp), local only (never published).
+/// - tick_atom: its own timer (attempts, heartbeats, expiry, the health snapshot).
+/// - stop_atom: replies true, quits.
+using membership_actor =
+    caf::typed_actor<caf::reacts_to<tick_atom>, caf::replies_to<stop_atom>::with<bool>>;
 
 /// Probes one peer's client port (blocking: spawn detached).
 /// - (probe_atom, host, port): replies what the peer's HEALTH says.

@@ -221,7 +221,7 @@ TEST(membership, a_process_without_the_secret_is_not_answered) {
   cfg.load<caf::io::middleman>();
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
-  auto remote = sys.middleman().remote_actor<membership_actor>("127.0.0.1", a.opts.cluster_port);
+  auto remote = sys.middleman().remote_actor<peer_endpoint_actor>("127.0.0.1", a.opts.cluster_port);
   ASSERT_TRUE(remote) << sys.render(remote.error());
   caf::scoped_actor self{sys};
   bool answered = false;
