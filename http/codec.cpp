@@ -100,11 +100,14 @@ std::string parse_head(std::string_view text, head& h, int& status) {
       if (!is_token_char(c)) return "malformed header name";
     std::string_view value = trim(line.substr(colon + 1));
     if (ascii_iequals(name, "content-length")) {
-      if (value.empty() || value.size() > 19) return "bad Content-Length";
+      if (value.empty()) return "bad Content-Length";
+      // Any number of digits (leading zeros included); a value past 64 bits saturates,
+      // and is then refused as too large like any length over the limit.
       std::uint64_t n = 0;
       for (char c : value) {
         if (c < '0' || c > '9') return "bad Content-Length";
-        n = n * 10 + static_cast<std::uint64_t>(c - '0');
+        const auto d = static_cast<std::uint64_t>(c - '0');
+        n = n > (UINT64_MAX - d) / 10 ? UINT64_MAX : n * 10 + d;
       }
       // Two different lengths would let two parsers disagree on where the body ends.
       if (h.has_length && n != h.length) return "conflicting Content-Length headers";
