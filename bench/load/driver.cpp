@@ -1,5 +1,7 @@
 #include "bench/load/driver.hpp"
 
+#include "bench/load/zipf.hpp"
+
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -87,9 +89,9 @@ std::string open_connection(const workload& w, connection& c) {
 /// One worker thread: its own epoll set, connections, RNG and statistics.
 class worker {
 public:
-  worker(const workload& w, const std::vector<std::string>& keys, std::uint64_t seed,
-         const std::atomic<int>& ph)
-      : w_(w), keys_(keys), rng_{seed | 1}, phase_(ph), value_(w.value_bytes, 'v') {
+  worker(const workload& w, const std::vector<std::string>& keys, const zipf_table* zipf,
+         std::uint64_t seed, const std::atomic<int>& ph)
+      : w_(w), keys_(keys), zipf_(zipf), rng_{seed | 1}, phase_(ph), value_(w.value_bytes, 'v') {
     for (std::size_t i = 0; i < value_.size(); ++i)
       value_[i] = static_cast<char>('a' + (i * 7 + seed) % 26);
   }
@@ -188,7 +190,9 @@ private:
     c.out_pos = 0;
     std::uint64_t t = now_ns();
     while (c.in_flight < w_.pipeline) {
-      const std::string& key = keys_[rng_.next() % keys_.size()];
+      const std::string& key =
+          zipf_ ? keys_[zipf_->draw(static_cast<double>(rng_.next() >> 11) * 0x1.0p-53)]
+                : keys_[rng_.next() % keys_.size()];
       bool read = static_cast<double>(rng_.next() >> 11) * 0x1.0p-53 < w_.read_fraction;
       if (read)
         encode_get(w_.protocol, c.out, key);
@@ -230,6 +234,7 @@ private:
 
   const workload& w_;
   const std::vector<std::string>& keys_;
+  const zipf_table* zipf_; // nullptr: uniform keys
   rng64 rng_;
   const std::atomic<int>& phase_;
   std::string value_;
@@ -291,12 +296,15 @@ std::string prefill(const workload& w) {
 std::string run_load(const workload& w, run_stats& out) {
   if (w.connections == 0 || w.pipeline == 0 || w.threads == 0 || w.keys == 0)
     return "connections, pipeline, threads and keys must be at least 1";
+  if (w.zipf_theta < 0 || w.zipf_theta >= 1) return "--zipf must be 0 (uniform) or in (0, 1)";
   const auto keys = make_keys(w.keys);
+  const zipf_table zipf = w.zipf_theta > 0 ? zipf_table(w.keys, w.zipf_theta) : zipf_table();
   std::atomic<int> ph{static_cast<int>(phase::warmup)};
   std::size_t threads = std::min(w.threads, w.connections);
   std::vector<std::unique_ptr<worker>> workers;
   for (std::size_t t = 0; t < threads; ++t)
-    workers.push_back(std::make_unique<worker>(w, keys, w.seed * 7919 + t, ph));
+    workers.push_back(std::make_unique<worker>(w, keys, w.zipf_theta > 0 ? &zipf : nullptr,
+                                               w.seed * 7919 + t, ph));
   for (std::size_t i = 0; i < w.connections; ++i) {
     auto c = std::make_unique<connection>();
     if (auto err = open_connection(w, *c); !err.empty())

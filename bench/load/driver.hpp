@@ -32,6 +32,7 @@ struct workload {
   std::size_t keys = 10000;
   std::size_t value_bytes = 100;
   double read_fraction = 0.0; // 0 = only SET, 1 = only GET
+  double zipf_theta = 0.0;    // 0 = uniform keys; 0 < theta < 1 = Zipf-skewed (e.g. 0.99)
   double duration_s = 5.0;
   double warmup_s = 1.0;
   std::uint64_t seed = 1;

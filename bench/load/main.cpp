@@ -28,6 +28,7 @@ const char* usage_text =
     "  --keys N             key space: key:000000000000 .. (default 10000)\n"
     "  --value-size N       SET value bytes (default 100)\n"
     "  --reads F            fraction of GETs, 0..1 (default 0: only SET)\n"
+    "  --zipf THETA         Zipf-skewed keys, 0 < THETA < 1 (e.g. 0.99); default 0: uniform\n"
     "  --duration S         measured seconds (default 5)\n"
     "  --warmup S           unmeasured seconds first (default 1)\n"
     "  --prefill            SET every key once before the run\n"
@@ -66,6 +67,7 @@ std::string parse_args(int argc, char** argv, workload& w, bool& json, bool& do_
       {"--value-size",
        [&](const std::string& v) { return parse_size(v, 0, 64u << 20, w.value_bytes); }},
       {"--reads", [&](const std::string& v) { return parse_real(v, 0, 1, w.read_fraction); }},
+      {"--zipf", [&](const std::string& v) { return parse_real(v, 0, 0.999999, w.zipf_theta); }},
       {"--duration", [&](const std::string& v) { return parse_real(v, 0.1, 86400, w.duration_s); }},
       {"--warmup", [&](const std::string& v) { return parse_real(v, 0, 3600, w.warmup_s); }},
       {"--seed",
@@ -113,10 +115,15 @@ double us(std::uint64_t ns) {
 }
 
 void print_text(const workload& w, const run_stats& s) {
-  std::printf("%s %s:%u  %zu conns x %zu in flight, %zu thread(s), %.0f%% GET, %zu keys, "
+  char keys[64];
+  if (w.zipf_theta > 0)
+    std::snprintf(keys, sizeof(keys), "%zu keys (zipf %.2f)", w.keys, w.zipf_theta);
+  else
+    std::snprintf(keys, sizeof(keys), "%zu keys", w.keys);
+  std::printf("%s %s:%u  %zu conns x %zu in flight, %zu thread(s), %.0f%% GET, %s, "
               "%zu B values, %.1f s\n",
               w.protocol == wire_protocol::resp ? "redis" : "minivault", w.host.c_str(), w.port,
-              w.connections, w.pipeline, w.threads, w.read_fraction * 100, w.keys, w.value_bytes,
+              w.connections, w.pipeline, w.threads, w.read_fraction * 100, keys, w.value_bytes,
               s.seconds);
   std::printf("  %.0f ops/s   (%llu ops, %llu errors, %llu misses)\n",
               static_cast<double>(s.ops) / s.seconds, static_cast<unsigned long long>(s.ops),
