@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include <caf/io/middleman.hpp>
@@ -253,6 +254,47 @@ TEST(membership, a_taken_cluster_port_fails_the_start_cleanly) {
   // Its client port was released: a node can start on it now.
   b.opts.cluster_port = test::pick_free_port();
   EXPECT_TRUE(b.start());
+}
+
+// Whatever a process that reaches the cluster port sends (here stop_atom and tick_atom,
+// which control the node's own membership actor), the published actor only answers
+// challenges, proofs and heartbeats: the node's membership keeps working.
+TEST(membership_security, a_process_without_the_secret_cannot_stop_membership) {
+  const std::uint16_t pa = test::pick_free_port(), pb = test::pick_free_port();
+  cluster_member a(pa), b(pb);
+  a.opts.peers = {{"127.0.0.1", pb}};
+  b.opts.peers = {{"127.0.0.1", pa}};
+  a.opts.auth_key = b.opts.auth_key = "cluster-secret";
+  ASSERT_TRUE(a.start());
+  ASSERT_TRUE(b.start());
+  const std::string b_addr = "127.0.0.1:" + std::to_string(pb);
+  ASSERT_TRUE(wait_for_peer(a, b_addr, "up", 5s)) << a.health().dump();
+
+  caf::actor_system_config cfg;
+  add_minivault_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  // Untyped, so nothing but the node itself limits what may be sent.
+  caf::actor remote;
+  self->request(sys.middleman().actor_handle(), 5s, caf::connect_atom_v, std::string("127.0.0.1"),
+                a.opts.cluster_port)
+      .receive([&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                   const std::set<std::string>&) { remote = caf::actor_cast<caf::actor>(ptr); },
+               [&](const caf::error& e) { ADD_FAILURE() << sys.render(e); });
+  ASSERT_TRUE(remote);
+  bool stopped = false;
+  self->request(remote, 2s, stop_atom_v)
+      .receive([&](bool) { stopped = true; }, [&](const caf::error&) {});
+  EXPECT_FALSE(stopped) << "an unauthenticated process stopped the membership actor";
+  for (int i = 0; i < 100; ++i)
+    self->send(remote, tick_atom_v); // no extra timer chains may start
+
+  // Whatever the reply, node A's membership must still work: B going away is noticed.
+  b.n.reset();
+  EXPECT_TRUE(wait_for_peer(a, b_addr, "down", 6s))
+      << "node A still shows a stopped peer: " << a.health().dump();
 }
 
 } // namespace
