@@ -70,9 +70,12 @@ connections_actor_impl(connections_actor::stateful_pointer<connections_state> se
   // Without the storage actor no write can ever be acknowledged again: fail fast
   // rather than leave clients waiting on writes that will never complete.
   self->monitor(ctx->storage);
+  if (ctx->replication) self->monitor(ctx->replication);
   self->set_down_handler([ctx](const caf::down_msg& msg) {
     if (ctx->on_fatal)
-      ctx->on_fatal("the storage actor terminated (" + caf::to_string(msg.reason) + ")");
+      ctx->on_fatal(std::string(msg.source == ctx->storage.address() ? "the storage actor"
+                                                                     : "the replication actor") +
+                    " terminated (" + caf::to_string(msg.reason) + ")");
   });
   return {
       [self](stats_atom) {

@@ -510,7 +510,10 @@ void io_thread::send_batch() {
   batch_.ticket = next_ticket_++;
   in_flight_bytes_ += batch_.ops.size();
   retained_.push_back(retained_batch{batch_.ticket, batch_.ops});
-  caf::anon_send(ctx_.storage, std::move(batch_));
+  if (ctx_.replication)
+    caf::anon_send(ctx_.replication, std::move(batch_)); // a cluster: quorum writes
+  else
+    caf::anon_send(ctx_.storage, std::move(batch_));
   batch_ = write_batch{};
   ++in_flight_;
 }

@@ -28,14 +28,6 @@ int main(int argc, char** argv) {
   }
   const node_options& opts = parsed.options;
   set_log_level(opts.log_level);
-  if (!opts.peers.empty()) {
-    std::fprintf(stderr,
-                 "minivault: peers were given (CLUSTER_NODES / cluster-nodes) but this build "
-                 "serves a single node only; clustering is not available yet. Refusing to start "
-                 "rather than run unreplicated.\n");
-    return 2;
-  }
-
   // Signals are taken synchronously by this thread only; every other thread inherits
   // the blocked mask. SIGPIPE is ignored: a vanished client is an ordinary error.
   sigset_t stop_signals;

@@ -9,6 +9,7 @@
 
 #include <caf/io/middleman.hpp>
 
+#include "actors/cluster_codec.hpp"
 #include "actors/log.hpp"
 #include "actors/peer_auth.hpp"
 #include "actors/peer_probe.hpp"
@@ -45,10 +46,16 @@ namespace {
 
 using self_ptr = membership_actor::stateful_pointer<membership_state>;
 
+void notify(self_ptr self, std::size_t i, const caf::strong_actor_ptr& endpoint) {
+  const auto& f = self->state.config.on_peer_change;
+  if (f) f(static_cast<std::uint32_t>(i), endpoint);
+}
+
 void drop_handle(self_ptr self, std::size_t i) {
   auto& h = self->state.handles[i];
   if (h) self->demonitor(h.address());
   h = nullptr;
+  notify(self, i, nullptr);
 }
 
 void mark_up(self_ptr self, std::size_t i, const probe_result& id,
@@ -57,6 +64,7 @@ void mark_up(self_ptr self, std::size_t i, const probe_result& id,
   st.handles[i] = handle;
   self->monitor(handle);
   st.tracker->connected(i, id.node_id, id.region, st.now_ms());
+  notify(self, i, caf::actor_cast<caf::strong_actor_ptr>(handle));
   log(log_level::info, "peer " + st.config.peers[i].host + ":" +
                            std::to_string(st.config.peers[i].port) + " (" + id.node_id + ") is up");
 }
@@ -183,6 +191,7 @@ membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_
       if (st.handles[i] && st.handles[i].address() == msg.source) {
         st.handles[i] = nullptr;
         st.tracker->lost(i, st.now_ms());
+        notify(self, i, nullptr);
         log(log_level::warning, "peer " + st.config.peers[i].host + ":" +
                                     std::to_string(st.config.peers[i].port) +
                                     " is down (connection lost)");
@@ -258,6 +267,35 @@ peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
         if (!self->state.trusts(self->current_sender()))
           return caf::make_error(caf::sec::invalid_argument); // not authenticated
         return {self->state.config.node_id, self->state.config.region};
+      },
+      [self](replicate_atom, write_batch& b) -> caf::result<std::uint8_t> {
+        auto& st = self->state;
+        if (!st.trusts(self->current_sender()) || !st.config.storage)
+          return caf::make_error(caf::sec::invalid_argument);
+        if (st.config.clock) st.config.clock->observe(max_version(b.ops, b.count));
+        return self->delegate(st.config.storage, replicate_atom_v, std::move(b));
+      },
+      [self](digest_atom) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (!st.trusts(self->current_sender()) || !st.config.engine)
+          return caf::make_error(caf::sec::invalid_argument);
+        std::vector<std::uint64_t> digests;
+        st.config.engine->partition_digests(digests);
+        std::string out;
+        pack_digests(digests, out);
+        return out;
+      },
+      [self](pull_atom, std::uint32_t p, std::string& have) -> caf::result<write_batch> {
+        auto& st = self->state;
+        if (!st.trusts(self->current_sender()) || !st.config.anti_entropy)
+          return caf::make_error(caf::sec::invalid_argument);
+        return self->delegate(st.config.anti_entropy, pull_atom_v, p, std::move(have));
+      },
+      [self](read_atom, std::string& key) -> caf::result<write_batch> {
+        auto& st = self->state;
+        if (!st.trusts(self->current_sender()) || !st.config.anti_entropy)
+          return caf::make_error(caf::sec::invalid_argument);
+        return self->delegate(st.config.anti_entropy, read_atom_v, std::move(key));
       },
   };
 }

@@ -14,6 +14,7 @@
 // Decisions live in peer_tracker; this actor only carries them out. Every tick it
 // publishes a snapshot to the peer_board that health reads.
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,7 +22,9 @@
 #include <string>
 #include <vector>
 
+#include "actors/cluster_clock.hpp"
 #include "actors/peer_tracker.hpp"
+#include "storage/engine.hpp"
 #include "protocol/actors.hpp"
 
 namespace minivault {
@@ -57,6 +60,9 @@ struct membership_config {
   std::chrono::milliseconds connect_timeout{2000};
   peer_board* board = nullptr; // owned by the node, outlives the actor
   std::string secret;          // -auth: peers must prove it (empty: every peer is trusted)
+  /// Told (on the membership actor's thread) when peer `i` comes up (with its endpoint)
+  /// or goes down (nullptr): the node forwards it to replication, handoff, anti-entropy.
+  std::function<void(std::uint32_t, const caf::strong_actor_ptr&)> on_peer_change;
 };
 
 struct membership_state {
@@ -78,6 +84,11 @@ struct endpoint_config {
   std::string node_id;
   std::string region;
   std::string secret; // empty: every peer is trusted
+  // Where peers' requests go (all optional: a missing one refuses those requests).
+  storage_actor storage;          // replicate_atom
+  anti_entropy_actor anti_entropy; // pull_atom, read_atom
+  const storage::engine* engine = nullptr; // digest_atom
+  cluster_clock* clock = nullptr;  // observes the versions peers send
 };
 
 /// Bounds of the endpoint's per-connection state (oldest entries go first).

@@ -103,13 +103,8 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
 
   const bool clustered = !opts.peers.empty();
   if (clustered) {
-    std::uint32_t cp = opts.cluster_port != 0 ? opts.cluster_port : opts.port + 1000u;
-    if (cp > 65535) {
-      error = "cluster port " + std::to_string(cp) +
-              " (client port + 1000) is not a port; set -cluster-port";
-      return nullptr;
-    }
-    n->cluster_port_ = static_cast<std::uint16_t>(cp);
+    n->cluster_ = std::make_unique<cluster>();
+    if (!n->cluster_->configure(opts, error)) return nullptr;
   }
 
   n->opts_.max_connections = clamp_to_fd_limit(opts.max_connections);
@@ -157,24 +152,13 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
     ::kill(::getpid(), SIGTERM); // main() waits for it and stops the node in order
   };
   if (clustered) {
-    membership_config mc;
-    mc.node_id = n->node_id_;
-    mc.region = opts.region;
-    mc.peers = opts.peers;
-    mc.board = &n->peers_;
-    mc.secret = opts.auth_key;
-    n->membership_ = n->sys_->spawn(membership_actor_impl, std::move(mc));
-    n->endpoint_ = n->sys_->spawn(peer_endpoint_impl,
-                                  endpoint_config{n->node_id_, opts.region, opts.auth_key});
-    auto published = n->sys_->middleman().publish(n->endpoint_, n->cluster_port_,
-                                                  opts.bind_address.c_str(), true);
-    if (!published) {
-      error = "cannot listen for peers on " + opts.bind_address + ":" +
-              std::to_string(n->cluster_port_) + ": " + n->sys_->render(published.error());
+    if (!n->cluster_->start(*n->sys_, opts, n->node_id_, *n->engine_, n->storage_, *n->board_,
+                            error)) {
       ::close(listen_fd);
       if (n->ctx_.front_listen_fd >= 0) ::close(n->ctx_.front_listen_fd);
       return nullptr;
     }
+    n->ctx_.replication = n->cluster_->replication;
   }
   n->connections_ =
       n->sys_->spawn<caf::detached>(connections_actor_impl, &n->ctx_, listen_fd, threads);
@@ -196,9 +180,9 @@ std::string node::health_json() const {
           .count());
   in.storage = engine_->stats();
   in.connections = ctx_.open_connections.load();
-  if (cluster_port_ != 0) {
-    in.cluster_port = cluster_port_;
-    in.peers = peers_.peers(in.all_peers_up);
+  if (cluster_) {
+    in.cluster_port = cluster_->port;
+    in.peers = cluster_->peers.peers(in.all_peers_up);
   }
   return render_health(in);
 }
@@ -229,13 +213,10 @@ void node::stop() {
                        std::string("stopping ") + what + ": " + sys_->render(e));
                  });
   };
-  stop_one(membership_, "membership");
-  membership_ = nullptr;
-  if (endpoint_) {
-    caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
-    endpoint_ = nullptr;
-  }
+  // Connections first: they wait (bounded) for in-flight writes, which need replication.
   stop_one(connections_, "connections");
+  if (cluster_) cluster_->stop(self);
+  ctx_.replication = nullptr;
   stop_one(storage_, "storage");
   stop_one(sync_, "sync");
   stop_one(rate_limiter_, "rate limiter");

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "actors/completion_board.hpp"
-#include "actors/membership_actor.hpp"
+#include "actors/cluster.hpp"
 #include "actors/metrics.hpp"
 #include "actors/rate_limiter.hpp"
 #include "actors/server_context.hpp"
@@ -60,10 +60,7 @@ private:
   storage_actor storage_;
   sync_actor sync_;
   rate_limiter_actor rate_limiter_;
-  membership_actor membership_;  // only with peers
-  peer_endpoint_actor endpoint_; // only with peers: published on the cluster port
-  peer_board peers_;
-  std::uint16_t cluster_port_ = 0; // 0 = no peers
+  std::unique_ptr<cluster> cluster_; // only with peers
   connections_actor connections_;
   bool stopped_ = false;
   std::atomic<bool> failed_{false};

@@ -22,6 +22,8 @@ struct server_context {
   const node_options* options = nullptr;
   storage::engine* engine = nullptr; // readers only: writes go through `storage`
   storage_actor storage;
+  /// In a cluster, client write batches go here instead of `storage` (quorum writes).
+  replication_actor replication;
   completion_board* board = nullptr;
   node_metrics* metrics = nullptr; // optional: counters for GET /metrics
   token_pool* tokens = nullptr;    // optional: -ratelimit (nullptr or disabled = unlimited)

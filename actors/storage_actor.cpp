@@ -11,25 +11,63 @@
 
 namespace minivault {
 
-void pack_write(write_batch& b, bool del, std::string_view key, std::string_view value) {
-  char hdr[7];
-  hdr[0] = del ? 1 : 0;
+namespace {
+
+constexpr std::uint8_t flag_delete = 1;
+constexpr std::uint8_t flag_versioned = 2;
+constexpr std::size_t op_header_bytes = 7;       // [flags:u8][key_len:u16][value_len:u32]
+constexpr std::size_t op_version_bytes = 8 + 4; // [hlc:u64][node:u32]
+
+void pack(write_batch& b, std::uint8_t flags, std::string_view key, std::string_view value,
+          const storage::version* ver) {
+  char hdr[op_header_bytes + op_version_bytes];
+  hdr[0] = static_cast<char>(flags);
   wire::store_u16(hdr + 1, static_cast<std::uint16_t>(key.size()));
   wire::store_u32(hdr + 3, static_cast<std::uint32_t>(value.size()));
-  b.ops.append(hdr, sizeof(hdr));
+  std::size_t n = op_header_bytes;
+  if (ver) {
+    wire::store_u32(hdr + n, static_cast<std::uint32_t>(ver->hlc));
+    wire::store_u32(hdr + n + 4, static_cast<std::uint32_t>(ver->hlc >> 32));
+    wire::store_u32(hdr + n + 8, ver->node);
+    n += op_version_bytes;
+  }
+  b.ops.append(hdr, n);
   b.ops.append(key.data(), key.size());
   b.ops.append(value.data(), value.size());
   ++b.count;
 }
 
+} // namespace
+
+void pack_write(write_batch& b, bool del, std::string_view key, std::string_view value) {
+  pack(b, del ? flag_delete : 0, key, value, nullptr);
+}
+
+void pack_versioned_write(write_batch& b, bool del, std::string_view key, std::string_view value,
+                          const storage::version& ver) {
+  pack(b, static_cast<std::uint8_t>((del ? flag_delete : 0) | flag_versioned), key,
+       del ? std::string_view{} : value, &ver);
+}
+
 bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out) {
-  constexpr std::size_t header = 7; // [flags:u8][key_len:u16][value_len:u32]
-  if (offset > ops.size() || ops.size() - offset < header) return false;
+  if (offset > ops.size() || ops.size() - offset < op_header_bytes) return false;
   const char* p = ops.data() + offset;
+  const auto flags = static_cast<std::uint8_t>(p[0]);
+  if ((flags & ~(flag_delete | flag_versioned)) != 0) return false;
+  std::size_t header = op_header_bytes;
+  out.ver = storage::version{};
+  if (flags & flag_versioned) {
+    if (ops.size() - offset < op_header_bytes + op_version_bytes) return false;
+    const char* v = p + op_header_bytes;
+    out.ver.hlc = wire::load_u32(v) | (std::uint64_t{wire::load_u32(v + 4)} << 32);
+    out.ver.node = wire::load_u32(v + 8);
+    if (out.ver.hlc == 0) return false; // a versioned op always carries a real version
+    header += op_version_bytes;
+  }
   std::size_t klen = wire::load_u16(p + 1);
   std::size_t vlen = wire::load_u32(p + 3);
   if (ops.size() - offset - header < klen + vlen) return false;
-  out.del = p[0] != 0;
+  out.del = (flags & flag_delete) != 0;
   out.key = std::string_view(p + header, klen);
   out.value = std::string_view(p + header + klen, vlen);
   offset += header + klen + vlen;
@@ -41,7 +79,7 @@ bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out)
   packed_op op;
   for (std::uint32_t i = 0; i < batch.count; ++i) {
     if (!decode_packed_op(batch.ops, pos, op)) return false;
-    out.push_back(storage::write_op{op.key, op.value, op.del, {}});
+    out.push_back(storage::write_op{op.key, op.value, op.del, op.ver});
   }
   return pos == batch.ops.size();
 }
@@ -74,10 +112,15 @@ void report_failure(storage_state& st, errc e) {
   st.last_failure_log = now;
 }
 
-/// Posts a batch's outcome to its I/O thread; failures are also reported to the operator.
-void finish(storage_state& st, const write_batch& b, errc result) {
+/// Delivers queued batch `i`'s outcome: to its requester (replication), else to its I/O
+/// thread. Failures are also reported to the operator.
+void finish(storage_state& st, std::size_t i, errc result) {
   if (result != errc::ok) report_failure(st, result);
-  st.board->post(b.origin, b.ticket, result);
+  auto& promise = st.promises[i];
+  if (promise.pending())
+    promise.deliver(static_cast<std::uint8_t>(result));
+  else
+    st.board->post(st.queued[i].origin, st.queued[i].ticket, result);
 }
 
 void commit_queued(storage_state& st) {
@@ -96,16 +139,36 @@ void commit_queued(storage_state& st) {
   if (group != errc::ok && st.queued.size() > 1 && !reached_log) {
     // One bad batch must not fail its neighbours: retry each on its own, so every
     // client gets the outcome of its own writes.
-    for (const auto& b : st.queued)
-      finish(st, b, apply_group(st, &b, 1));
+    for (std::size_t i = 0; i < st.queued.size(); ++i)
+      finish(st, i, apply_group(st, &st.queued[i], 1));
   } else {
-    for (const auto& b : st.queued)
-      finish(st, b, group);
+    for (std::size_t i = 0; i < st.queued.size(); ++i)
+      finish(st, i, group);
   }
   st.queued.clear();
+  st.promises.clear();
   st.queued_bytes = 0;
   if (st.ops.capacity() > (1u << 16)) std::vector<storage::write_op>().swap(st.ops);
   if (st.queued.capacity() > 1024) std::vector<write_batch>().swap(st.queued);
+}
+
+} // namespace
+
+namespace {
+
+/// Queues a batch for the next group commit (committing at once past the byte bound).
+void enqueue(storage_actor::stateful_pointer<storage_state> self, write_batch&& batch,
+             caf::typed_response_promise<std::uint8_t> promise) {
+  auto& st = self->state;
+  st.queued_bytes += batch.ops.size();
+  st.queued.push_back(std::move(batch));
+  st.promises.push_back(std::move(promise));
+  if (st.queued_bytes >= storage_queued_bytes_max) {
+    commit_queued(st); // enough for one transaction: do not wait for the flush
+  } else if (!st.flush_pending) {
+    st.flush_pending = true;
+    self->send(self, flush_atom_v);
+  }
 }
 
 } // namespace
@@ -124,15 +187,12 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
   self->delayed_send(self, st.tick_interval, tick_atom_v);
   return {
       [self](write_batch& batch) {
-        auto& st = self->state;
-        st.queued_bytes += batch.ops.size();
-        st.queued.push_back(std::move(batch));
-        if (st.queued_bytes >= storage_queued_bytes_max) {
-          commit_queued(st); // enough for one transaction: do not wait for the flush
-        } else if (!st.flush_pending) {
-          st.flush_pending = true;
-          self->send(self, flush_atom_v);
-        }
+        enqueue(self, std::move(batch), caf::typed_response_promise<std::uint8_t>{});
+      },
+      [self](replicate_atom, write_batch& batch) -> caf::result<std::uint8_t> {
+        auto promise = self->make_response_promise<std::uint8_t>();
+        enqueue(self, std::move(batch), promise);
+        return promise;
       },
       [self](flush_atom) {
         self->state.flush_pending = false;

@@ -23,6 +23,9 @@ struct storage_state {
   fsync_policy fsync = fsync_policy::none;
   std::chrono::milliseconds tick_interval{100}; // compaction checks
   std::vector<write_batch> queued;              // bounded: see queued_bytes_max
+  /// Parallel to `queued`: the requester's promise for (replicate_atom, batch) requests;
+  /// not pending for I/O-thread batches, whose outcome goes to the completion board.
+  std::vector<caf::typed_response_promise<std::uint8_t>> promises;
   std::size_t queued_bytes = 0;
   bool flush_pending = false;
   bool compaction_pending = false;
@@ -47,14 +50,21 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
                                                 std::chrono::milliseconds tick_interval,
                                                 commit_histogram* commit_sizes);
 
-/// Appends one write to a batch in the packed form `unpack_batch` reads.
+/// Appends one write to a batch in the packed form `unpack_batch` reads. A local write:
+/// the engine gives it its version.
 void pack_write(write_batch& batch, bool del, std::string_view key, std::string_view value);
+
+/// Appends one write that already has its version (replication: the node that took the
+/// write versioned it). Packed as flags bit1, then [hlc:u64][node:u32] after the header.
+void pack_versioned_write(write_batch& batch, bool del, std::string_view key,
+                          std::string_view value, const storage::version& ver);
 
 /// One op of a packed batch, as views into the batch's bytes.
 struct packed_op {
   bool del = false;
   std::string_view key;
   std::string_view value;
+  storage::version ver; // hlc == 0: unversioned (a local write)
 };
 
 /// Decodes the op at `offset` of `ops` and advances `offset` past it. Returns false when

@@ -68,6 +68,13 @@ CAF_ADD_ATOM(minivault, minivault, ping_atom, "ping")
 CAF_ADD_ATOM(minivault, minivault, probe_atom, "probe")
 CAF_ADD_ATOM(minivault, minivault, challenge_atom, "challenge")
 CAF_ADD_ATOM(minivault, minivault, peer_auth_atom, "peerauth")
+CAF_ADD_ATOM(minivault, minivault, replicate_atom, "replicate")
+CAF_ADD_ATOM(minivault, minivault, peer_up_atom, "peerup")
+CAF_ADD_ATOM(minivault, minivault, peer_down_atom, "peerdown")
+CAF_ADD_ATOM(minivault, minivault, hint_atom, "hint")
+CAF_ADD_ATOM(minivault, minivault, digest_atom, "digest")
+CAF_ADD_ATOM(minivault, minivault, pull_atom, "pull")
+CAF_ADD_ATOM(minivault, minivault, read_atom, "read")
 CAF_END_TYPE_ID_BLOCK(minivault)
 
 namespace minivault {
@@ -77,7 +84,11 @@ namespace minivault {
 ///   one transaction (group commit); outcome posted to the completion board.
 /// - flush_atom, tick_atom, compact_atom: its own timers (commit, compaction checks).
 /// - stop_atom: commits what is queued, closes the engine, replies true, quits.
-using storage_actor = caf::typed_actor<caf::reacts_to<write_batch>, caf::reacts_to<flush_atom>,
+/// - (replicate_atom, batch): the same, for batches of versioned writes (replication,
+///   hints, repairs); replies the outcome (an errc as uint8) once committed.
+using storage_actor = caf::typed_actor<caf::reacts_to<write_batch>,
+                                       caf::replies_to<replicate_atom, write_batch>::with<std::uint8_t>,
+                                       caf::reacts_to<flush_atom>,
                                        caf::reacts_to<tick_atom>, caf::reacts_to<compact_atom>,
                                        caf::replies_to<stop_atom>::with<bool>>;
 
@@ -104,12 +115,62 @@ using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<con
 /// peer may ask, nothing that controls the node.
 /// - (challenge_atom, nonce_a): replies (nonce_b, node_id, proof_b); see peer_auth.hpp.
 /// - (peer_auth_atom, node_id_a, nonce_b, proof_a): true once the sender is trusted.
-/// - (ping_atom, from_node_id): a peer's heartbeat; replies (node_id, region). Refused
-///   (an error) from a sender that has not authenticated, when -auth is set.
+/// - (ping_atom, from_node_id): a peer's heartbeat; replies (node_id, region).
+/// - (replicate_atom, batch): versioned writes to apply (last writer wins); replies the
+///   outcome (an errc as uint8) once they are durable here.
+/// - digest_atom: replies every partition's digest (storage/partition.hpp), packed as
+///   little-endian u64s.
+/// - (pull_atom, partition, have): `have` packs the asker's (key, version) pairs of that
+///   partition (cluster_codec.hpp); replies a batch of the records this node holds in a
+///   newer version (or the asker lacks), bounded in bytes.
+/// - (read_atom, key): replies a batch with this node's record of `key` (0 or 1 ops).
+/// Everything but the challenge and the proof is refused (an error) from a sender that has
+/// not authenticated, when -auth is set.
 using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<challenge_atom, std::string>::with<std::string, std::string, std::string>,
     caf::replies_to<peer_auth_atom, std::string, std::string, std::string>::with<bool>,
-    caf::replies_to<ping_atom, std::string>::with<std::string, std::string>>;
+    caf::replies_to<ping_atom, std::string>::with<std::string, std::string>,
+    caf::replies_to<replicate_atom, write_batch>::with<std::uint8_t>,
+    caf::replies_to<digest_atom>::with<std::string>,
+    caf::replies_to<pull_atom, std::uint32_t, std::string>::with<write_batch>,
+    caf::replies_to<read_atom, std::string>::with<write_batch>>;
+
+/// Quorum replication (actors/replication_actor.hpp), local only.
+/// - write_batch: client writes from an I/O thread; versioned, sent to every replica, and
+///   their outcome posted to the completion board once the write quorum holds them (or
+///   it cannot: no_quorum, timeout).
+/// - (peer_up_atom, peer, endpoint) / (peer_down_atom, peer): from membership; `peer` is
+///   the index in node_options::peers.
+/// - stop_atom: replies true, quits (pending batches are answered shutting_down).
+using replication_actor =
+    caf::typed_actor<caf::reacts_to<write_batch>,
+                     caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
+                     caf::reacts_to<peer_down_atom, std::uint32_t>,
+                     caf::replies_to<stop_atom>::with<bool>>;
+
+/// Hinted handoff (actors/handoff_actor.hpp; detached: SQLite blocks).
+/// - (hint_atom, peer, batch): versioned writes `peer` missed; stored durably (bounded).
+/// - peer_up / peer_down: as for replication; hints go to a peer while it is up.
+/// - tick_atom: its own timer (delivery).
+/// - stop_atom: replies true, quits.
+using handoff_actor =
+    caf::typed_actor<caf::reacts_to<hint_atom, std::uint32_t, write_batch>,
+                     caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
+                     caf::reacts_to<peer_down_atom, std::uint32_t>, caf::reacts_to<tick_atom>,
+                     caf::replies_to<stop_atom>::with<bool>>;
+
+/// Anti-entropy (actors/anti_entropy_actor.hpp; detached: reads may touch SQLite).
+/// - peer_up / peer_down: as for replication.
+/// - tick_atom: its own timer: one comparison round with the next peer.
+/// - (pull_atom, partition, have): a peer's pull, delegated by the endpoint.
+/// - (read_atom, key): a peer's read, delegated by the endpoint.
+/// - stop_atom: replies true, quits.
+using anti_entropy_actor =
+    caf::typed_actor<caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
+                     caf::reacts_to<peer_down_atom, std::uint32_t>, caf::reacts_to<tick_atom>,
+                     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<write_batch>,
+                     caf::replies_to<read_atom, std::string>::with<write_batch>,
+                     caf::replies_to<stop_atom>::with<bool>>;
 
 /// Cluster membership (actors/membership_actor.hpp), local only (never published).
 /// - tick_atom: its own timer (attempts, heartbeats, expiry, the health snapshot).

@@ -39,6 +39,7 @@ void drop_tombstone(engine::impl& m, const record_view& r) {
   s.lock.lock();
   index_entry* e = s.find(h, r.key);
   if (e && e->tombstone && e->ver == r.ver) {
+    m.digest_add(h, e->ver, true, true);
     s.erase(e);
     --m.tombstones;
   }
@@ -100,7 +101,8 @@ errc engine::compact_step(std::size_t budget_bytes, bool& more) {
                    static_cast<std::uint32_t>(off - start)};
       start = off;
       if (!is_live(m, r, loc)) continue;
-      if (r.tombstone() && r.ver.physical_ms() <= grace_cutoff) {
+      if (r.tombstone() && r.ver.physical_ms() <= grace_cutoff &&
+          r.ver.physical_ms() < m.tombstone_horizon_ms.load(std::memory_order_relaxed)) {
         drop_tombstone(m, r);
         continue;
       }

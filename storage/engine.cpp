@@ -5,6 +5,7 @@
 // Read path: shard shared lock -> cached value, or the record's location -> read that byte
 // range of the row from SQLite -> verify -> (maybe) cache.
 #include "storage/engine.hpp"
+#include "storage/partition.hpp"
 
 #include <sys/stat.h>
 
@@ -171,6 +172,8 @@ void engine::impl::publish(std::string_view key, std::uint64_t h, const version&
     had_tombstone = e->tombstone;
     old = e->loc;
   }
+  if (had) digest_add(h, e->ver, e->tombstone, true);
+  digest_add(h, ver, tombstone, false);
   e->ver = ver;
   e->loc = loc;
   e->tombstone = tombstone;
@@ -188,6 +191,13 @@ void engine::impl::publish(std::string_view key, std::uint64_t h, const version&
   if (auto* r = row(loc.row)) r->live += loc.length;
   live_bytes += loc.length;
   (tombstone ? tombstones : keys) += 1;
+}
+
+void engine::impl::digest_add(std::uint64_t hash, const version& v, bool tombstone,
+                              bool remove) noexcept {
+  std::uint64_t t = digest_term(hash, v, tombstone);
+  auto& d = digests[partition_of(hash)];
+  d.fetch_add(remove ? (~t + 1) : t, std::memory_order_relaxed); // mod 2^64
 }
 
 errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* assigned) {
@@ -295,10 +305,13 @@ void engine::prefetch(const std::string_view* keys, std::size_t n) const noexcep
   }
 }
 
-// Kept out of line on purpose: with LTO, inlining it into a caller's tight loop made
-// cache-resident gets 1.6x slower (12M vs 19M/s measured, engine_bench BM_get).
-__attribute__((noinline)) get_status engine::get(std::string_view key, value_sink on_value) {
-  impl& m = *impl_;
+namespace {
+
+/// The read path shared by get() and read_record(): with `want_meta`, tombstones are
+/// found too and their version reported.
+template <bool want_meta>
+inline get_status lookup(engine::impl& m, std::string_view key, value_sink on_value,
+                         version* ver_out, bool* tombstone_out) {
   std::uint64_t h = table::hash_key(key);
   shard& s = m.tbl.shard_for(h);
   std::string rec, plain;
@@ -307,9 +320,17 @@ __attribute__((noinline)) get_status engine::get(std::string_view key, value_sin
   for (int attempt = 0; attempt < 64; ++attempt) {
     s.lock.lock_shared();
     index_entry* e = s.find(h, key);
-    if (e == nullptr || e->tombstone) {
+    if (e == nullptr || (!want_meta && e->tombstone)) {
       s.lock.unlock_shared();
       return get_status::not_found;
+    }
+    if constexpr (want_meta) {
+      *ver_out = e->ver;
+      *tombstone_out = e->tombstone;
+      if (e->tombstone) {
+        s.lock.unlock_shared();
+        return get_status::found;
+      }
     }
     if (e->cached) {
       if (e->referenced.load(std::memory_order_relaxed) == 0)
@@ -348,6 +369,48 @@ __attribute__((noinline)) get_status engine::get(std::string_view key, value_sin
     return get_status::found;
   }
   return get_status::error;
+}
+
+} // namespace
+
+// Kept out of line on purpose: with LTO, inlining it into a caller's tight loop made
+// cache-resident gets 1.6x slower (12M vs 19M/s measured, engine_bench BM_get).
+__attribute__((noinline)) get_status engine::get(std::string_view key, value_sink on_value) {
+  return lookup<false>(*impl_, key, on_value, nullptr, nullptr);
+}
+
+get_status engine::read_record(std::string_view key, std::string& value, version& ver,
+                               bool& tombstone) {
+  value.clear();
+  auto copy = [&value](std::string_view v) { value.assign(v.data(), v.size()); };
+  return lookup<true>(*impl_, key, value_sink(copy), &ver, &tombstone);
+}
+
+std::uint64_t engine::last_hlc() const noexcept {
+  return impl_->clock.last();
+}
+
+void engine::partition_digests(std::vector<std::uint64_t>& out) const {
+  out.resize(partition_count);
+  for (std::uint32_t p = 0; p < partition_count; ++p)
+    out[p] = impl_->digests[p].load(std::memory_order_relaxed);
+}
+
+void engine::partition_keys(std::uint32_t p, std::vector<key_version>& out) const {
+  table& t = impl_->tbl;
+  // The shard bits are the low bits of the partition bits, so one shard holds it all.
+  shard& s = t.shard_at(p & (t.shard_count() - 1));
+  s.lock.lock_shared();
+  for (std::size_t i = 0; i < s.slot_count(); ++i) {
+    const index_entry* e = s.slot(i);
+    if (e == nullptr || partition_of(e->hash) != p) continue;
+    out.push_back(key_version{std::string(e->key()), e->ver, e->tombstone});
+  }
+  s.lock.unlock_shared();
+}
+
+void engine::set_tombstone_horizon_ms(std::uint64_t ms) noexcept {
+  impl_->tombstone_horizon_ms.store(ms, std::memory_order_relaxed);
 }
 
 get_status engine::get(std::string_view key, std::string& out) {

@@ -148,6 +148,34 @@ public:
   /// The stored version of `key` (tombstones included), or hlc == 0 when unknown.
   [[nodiscard]] version version_of(std::string_view key) const;
 
+  /// Reads `key`'s record whatever it is: its version, whether it is a tombstone, and
+  /// (live records only) its value. not_found: the engine holds no record of the key.
+  get_status read_record(std::string_view key, std::string& value, version& ver,
+                         bool& tombstone);
+
+  // -- replication support (any thread unless noted) --------------------------------------
+
+  /// The highest hlc this engine has handed out or seen (replay included). Call before
+  /// the writer starts, or from the writer.
+  [[nodiscard]] std::uint64_t last_hlc() const noexcept;
+
+  /// The digest of every partition (storage/partition.hpp), `partition_count` entries.
+  /// Replicas holding the same versions of the same keys have equal digests.
+  void partition_digests(std::vector<std::uint64_t>& out) const;
+
+  struct key_version {
+    std::string key;
+    version ver;
+    bool tombstone = false;
+  };
+  /// Appends the keys of partition `p` with their versions (tombstones included).
+  void partition_keys(std::uint32_t p, std::vector<key_version>& out) const;
+
+  /// Tombstones may be dropped (after their grace period) only if their version's
+  /// physical time is below this horizon: the cluster raises it once every replica is
+  /// known to hold everything written before it. Default: no limit (a single node).
+  void set_tombstone_horizon_ms(std::uint64_t ms) noexcept;
+
   [[nodiscard]] engine_stats stats() const;
   /// Transactions committed so far (cheap: one atomic load).
   [[nodiscard]] std::uint64_t commit_count() const noexcept;

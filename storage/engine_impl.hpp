@@ -12,6 +12,7 @@
 
 #include "storage/dir_lock.hpp"
 #include "storage/engine.hpp"
+#include "storage/partition.hpp"
 #include "storage/record.hpp"
 #include "storage/sqlite_log.hpp"
 #include "storage/table.hpp"
@@ -52,11 +53,20 @@ struct engine::impl {
   void release_spare_bodies() noexcept;
   std::vector<std::string> compressed; // writer scratch: compressed values
 
+  /// Per-partition digests (storage/partition.hpp). Written by the writer only (publish,
+  /// tombstone drops), read by any thread.
+  std::unique_ptr<std::atomic<std::uint64_t>[]> digests;
+  void digest_add(std::uint64_t hash, const version& v, bool tombstone, bool remove) noexcept;
+  std::atomic<std::uint64_t> tombstone_horizon_ms{~std::uint64_t{0}};
   std::atomic<std::uint64_t> keys{0}, tombstones{0}, log_bytes{0}, live_bytes{0}, log_rows{0},
       commits{0}, writes_committed{0}, corrupt_cut{0}, commit_failures{0};
 
   impl(const engine_options& o, std::uint32_t node)
-      : opts(o), tbl(256, o.cache_bytes_max), clock(node) {}
+      : opts(o), tbl(256, o.cache_bytes_max), clock(node),
+        digests(new std::atomic<std::uint64_t>[partition_count]) {
+    for (std::uint32_t p = 0; p < partition_count; ++p)
+      digests[p].store(0, std::memory_order_relaxed);
+  }
   ~impl() { ZSTD_freeCCtx(cctx); }
 
   row_info* row(std::uint64_t seq);

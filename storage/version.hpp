@@ -55,6 +55,8 @@ public:
   }
 
   [[nodiscard]] std::uint32_t node() const noexcept { return node_; }
+  /// The last hlc handed out or observed (0 before any).
+  [[nodiscard]] std::uint64_t last() const noexcept { return last_; }
 
 private:
   std::uint32_t node_;

@@ -45,6 +45,7 @@ storage_actor::behavior_type fake_storage(storage_actor::pointer self, fake_stor
         if (cfg.fail.count(b.ticket) == 0) r = cfg.engine->apply(ops.data(), ops.size());
         cfg.board->post(b.origin, b.ticket, r);
       },
+      [](replicate_atom, write_batch&) { return std::uint8_t{0}; }, // not used here
       [](flush_atom) {},
       [](tick_atom) {},
       [](compact_atom) {},

@@ -1,0 +1,143 @@
+#include "actors/cluster.hpp"
+
+#include <caf/io/middleman.hpp>
+
+#include "actors/log.hpp"
+
+namespace minivault {
+
+std::string member_name(const std::string& public_url) {
+  std::string s = public_url;
+  for (const char* scheme : {"http://", "https://", "tcp://"})
+    if (s.rfind(scheme, 0) == 0) s.erase(0, std::char_traits<char>::length(scheme));
+  while (!s.empty() && s.back() == '/')
+    s.pop_back();
+  return s;
+}
+
+std::string member_name(const peer_address& a) {
+  return a.host + ":" + std::to_string(a.port);
+}
+
+bool cluster::configure(const node_options& opts, std::string& error) {
+  std::uint32_t cp = opts.cluster_port != 0 ? opts.cluster_port : opts.port + 1000u;
+  if (cp > 65535) {
+    error = "cluster port " + std::to_string(cp) +
+            " (client port + 1000) is not a port; set -cluster-port";
+    return false;
+  }
+  port = static_cast<std::uint16_t>(cp);
+  const std::string self = member_name(opts.public_url);
+  if (self.empty()) {
+    error = "-public-url (this node's host:port as its peers list it) is required with peers";
+    return false;
+  }
+  std::vector<std::string> names{self};
+  member_of_peer.clear();
+  for (const auto& p : opts.peers) {
+    std::string n = member_name(p);
+    if (n == self) {
+      member_of_peer.push_back(-1); // CLUSTER_NODES may list every node, this one included
+      continue;
+    }
+    member_of_peer.push_back(static_cast<int>(names.size()));
+    names.push_back(std::move(n));
+  }
+  if (opts.write_quorum > std::min(opts.replication_factor, names.size())) {
+    error = "write-quorum " + std::to_string(opts.write_quorum) + " needs at least that many " +
+            "replicas, but the cluster has " + std::to_string(names.size()) + " node(s)" +
+            " and replication-factor " + std::to_string(opts.replication_factor);
+    return false;
+  }
+  place = std::make_shared<placement>(std::move(names), opts.replication_factor);
+  return true;
+}
+
+bool cluster::start(caf::actor_system& sys, const node_options& opts, const std::string& node_id,
+                    storage::engine& engine, const storage_actor& storage,
+                    completion_board& board, std::string& error) {
+  clock = std::make_unique<cluster_clock>(engine.node_id(), engine.last_hlc());
+  const auto timeout = std::chrono::milliseconds(opts.request_timeout_ms);
+
+  handoff_config hc;
+  hc.path = opts.data_dir + "/hints.db";
+  for (const auto& p : opts.peers)
+    hc.peer_names.push_back(member_name(p));
+  handoff = sys.spawn<caf::detached>(handoff_actor_impl, std::move(hc), &handoff_stats);
+
+  anti_entropy_config ac;
+  ac.member_of_peer = member_of_peer;
+  ac.timeout = std::max(timeout, std::chrono::milliseconds(5000));
+  anti_entropy = sys.spawn<caf::detached>(anti_entropy_actor_impl, std::move(ac), &engine, storage,
+                                          clock.get(), place, &anti_entropy_stats);
+
+  replication_config rc;
+  rc.write_quorum = opts.write_quorum;
+  rc.timeout = timeout;
+  rc.workers = opts.workers;
+  rc.member_of_peer = member_of_peer;
+  replication = sys.spawn(replication_actor_impl, std::move(rc), place, clock.get(), storage,
+                          handoff, &board, &replication_stats);
+
+  endpoint_config ec{node_id, opts.region, opts.auth_key, storage, anti_entropy, &engine,
+                     clock.get()};
+  endpoint = sys.spawn(peer_endpoint_impl, std::move(ec));
+  auto published = sys.middleman().publish(endpoint, port, opts.bind_address.c_str(), true);
+  if (!published) {
+    error = "cannot listen for peers on " + opts.bind_address + ":" + std::to_string(port) + ": " +
+            sys.render(published.error());
+    return false;
+  }
+
+  membership_config mc;
+  mc.node_id = node_id;
+  mc.region = opts.region;
+  mc.peers = opts.peers;
+  mc.board = &peers;
+  mc.secret = opts.auth_key;
+  mc.on_peer_change = [r = replication, h = handoff, a = anti_entropy](
+                          std::uint32_t peer, const caf::strong_actor_ptr& ep) {
+    if (ep) {
+      caf::anon_send(r, peer_up_atom_v, peer, ep);
+      caf::anon_send(h, peer_up_atom_v, peer, ep);
+      caf::anon_send(a, peer_up_atom_v, peer, ep);
+    } else {
+      caf::anon_send(r, peer_down_atom_v, peer);
+      caf::anon_send(h, peer_down_atom_v, peer);
+      caf::anon_send(a, peer_down_atom_v, peer);
+    }
+  };
+  membership = sys.spawn(membership_actor_impl, std::move(mc));
+  log(log_level::info, "cluster: member " + place->name(0) + ", " +
+                           std::to_string(place->members()) + " member(s), replication factor " +
+                           std::to_string(place->replicas_per_partition()) + ", write quorum " +
+                           std::to_string(opts.write_quorum) + ", peers on port " +
+                           std::to_string(port));
+  return true;
+}
+
+void cluster::stop(caf::scoped_actor& self) {
+  auto stop_one = [&](const auto& handle, const char* what) {
+    if (!handle) return;
+    self->request(handle, std::chrono::seconds(10), stop_atom_v)
+        .receive([](bool) {},
+                 [&](const caf::error& e) {
+                   log(log_level::warning, std::string("stopping ") + what + ": " +
+                                               self->system().render(e));
+                 });
+  };
+  stop_one(replication, "replication");
+  replication = nullptr;
+  stop_one(membership, "membership");
+  membership = nullptr;
+  stop_one(anti_entropy, "anti-entropy");
+  anti_entropy = nullptr;
+  stop_one(handoff, "handoff");
+  handoff = nullptr;
+  if (endpoint) {
+    caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
+    endpoint = nullptr;
+  }
+}
+
+} // namespace minivault

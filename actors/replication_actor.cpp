@@ -1,0 +1,254 @@
+// Message flow:
+//   I/O thread --write_batch--> version --> storage actor (replicate_atom) and each peer's
+//     endpoint (replicate_atom), one versioned batch per replica
+//   each answer --> count per op --> quorum reached / impossible --> ordered_outcomes
+//     --> completion board (in ticket order per I/O thread)
+//   failed or skipped replica --> handoff actor (hint_atom)
+//   (peer_up_atom | peer_down_atom) from membership --> links
+#include "actors/replication_actor.hpp"
+
+#include "actors/log.hpp"
+#include "storage/table.hpp"
+
+namespace minivault {
+
+namespace {
+
+using self_ptr = replication_actor::stateful_pointer<replication_state>;
+using pending = replication_state::pending;
+
+/// Could `m` take a batch of `bytes` now? This node always can; a peer while it is up
+/// and under its bounds.
+bool available(const replication_state& st, std::size_t m, std::size_t bytes) {
+  if (m == 0) return true;
+  const auto& l = st.links[m];
+  return l.endpoint && l.requests < st.config.workers &&
+         (l.bytes == 0 || l.bytes + bytes <= st.config.peer_window_bytes);
+}
+
+void decide(replication_state& st, pending& p, errc result) {
+  if (p.answered) return;
+  p.answered = true;
+  auto* c = st.counters;
+  if (c) {
+    (result == errc::ok          ? c->batches_ok
+     : result == errc::timeout ? c->batches_timeout
+                                 : c->batches_no_quorum)
+        .fetch_add(1, std::memory_order_relaxed);
+  }
+  st.outcomes->decide(*st.board, p.origin, p.ticket, result);
+}
+
+/// Member `m` answered batch `id`: `ok`, or failed (`timed_out`: no answer in time).
+void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_out) {
+  auto& st = self->state;
+  auto it = st.in_flight.find(id);
+  if (it == st.in_flight.end()) return;
+  pending& p = it->second;
+  const std::size_t w = st.config.write_quorum;
+  if (timed_out) p.saw_timeout = true;
+  auto count = [&](std::size_t i) {
+    if (ok) {
+      if (++p.acks[i] == w) ++p.satisfied;
+    } else {
+      --p.possible[i];
+      if (p.acks[i] < w && p.possible[i] < w)
+        decide(st, p, p.saw_timeout ? errc::timeout : errc::no_quorum);
+    }
+  };
+  if (p.uniform) {
+    count(0);
+  } else {
+    for (std::uint32_t i : p.ops_of[m])
+      count(i);
+  }
+  if (ok && p.satisfied == p.acks.size()) decide(st, p, errc::ok);
+  if (--p.outstanding == 0) st.in_flight.erase(it);
+}
+
+void hint(replication_state& st, std::size_t m, const write_batch& b) {
+  if (st.counters) st.counters->hinted_batches.fetch_add(1, std::memory_order_relaxed);
+  caf::anon_send(st.handoff, hint_atom_v, st.links[m].peer, b);
+}
+
+/// Sends `b` to member `m` (this node's storage actor when m == 0); the answer settles
+/// batch `id`. A peer that cannot take it now is hinted at once.
+void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
+              const std::shared_ptr<const write_batch>& b) {
+  auto& st = self->state;
+  const auto timeout = st.config.timeout;
+  if (m == 0) {
+    self->request(st.storage, timeout, replicate_atom_v, *b)
+        .then([self, id](std::uint8_t rc) { settle(self, id, 0, rc == 0, false); },
+              [self, id](const caf::error& e) {
+                settle(self, id, 0, false, e == caf::sec::request_timeout);
+              });
+    return;
+  }
+  auto& l = st.links[m];
+  const std::size_t bytes = b->ops.size();
+  if (!available(st, m, bytes)) {
+    hint(st, m, *b);
+    settle(self, id, m, false, false);
+    return;
+  }
+  ++l.requests;
+  l.bytes += bytes;
+  const std::uint64_t epoch = l.epoch;
+  self->request(l.endpoint, timeout, replicate_atom_v, *b)
+      .then(
+          [self, id, m, b, epoch, bytes](std::uint8_t rc) {
+            auto& l = self->state.links[m];
+            if (l.epoch == epoch) { // an answer: everything sent before it has drained
+              --l.requests;
+              l.bytes -= bytes + l.stale;
+              l.stale = 0;
+            }
+            if (rc != 0) {
+              hint(self->state, m, *b);
+              if (self->state.counters)
+                self->state.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
+            }
+            settle(self, id, m, rc == 0, false);
+          },
+          [self, id, m, b, epoch, bytes](const caf::error& e) {
+            auto& st = self->state;
+            auto& l = st.links[m];
+            const bool timed_out = e == caf::sec::request_timeout;
+            if (l.epoch == epoch) {
+              --l.requests;
+              if (timed_out)
+                l.stale += bytes; // may still sit in BASP's buffer: stays counted
+              else
+                l.bytes -= bytes;
+            }
+            if (st.counters) st.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
+            hint(st, m, *b);
+            settle(self, id, m, false, timed_out);
+          });
+}
+
+void on_batch(self_ptr self, write_batch& b) {
+  auto& st = self->state;
+  st.outcomes->expect(b.origin, b.ticket);
+  pending p;
+  p.origin = b.origin;
+  p.ticket = b.ticket;
+  st.ops.clear();
+  std::size_t pos = 0;
+  packed_op op;
+  for (std::uint32_t i = 0; i < b.count; ++i) {
+    if (!decode_packed_op(b.ops, pos, op)) break;
+    st.ops.push_back(op);
+  }
+  if (st.ops.size() != b.count || pos != b.ops.size() || b.count == 0) {
+    decide(st, p, errc::bad_request); // a bug in the sender: nothing is written
+    return;
+  }
+  const placement& pl = *st.place;
+  const std::size_t w = st.config.write_quorum;
+  const storage::version first = st.clock->reserve(b.count);
+  auto version_of = [&](std::size_t i) { return storage::version{first.hlc + i, first.node}; };
+
+  std::vector<std::pair<std::size_t, std::shared_ptr<const write_batch>>> sends;
+  if (pl.everyone_holds_everything()) {
+    std::size_t up = 0;
+    for (std::size_t m = 0; m < pl.members(); ++m)
+      up += available(st, m, b.ops.size()) ? 1 : 0;
+    if (up < w) { // known up front: fail fast, write nothing
+      decide(st, p, errc::no_quorum);
+      return;
+    }
+    auto vb = std::make_shared<write_batch>();
+    vb->ops.reserve(b.ops.size() + b.count * 12);
+    for (std::size_t i = 0; i < st.ops.size(); ++i)
+      pack_versioned_write(*vb, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(i));
+    p.uniform = true;
+    p.acks.assign(1, 0);
+    p.possible.assign(1, static_cast<std::uint8_t>(pl.members()));
+    for (std::size_t m = 0; m < pl.members(); ++m)
+      sends.emplace_back(m, vb);
+  } else {
+    const std::size_t rf = pl.replicas_per_partition();
+    std::vector<std::shared_ptr<write_batch>> subs(pl.members());
+    p.uniform = false;
+    p.ops_of.resize(pl.members());
+    p.acks.assign(st.ops.size(), 0);
+    p.possible.assign(st.ops.size(), static_cast<std::uint8_t>(rf));
+    for (std::size_t i = 0; i < st.ops.size(); ++i) {
+      const auto part = storage::partition_of(storage::table::hash_key(st.ops[i].key));
+      const std::uint16_t* reps = pl.replicas(part);
+      std::size_t up = 0;
+      for (std::size_t r = 0; r < rf; ++r)
+        up += available(st, reps[r], b.ops.size()) ? 1 : 0;
+      if (up < w) {
+        decide(st, p, errc::no_quorum);
+        return;
+      }
+      for (std::size_t r = 0; r < rf; ++r) {
+        auto& sub = subs[reps[r]];
+        if (!sub) sub = std::make_shared<write_batch>();
+        pack_versioned_write(*sub, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(i));
+        p.ops_of[reps[r]].push_back(static_cast<std::uint32_t>(i));
+      }
+    }
+    for (std::size_t m = 0; m < pl.members(); ++m)
+      if (subs[m]) sends.emplace_back(m, std::move(subs[m]));
+  }
+  const std::uint64_t id = st.next_id++;
+  p.outstanding = sends.size();
+  st.in_flight.emplace(id, std::move(p));
+  for (auto& [m, batch] : sends)
+    dispatch(self, id, m, batch);
+}
+
+} // namespace
+
+replication_actor::behavior_type
+replication_actor_impl(self_ptr self, replication_config config,
+                       std::shared_ptr<const placement> place, cluster_clock* clock,
+                       storage_actor storage, handoff_actor handoff, completion_board* board,
+                       replication_counters* counters) {
+  auto& st = self->state;
+  st.place = std::move(place);
+  st.clock = clock;
+  st.storage = std::move(storage);
+  st.handoff = std::move(handoff);
+  st.board = board;
+  st.counters = counters;
+  st.outcomes = std::make_unique<ordered_outcomes>(board->lanes());
+  st.links.resize(st.place->members());
+  for (std::size_t i = 0; i < config.member_of_peer.size(); ++i)
+    if (config.member_of_peer[i] > 0)
+      st.links[static_cast<std::size_t>(config.member_of_peer[i])].peer =
+          static_cast<std::uint32_t>(i);
+  st.config = std::move(config);
+  return {
+      [self](write_batch& b) { on_batch(self, b); },
+      [self](peer_up_atom, std::uint32_t peer, const caf::strong_actor_ptr& ptr) {
+        auto& st = self->state;
+        if (peer >= st.config.member_of_peer.size() || st.config.member_of_peer[peer] <= 0)
+          return;
+        auto& l = st.links[static_cast<std::size_t>(st.config.member_of_peer[peer])];
+        l = replication_state::link{caf::actor_cast<peer_endpoint_actor>(ptr), peer,
+                                    l.epoch + 1, 0, 0, 0};
+      },
+      [self](peer_down_atom, std::uint32_t peer) {
+        auto& st = self->state;
+        if (peer >= st.config.member_of_peer.size() || st.config.member_of_peer[peer] <= 0)
+          return;
+        auto& l = st.links[static_cast<std::size_t>(st.config.member_of_peer[peer])];
+        l = replication_state::link{peer_endpoint_actor{}, peer, l.epoch + 1, 0, 0, 0};
+      },
+      [self](stop_atom) {
+        auto& st = self->state;
+        for (auto& [id, p] : st.in_flight)
+          decide(st, p, errc::shutting_down);
+        st.in_flight.clear();
+        self->quit();
+        return true;
+      },
+  };
+}
+
+} // namespace minivault
