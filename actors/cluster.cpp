@@ -73,11 +73,12 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
 
   replication_config rc;
   rc.write_quorum = opts.write_quorum;
+  rc.read_quorum = place->replicas_per_partition() - opts.write_quorum + 1;
   rc.timeout = timeout;
   rc.workers = opts.workers;
   rc.member_of_peer = member_of_peer;
-  replication = sys.spawn(replication_actor_impl, std::move(rc), place, clock.get(), storage,
-                          handoff, &board, &replication_stats);
+  replication = sys.spawn(replication_actor_impl, std::move(rc), place, clock.get(), &engine,
+                          storage, handoff, &board, &replication_stats);
 
   endpoint_config ec{node_id, opts.region, opts.auth_key, storage, anti_entropy, &engine,
                      clock.get()};

@@ -21,12 +21,13 @@ completion_board::~completion_board() {
     ::close(l->efd);
 }
 
-void completion_board::post(std::uint32_t origin, std::uint64_t ticket, errc result) {
+void completion_board::post(std::uint32_t origin, std::uint64_t ticket, errc result,
+                            std::vector<read_result> reads) {
   KV_ASSERT(origin < lanes_.size());
   lane& l = *lanes_[origin];
   {
     std::lock_guard<std::mutex> guard(l.mutex);
-    l.items.push_back({ticket, result});
+    l.items.push_back({ticket, result, std::move(reads)});
   }
   std::uint64_t one = 1;
   (void)!::write(l.efd, &one, sizeof(one));
@@ -37,7 +38,8 @@ void completion_board::take(std::uint32_t origin, std::vector<completion>& out) 
   std::uint64_t counter = 0;
   (void)!::read(l.efd, &counter, sizeof(counter));
   std::lock_guard<std::mutex> guard(l.mutex);
-  out.insert(out.end(), l.items.begin(), l.items.end());
+  out.insert(out.end(), std::make_move_iterator(l.items.begin()),
+             std::make_move_iterator(l.items.end()));
   l.items.clear();
 }
 

@@ -7,15 +7,24 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "protocol/errc.hpp"
 
 namespace minivault {
 
+/// The answer to one read a batch carried (a quorum read, or a read this node had to
+/// forward to the key's replicas), in the order of the batch's reads.
+struct read_result {
+  errc status = errc::ok; // ok (value), not_found, or why it failed
+  std::string value;
+};
+
 struct completion {
   std::uint64_t ticket = 0;
   errc result = errc::ok;
+  std::vector<read_result> reads; // empty unless the batch carried reads
 };
 
 class completion_board {
@@ -26,7 +35,8 @@ public:
   completion_board& operator=(const completion_board&) = delete;
 
   /// Records the outcome of batch `ticket` of lane `origin` and wakes that lane.
-  void post(std::uint32_t origin, std::uint64_t ticket, errc result);
+  void post(std::uint32_t origin, std::uint64_t ticket, errc result,
+            std::vector<read_result> reads = {});
   /// Moves the lane's completions (in posting order) into `out`; clears the eventfd.
   void take(std::uint32_t origin, std::vector<completion>& out);
   /// The eventfd to watch for lane `origin` (readable when completions are waiting).

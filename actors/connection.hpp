@@ -30,6 +30,7 @@ struct reply_slot {
     write_ack,      // answered when batch `ticket` completes
     ready,          // `data` is the encoded reply
     read_own_write, // `data` read from a pending write in batch `ticket`
+    remote_read,    // answered when batch `ticket` completes: its read `read_index`
   };
   kind k = kind::ready;
   bool del = false;          // write_ack: a DELETE (for metrics)
@@ -38,6 +39,8 @@ struct reply_slot {
   std::int64_t start_us = 0; // write_ack: when its round began (for the latency metric)
   std::uint64_t ticket = 0;
   errc result = errc::ok; // set when batch `ticket` failed
+  std::uint32_t read_index = 0;  // remote_read: which of the batch's reads
+  errc read_status = errc::ok;   // remote_read: its answer (`data` holds the value)
   std::string data;
 };
 

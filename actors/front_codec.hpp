@@ -34,6 +34,7 @@ struct front_request {
   bool credential_ok = false; // a credential was sent and it is the node's key
   bool head = false;          // reply without a body (HEAD)
   bool close = false;         // close the connection after the reply (client asked)
+  bool quorum = false;        // get: a quorum read (?consistency=quorum)
   errc refusal = errc::ok;    // kind::refused: the error
   std::uint16_t status = 0;   // kind::refused: a protocol status overriding the error's
   std::string detail;         // kind::refused: text for the client (may be empty)

@@ -129,7 +129,8 @@ void io_thread::front_get(connection& c, const front_request& req) {
   reply_slot s;
   s.head = req.head;
   s.close = req.close;
-  std::string& out = c.waiting.empty() ? c.out : s.data;
+  const bool remote = served_remotely(req.key, req.quorum);
+  std::string& out = c.waiting.empty() && !remote ? c.out : s.data;
   packed_op op;
   if (!c.waiting.empty() && find_pending(c, req.key, op, s.ticket)) {
     // Behind this connection's own pending write of the key: answer from it, released
@@ -141,6 +142,10 @@ void io_thread::front_get(connection& c, const front_request& req) {
       codec.append_value(out, req, op.value);
     tally_front(req.k, op.del ? op_result::not_found : op_result::ok);
     queue(c, std::move(s));
+    return;
+  }
+  if (remote) {
+    queue_remote_read(c, req.key, req.quorum, req.head, req.close); // counted when answered
     return;
   }
   auto render = [&](std::string_view v) { codec.append_value(out, req, v); };

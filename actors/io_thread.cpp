@@ -515,6 +515,7 @@ void io_thread::send_batch() {
   else
     caf::anon_send(ctx_.storage, std::move(batch_));
   batch_ = write_batch{};
+  batch_reads_ = 0;
   ++in_flight_;
 }
 

@@ -66,7 +66,13 @@ private:
   /// Parses and handles complete frames of [data, data+len); returns the bytes used.
   std::size_t consume(connection& c, const char* data, std::size_t len);
   [[nodiscard]] bool handle(connection& c, const wire::request& req);
-  void handle_get(connection& c, std::string_view key);
+  void handle_get(connection& c, std::string_view key, bool quorum);
+  /// In a cluster: does this read need other replicas (a quorum read, or a key this node
+  /// does not hold)?
+  [[nodiscard]] bool served_remotely(std::string_view key, bool quorum) const;
+  /// Packs a read into the batch; its reply waits for the batch's completion.
+  void queue_remote_read(connection& c, std::string_view key, bool quorum, bool head, bool close);
+  void append_remote_read(connection& c, const reply_slot& s);
   /// Takes a rate-limit token for a data op: the client address's first (-ratelimit-per-ip),
   /// then the node's (-ratelimit). False: answer `rate limited`.
   [[nodiscard]] bool admit(const connection& c) noexcept;
@@ -169,6 +175,7 @@ private:
 
   write_batch batch_;                  // the batch being filled
   std::uint64_t next_ticket_ = 1;      // ticket of `batch_`
+  std::uint32_t batch_reads_ = 0;      // reads packed in `batch_`
   std::size_t in_flight_ = 0;          // batches sent, not yet completed
   std::size_t in_flight_bytes_ = 0;    // their packed bytes (the sum over retained_)
   std::uint64_t completed_ticket_ = 0; // every ticket up to this one has completed

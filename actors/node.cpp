@@ -159,6 +159,7 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
       return nullptr;
     }
     n->ctx_.replication = n->cluster_->replication;
+    n->ctx_.place = n->cluster_->place.get();
   }
   n->connections_ =
       n->sys_->spawn<caf::detached>(connections_actor_impl, &n->ctx_, listen_fd, threads);

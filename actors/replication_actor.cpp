@@ -29,17 +29,28 @@ bool available(const replication_state& st, std::size_t m, std::size_t bytes) {
 void decide(replication_state& st, pending& p, errc result) {
   if (p.answered) return;
   p.answered = true;
-  auto* c = st.counters;
-  if (c) {
+  if (auto* c = st.counters; c != nullptr && p.writes) {
     (result == errc::ok          ? c->batches_ok
      : result == errc::timeout ? c->batches_timeout
                                  : c->batches_no_quorum)
         .fetch_add(1, std::memory_order_relaxed);
   }
-  st.outcomes->decide(*st.board, p.origin, p.ticket, result);
+  st.outcomes->decide(*st.board, p.origin, p.ticket, result,
+                      result == errc::ok ? std::move(p.read_results) : std::vector<read_result>{});
 }
 
-/// Member `m` answered batch `id`: `ok`, or failed (`timed_out`: no answer in time).
+/// Answers the batch once its writes hold their quorum and its reads are resolved.
+void maybe_done(replication_state& st, pending& p) {
+  if (p.satisfied == p.acks.size() && p.reads_left == 0) decide(st, p, errc::ok);
+}
+
+/// One replica answer (or failure) less; forgets the batch after the last one.
+void release(replication_state& st, std::unordered_map<std::uint64_t, pending>::iterator it) {
+  if (--it->second.outstanding == 0) st.in_flight.erase(it);
+}
+
+/// Member `m` answered batch `id`'s writes: `ok`, or failed (`timed_out`: no answer in
+/// time).
 void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_out) {
   auto& st = self->state;
   auto it = st.in_flight.find(id);
@@ -62,8 +73,8 @@ void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_
     for (std::uint32_t i : p.ops_of[m])
       count(i);
   }
-  if (ok && p.satisfied == p.acks.size()) decide(st, p, errc::ok);
-  if (--p.outstanding == 0) st.in_flight.erase(it);
+  if (ok) maybe_done(st, p);
+  release(st, it);
 }
 
 void hint(replication_state& st, std::size_t m, const write_batch& b) {
@@ -128,6 +139,111 @@ void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
           });
 }
 
+/// Sends `key`'s newest record to the replicas that answered with an older one (or none):
+/// read repair, best effort (a failure is left to anti-entropy).
+void repair(self_ptr self, const replication_state::read_job& r) {
+  auto& st = self->state;
+  if (!r.found) return;
+  write_batch fix;
+  pack_versioned_write(fix, r.best_tombstone, r.key, r.best_value, r.best);
+  for (const auto& [m, ver] : r.seen) {
+    if (!(ver < r.best)) continue;
+    if (m == 0) {
+      self->request(st.storage, st.config.timeout, replicate_atom_v, fix)
+          .then([](std::uint8_t) {}, [](const caf::error&) {});
+    } else if (st.links[m].endpoint) {
+      self->request(st.links[m].endpoint, st.config.timeout, replicate_atom_v, fix)
+          .then([](std::uint8_t) {}, [](const caf::error&) {});
+    }
+  }
+}
+
+/// Member `m`'s answer to read `j` of batch `id`: its record (0 or 1 versioned ops), or a
+/// failure (`rec` null).
+void read_answer(self_ptr self, std::uint64_t id, std::size_t j, std::size_t m,
+                 const write_batch* rec, bool timed_out) {
+  auto& st = self->state;
+  auto it = st.in_flight.find(id);
+  if (it == st.in_flight.end()) return;
+  pending& p = it->second;
+  auto& r = p.reads[j];
+  packed_op op;
+  std::size_t pos = 0;
+  if (rec != nullptr && (rec->count == 0 || (rec->count == 1 && decode_packed_op(rec->ops, pos, op) &&
+                                             !op.read && op.ver.hlc != 0))) {
+    ++r.answers;
+    storage::version v = rec->count == 1 ? op.ver : storage::version{};
+    r.seen.emplace_back(m, v);
+    if (rec->count == 1 && (!r.found || r.best < v)) {
+      r.found = true;
+      r.best = v;
+      r.best_tombstone = op.del;
+      r.best_value.assign(op.value.data(), op.value.size());
+    }
+  } else {
+    ++r.failures;
+    r.saw_timeout = r.saw_timeout || timed_out;
+  }
+  if (!r.resolved) {
+    read_result& out = p.read_results[j];
+    if (r.answers >= r.need) {
+      r.resolved = true;
+      if (r.found && !r.best_tombstone) {
+        out.status = errc::ok;
+        out.value = r.best_value;
+      } else {
+        out.status = errc::not_found;
+      }
+    } else if (r.asked - r.failures < r.need) {
+      r.resolved = true;
+      out.status = r.saw_timeout ? errc::timeout : errc::no_quorum;
+    }
+    if (r.resolved) {
+      --p.reads_left;
+      maybe_done(st, p);
+    }
+  }
+  if (r.answers + r.failures == r.asked) repair(self, r);
+  release(st, it);
+}
+
+/// Asks the replicas of read `j` for their records.
+void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
+  auto& st = self->state;
+  auto& p = st.in_flight.at(id);
+  auto& r = p.reads[j];
+  const placement& pl = *st.place;
+  const std::uint16_t* reps = pl.replicas(storage::partition_of(storage::table::hash_key(r.key)));
+  std::vector<std::size_t> targets;
+  for (std::size_t k = 0; k < pl.replicas_per_partition(); ++k)
+    if (reps[k] == 0 || st.links[reps[k]].endpoint) targets.push_back(reps[k]);
+  r.asked = targets.size();
+  p.outstanding += targets.size();
+  if (targets.size() < r.need) { // known up front: answer at once
+    r.resolved = true;
+    p.read_results[j].status = errc::no_quorum;
+    --p.reads_left;
+  }
+  const std::string key = r.key; // `r` may move: requests below can answer synchronously
+  for (std::size_t m : targets) {
+    if (m == 0) { // this replica: read it here
+      write_batch rec;
+      std::string value;
+      storage::version ver;
+      bool tombstone = false;
+      auto got = st.engine->read_record(key, value, ver, tombstone);
+      if (got == storage::get_status::found) pack_versioned_write(rec, tombstone, key, value, ver);
+      read_answer(self, id, j, 0, got == storage::get_status::error ? nullptr : &rec, false);
+      continue;
+    }
+    self->request(st.links[m].endpoint, st.config.timeout, read_atom_v, key)
+        .then([self, id, j, m](const write_batch& rec) { read_answer(self, id, j, m, &rec, false); },
+              [self, id, j, m](const caf::error& e) {
+                read_answer(self, id, j, m, nullptr, e == caf::sec::request_timeout);
+              });
+  }
+}
+
 void on_batch(self_ptr self, write_batch& b) {
   auto& st = self->state;
   st.outcomes->expect(b.origin, b.ticket);
@@ -137,69 +253,91 @@ void on_batch(self_ptr self, write_batch& b) {
   st.ops.clear();
   std::size_t pos = 0;
   packed_op op;
-  for (std::uint32_t i = 0; i < b.count; ++i) {
-    if (!decode_packed_op(b.ops, pos, op)) break;
-    st.ops.push_back(op);
+  bool malformed = b.count == 0;
+  for (std::uint32_t i = 0; i < b.count && !malformed; ++i) {
+    if (!decode_packed_op(b.ops, pos, op) || op.ver.hlc != 0) {
+      malformed = true;
+    } else if (op.read) {
+      replication_state::read_job r;
+      r.key.assign(op.key.data(), op.key.size());
+      r.need = op.quorum ? st.config.read_quorum : 1;
+      p.reads.push_back(std::move(r));
+    } else {
+      st.ops.push_back(op);
+    }
   }
-  if (st.ops.size() != b.count || pos != b.ops.size() || b.count == 0) {
+  if (malformed || pos != b.ops.size()) {
     decide(st, p, errc::bad_request); // a bug in the sender: nothing is written
     return;
   }
+  p.read_results.resize(p.reads.size());
+  p.reads_left = p.reads.size();
+  p.writes = !st.ops.empty();
   const placement& pl = *st.place;
   const std::size_t w = st.config.write_quorum;
-  const storage::version first = st.clock->reserve(b.count);
-  auto version_of = [&](std::size_t i) { return storage::version{first.hlc + i, first.node}; };
-
   std::vector<std::pair<std::size_t, std::shared_ptr<const write_batch>>> sends;
-  if (pl.everyone_holds_everything()) {
-    std::size_t up = 0;
-    for (std::size_t m = 0; m < pl.members(); ++m)
-      up += available(st, m, b.ops.size()) ? 1 : 0;
-    if (up < w) { // known up front: fail fast, write nothing
-      decide(st, p, errc::no_quorum);
-      return;
-    }
-    auto vb = std::make_shared<write_batch>();
-    vb->ops.reserve(b.ops.size() + b.count * 12);
-    for (std::size_t i = 0; i < st.ops.size(); ++i)
-      pack_versioned_write(*vb, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(i));
-    p.uniform = true;
-    p.acks.assign(1, 0);
-    p.possible.assign(1, static_cast<std::uint8_t>(pl.members()));
-    for (std::size_t m = 0; m < pl.members(); ++m)
-      sends.emplace_back(m, vb);
+  if (!p.writes) {
+    p.uniform = true; // nothing to count: acks and satisfied stay empty
   } else {
-    const std::size_t rf = pl.replicas_per_partition();
-    std::vector<std::shared_ptr<write_batch>> subs(pl.members());
-    p.uniform = false;
-    p.ops_of.resize(pl.members());
-    p.acks.assign(st.ops.size(), 0);
-    p.possible.assign(st.ops.size(), static_cast<std::uint8_t>(rf));
-    for (std::size_t i = 0; i < st.ops.size(); ++i) {
-      const auto part = storage::partition_of(storage::table::hash_key(st.ops[i].key));
-      const std::uint16_t* reps = pl.replicas(part);
+    const storage::version first = st.clock->reserve(static_cast<std::uint32_t>(st.ops.size()));
+    auto version_of = [&](std::size_t i) { return storage::version{first.hlc + i, first.node}; };
+    if (pl.everyone_holds_everything()) {
       std::size_t up = 0;
-      for (std::size_t r = 0; r < rf; ++r)
-        up += available(st, reps[r], b.ops.size()) ? 1 : 0;
-      if (up < w) {
+      for (std::size_t m = 0; m < pl.members(); ++m)
+        up += available(st, m, b.ops.size()) ? 1 : 0;
+      if (up < w) { // known up front: fail fast, write nothing
         decide(st, p, errc::no_quorum);
         return;
       }
-      for (std::size_t r = 0; r < rf; ++r) {
-        auto& sub = subs[reps[r]];
-        if (!sub) sub = std::make_shared<write_batch>();
-        pack_versioned_write(*sub, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(i));
-        p.ops_of[reps[r]].push_back(static_cast<std::uint32_t>(i));
+      auto vb = std::make_shared<write_batch>();
+      vb->ops.reserve(b.ops.size() + st.ops.size() * 12);
+      for (std::size_t i = 0; i < st.ops.size(); ++i)
+        pack_versioned_write(*vb, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(i));
+      p.uniform = true;
+      p.acks.assign(1, 0);
+      p.possible.assign(1, static_cast<std::uint8_t>(pl.members()));
+      for (std::size_t m = 0; m < pl.members(); ++m)
+        sends.emplace_back(m, vb);
+    } else {
+      const std::size_t rf = pl.replicas_per_partition();
+      std::vector<std::shared_ptr<write_batch>> subs(pl.members());
+      p.uniform = false;
+      p.ops_of.resize(pl.members());
+      p.acks.assign(st.ops.size(), 0);
+      p.possible.assign(st.ops.size(), static_cast<std::uint8_t>(rf));
+      for (std::size_t i = 0; i < st.ops.size(); ++i) {
+        const auto part = storage::partition_of(storage::table::hash_key(st.ops[i].key));
+        const std::uint16_t* reps = pl.replicas(part);
+        std::size_t up = 0;
+        for (std::size_t r = 0; r < rf; ++r)
+          up += available(st, reps[r], b.ops.size()) ? 1 : 0;
+        if (up < w) {
+          decide(st, p, errc::no_quorum);
+          return;
+        }
+        for (std::size_t r = 0; r < rf; ++r) {
+          auto& sub = subs[reps[r]];
+          if (!sub) sub = std::make_shared<write_batch>();
+          pack_versioned_write(*sub, st.ops[i].del, st.ops[i].key, st.ops[i].value,
+                               version_of(i));
+          p.ops_of[reps[r]].push_back(static_cast<std::uint32_t>(i));
+        }
       }
+      for (std::size_t m = 0; m < pl.members(); ++m)
+        if (subs[m]) sends.emplace_back(m, std::move(subs[m]));
     }
-    for (std::size_t m = 0; m < pl.members(); ++m)
-      if (subs[m]) sends.emplace_back(m, std::move(subs[m]));
   }
   const std::uint64_t id = st.next_id++;
-  p.outstanding = sends.size();
-  st.in_flight.emplace(id, std::move(p));
+  // One extra count held while dispatching, so no synchronous answer can forget the
+  // batch before every request is out.
+  p.outstanding = sends.size() + 1;
+  auto it = st.in_flight.emplace(id, std::move(p)).first;
   for (auto& [m, batch] : sends)
     dispatch(self, id, m, batch);
+  for (std::size_t j = 0; j < it->second.reads.size(); ++j)
+    start_read(self, id, j);
+  maybe_done(st, it->second);
+  release(st, it);
 }
 
 } // namespace
@@ -207,11 +345,13 @@ void on_batch(self_ptr self, write_batch& b) {
 replication_actor::behavior_type
 replication_actor_impl(self_ptr self, replication_config config,
                        std::shared_ptr<const placement> place, cluster_clock* clock,
-                       storage_actor storage, handoff_actor handoff, completion_board* board,
+                       storage::engine* engine, storage_actor storage, handoff_actor handoff,
+                       completion_board* board,
                        replication_counters* counters) {
   auto& st = self->state;
   st.place = std::move(place);
   st.clock = clock;
+  st.engine = engine;
   st.storage = std::move(storage);
   st.handoff = std::move(handoff);
   st.board = board;

@@ -39,6 +39,7 @@ struct replication_counters {
 
 struct replication_config {
   std::size_t write_quorum = 2;
+  std::size_t read_quorum = 2; // replicas a quorum read hears from (rf - w + 1)
   std::chrono::milliseconds timeout{2000};
   std::size_t workers = 50;                  // requests in flight per peer
   std::size_t peer_window_bytes = 64u << 20; // bytes in flight per peer
@@ -59,6 +60,20 @@ struct replication_state {
     std::size_t stale = 0;        // of requests that timed out (maybe still queued in BASP)
   };
 
+  /// One read a batch carries, until its replicas answered.
+  struct read_job {
+    std::string key;
+    std::size_t need = 1;           // answers that resolve it
+    std::size_t asked = 0, answers = 0, failures = 0;
+    bool resolved = false;
+    bool saw_timeout = false;
+    bool found = false;             // some replica holds a record (maybe a tombstone)
+    storage::version best;          // the newest record seen
+    bool best_tombstone = false;
+    std::string best_value;
+    std::vector<std::pair<std::size_t, storage::version>> seen; // (member, its version)
+  };
+
   /// One client batch until every replica answered.
   struct pending {
     std::uint32_t origin = 0;
@@ -71,12 +86,17 @@ struct replication_state {
     std::size_t outstanding = 0; // replicas yet to answer
     bool answered = false;
     bool saw_timeout = false;
+    bool writes = false;                 // the batch carries writes
+    std::vector<read_job> reads;         // the batch's reads, in order
+    std::vector<read_result> read_results;
+    std::size_t reads_left = 0;
   };
 
   replication_config config;
   std::shared_ptr<const placement> place;
   cluster_clock* clock = nullptr;
   storage_actor storage;
+  storage::engine* engine = nullptr; // this replica's reads
   handoff_actor handoff;
   completion_board* board = nullptr;
   replication_counters* counters = nullptr;
@@ -90,7 +110,8 @@ struct replication_state {
 replication_actor::behavior_type
 replication_actor_impl(replication_actor::stateful_pointer<replication_state> self,
                        replication_config config, std::shared_ptr<const placement> place,
-                       cluster_clock* clock, storage_actor storage, handoff_actor handoff,
+                       cluster_clock* clock, storage::engine* engine, storage_actor storage,
+                       handoff_actor handoff,
                        completion_board* board, replication_counters* counters);
 
 } // namespace minivault

@@ -6,6 +6,7 @@
 
 #include "actors/io_thread.hpp"
 #include "actors/storage_actor.hpp"
+#include "storage/table.hpp"
 #include "protocol/assert.hpp"
 #include "protocol/compression.hpp"
 #include "protocol/limits.hpp"
@@ -113,6 +114,7 @@ bool io_thread::allowed(connection& c, wire::opcode op) {
   case wire::opcode::auth:
     return true;
   case wire::opcode::get:
+  case wire::opcode::qget:
     return o.auth != auth_mode::all;
   case wire::opcode::set:
   case wire::opcode::del:
@@ -126,6 +128,7 @@ namespace {
 op_kind kind_of(wire::opcode op) noexcept {
   switch (op) {
   case wire::opcode::get:
+  case wire::opcode::qget:
     return op_kind::get;
   case wire::opcode::set:
     return op_kind::set;
@@ -142,7 +145,8 @@ op_kind kind_of(wire::opcode op) noexcept {
 /// Ops that cost a rate-limit token: data ops only, so HEALTH and AUTH keep working on
 /// a node at its limit.
 bool costs_token(wire::opcode op) noexcept {
-  return op == wire::opcode::get || op == wire::opcode::set || op == wire::opcode::del;
+  return op == wire::opcode::get || op == wire::opcode::qget || op == wire::opcode::set ||
+         op == wire::opcode::del;
 }
 
 } // namespace
@@ -174,11 +178,12 @@ bool io_thread::handle(connection& c, const wire::request& req) {
   }
   switch (req.op) {
   case wire::opcode::get:
+  case wire::opcode::qget:
     if (req.key.empty()) {
       tally(req.op, op_result::bad_request);
       reply_error(c, errc::bad_request);
     } else {
-      handle_get(c, req.key);
+      handle_get(c, req.key, req.op == wire::opcode::qget);
     }
     break;
   case wire::opcode::set:
@@ -216,7 +221,47 @@ op_result io_thread::append_get_reply(std::string& out, std::string_view key) {
   return op_result::error;
 }
 
-void io_thread::handle_get(connection& c, std::string_view key) {
+bool io_thread::served_remotely(std::string_view key, bool quorum) const {
+  const placement* pl = ctx_.place;
+  if (pl == nullptr) return false; // a single node: every read is local
+  if (quorum) return true;
+  return !pl->everyone_holds_everything() &&
+         !pl->holds(0, storage::partition_of(storage::table::hash_key(key)));
+}
+
+void io_thread::queue_remote_read(connection& c, std::string_view key, bool quorum, bool head,
+                                  bool close) {
+  reply_slot s;
+  s.k = reply_slot::kind::remote_read;
+  s.ticket = next_ticket_;
+  s.read_index = batch_reads_++;
+  s.head = head;
+  s.close = close;
+  s.start_us = round_start_us_;
+  pack_read(batch_, key, quorum);
+  queue(c, std::move(s));
+}
+
+void io_thread::handle_get(connection& c, std::string_view key, bool quorum) {
+  if (served_remotely(key, quorum)) {
+    packed_op op;
+    std::uint64_t ticket = 0;
+    if (!c.waiting.empty() && find_pending(c, key, op, ticket)) {
+      // Behind this connection's own pending write of the key: that write is the answer.
+      reply_slot s;
+      s.k = reply_slot::kind::read_own_write;
+      s.ticket = ticket;
+      if (op.del)
+        wire::append_error(s.data, errc::not_found);
+      else
+        wire::append_reply(s.data, wire::status_ok, op.value);
+      tally(wire::opcode::get, op.del ? op_result::not_found : op_result::ok);
+      queue(c, std::move(s));
+      return;
+    }
+    queue_remote_read(c, key, quorum, false, false); // counted when answered
+    return;
+  }
   if (c.waiting.empty()) {
     tally(wire::opcode::get, append_get_reply(c.out, key));
     mark_dirty(c);
@@ -342,14 +387,24 @@ void io_thread::fail_and_close(connection& c, errc e) {
 void io_thread::on_completions() {
   completions_.clear();
   ctx_.board->take(index_, completions_);
-  for (const completion& done : completions_) {
+  for (completion& done : completions_) {
     KV_ASSERT(in_flight_ > 0 && done.ticket > completed_ticket_);
     --in_flight_;
     completed_ticket_ = done.ticket;
-    if (done.result != errc::ok) // rare: mark the slots that depend on this batch
+    if (done.result != errc::ok || !done.reads.empty()) // rare: slots that depend on it
       for (connection* c : waiting_)
-        for (reply_slot& s : c->waiting)
-          if (s.k != reply_slot::kind::ready && s.ticket == done.ticket) s.result = done.result;
+        for (reply_slot& s : c->waiting) {
+          if (s.k == reply_slot::kind::ready || s.ticket != done.ticket) continue;
+          if (done.result != errc::ok) {
+            s.result = done.result;
+          } else if (s.k == reply_slot::kind::remote_read) {
+            KV_ASSERT(s.read_index < done.reads.size());
+            read_result& r = done.reads[s.read_index];
+            s.read_status = r.status;
+            s.data = std::move(r.value);
+            c->waiting_bytes += s.data.size();
+          }
+        }
     while (!retained_.empty() && retained_.front().ticket <= done.ticket) {
       in_flight_bytes_ -= retained_.front().ops.size();
       retained_.pop_front();
@@ -381,7 +436,9 @@ void io_thread::drain(connection& c) {
       m.count(k, s.result == errc::ok ? op_result::ok : op_result::error);
       m.observe(k, static_cast<std::uint64_t>(std::max<std::int64_t>(now - s.start_us, 0)));
     }
-    if (c.front && (s.result != errc::ok || s.k == reply_slot::kind::write_ack)) {
+    if (s.k == reply_slot::kind::remote_read && s.result == errc::ok) {
+      append_remote_read(c, s);
+    } else if (c.front && (s.result != errc::ok || s.k == reply_slot::kind::write_ack)) {
       front_request shape; // what the encoder needs of the request: HEAD, close
       shape.k = s.del ? front_request::kind::del : front_request::kind::put;
       shape.head = s.head;
@@ -412,6 +469,29 @@ void io_thread::drain(connection& c) {
   // A half-closed connection is flushed (and so closed) once nothing waits any more;
   // re-marking it while a write is still pending would spin end_iteration() forever.
   if (wrote || (c.peer_closed && c.waiting.empty())) mark_dirty(c);
+}
+
+void io_thread::append_remote_read(connection& c, const reply_slot& s) {
+  const errc st = s.read_status;
+  front_metrics& m = c.front ? *http_metrics_ : *metrics_;
+  m.count(op_kind::get, st == errc::ok          ? op_result::ok
+                        : st == errc::not_found ? op_result::not_found
+                                                : op_result::error);
+  m.observe(op_kind::get, static_cast<std::uint64_t>(std::max<std::int64_t>(now_us() - s.start_us, 0)));
+  if (c.front) {
+    front_request shape; // what the encoder needs of the request: HEAD, close
+    shape.k = front_request::kind::get;
+    shape.head = s.head;
+    shape.close = s.close;
+    if (st == errc::ok)
+      ctx_.front->append_value(c.out, shape, s.data);
+    else
+      ctx_.front->append_error(c.out, shape, st);
+  } else if (st == errc::ok) {
+    wire::append_reply(c.out, wire::status_ok, s.data);
+  } else {
+    wire::append_error(c.out, st);
+  }
 }
 
 void io_thread::resume_paused() {

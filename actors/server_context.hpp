@@ -11,6 +11,7 @@
 #include "actors/front_codec.hpp"
 #include "actors/ip_limiter.hpp"
 #include "actors/metrics.hpp"
+#include "actors/placement.hpp"
 #include "actors/rate_limiter.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/options.hpp"
@@ -24,6 +25,9 @@ struct server_context {
   storage_actor storage;
   /// In a cluster, client write batches go here instead of `storage` (quorum writes).
   replication_actor replication;
+  /// In a cluster: who holds which keys (reads of keys this node does not hold are
+  /// forwarded). Null on a single node.
+  const placement* place = nullptr;
   completion_board* board = nullptr;
   node_metrics* metrics = nullptr; // optional: counters for GET /metrics
   token_pool* tokens = nullptr;    // optional: -ratelimit (nullptr or disabled = unlimited)

@@ -15,6 +15,8 @@ namespace {
 
 constexpr std::uint8_t flag_delete = 1;
 constexpr std::uint8_t flag_versioned = 2;
+constexpr std::uint8_t flag_read = 4;
+constexpr std::uint8_t flag_quorum = 8;
 constexpr std::size_t op_header_bytes = 7;       // [flags:u8][key_len:u16][value_len:u32]
 constexpr std::size_t op_version_bytes = 8 + 4; // [hlc:u64][node:u32]
 
@@ -49,11 +51,17 @@ void pack_versioned_write(write_batch& b, bool del, std::string_view key, std::s
        del ? std::string_view{} : value, &ver);
 }
 
+void pack_read(write_batch& b, std::string_view key, bool quorum) {
+  pack(b, static_cast<std::uint8_t>(flag_read | (quorum ? flag_quorum : 0)), key, {}, nullptr);
+}
+
 bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out) {
   if (offset > ops.size() || ops.size() - offset < op_header_bytes) return false;
   const char* p = ops.data() + offset;
   const auto flags = static_cast<std::uint8_t>(p[0]);
-  if ((flags & ~(flag_delete | flag_versioned)) != 0) return false;
+  if ((flags & ~(flag_delete | flag_versioned | flag_read | flag_quorum)) != 0) return false;
+  if ((flags & flag_read) && (flags & (flag_delete | flag_versioned))) return false;
+  if ((flags & flag_quorum) && !(flags & flag_read)) return false;
   std::size_t header = op_header_bytes;
   out.ver = storage::version{};
   if (flags & flag_versioned) {
@@ -68,6 +76,8 @@ bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out)
   std::size_t vlen = wire::load_u32(p + 3);
   if (ops.size() - offset - header < klen + vlen) return false;
   out.del = (flags & flag_delete) != 0;
+  out.read = (flags & flag_read) != 0;
+  out.quorum = (flags & flag_quorum) != 0;
   out.key = std::string_view(p + header, klen);
   out.value = std::string_view(p + header + klen, vlen);
   offset += header + klen + vlen;
@@ -78,7 +88,7 @@ bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out)
   std::size_t pos = 0;
   packed_op op;
   for (std::uint32_t i = 0; i < batch.count; ++i) {
-    if (!decode_packed_op(batch.ops, pos, op)) return false;
+    if (!decode_packed_op(batch.ops, pos, op) || op.read) return false; // reads: never here
     out.push_back(storage::write_op{op.key, op.value, op.del, op.ver});
   }
   return pos == batch.ops.size();

@@ -59,8 +59,15 @@ void pack_write(write_batch& batch, bool del, std::string_view key, std::string_
 void pack_versioned_write(write_batch& batch, bool del, std::string_view key,
                           std::string_view value, const storage::version& ver);
 
+/// Appends a read of `key` (a cluster's I/O thread asks the replication actor for it:
+/// `quorum` for a quorum read, else a read this node cannot serve itself). Never valid in
+/// a batch for the storage actor. Packed as flags bit2 (+ bit3 for quorum), no value.
+void pack_read(write_batch& batch, std::string_view key, bool quorum);
+
 /// One op of a packed batch, as views into the batch's bytes.
 struct packed_op {
+  bool read = false;   // a read (pack_read), not a write
+  bool quorum = false; // read: a quorum read
   bool del = false;
   std::string_view key;
   std::string_view value;

@@ -256,6 +256,7 @@ void classify(const head& h, const node_options& opts, front_request& req) {
   } else {
     req.k = read ? kind::get : h.method == "DELETE" ? kind::del : kind::put;
     req.key = std::move(t.key);
+    req.quorum = read && t.quorum;
   }
 }
 

@@ -68,6 +68,24 @@ parsed_target parse_target(std::string_view raw) {
     t.error = "key longer than " + std::to_string(key_bytes_max) + " bytes";
     return t;
   }
+  std::size_t q = raw.find('?');
+  std::string_view query = q == std::string_view::npos ? std::string_view{} : raw.substr(q + 1);
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view param = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    constexpr std::string_view name = "consistency=";
+    if (param.substr(0, name.size()) != name) continue;
+    std::string_view v = param.substr(name.size());
+    if (v == "quorum") {
+      t.quorum = true;
+    } else if (v == "one") {
+      t.quorum = false;
+    } else {
+      t.error = "consistency must be one or quorum";
+      return t;
+    }
+  }
   t.kind = target_kind::key;
   return t;
 }

@@ -6,7 +6,9 @@
 // other path is a key. The key is the percent-decoded path after the first `/` (it may
 // contain `/`, and any byte written as %XX). So a key named `health` is reached as
 // `/%68ealth` (or any other percent-encoded spelling): the endpoints never shadow a key.
-// A query string (`?...`) is not part of the key and is ignored.
+// A query string (`?...`) is not part of the key. Its one parameter is
+// `consistency=quorum` (a quorum read, in a cluster) or `consistency=one` (the default);
+// any other consistency value is refused, other parameters are ignored.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,6 +23,7 @@ struct parsed_target {
   target_kind kind = target_kind::invalid;
   std::string key;   // target_kind::key: the decoded key (1..65535 bytes)
   std::string error; // target_kind::invalid: why, for the 400 reply
+  bool quorum = false; // ?consistency=quorum
 };
 
 /// Classifies a raw request target such as `/user%2F1?x=y`.

@@ -11,6 +11,7 @@ bool known_opcode(std::uint8_t op) noexcept {
   case opcode::del:
   case opcode::health:
   case opcode::auth:
+  case opcode::qget:
     return true;
   }
   return false;

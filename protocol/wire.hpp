@@ -11,7 +11,16 @@
 
 namespace minivault::wire {
 
-enum class opcode : std::uint8_t { get = 0x01, set = 0x02, del = 0x03, health = 0x05, auth = 0x06 };
+/// `qget` (0x07, minivault's addition): a GET answered by a read quorum of the key's
+/// replicas (newest version wins; stale replicas are repaired). Same frame as GET.
+enum class opcode : std::uint8_t {
+  get = 0x01,
+  set = 0x02,
+  del = 0x03,
+  health = 0x05,
+  auth = 0x06,
+  qget = 0x07,
+};
 
 inline constexpr std::uint8_t status_ok = 0x00;
 inline constexpr std::uint8_t status_error = 0xFF;

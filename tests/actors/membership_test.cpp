@@ -102,6 +102,7 @@ struct cluster_member {
     if (::mkdtemp(tmpl.data()) != nullptr) dir = tmpl;
     opts.port = port;
     opts.bind_address = "127.0.0.1";
+    opts.public_url = "127.0.0.1:" + std::to_string(port);
     opts.data_dir = dir;
     opts.cluster_port = test::pick_free_port();
   }
@@ -172,7 +173,7 @@ TEST(membership, nodes_find_lose_and_refind_each_other) {
   EXPECT_EQ(a.health()["status"], "healthy");
 }
 
-TEST(membership, an_unreachable_peer_stays_connecting_and_the_node_serves) {
+TEST(membership, an_unreachable_peer_stays_connecting_and_writes_fail_without_quorum) {
   cluster_member a(test::pick_free_port());
   a.opts.peers = {{"127.0.0.1", test::pick_free_port()}};
   ASSERT_TRUE(a.start());
@@ -182,9 +183,14 @@ TEST(membership, an_unreachable_peer_stays_connecting_and_the_node_serves) {
   EXPECT_EQ(h["peers"][0]["state"], "connecting");
   EXPECT_EQ(h["peers"][0]["last_heard_ms"], -1);
   EXPECT_EQ(h["status"], "degraded");
+  // Two members, write quorum 2, the peer unreachable: a write fails fast and writes
+  // nothing; reads and health go on.
   test::test_client c(a.opts.port);
-  EXPECT_TRUE(c.set("k", "v").ok());
-  EXPECT_EQ(c.get("k").payload, "v");
+  auto r = c.set("k", "v");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.payload, "no quorum");
+  EXPECT_EQ(c.get("k").payload, "not found");
+  EXPECT_TRUE(c.health().ok());
 }
 
 TEST(membership, peers_with_the_secret_trust_each_other_and_others_never_come_up) {
