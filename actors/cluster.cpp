@@ -1,6 +1,7 @@
 #include "actors/cluster.hpp"
 
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
 
 #include "actors/log.hpp"
 
@@ -83,7 +84,9 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
   endpoint_config ec{node_id, opts.region, opts.auth_key, storage, anti_entropy, &engine,
                      clock.get()};
   endpoint = sys.spawn(peer_endpoint_impl, std::move(ec));
-  auto published = sys.middleman().publish(endpoint, port, opts.bind_address.c_str(), true);
+  const bool tls = !opts.tls_cert.empty();
+  auto published = tls ? caf::openssl::publish(endpoint, port, opts.bind_address.c_str(), true)
+                       : sys.middleman().publish(endpoint, port, opts.bind_address.c_str(), true);
   if (!published) {
     error = "cannot listen for peers on " + opts.bind_address + ":" + std::to_string(port) + ": " +
             sys.render(published.error());
@@ -96,6 +99,7 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
   mc.peers = opts.peers;
   mc.board = &peers;
   mc.secret = opts.auth_key;
+  mc.tls = tls;
   mc.on_peer_change = [r = replication, h = handoff, a = anti_entropy](
                           std::uint32_t peer, const caf::strong_actor_ptr& ep) {
     if (ep) {

@@ -56,6 +56,10 @@ io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
       own_metrics_(ctx.metrics ? nullptr : std::make_unique<front_metrics>()),
       metrics_(ctx.metrics ? &ctx.metrics->binary_shards.at(index) : own_metrics_.get()),
       http_metrics_(ctx.metrics ? &ctx.metrics->http : own_metrics_.get()), tokens_(ctx.tokens) {
+  if (ctx.replication) {
+    eager_ops_ = cluster_batch_eager_ops;
+    eager_bytes_ = cluster_batch_eager_bytes;
+  }
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   KV_ASSERT(epoll_fd_ >= 0 && wake_fd_ >= 0);
@@ -288,7 +292,7 @@ void io_thread::on_readable(connection& c) {
     if (n > 0) {
       c.last_input_ms = now_ms();
       process_input(c, scratch_.data(), static_cast<std::size_t>(n));
-      if (batch_.count >= batch_eager_ops || batch_.ops.size() >= batch_eager_bytes) send_batch();
+      if (batch_.count >= eager_ops_ || batch_.ops.size() >= eager_bytes_) send_batch();
       if (static_cast<std::size_t>(n) < scratch_.size()) return;
       continue;
     }

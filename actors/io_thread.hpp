@@ -176,6 +176,10 @@ private:
   write_batch batch_;                  // the batch being filled
   std::uint64_t next_ticket_ = 1;      // ticket of `batch_`
   std::uint32_t batch_reads_ = 0;      // reads packed in `batch_`
+  /// A batch is handed over early at these sizes (larger in a cluster, where every batch
+  /// costs a message per replica).
+  std::size_t eager_ops_ = batch_eager_ops;
+  std::size_t eager_bytes_ = batch_eager_bytes;
   std::size_t in_flight_ = 0;          // batches sent, not yet completed
   std::size_t in_flight_bytes_ = 0;    // their packed bytes (the sum over retained_)
   std::uint64_t completed_ticket_ = 0; // every ticket up to this one has completed

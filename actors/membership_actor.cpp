@@ -8,6 +8,7 @@
 #include "actors/membership_actor.hpp"
 
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "actors/cluster_codec.hpp"
 #include "actors/log.hpp"
@@ -132,7 +133,8 @@ void attempt(self_ptr self, std::size_t i) {
               st.tracker->is_self(i); // CLUSTER_NODES listed this node itself
               return;
             }
-            auto mm = self->system().middleman().actor_handle();
+            auto mm = st.config.tls ? self->system().openssl_manager().actor_handle()
+                                    : self->system().middleman().actor_handle();
             self->request(mm, st.config.connect_timeout, caf::connect_atom_v,
                           st.config.peers[i].host, id.cluster_port)
                 .then(

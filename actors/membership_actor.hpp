@@ -60,6 +60,7 @@ struct membership_config {
   std::chrono::milliseconds connect_timeout{2000};
   peer_board* board = nullptr; // owned by the node, outlives the actor
   std::string secret;          // -auth: peers must prove it (empty: every peer is trusted)
+  bool tls = false;            // connect through CAF's OpenSSL manager (-tls-cert)
   /// Told (on the membership actor's thread) when peer `i` comes up (with its endpoint)
   /// or goes down (nullptr): the node forwards it to replication, handoff, anti-entropy.
   std::function<void(std::uint32_t, const caf::strong_actor_ptr&)> on_peer_change;
