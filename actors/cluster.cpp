@@ -79,7 +79,7 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
   rc.workers = opts.workers;
   rc.member_of_peer = member_of_peer;
   replication = sys.spawn(replication_actor_impl, std::move(rc), place, clock.get(), &engine,
-                          storage, handoff, &board, &replication_stats);
+                          storage, handoff, &board, &replication_stats, &handoff_stats);
 
   endpoint_config ec{node_id, opts.region, opts.auth_key, storage, anti_entropy, &engine,
                      clock.get()};

@@ -66,6 +66,7 @@ handoff_actor::behavior_type handoff_actor_impl(self_ptr self, handoff_config co
   return {
       [self](hint_atom, std::uint32_t peer, const write_batch& b) {
         auto& st = self->state;
+        if (st.counters) st.counters->queued_bytes.fetch_sub(b.ops.size());
         if (!st.store || peer >= st.config.peer_names.size()) return;
         errc e = st.store->add(st.config.peer_names[peer], b.ops, b.count);
         if (e == errc::ok) {

@@ -16,7 +16,14 @@ namespace minivault {
 struct handoff_counters {
   std::atomic<std::uint64_t> stored{0}, delivered{0}, dropped{0};
   std::atomic<std::uint64_t> pending{0}; // hints waiting, all peers
+  /// Bytes of hints sent to the actor and not stored yet (its mailbox): the replication
+  /// actor adds, the handoff actor subtracts. Bounded by hint_queue_bytes_max.
+  std::atomic<std::uint64_t> queued_bytes{0};
 };
+
+/// Hint bytes that may wait in the handoff actor's mailbox; past it, new hints are
+/// dropped (counted) and anti-entropy repairs those peers instead.
+inline constexpr std::uint64_t hint_queue_bytes_max = 64u << 20;
 
 struct handoff_config {
   std::string path;                       // the hints database

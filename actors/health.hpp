@@ -18,6 +18,7 @@ struct health_inputs {
   std::uint16_t cluster_port = 0; // 0 = no cluster
   std::vector<peer_view> peers;
   bool all_peers_up = true;
+  bool write_quorum_reachable = true; // false: fewer nodes up than the write quorum
 };
 
 /// Renders the health JSON object: `healthy`, or `degraded` while a peer is not up.

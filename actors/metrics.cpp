@@ -235,6 +235,28 @@ std::string render_prometheus(const node_metrics& m, const metrics_inputs& in) {
   w.histogram("minivault_commit_batch_writes", "", commit_bounds_writes, 1.0, commit_buckets,
               load(m.commit_batch_writes.sum));
 
+  if (in.clustered) {
+    w.single("minivault_peers", "gauge", "Peers configured (this node excluded).", in.peers);
+    w.single("minivault_peers_up", "gauge", "Peers up (connected, authenticated, answering).",
+             in.peers_up);
+    w.family("minivault_replicated_batches_total", "counter",
+             "Client write batches by replication outcome.");
+    w.sample("minivault_replicated_batches_total", "result=\"ok\"", in.replicated_ok);
+    w.sample("minivault_replicated_batches_total", "result=\"no_quorum\"",
+             in.replicated_no_quorum);
+    w.sample("minivault_replicated_batches_total", "result=\"timeout\"", in.replicated_timeout);
+    w.single("minivault_replica_failures_total", "counter",
+             "Batches a peer failed, refused or did not answer in time.", in.replica_failures);
+    w.family("minivault_hints_total", "counter", "Hinted handoff: batches a peer missed.");
+    w.sample("minivault_hints_total", "event=\"stored\"", in.hints_stored);
+    w.sample("minivault_hints_total", "event=\"delivered\"", in.hints_delivered);
+    w.sample("minivault_hints_total", "event=\"dropped\"", in.hints_dropped);
+    w.single("minivault_hints_pending", "gauge", "Hints waiting for their peer.", in.hints_pending);
+    w.single("minivault_anti_entropy_rounds_total", "counter", "Anti-entropy comparison rounds.",
+             in.anti_entropy_rounds);
+    w.single("minivault_anti_entropy_records_total", "counter",
+             "Records pulled from peers by anti-entropy.", in.anti_entropy_records);
+  }
   w.single("minivault_uptime_seconds", "gauge", "Seconds since the node started.",
            in.uptime_seconds);
   w.single("minivault_resident_memory_bytes", "gauge", "Resident set size of the process.",

@@ -102,6 +102,13 @@ struct metrics_inputs {
   std::uint64_t connections_refused = 0;
   std::uint64_t uptime_seconds = 0;
   std::uint64_t resident_bytes = 0;
+  /// Cluster figures (rendered only when `clustered`).
+  bool clustered = false;
+  std::uint64_t peers_up = 0, peers = 0;
+  std::uint64_t replicated_ok = 0, replicated_no_quorum = 0, replicated_timeout = 0;
+  std::uint64_t replica_failures = 0, hints_stored = 0, hints_delivered = 0, hints_dropped = 0,
+                hints_pending = 0;
+  std::uint64_t anti_entropy_rounds = 0, anti_entropy_records = 0;
 };
 
 /// Every counter of a node. Shards are created before any front-end starts and live

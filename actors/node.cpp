@@ -195,6 +195,10 @@ std::string node::health_json() const {
   if (cluster_) {
     in.cluster_port = cluster_->port;
     in.peers = cluster_->peers.peers(in.all_peers_up);
+    std::size_t up = 1; // this node
+    for (const auto& p : in.peers)
+      up += p.state == peer_state::up ? 1 : 0;
+    in.write_quorum_reachable = up >= opts_.write_quorum;
   }
   return render_health(in);
 }
@@ -209,6 +213,26 @@ std::string node::metrics_text() const {
   in.connections_open = ctx_.open_connections.load();
   in.connections_accepted = ctx_.accepted_connections.load();
   in.connections_refused = ctx_.refused_connections.load();
+  if (cluster_) {
+    in.clustered = true;
+    bool all_up = false;
+    for (const auto& p : cluster_->peers.peers(all_up)) {
+      ++in.peers;
+      in.peers_up += p.state == peer_state::up ? 1 : 0;
+    }
+    const auto& r = cluster_->replication_stats;
+    in.replicated_ok = r.batches_ok.load();
+    in.replicated_no_quorum = r.batches_no_quorum.load();
+    in.replicated_timeout = r.batches_timeout.load();
+    in.replica_failures = r.peer_failures.load();
+    const auto& h = cluster_->handoff_stats;
+    in.hints_stored = h.stored.load();
+    in.hints_delivered = h.delivered.load();
+    in.hints_dropped = h.dropped.load();
+    in.hints_pending = h.pending.load();
+    in.anti_entropy_rounds = cluster_->anti_entropy_stats.rounds.load();
+    in.anti_entropy_records = cluster_->anti_entropy_stats.records_pulled.load();
+  }
   return render_prometheus(*metrics_, in);
 }
 

@@ -78,6 +78,14 @@ void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_
 }
 
 void hint(replication_state& st, std::size_t m, const write_batch& b) {
+  if (st.hints) {
+    if (st.hints->queued_bytes.load(std::memory_order_relaxed) + b.ops.size() >
+        hint_queue_bytes_max) {
+      st.hints->dropped.fetch_add(1, std::memory_order_relaxed); // anti-entropy repairs it
+      return;
+    }
+    st.hints->queued_bytes.fetch_add(b.ops.size(), std::memory_order_relaxed);
+  }
   if (st.counters) st.counters->hinted_batches.fetch_add(1, std::memory_order_relaxed);
   caf::anon_send(st.handoff, hint_atom_v, st.links[m].peer, b);
 }
@@ -346,8 +354,8 @@ replication_actor::behavior_type
 replication_actor_impl(self_ptr self, replication_config config,
                        std::shared_ptr<const placement> place, cluster_clock* clock,
                        storage::engine* engine, storage_actor storage, handoff_actor handoff,
-                       completion_board* board,
-                       replication_counters* counters) {
+                       completion_board* board, replication_counters* counters,
+                       handoff_counters* hints) {
   auto& st = self->state;
   st.place = std::move(place);
   st.clock = clock;
@@ -356,6 +364,7 @@ replication_actor_impl(self_ptr self, replication_config config,
   st.handoff = std::move(handoff);
   st.board = board;
   st.counters = counters;
+  st.hints = hints;
   st.outcomes = std::make_unique<ordered_outcomes>(board->lanes());
   st.links.resize(st.place->members());
   for (std::size_t i = 0; i < config.member_of_peer.size(); ++i)

@@ -24,6 +24,7 @@
 
 #include "actors/cluster_clock.hpp"
 #include "actors/completion_board.hpp"
+#include "actors/handoff_actor.hpp"
 #include "actors/ordered_outcomes.hpp"
 #include "actors/placement.hpp"
 #include "actors/storage_actor.hpp"
@@ -100,6 +101,7 @@ struct replication_state {
   handoff_actor handoff;
   completion_board* board = nullptr;
   replication_counters* counters = nullptr;
+  handoff_counters* hints = nullptr; // the handoff actor's (its mailbox bound)
   std::unique_ptr<ordered_outcomes> outcomes;
   std::vector<link> links; // per member; links[0] (this node) unused
   std::unordered_map<std::uint64_t, pending> in_flight;
@@ -112,6 +114,7 @@ replication_actor_impl(replication_actor::stateful_pointer<replication_state> se
                        replication_config config, std::shared_ptr<const placement> place,
                        cluster_clock* clock, storage::engine* engine, storage_actor storage,
                        handoff_actor handoff,
-                       completion_board* board, replication_counters* counters);
+                       completion_board* board, replication_counters* counters,
+                       handoff_counters* hints);
 
 } // namespace minivault
