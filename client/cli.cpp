@@ -66,8 +66,9 @@ int main(int argc, char** argv) {
 
   client c(a.conn);
   switch (a.command) {
-  case cli_command::get: {
-    result r = c.get(a.key);
+  case cli_command::get:
+  case cli_command::qget: {
+    result r = a.command == cli_command::qget ? c.get_quorum(a.key) : c.get(a.key);
     if (r.ok() && !write_raw(r.value)) {
       std::cerr << "minivault-cli: could not write the value to stdout\n";
       return exit_error;

@@ -23,6 +23,7 @@ std::optional<unsigned long long> parse_number(const std::string& s, unsigned lo
 std::pair<std::size_t, std::size_t> arity(cli_command c) {
   switch (c) {
   case cli_command::get:
+  case cli_command::qget:
   case cli_command::del:
     return {1, 1};
   case cli_command::set:
@@ -41,6 +42,7 @@ std::string cli_usage() {
          "\n"
          "commands:\n"
          "  get KEY            print the value (raw bytes) of KEY\n"
+         "  qget KEY           the same, read from a quorum of KEY's replicas (cluster)\n"
          "  set KEY [VALUE]    store VALUE; without VALUE (or with -) read it from stdin\n"
          "  del KEY            delete KEY (deleting a missing key succeeds)\n"
          "  health             print the node's health as indented JSON\n"
@@ -121,6 +123,8 @@ std::string parse_cli_args(const std::vector<std::string>& args, const char* env
   const std::string& cmd = positional[0];
   if (cmd == "get")
     out.command = cli_command::get;
+  else if (cmd == "qget")
+    out.command = cli_command::qget;
   else if (cmd == "set")
     out.command = cli_command::set;
   else if (cmd == "del" || cmd == "delete")

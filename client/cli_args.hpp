@@ -18,7 +18,7 @@
 
 namespace minivault::client {
 
-enum class cli_command { get, set, del, health, help };
+enum class cli_command { get, qget, set, del, health, help };
 
 struct cli_args {
   options conn;

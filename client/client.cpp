@@ -16,11 +16,12 @@ result transport_failure(const io_result& io) {
 /// Maps one reply frame to a result; `op` decides what an error means.
 result from_reply(wire::opcode op, const wire::reply& rep) {
   if (rep.status == wire::status_ok) {
-    if (op == wire::opcode::get || op == wire::opcode::health)
+    if (op == wire::opcode::get || op == wire::opcode::qget || op == wire::opcode::health)
       return {status::ok, std::string(rep.payload)};
     return {status::ok, {}};
   }
-  if (op == wire::opcode::get && rep.payload == to_string(errc::not_found))
+  if ((op == wire::opcode::get || op == wire::opcode::qget) &&
+      rep.payload == to_string(errc::not_found))
     return {status::not_found, {}};
   return {status::error_reply, std::string(rep.payload)};
 }
@@ -216,6 +217,10 @@ result client::call(wire::opcode code, std::string_view key, std::string_view va
 
 result client::get(std::string_view key) {
   return call(wire::opcode::get, key, {}, true);
+}
+
+result client::get_quorum(std::string_view key) {
+  return call(wire::opcode::qget, key, {}, true);
 }
 
 result client::set(std::string_view key, std::string_view value) {

@@ -127,6 +127,9 @@ public:
   [[nodiscard]] bool connected() const noexcept { return sock_.is_open(); }
 
   result get(std::string_view key);
+  /// A quorum read (cluster): the newest version among a read quorum of the key's
+  /// replicas (opcode 0x07). A single node answers it like get().
+  result get_quorum(std::string_view key);
   result set(std::string_view key, std::string_view value);
   result del(std::string_view key);
   result health();

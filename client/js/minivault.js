@@ -22,7 +22,7 @@
 
 const net = require('net');
 
-const OP = { get: 0x01, set: 0x02, delete: 0x03, health: 0x05, auth: 0x06 };
+const OP = { get: 0x01, set: 0x02, delete: 0x03, health: 0x05, auth: 0x06, qget: 0x07 };
 const STATUS_OK = 0x00;
 const STATUS_ERROR = 0xff;
 const KEY_BYTES_MAX = 65535;
@@ -73,8 +73,10 @@ class Client {
     this._need = 0; // bytes of the reply being received, once its header is known
   }
 
-  async get(key) {
-    const [status, payload] = await this._call(frame(OP.get, checkedKey(key)), true);
+  // { quorum: true }: read from a quorum of the key's replicas (in a cluster).
+  async get(key, { quorum = false } = {}) {
+    const op = quorum ? OP.qget : OP.get;
+    const [status, payload] = await this._call(frame(op, checkedKey(key)), true);
     if (status === STATUS_OK) return payload;
     if (payload.toString() === 'not found') return null;
     throw new ReplyError(payload.toString());

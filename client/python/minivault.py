@@ -28,7 +28,7 @@ import time
 
 __all__ = ["Client", "MinivaultError", "ReplyError", "ConnectionFailed", "NotFound"]
 
-OP_GET, OP_SET, OP_DELETE, OP_HEALTH, OP_AUTH = 0x01, 0x02, 0x03, 0x05, 0x06
+OP_GET, OP_SET, OP_DELETE, OP_HEALTH, OP_AUTH, OP_QGET = 0x01, 0x02, 0x03, 0x05, 0x06, 0x07
 STATUS_OK, STATUS_ERROR = 0x00, 0xFF
 KEY_BYTES_MAX = 65535
 REPLY_BYTES_MAX = 1 << 30  # refuse a reply claiming more than any value can be
@@ -87,9 +87,10 @@ class Client:
 
     # -- public API -------------------------------------------------------------------
 
-    def get(self, key):
-        """The value of `key` as bytes, or None if it does not exist."""
-        status, payload = self._call(_frame(OP_GET, _key(key)), retry=True)
+    def get(self, key, quorum=False):
+        """The value of `key` as bytes, or None if it does not exist. `quorum=True` reads
+        from a quorum of the key's replicas (in a cluster; a single node reads locally)."""
+        status, payload = self._call(_frame(OP_QGET if quorum else OP_GET, _key(key)), retry=True)
         if status == STATUS_OK:
             return payload
         if payload == b"not found":
