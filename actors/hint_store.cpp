@@ -85,8 +85,9 @@ errc hint_store::oldest(const std::string& peer, std::size_t bytes_max, std::vec
   sqlite3_reset(select_);
   sqlite3_bind_text(select_, 1, peer.data(), static_cast<int>(peer.size()), SQLITE_STATIC);
   std::size_t bytes = 0;
-  int rc;
-  while (bytes < bytes_max && (rc = sqlite3_step(select_)) == SQLITE_ROW) {
+  bool first = true; // at least one, whatever the budget
+  while ((first || bytes < bytes_max) && sqlite3_step(select_) == SQLITE_ROW) {
+    first = false;
     hint h;
     h.id = sqlite3_column_int64(select_, 0);
     h.count = static_cast<std::uint32_t>(sqlite3_column_int64(select_, 1));

@@ -290,17 +290,18 @@ void on_batch(self_ptr self, write_batch& b) {
     const storage::version first = st.clock->reserve(static_cast<std::uint32_t>(st.ops.size()));
     auto version_of = [&](std::size_t i) { return storage::version{first.hlc + i, first.node}; };
     if (pl.everyone_holds_everything()) {
-      std::size_t up = 0;
-      for (std::size_t m = 0; m < pl.members(); ++m)
-        up += available(st, m, b.ops.size()) ? 1 : 0;
-      if (up < w) { // known up front: fail fast, write nothing
-        decide(st, p, errc::no_quorum);
-        return;
-      }
       auto vb = std::make_shared<write_batch>();
       vb->ops.reserve(b.ops.size() + st.ops.size() * 12);
       for (std::size_t i = 0; i < st.ops.size(); ++i)
         pack_versioned_write(*vb, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(i));
+      // Judged with the bytes that will be sent, as dispatch() judges them.
+      std::size_t up = 0;
+      for (std::size_t m = 0; m < pl.members(); ++m)
+        up += available(st, m, vb->ops.size()) ? 1 : 0;
+      if (up < w) { // known up front: fail fast, write nothing
+        decide(st, p, errc::no_quorum);
+        return;
+      }
       p.uniform = true;
       p.acks.assign(1, 0);
       p.possible.assign(1, static_cast<std::uint8_t>(pl.members()));
@@ -313,22 +314,30 @@ void on_batch(self_ptr self, write_batch& b) {
       p.ops_of.resize(pl.members());
       p.acks.assign(st.ops.size(), 0);
       p.possible.assign(st.ops.size(), static_cast<std::uint8_t>(rf));
+      std::vector<const std::uint16_t*> reps_of(st.ops.size());
       for (std::size_t i = 0; i < st.ops.size(); ++i) {
         const auto part = storage::partition_of(storage::table::hash_key(st.ops[i].key));
-        const std::uint16_t* reps = pl.replicas(part);
-        std::size_t up = 0;
-        for (std::size_t r = 0; r < rf; ++r)
-          up += available(st, reps[r], b.ops.size()) ? 1 : 0;
-        if (up < w) {
-          decide(st, p, errc::no_quorum);
-          return;
-        }
+        const std::uint16_t* reps = reps_of[i] = pl.replicas(part);
         for (std::size_t r = 0; r < rf; ++r) {
           auto& sub = subs[reps[r]];
           if (!sub) sub = std::make_shared<write_batch>();
           pack_versioned_write(*sub, st.ops[i].del, st.ops[i].key, st.ops[i].value,
                                version_of(i));
           p.ops_of[reps[r]].push_back(static_cast<std::uint32_t>(i));
+        }
+      }
+      // Judged with each replica's own batch, as dispatch() judges it: every op must
+      // still reach its quorum, or nothing is written.
+      std::vector<bool> up_now(pl.members(), false);
+      for (std::size_t m = 0; m < pl.members(); ++m)
+        up_now[m] = subs[m] && available(st, m, subs[m]->ops.size());
+      for (std::size_t i = 0; i < st.ops.size(); ++i) {
+        std::size_t up = 0;
+        for (std::size_t r = 0; r < rf; ++r)
+          up += up_now[reps_of[i][r]] ? 1 : 0;
+        if (up < w) {
+          decide(st, p, errc::no_quorum);
+          return;
         }
       }
       for (std::size_t m = 0; m < pl.members(); ++m)

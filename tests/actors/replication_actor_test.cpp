@@ -1,0 +1,795 @@
+// The replication actor (actors/replication_actor.hpp) on CAF's deterministic test
+// coordinator, with fake replicas: a typed storage actor and typed peer endpoints that
+// ack, fail or hold their answer until the test releases it, and a typed handoff actor
+// that records hints. No threads, no sleeps, no network: time moves only when the test
+// advances the coordinator's clock.
+#include "actors/replication_actor.hpp"
+
+#include "actors/handoff_actor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "storage/partition.hpp"
+#include "storage/table.hpp"
+#include "tests/support/caf_test_system.hpp"
+#include "tests/support/temp_store.hpp"
+
+namespace minivault {
+namespace {
+
+using storage::version;
+using namespace std::chrono_literals;
+
+// -- fakes --------------------------------------------------------------------------------
+
+/// What a fake replica does with a replicate request, and what it received.
+struct replica_ctl {
+  enum class mode { ack, fail, hold };
+  mode m = mode::ack;
+  std::uint8_t fail_code = static_cast<std::uint8_t>(errc::io_error);
+  std::vector<write_batch> got;
+  std::vector<caf::typed_response_promise<std::uint8_t>> held;
+
+  caf::result<std::uint8_t> on_replicate(caf::local_actor* self, write_batch& b) {
+    got.push_back(b);
+    switch (m) {
+      case mode::ack:
+        return std::uint8_t{0};
+      case mode::fail:
+        return fail_code;
+      case mode::hold:
+        break;
+    }
+    auto rp = self->make_response_promise<std::uint8_t>();
+    held.push_back(rp);
+    return rp;
+  }
+  /// Answers every held request with `rc` (0: ok). Only from within the fake actor:
+  /// a promise delivered from outside an actor's run crashes the test coordinator.
+  void answer_held(std::uint8_t rc) {
+    auto hs = std::move(held);
+    held.clear();
+    for (auto& p : hs)
+      p.deliver(rc);
+  }
+};
+
+/// The fakes: the full typed interface, plus (flush_atom, rc) from the test to answer
+/// the held requests with `rc`.
+using fake_storage_actor = storage_actor::extend<caf::reacts_to<flush_atom, std::uint8_t>>;
+using fake_peer_actor = peer_endpoint_actor::extend<caf::reacts_to<flush_atom, std::uint8_t>>;
+
+fake_storage_actor::behavior_type fake_storage(fake_storage_actor::pointer self,
+                                               std::shared_ptr<replica_ctl> ctl) {
+  return {
+      [ctl](flush_atom, std::uint8_t rc) { ctl->answer_held(rc); },
+      [](write_batch&) { ADD_FAILURE() << "client batch sent to the storage actor directly"; },
+      [self, ctl](replicate_atom, write_batch& b) -> caf::result<std::uint8_t> {
+        return ctl->on_replicate(self, b);
+      },
+      [](flush_atom) {},
+      [](tick_atom) {},
+      [](compact_atom) {},
+      [self](stop_atom) {
+        self->quit();
+        return true;
+      },
+  };
+}
+
+fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
+                                         std::shared_ptr<replica_ctl> ctl) {
+  return {
+      [ctl](flush_atom, std::uint8_t rc) { ctl->answer_held(rc); },
+      [](challenge_atom, const std::string&) {
+        return caf::result<std::string, std::string, std::string>("", "", "");
+      },
+      [](peer_auth_atom, const std::string&, const std::string&, const std::string&) {
+        return true;
+      },
+      [](ping_atom, const std::string&) { return caf::result<std::string, std::string>("", ""); },
+      [self, ctl](replicate_atom, write_batch& b) -> caf::result<std::uint8_t> {
+        return ctl->on_replicate(self, b);
+      },
+      [](digest_atom) { return std::string(); },
+      [](pull_atom, std::uint32_t, const std::string&) { return write_batch{}; },
+      [](read_atom, const std::string&) { return write_batch{}; },
+  };
+}
+
+struct handoff_ctl {
+  std::vector<std::pair<std::uint32_t, write_batch>> hints;
+};
+
+handoff_actor::behavior_type fake_handoff(handoff_actor::pointer self,
+                                          std::shared_ptr<handoff_ctl> ctl) {
+  return {
+      [ctl](hint_atom, std::uint32_t peer, write_batch& b) {
+        ctl->hints.emplace_back(peer, std::move(b));
+      },
+      [](peer_up_atom, std::uint32_t, const caf::strong_actor_ptr&) {},
+      [](peer_down_atom, std::uint32_t) {},
+      [](tick_atom) {},
+      [self](stop_atom) {
+        self->quit();
+        return true;
+      },
+  };
+}
+
+// -- helpers ------------------------------------------------------------------------------
+
+struct op_spec {
+  bool del;
+  std::string key;
+  std::string value;
+};
+
+write_batch client_batch(std::uint32_t origin, std::uint64_t ticket, const std::vector<op_spec>& ops) {
+  write_batch b;
+  b.origin = origin;
+  b.ticket = ticket;
+  for (auto& o : ops)
+    pack_write(b, o.del, o.key, o.value);
+  return b;
+}
+
+write_batch one_write(std::uint32_t origin, std::uint64_t ticket, const std::string& key = "k") {
+  return client_batch(origin, ticket, {{false, key, "value of " + key}});
+}
+
+struct decoded {
+  bool del;
+  std::string key, value;
+  version ver;
+};
+
+std::vector<decoded> decode(const write_batch& b) {
+  std::vector<decoded> out;
+  std::size_t pos = 0;
+  packed_op op;
+  for (std::uint32_t i = 0; i < b.count; ++i) {
+    if (!decode_packed_op(b.ops, pos, op)) {
+      ADD_FAILURE() << "replica got a malformed batch";
+      return out;
+    }
+    out.push_back({op.del, std::string(op.key), std::string(op.value), op.ver});
+  }
+  EXPECT_EQ(pos, b.ops.size());
+  return out;
+}
+
+std::string show(const std::vector<completion>& cs) {
+  std::string s;
+  for (auto& c : cs)
+    s += "(" + std::to_string(c.ticket) + ": " + std::string(to_string(c.result)) + ") ";
+  return s;
+}
+
+// -- fixture ------------------------------------------------------------------------------
+
+/// This node is member 0 (its storage actor), peers are members 1..n-1. Peer indices
+/// (node_options::peers) are deliberately not member indices: peer i is member n-1-i,
+/// and the last peer entry is this node itself (-1).
+class replication_actor_test : public ::testing::Test {
+protected:
+  static constexpr std::uint32_t node_id = 7;
+
+  test::temp_store store{"minivault-repl"};
+  completion_board board{2};
+  test::caf_test_system ts;
+  caf::scheduler::test_coordinator* sched = ts.sched;
+  cluster_clock clock{node_id, 0};
+  replication_counters counters;
+  handoff_counters hint_counters;
+  replication_config config;
+  std::shared_ptr<placement> place;
+  std::vector<std::string> names;
+
+  std::shared_ptr<replica_ctl> local = std::make_shared<replica_ctl>();
+  std::vector<std::shared_ptr<replica_ctl>> peer_ctl; // by member index (0 unused)
+  std::shared_ptr<handoff_ctl> handoff = std::make_shared<handoff_ctl>();
+
+  fake_storage_actor storage;
+  std::vector<fake_peer_actor> peers; // by member index (0 unused)
+  handoff_actor handoff_actor_;
+  replication_actor repl;
+
+  void SetUp() override {
+    ASSERT_NE(sched, nullptr);
+    ASSERT_TRUE(store.engine);
+    config.timeout = 1000ms;
+  }
+
+  std::uint32_t peer_index(std::size_t member) const {
+    return static_cast<std::uint32_t>(names.size() - 1 - member);
+  }
+
+  /// Spawns everything for a cluster of `members` with replication factor `rf`.
+  void start(std::size_t members, std::size_t rf = 3) {
+    for (std::size_t m = 0; m < members; ++m)
+      names.push_back("http://node" + std::to_string(m) + ":8080");
+    place = std::make_shared<placement>(names, rf);
+    config.member_of_peer.clear();
+    for (std::size_t i = 0; i + 1 < members; ++i)
+      config.member_of_peer.push_back(static_cast<int>(members - 1 - i));
+    config.member_of_peer.push_back(-1); // this node, listed among its peers
+    storage = ts.sys->spawn(fake_storage, local);
+    handoff_actor_ = ts.sys->spawn(fake_handoff, handoff);
+    peer_ctl.resize(members);
+    peers.resize(members);
+    for (std::size_t m = 1; m < members; ++m) {
+      peer_ctl[m] = std::make_shared<replica_ctl>();
+      peers[m] = ts.sys->spawn(fake_peer, peer_ctl[m]);
+    }
+    repl = ts.sys->spawn(replication_actor_impl, config, std::shared_ptr<const placement>(place),
+                         &clock, store.engine.get(), storage_actor{storage}, handoff_actor_,
+                         &board, &counters, &hint_counters);
+    sched->run();
+  }
+
+  void up(std::size_t member) {
+    caf::anon_send(repl, peer_up_atom_v, peer_index(member),
+                   caf::actor_cast<caf::strong_actor_ptr>(peers[member]));
+    sched->run();
+  }
+  void down(std::size_t member) {
+    caf::anon_send(repl, peer_down_atom_v, peer_index(member));
+    sched->run();
+  }
+  void all_up() {
+    for (std::size_t m = 1; m < peers.size(); ++m)
+      up(m);
+  }
+
+  void send(write_batch b) {
+    caf::anon_send(repl, std::move(b));
+    sched->run();
+  }
+
+  std::vector<completion> take(std::uint32_t lane = 0) {
+    std::vector<completion> out;
+    board.take(lane, out);
+    return out;
+  }
+
+  /// Advances the coordinator's clock and delivers what that triggered.
+  void advance(caf::timespan d) {
+    sched->advance_time(d);
+    sched->run();
+  }
+
+  /// The local store / peer `m` answers its held requests with `rc`.
+  void release_local(std::uint8_t rc = 0) {
+    caf::anon_send(storage, flush_atom_v, rc);
+    sched->run();
+  }
+  void release_peer(std::size_t m, std::uint8_t rc = 0) {
+    caf::anon_send(peers[m], flush_atom_v, rc);
+    sched->run();
+  }
+
+  std::size_t requests_sent() const {
+    std::size_t n = local->got.size();
+    for (std::size_t m = 1; m < peer_ctl.size(); ++m)
+      n += peer_ctl[m]->got.size();
+    return n;
+  }
+
+  void TearDown() override {
+    local->held.clear();
+    for (std::size_t m = 1; m < peer_ctl.size(); ++m)
+      peer_ctl[m]->held.clear();
+    if (repl) ts.stop(repl);
+    for (std::size_t m = 1; m < peers.size(); ++m)
+      if (peers[m]) ts.stop(peers[m]);
+    if (storage) ts.stop(storage);
+    if (handoff_actor_) ts.stop(handoff_actor_);
+  }
+};
+
+// -- quorum -------------------------------------------------------------------------------
+
+TEST_F(replication_actor_test, ok_on_the_board_once_two_of_three_replicas_ack) {
+  start(3);
+  all_up();
+  local->m = replica_ctl::mode::hold;
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1));
+  ASSERT_EQ(local->got.size(), 1u);
+  ASSERT_EQ(peer_ctl[1]->got.size(), 1u);
+  ASSERT_EQ(peer_ctl[2]->got.size(), 1u);
+  EXPECT_TRUE(take().empty()) << "one ack (peer 1) is not a quorum";
+  release_local(0);
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].ticket, 1u);
+  EXPECT_EQ(got[0].result, errc::ok);
+  // The third ack changes nothing on the board.
+  release_peer(2, 0);
+  EXPECT_TRUE(take().empty());
+  EXPECT_TRUE(handoff->hints.empty());
+  EXPECT_EQ(counters.batches_ok.load(), 1u);
+}
+
+TEST_F(replication_actor_test, two_peers_make_a_quorum_without_the_local_store) {
+  start(3);
+  all_up();
+  local->m = replica_ctl::mode::hold;
+  send(one_write(0, 1));
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::ok);
+}
+
+TEST_F(replication_actor_test, no_quorum_at_once_and_nothing_written_when_fewer_than_two_are_up) {
+  start(3);
+  send(one_write(0, 1)); // no peer ever came up
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].ticket, 1u);
+  EXPECT_EQ(got[0].result, errc::no_quorum);
+  EXPECT_EQ(requests_sent(), 0u) << "nothing may be written when the quorum is known missing";
+  EXPECT_TRUE(handoff->hints.empty()) << "a refused write must not reach a replica later";
+  EXPECT_EQ(counters.batches_no_quorum.load(), 1u);
+
+  // Up, then down again (peer_down): the same.
+  all_up();
+  down(1);
+  down(2);
+  send(one_write(0, 2));
+  got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::no_quorum);
+  EXPECT_EQ(requests_sent(), 0u);
+  EXPECT_TRUE(handoff->hints.empty());
+}
+
+TEST_F(replication_actor_test, one_peer_down_the_write_succeeds_and_the_down_peer_is_hinted) {
+  start(3);
+  up(1);
+  send(one_write(0, 1));
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::ok);
+  EXPECT_EQ(peer_ctl[2]->got.size(), 0u);
+  ASSERT_EQ(handoff->hints.size(), 1u);
+  EXPECT_EQ(handoff->hints[0].first, peer_index(2)) << "hint for the wrong peer";
+  ASSERT_EQ(local->got.size(), 1u);
+  EXPECT_EQ(handoff->hints[0].second.ops, local->got[0].ops) << "the hint is the versioned batch";
+  EXPECT_EQ(handoff->hints[0].second.count, local->got[0].count);
+}
+
+TEST_F(replication_actor_test, a_silent_peer_is_hinted_and_the_batch_succeeds_with_the_others) {
+  start(3);
+  all_up();
+  peer_ctl[1]->m = replica_ctl::mode::hold; // never answers
+  send(one_write(0, 1));
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::ok);
+  EXPECT_TRUE(handoff->hints.empty()) << "not hinted before its request timed out";
+  advance(config.timeout);
+  ASSERT_EQ(handoff->hints.size(), 1u);
+  EXPECT_EQ(handoff->hints[0].first, peer_index(1));
+  ASSERT_EQ(peer_ctl[1]->got.size(), 1u);
+  EXPECT_EQ(handoff->hints[0].second.ops, peer_ctl[1]->got[0].ops);
+  EXPECT_TRUE(take().empty()) << "the batch was answered once";
+  EXPECT_EQ(counters.hinted_batches.load(), 1u);
+  EXPECT_EQ(counters.peer_failures.load(), 1u);
+  EXPECT_EQ(counters.batches_ok.load(), 1u);
+  EXPECT_EQ(counters.batches_timeout.load(), 0u);
+}
+
+TEST_F(replication_actor_test, hints_are_counted_in_flight_and_dropped_past_the_mailbox_bound) {
+  start(3);
+  up(1); // member 2 down: hinted at once
+  send(one_write(0, 1));
+  ASSERT_EQ(handoff->hints.size(), 1u);
+  EXPECT_EQ(hint_counters.queued_bytes.load(), handoff->hints[0].second.ops.size())
+      << "bytes sent to the handoff actor are counted until it stores them";
+  // The handoff actor's mailbox is full: the next hint is dropped (anti-entropy repairs).
+  hint_counters.queued_bytes = hint_queue_bytes_max;
+  send(one_write(0, 2));
+  EXPECT_EQ(handoff->hints.size(), 1u);
+  EXPECT_EQ(hint_counters.dropped.load(), 1u);
+  auto got = take();
+  ASSERT_EQ(got.size(), 2u) << show(got);
+  EXPECT_EQ(got[1].result, errc::ok) << "a dropped hint does not fail the write";
+}
+
+TEST_F(replication_actor_test, timeout_when_the_quorum_is_not_reached_in_time) {
+  start(3);
+  all_up();
+  peer_ctl[1]->m = replica_ctl::mode::hold;
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1));
+  EXPECT_TRUE(take().empty());
+  advance(config.timeout - 1ms);
+  EXPECT_TRUE(take().empty()) << "answered before the timeout";
+  advance(1ms);
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::timeout);
+  EXPECT_EQ(counters.batches_timeout.load(), 1u);
+  std::set<std::uint32_t> hinted;
+  for (auto& h : handoff->hints)
+    hinted.insert(h.first);
+  EXPECT_EQ(hinted, (std::set<std::uint32_t>{peer_index(1), peer_index(2)}));
+  // Answers after the timeout change nothing.
+  release_peer(1, 0);
+  release_peer(2, 0);
+  EXPECT_TRUE(take().empty());
+}
+
+TEST_F(replication_actor_test, timeout_when_no_replica_answers_at_all) {
+  start(3);
+  all_up();
+  local->m = replica_ctl::mode::hold;
+  peer_ctl[1]->m = replica_ctl::mode::hold;
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1));
+  EXPECT_TRUE(take().empty());
+  sched->trigger_timeouts();
+  sched->run();
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::timeout);
+}
+
+TEST_F(replication_actor_test, failing_replicas_give_no_quorum_without_waiting) {
+  start(3);
+  all_up();
+  peer_ctl[1]->m = replica_ctl::mode::fail;
+  peer_ctl[2]->m = replica_ctl::mode::fail;
+  send(one_write(0, 1));
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::no_quorum);
+  EXPECT_EQ(handoff->hints.size(), 2u) << "replicas that refused get the batch as a hint";
+  EXPECT_EQ(counters.peer_failures.load(), 2u);
+}
+
+TEST_F(replication_actor_test, a_failure_and_a_timeout_report_timeout) {
+  start(3);
+  all_up();
+  peer_ctl[1]->m = replica_ctl::mode::fail;
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1));
+  EXPECT_TRUE(take().empty()) << "the silent peer may still make the quorum";
+  advance(config.timeout);
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::timeout);
+}
+
+// -- order --------------------------------------------------------------------------------
+
+TEST_F(replication_actor_test, outcomes_are_posted_in_ticket_order_when_a_later_batch_wins_first) {
+  start(3);
+  all_up();
+  local->m = replica_ctl::mode::hold;
+  peer_ctl[1]->m = replica_ctl::mode::hold;
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1, "first"));
+  local->m = peer_ctl[1]->m = peer_ctl[2]->m = replica_ctl::mode::ack;
+  send(one_write(0, 2, "second"));     // reaches its quorum at once
+  send(one_write(1, 1, "other-lane")); // another I/O thread: not held up by lane 0
+  EXPECT_TRUE(take(0).empty()) << "ticket 2 posted before ticket 1";
+  auto lane1 = take(1);
+  ASSERT_EQ(lane1.size(), 1u) << show(lane1);
+  EXPECT_EQ(lane1[0].result, errc::ok);
+  release_local(0);
+  release_peer(1, 0);
+  auto got = take(0);
+  ASSERT_EQ(got.size(), 2u) << show(got);
+  EXPECT_EQ(got[0].ticket, 1u);
+  EXPECT_EQ(got[1].ticket, 2u);
+  EXPECT_EQ(got[0].result, errc::ok);
+  EXPECT_EQ(got[1].result, errc::ok);
+}
+
+TEST_F(replication_actor_test, a_later_failure_waits_for_an_earlier_success) {
+  start(3);
+  all_up();
+  peer_ctl[1]->m = replica_ctl::mode::hold;
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1)); // waits for a peer
+  down(1);
+  down(2);
+  send(one_write(0, 2)); // no quorum, known at once
+  EXPECT_TRUE(take(0).empty()) << "ticket 2's no_quorum overtook ticket 1";
+  release_peer(1, 0); // an answer from before the peer went down still counts
+  sched->run();
+  auto got = take(0);
+  ASSERT_EQ(got.size(), 2u) << show(got);
+  EXPECT_EQ(got[0].ticket, 1u);
+  EXPECT_EQ(got[0].result, errc::ok);
+  EXPECT_EQ(got[1].ticket, 2u);
+  EXPECT_EQ(got[1].result, errc::no_quorum);
+}
+
+// -- versions -----------------------------------------------------------------------------
+
+TEST_F(replication_actor_test, every_op_gets_a_version_consecutive_within_the_batch) {
+  start(3);
+  all_up();
+  send(client_batch(0, 1, {{false, "a", "1"}, {true, "b", ""}, {false, "c", "3"}}));
+  send(client_batch(0, 2, {{false, "d", "4"}, {false, "a", "5"}, {true, "c", ""}, {false, "e", ""}}));
+  auto got = take();
+  ASSERT_EQ(got.size(), 2u) << show(got);
+  ASSERT_EQ(local->got.size(), 2u);
+  // Every replica got the same versioned bytes.
+  for (std::size_t m = 1; m < 3; ++m) {
+    ASSERT_EQ(peer_ctl[m]->got.size(), 2u);
+    for (std::size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(peer_ctl[m]->got[i].ops, local->got[i].ops);
+      EXPECT_EQ(peer_ctl[m]->got[i].count, local->got[i].count);
+    }
+  }
+  auto b1 = decode(local->got[0]), b2 = decode(local->got[1]);
+  ASSERT_EQ(b1.size(), 3u);
+  ASSERT_EQ(b2.size(), 4u);
+  const std::vector<std::string> keys1{"a", "b", "c"}, keys2{"d", "a", "c", "e"};
+  for (std::size_t i = 0; i < b1.size(); ++i) {
+    EXPECT_GT(b1[i].ver.hlc, 0u);
+    EXPECT_EQ(b1[i].ver.hlc, b1[0].ver.hlc + i) << "op " << i;
+    EXPECT_EQ(b1[i].ver.node, node_id);
+    EXPECT_EQ(b1[i].key, keys1[i]);
+  }
+  EXPECT_TRUE(b1[1].del);
+  EXPECT_EQ(b1[2].value, "3");
+  for (std::size_t i = 0; i < b2.size(); ++i) {
+    EXPECT_EQ(b2[i].ver.hlc, b2[0].ver.hlc + i) << "op " << i;
+    EXPECT_EQ(b2[i].ver.node, node_id);
+    EXPECT_EQ(b2[i].key, keys2[i]);
+  }
+  EXPECT_TRUE(b2[2].del);
+  EXPECT_FALSE(b2[3].del);
+  EXPECT_EQ(b2[3].value, "");
+  EXPECT_GT(b2[0].ver.hlc, b1.back().ver.hlc) << "a later batch gets later versions";
+  // The clock was advanced past what was handed out.
+  EXPECT_GT(clock.reserve(1).hlc, b2.back().ver.hlc);
+}
+
+TEST_F(replication_actor_test, versions_follow_what_the_clock_observed) {
+  start(3);
+  all_up();
+  const version seen{(storage::wall_ms() + 3'600'000) << 16, 3};
+  clock.observe(seen);
+  send(client_batch(0, 1, {{false, "a", "1"}, {false, "b", "2"}}));
+  auto b = decode(local->got.at(0));
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0].ver.hlc, seen.hlc + 1);
+  EXPECT_EQ(b[1].ver.hlc, seen.hlc + 2);
+}
+
+// -- partitioned placement (more members than replicas) ------------------------------------
+
+TEST_F(replication_actor_test, five_members_each_replica_gets_exactly_its_partitions_ops) {
+  start(5, 3);
+  all_up();
+  std::vector<op_spec> ops;
+  for (int i = 0; i < 60; ++i)
+    ops.push_back({i % 5 == 0, "key-" + std::to_string(i), i % 5 == 0 ? "" : "v" + std::to_string(i)});
+  send(client_batch(0, 1, ops));
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::ok);
+
+  std::vector<std::vector<decoded>> at(5);
+  ASSERT_LE(local->got.size(), 1u);
+  if (!local->got.empty()) at[0] = decode(local->got[0]);
+  for (std::size_t m = 1; m < 5; ++m) {
+    ASSERT_LE(peer_ctl[m]->got.size(), 1u) << "one batch per replica";
+    if (!peer_ctl[m]->got.empty()) at[m] = decode(peer_ctl[m]->got[0]);
+  }
+  // Every key reaches exactly its partition's replicas, with one version everywhere;
+  // versions are consecutive in the client's op order.
+  std::map<std::string, std::set<std::size_t>> holders;
+  std::map<std::string, version> ver_of;
+  for (std::size_t m = 0; m < 5; ++m) {
+    for (auto& d : at[m]) {
+      holders[d.key].insert(m);
+      auto [it, fresh] = ver_of.emplace(d.key, d.ver);
+      if (!fresh) {
+        EXPECT_EQ(it->second, d.ver) << d.key << " has two versions";
+      }
+    }
+  }
+  ASSERT_EQ(holders.size(), ops.size());
+  std::uint64_t first = ver_of.at(ops[0].key).hlc;
+  EXPECT_GT(first, 0u);
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const auto part = storage::partition_of(storage::table::hash_key(ops[i].key));
+    std::set<std::size_t> want(place->replicas(part), place->replicas(part) + 3);
+    EXPECT_EQ(holders[ops[i].key], want) << ops[i].key;
+    EXPECT_EQ(ver_of[ops[i].key].hlc, first + i) << ops[i].key;
+    EXPECT_EQ(ver_of[ops[i].key].node, node_id);
+  }
+  // Within each replica's batch the ops keep the client's order.
+  for (std::size_t m = 0; m < 5; ++m)
+    for (std::size_t i = 1; i < at[m].size(); ++i)
+      EXPECT_LT(at[m][i - 1].ver.hlc, at[m][i].ver.hlc);
+}
+
+TEST_F(replication_actor_test, five_members_quorum_is_per_op) {
+  start(5, 3);
+  all_up();
+  // A key this node does not hold, and two of its three replicas silent.
+  std::string key;
+  std::uint16_t reps[3] = {};
+  for (int i = 0; key.empty(); ++i) {
+    std::string k = "probe-" + std::to_string(i);
+    const auto part = storage::partition_of(storage::table::hash_key(k));
+    if (!place->holds(0, part)) {
+      key = k;
+      std::copy_n(place->replicas(part), 3, reps);
+    }
+  }
+  peer_ctl[reps[1]]->m = replica_ctl::mode::hold;
+  peer_ctl[reps[2]]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1, key));
+  EXPECT_EQ(local->got.size(), 0u) << "this node is not a replica of " << key;
+  EXPECT_TRUE(take().empty());
+  release_peer(reps[1], 0);
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::ok);
+}
+
+TEST_F(replication_actor_test, five_members_no_quorum_when_a_keys_replicas_are_down) {
+  start(5, 3);
+  all_up();
+  std::string key;
+  std::uint16_t reps[3] = {};
+  for (int i = 0; key.empty(); ++i) {
+    std::string k = "probe-" + std::to_string(i);
+    const auto part = storage::partition_of(storage::table::hash_key(k));
+    if (!place->holds(0, part)) {
+      key = k;
+      std::copy_n(place->replicas(part), 3, reps);
+    }
+  }
+  down(reps[0]);
+  down(reps[1]);
+  // One healthy key, one whose replicas are mostly down: the batch fails as a whole,
+  // and nothing is sent anywhere.
+  std::string healthy;
+  for (int i = 0; healthy.empty(); ++i) {
+    std::string k = "ok-" + std::to_string(i);
+    const auto part = storage::partition_of(storage::table::hash_key(k));
+    std::size_t alive = 0;
+    for (std::size_t r = 0; r < 3; ++r)
+      alive += (place->replicas(part)[r] != reps[0] && place->replicas(part)[r] != reps[1]) ? 1 : 0;
+    if (alive == 3) healthy = k;
+  }
+  send(client_batch(0, 1, {{false, healthy, "x"}, {false, key, "y"}}));
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::no_quorum);
+  EXPECT_EQ(requests_sent(), 0u);
+  EXPECT_TRUE(handoff->hints.empty());
+}
+
+// -- malformed input, bounds, stop --------------------------------------------------------
+
+TEST_F(replication_actor_test, a_malformed_batch_is_refused_and_nothing_is_sent) {
+  start(3);
+  all_up();
+  auto bad = one_write(0, 1);
+  bad.count = 2;
+  send(bad);
+  write_batch empty;
+  empty.ticket = 2;
+  send(empty);
+  auto got = take();
+  ASSERT_EQ(got.size(), 2u) << show(got);
+  EXPECT_EQ(got[0].result, errc::bad_request);
+  EXPECT_EQ(got[1].result, errc::bad_request);
+  EXPECT_EQ(requests_sent(), 0u);
+}
+
+TEST_F(replication_actor_test, a_peer_at_its_request_bound_is_skipped_and_hinted) {
+  config.workers = 1;
+  start(3);
+  all_up();
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1));
+  send(one_write(0, 2)); // peer 2 has one request in flight: skipped
+  EXPECT_EQ(peer_ctl[2]->got.size(), 1u);
+  ASSERT_EQ(handoff->hints.size(), 1u) << "skipped at once, not after a timeout";
+  EXPECT_EQ(handoff->hints[0].first, peer_index(2));
+  auto got = take();
+  ASSERT_EQ(got.size(), 2u) << show(got);
+  EXPECT_EQ(got[1].result, errc::ok);
+  // Once it answers, it takes requests again.
+  release_peer(2, 0);
+  send(one_write(0, 3));
+  EXPECT_EQ(peer_ctl[2]->got.size(), 2u);
+  EXPECT_EQ(handoff->hints.size(), 1u);
+}
+
+TEST_F(replication_actor_test, bytes_of_timed_out_requests_stay_counted_until_the_link_resets) {
+  // A versioned batch of one write: 7 header + 12 version bytes + key + value.
+  const std::size_t bytes = 7 + 12 + 7 + std::string("value of key-two").size();
+  config.peer_window_bytes = bytes + bytes / 2; // one batch fits, two do not
+  start(3);
+  all_up();
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1, "key-two"));
+  ASSERT_EQ(local->got.size(), 1u);
+  ASSERT_EQ(local->got[0].ops.size(), bytes);
+  advance(config.timeout); // peer 2 times out: its bytes may still sit in a buffer
+  ASSERT_EQ(handoff->hints.size(), 1u);
+  send(one_write(0, 2, "key-333"));
+  EXPECT_EQ(peer_ctl[2]->got.size(), 1u) << "sent past the window of a silent peer";
+  EXPECT_EQ(handoff->hints.size(), 2u) << "skipped without waiting";
+  // The connection drops and comes back: the window starts over.
+  down(2);
+  up(2);
+  send(one_write(0, 3, "key-4444"));
+  EXPECT_EQ(peer_ctl[2]->got.size(), 2u);
+  auto got = take();
+  ASSERT_EQ(got.size(), 3u) << show(got);
+  for (auto& c : got)
+    EXPECT_EQ(c.result, errc::ok);
+}
+
+TEST_F(replication_actor_test, peers_near_their_window_are_known_up_front_nothing_written) {
+  // Client batch of one write: 7 header + key + value; versioned: 12 bytes more.
+  const std::size_t client = 7 + 2 + std::string("value of k1").size();
+  const std::size_t versioned = client + 12;
+  // After one batch in flight, a second fits the window by its client size but not by the
+  // versioned size that is actually sent.
+  config.peer_window_bytes = versioned + client;
+  start(3);
+  all_up();
+  peer_ctl[1]->m = replica_ctl::mode::hold;
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1, "k1"));
+  ASSERT_EQ(local->got.size(), 1u);
+  ASSERT_EQ(local->got[0].ops.size(), versioned);
+  send(one_write(0, 2, "k2"));
+  // Neither peer can take batch 2: only this node could, so the quorum is known missing
+  // before anything is sent. Contract: no_quorum, and nothing written.
+  release_peer(1, 0);
+  release_peer(2, 0);
+  auto got = take();
+  ASSERT_EQ(got.size(), 2u) << show(got);
+  EXPECT_EQ(got[0].result, errc::ok);
+  EXPECT_EQ(got[1].result, errc::no_quorum);
+  EXPECT_EQ(local->got.size(), 1u) << "batch 2 was written locally although it was refused";
+  EXPECT_TRUE(handoff->hints.empty()) << "batch 2 was hinted although it was refused";
+}
+
+TEST_F(replication_actor_test, stop_answers_pending_batches_shutting_down) {
+  start(3);
+  all_up();
+  peer_ctl[1]->m = replica_ctl::mode::hold;
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1));
+  bool replied = false;
+  // (An argument, so CAF's spawn does not dereference an empty argument tuple: UBSan.)
+  auto client = ts.sys->spawn(
+      [&](caf::event_based_actor* self, replication_actor target) {
+        self->request(target, std::chrono::seconds(1), stop_atom_v)
+            .then([&](bool ok) { replied = ok; }, [](caf::error&) {});
+      },
+      repl);
+  sched->run();
+  EXPECT_TRUE(replied);
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::shutting_down);
+  repl = nullptr;
+}
+
+} // namespace
+} // namespace minivault
