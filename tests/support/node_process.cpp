@@ -103,7 +103,8 @@ std::uint16_t pick_free_port() {
   return port;
 }
 
-node_process::node_process(std::vector<std::string> extra_args, std::string data_dir)
+node_process::node_process(std::vector<std::string> extra_args, std::string data_dir,
+                           std::uint16_t port)
     : extra_args_(std::move(extra_args)), binary_(find_minivault_binary()) {
   if (data_dir.empty()) {
     char tmpl[] = "/tmp/minivault-itest-XXXXXX";
@@ -117,7 +118,7 @@ node_process::node_process(std::vector<std::string> extra_args, std::string data
     data_dir_ = std::move(data_dir);
   }
   if (!data_dir_.empty()) log_path_ = data_dir_ + ".log";
-  port_ = pick_free_port();
+  port_ = port != 0 ? port : pick_free_port();
 }
 
 node_process::~node_process() {
@@ -217,6 +218,7 @@ bool node_process::stop(milliseconds grace) {
   if (pid_ <= 0) return true;
   if (try_reap()) return true;
   ::kill(pid_, SIGTERM);
+  ::kill(pid_, SIGCONT); // a frozen (SIGSTOPped) child takes SIGTERM only once resumed
   auto deadline = clock_type::now() + grace;
   while (clock_type::now() < deadline) {
     if (try_reap()) return true;
@@ -238,6 +240,15 @@ void node_process::kill_hard() {
   stop();
   return start(ready_timeout);
 }
+
+bool node_process::send_signal(int sig) {
+  if (pid_ <= 0 || try_reap()) return false;
+  return ::kill(pid_, sig) == 0;
+}
+
+bool node_process::freeze() { return send_signal(SIGSTOP); }
+
+bool node_process::thaw() { return send_signal(SIGCONT); }
 
 bool node_process::running() {
   if (pid_ <= 0) return false;

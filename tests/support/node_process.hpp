@@ -34,8 +34,11 @@ namespace minivault::test {
 class node_process {
 public:
   /// `extra_args` are appended after `-port P -data DIR`. An empty `data_dir` means a
-  /// fresh mkdtemp directory owned (and removed) by this object.
-  explicit node_process(std::vector<std::string> extra_args = {}, std::string data_dir = {});
+  /// fresh mkdtemp directory owned (and removed) by this object. `port` 0 means a free
+  /// port picked here; a cluster test passes ports it picked up front (every node must
+  /// know its peers' ports before any starts).
+  explicit node_process(std::vector<std::string> extra_args = {}, std::string data_dir = {},
+                        std::uint16_t port = 0);
   ~node_process();
 
   node_process(const node_process&) = delete;
@@ -58,6 +61,14 @@ public:
   /// stop() if running, then start() again on the same port and data directory.
   [[nodiscard]] ::testing::AssertionResult
   restart(std::chrono::milliseconds ready_timeout = std::chrono::seconds(15));
+
+  /// Sends `sig` to the child's own PID, only while it runs (never to a reaped PID).
+  /// False when no child is running.
+  bool send_signal(int sig);
+  /// SIGSTOP / SIGCONT: the node freezes with its sockets open (a hung peer, not a dead
+  /// one). stop() and kill_hard() work on a frozen node too.
+  bool freeze();
+  bool thaw();
 
   /// True while the child has not exited (reaps it if it has).
   [[nodiscard]] bool running();
