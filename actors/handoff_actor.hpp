@@ -1,8 +1,8 @@
 #pragma once
 // The handoff actor: hinted handoff. Stores the batches a peer missed (hint_store) and
 // delivers them, oldest first and a bounded chunk at a time, while the peer is up; a
-// delivered chunk is deleted once the peer has made it durable. Spawn it detached
-// (SQLite blocks).
+// delivered chunk is deleted once the peer has made it durable. It runs on the scheduler
+// (see actors/cluster.cpp for why it is not detached); its SQLite work is small.
 #include <chrono>
 #include <memory>
 #include <string>

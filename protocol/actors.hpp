@@ -148,7 +148,7 @@ using replication_actor =
                      caf::reacts_to<peer_down_atom, std::uint32_t>,
                      caf::replies_to<stop_atom>::with<bool>>;
 
-/// Hinted handoff (actors/handoff_actor.hpp; detached: SQLite blocks).
+/// Hinted handoff (actors/handoff_actor.hpp).
 /// - (hint_atom, peer, batch): versioned writes `peer` missed; stored durably (bounded).
 /// - peer_up / peer_down: as for replication; hints go to a peer while it is up.
 /// - tick_atom: its own timer (delivery).
