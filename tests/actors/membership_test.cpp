@@ -164,7 +164,8 @@ TEST(membership, nodes_find_lose_and_refind_each_other) {
   b.n.reset(); // node B stops: its connection closes
   auto down = wait_for_peer(a, b_addr, "down", 6s);
   ASSERT_TRUE(down) << a.health().dump();
-  EXPECT_EQ(a.health()["status"], "degraded");
+  // Two members with write quorum 2: with B down, A cannot take writes.
+  EXPECT_EQ(a.health()["status"], "no_quorum");
 
   ASSERT_TRUE(b.start()); // same ports, same data
   auto back = wait_for_peer(a, b_addr, "up", 5s);
@@ -182,7 +183,7 @@ TEST(membership, an_unreachable_peer_stays_connecting_and_writes_fail_without_qu
   ASSERT_EQ(h["peers"].size(), 1u);
   EXPECT_EQ(h["peers"][0]["state"], "connecting");
   EXPECT_EQ(h["peers"][0]["last_heard_ms"], -1);
-  EXPECT_EQ(h["status"], "degraded");
+  EXPECT_EQ(h["status"], "no_quorum");
   // Two members, write quorum 2, the peer unreachable: a write fails fast and writes
   // nothing; reads and health go on.
   test::test_client c(a.opts.port);

@@ -85,8 +85,19 @@ TEST(wire, pipelined_frames_parse_one_at_a_time) {
   EXPECT_EQ(ops, (std::vector<opcode>{opcode::set, opcode::get, opcode::del}));
 }
 
+TEST(wire, qget_is_framed_like_get) {
+  std::string frame;
+  append_request(frame, opcode::qget, "user:1");
+  EXPECT_EQ(frame, std::string("\x07\x06\x00user:1", 9));
+  auto r = parse_request(frame.data(), frame.size(), limit);
+  ASSERT_EQ(r.state, parse_state::complete);
+  EXPECT_EQ(r.req.op, opcode::qget);
+  EXPECT_EQ(r.req.key, "user:1");
+  EXPECT_EQ(r.consumed, frame.size());
+}
+
 TEST(wire, unknown_opcode_is_invalid_at_once) {
-  for (int op : {0x00, 0x04, 0x07, 0x09, 0x7f, 0xff}) {
+  for (int op : {0x00, 0x04, 0x08, 0x09, 0x7f, 0xff}) { // 0x07 is QGET
     char b = static_cast<char>(op);
     auto r = parse_request(&b, 1, limit);
     EXPECT_EQ(r.state, parse_state::invalid) << op;
