@@ -182,6 +182,9 @@ void read_answer(self_ptr self, std::uint64_t id, std::size_t j, std::size_t m,
     ++r.answers;
     storage::version v = rec->count == 1 ? op.ver : storage::version{};
     r.seen.emplace_back(m, v);
+    // A version seen is observed (as replicated writes are): a write that follows this
+    // read must get a higher version, or it would lose to the record it read.
+    if (rec->count == 1 && st.clock != nullptr) st.clock->observe(v);
     if (rec->count == 1 && (!r.found || r.best < v)) {
       r.found = true;
       r.best = v;

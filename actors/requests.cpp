@@ -395,7 +395,9 @@ void io_thread::on_completions() {
       for (connection* c : waiting_)
         for (reply_slot& s : c->waiting) {
           if (s.k == reply_slot::kind::ready || s.ticket != done.ticket) continue;
-          if (done.result != errc::ok) {
+          if (done.result != errc::ok && s.k == reply_slot::kind::remote_read) {
+            s.read_status = done.result; // answered (and counted) as a failed read
+          } else if (done.result != errc::ok) {
             s.result = done.result;
           } else if (s.k == reply_slot::kind::remote_read) {
             KV_ASSERT(s.read_index < done.reads.size());
