@@ -60,6 +60,7 @@ struct connection {
   std::deque<reply_slot> waiting;
   std::size_t waiting_bytes = 0;            // sum of data sizes in `waiting`
   std::deque<pending_write> pending_writes; // in ticket order; pruned as batches complete
+  std::size_t remote_reads = 0;             // remote_read slots in `waiting`
   bool front = false;           // speaks the front codec (HTTP), not the binary protocol
   bool continue_sent = false;   // front: the interim reply for the request in `in` went out
   bool continue_wanted = false; // front: owed once the replies queued ahead are sent

@@ -476,6 +476,8 @@ void io_thread::close_connection(connection& c) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
   c.dead = true;
+  remote_reads_ -= c.remote_reads; // its slots are never drained
+  c.remote_reads = 0;
   if (c.listed_waiting) remove_from(waiting_, c);
   if (c.paused) remove_from(paused_, c);
   if (c.lingering) remove_from(lingering_, c);

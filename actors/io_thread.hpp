@@ -176,6 +176,7 @@ private:
   write_batch batch_;                  // the batch being filled
   std::uint64_t next_ticket_ = 1;      // ticket of `batch_`
   std::uint32_t batch_reads_ = 0;      // reads packed in `batch_`
+  std::size_t remote_reads_ = 0;       // remote_read slots over all connections
   /// A batch is handed over early at these sizes (larger in a cluster, where every batch
   /// costs a message per replica).
   std::size_t eager_ops_ = batch_eager_ops;

@@ -58,12 +58,24 @@ void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_
   pending& p = it->second;
   const std::size_t w = st.config.write_quorum;
   if (timed_out) p.saw_timeout = true;
+  using f = replication_state::op_flag;
   auto count = [&](std::size_t i) {
+    std::uint8_t& fl = p.flags[i];
     if (ok) {
-      if (++p.acks[i] == w) ++p.satisfied;
+      ++p.acks[i];
+      if (m == 0) fl |= f::local_acked;
+      // Done once the quorum holds it and, when this node is a replica, this node does:
+      // then a read here after the ack sees the write (read-your-writes).
+      if (!(fl & f::counted) && p.acks[i] >= w &&
+          (!(fl & f::needs_local) || (fl & f::local_acked))) {
+        fl |= f::counted;
+        ++p.satisfied;
+      }
     } else {
       --p.possible[i];
-      if (p.acks[i] < w && p.possible[i] < w)
+      if (m == 0 && (fl & f::needs_local)) // this replica failed: the write fails here
+        decide(st, p, timed_out ? errc::timeout : errc::io_error);
+      else if (p.acks[i] < w && p.possible[i] < w)
         decide(st, p, p.saw_timeout ? errc::timeout : errc::no_quorum);
     }
   };
@@ -271,7 +283,9 @@ void on_batch(self_ptr self, write_batch& b) {
     } else if (op.read) {
       replication_state::read_job r;
       r.key.assign(op.key.data(), op.key.size());
-      r.need = op.quorum ? st.config.read_quorum : 1;
+      // A forwarded read asks for a read quorum too: one answer could come from the
+      // replica that has not applied this client's acknowledged write yet.
+      r.need = st.config.read_quorum;
       p.reads.push_back(std::move(r));
     } else {
       st.ops.push_back(op);
@@ -307,6 +321,7 @@ void on_batch(self_ptr self, write_batch& b) {
       }
       p.uniform = true;
       p.acks.assign(1, 0);
+      p.flags.assign(1, replication_state::op_flag::needs_local);
       p.possible.assign(1, static_cast<std::uint8_t>(pl.members()));
       for (std::size_t m = 0; m < pl.members(); ++m)
         sends.emplace_back(m, vb);
@@ -317,10 +332,12 @@ void on_batch(self_ptr self, write_batch& b) {
       p.ops_of.resize(pl.members());
       p.acks.assign(st.ops.size(), 0);
       p.possible.assign(st.ops.size(), static_cast<std::uint8_t>(rf));
+      p.flags.assign(st.ops.size(), 0);
       std::vector<const std::uint16_t*> reps_of(st.ops.size());
       for (std::size_t i = 0; i < st.ops.size(); ++i) {
         const auto part = storage::partition_of(storage::table::hash_key(st.ops[i].key));
         const std::uint16_t* reps = reps_of[i] = pl.replicas(part);
+        if (pl.holds(0, part)) p.flags[i] = replication_state::op_flag::needs_local;
         for (std::size_t r = 0; r < rf; ++r) {
           auto& sub = subs[reps[r]];
           if (!sub) sub = std::make_shared<write_batch>();

@@ -6,7 +6,9 @@
 //  2. each op goes to the replicas of its partition (placement.hpp): this node's storage
 //     actor if it is one, and the peers' endpoints, one versioned batch per replica;
 //  3. the batch's outcome is posted (in ticket order, ordered_outcomes.hpp) once every op
-//     is durable on `write_quorum` replicas: ok; or as soon as one op cannot get there:
+//     is durable on `write_quorum` replicas, this node among them when it is one of the
+//     op's replicas (so a read here after the ack sees the write): ok; or as soon as one
+//     op cannot get there (this node's own replica failing counts as that: io_error):
 //     `no_quorum` (replicas known down, nothing written when that is known up front) or
 //     `timeout` (a replica did not answer within the request timeout).
 //  A replica that missed a batch (down, window full, error, timeout) gets it as a hint
@@ -75,6 +77,13 @@ struct replication_state {
     std::vector<std::pair<std::size_t, storage::version>> seen; // (member, its version)
   };
 
+  /// Per-op state bits of a pending batch.
+  struct op_flag {
+    static constexpr std::uint8_t needs_local = 1; // this node is one of the op's replicas
+    static constexpr std::uint8_t local_acked = 2; // ... and has made it durable
+    static constexpr std::uint8_t counted = 4;     // counted in `satisfied`
+  };
+
   /// One client batch until every replica answered.
   struct pending {
     std::uint32_t origin = 0;
@@ -82,6 +91,7 @@ struct replication_state {
     bool uniform = true;              // every replica got every op: one counter for all
     std::vector<std::uint8_t> acks;   // per op (one entry when uniform)
     std::vector<std::uint8_t> possible; // replicas that may still ack, per op
+    std::vector<std::uint8_t> flags;    // op_flag bits, per op (one entry when uniform)
     std::vector<std::vector<std::uint32_t>> ops_of; // per member: its ops (not uniform)
     std::size_t satisfied = 0;  // ops (or the one group) at the write quorum
     std::size_t outstanding = 0; // replicas yet to answer

@@ -17,7 +17,8 @@ namespace minivault {
 // -- framing ----------------------------------------------------------------------------
 
 bool io_thread::must_pause(const connection& c) const {
-  return c.waiting.size() >= conn_pending_replies_max ||
+  return c.waiting.size() >= conn_pending_replies_max || c.remote_reads >= conn_remote_reads_max ||
+         remote_reads_ >= thread_remote_reads_max ||
          c.waiting_bytes + (c.out.size() - c.out_pos) >= conn_out_bytes_soft_max ||
          (batch_.ops.size() >= batch_bytes_max && !can_send_batch());
 }
@@ -239,6 +240,8 @@ void io_thread::queue_remote_read(connection& c, std::string_view key, bool quor
   s.close = close;
   s.start_us = round_start_us_;
   pack_read(batch_, key, quorum);
+  ++c.remote_reads;
+  ++remote_reads_;
   queue(c, std::move(s));
 }
 
@@ -437,6 +440,10 @@ void io_thread::drain(connection& c) {
       front_metrics& m = c.front ? *http_metrics_ : *metrics_;
       m.count(k, s.result == errc::ok ? op_result::ok : op_result::error);
       m.observe(k, static_cast<std::uint64_t>(std::max<std::int64_t>(now - s.start_us, 0)));
+    }
+    if (s.k == reply_slot::kind::remote_read) {
+      --c.remote_reads;
+      --remote_reads_;
     }
     if (s.k == reply_slot::kind::remote_read && s.result == errc::ok) {
       append_remote_read(c, s);

@@ -25,6 +25,11 @@ inline constexpr std::size_t connections_max_default = 10000;
 /// that connection until the client drains its replies.
 inline constexpr std::size_t conn_pending_replies_max = 4096;
 inline constexpr std::size_t conn_out_bytes_soft_max = 8u << 20;
+/// Reads a connection may have waiting on other replicas (quorum reads, reads a node
+/// forwards), and an I/O thread in total: their sizes are unknown until they arrive, so
+/// they are bounded by count; past it the node stops reading that connection.
+inline constexpr std::size_t conn_remote_reads_max = 4;
+inline constexpr std::size_t thread_remote_reads_max = 1024;
 /// Bytes of writes one I/O thread hands to storage in one batch message.
 inline constexpr std::size_t batch_bytes_max = 8u << 20;
 /// Batches one I/O thread may have in flight at the storage actor, by count and by

@@ -51,14 +51,28 @@ TEST_F(replication_actor_test, ok_on_the_board_once_two_of_three_replicas_ack) {
   EXPECT_EQ(counters.batches_ok.load(), 1u);
 }
 
-TEST_F(replication_actor_test, two_peers_make_a_quorum_without_the_local_store) {
+TEST_F(replication_actor_test, the_ack_waits_for_this_replica_even_when_two_peers_have_it) {
+  // Read-your-writes: once acknowledged, a local read must see the write, so a node that
+  // is one of the key's replicas acknowledges only after its own replica has it.
   start(3);
   all_up();
   local->m = replica_ctl::mode::hold;
   send(one_write(0, 1));
+  EXPECT_TRUE(take().empty()) << "acknowledged before this node's replica had the write";
+  release_local(0); // the local store answers: ok
   auto got = take();
   ASSERT_EQ(got.size(), 1u) << show(got);
   EXPECT_EQ(got[0].result, errc::ok);
+}
+
+TEST_F(replication_actor_test, this_replica_failing_fails_the_write_even_when_two_peers_have_it) {
+  start(3);
+  all_up();
+  local->m = replica_ctl::mode::fail;
+  send(one_write(0, 1));
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  EXPECT_EQ(got[0].result, errc::io_error);
 }
 
 TEST_F(replication_actor_test, no_quorum_at_once_and_nothing_written_when_fewer_than_two_are_up) {

@@ -102,6 +102,9 @@ outage() {
   done
   "$cli" --port "${bin[$up2]}" del doc || fail "DELETE doc on node$up2 with node$down down"
   bin_get_is "$up2" "$how-50" value-50 || fail "node$up2 does not have $how-50"
+  # The outage was real: the restart policy did not bring the node back meanwhile.
+  [ "$(docker inspect -f '{{.State.Running}}' "$(compose ps -q "node$down")")" = false ] \
+    || fail "node$down came back by itself during the outage"
 
   echo "== start node$down again: it catches up"
   compose start "node$down"
