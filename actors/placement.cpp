@@ -17,13 +17,7 @@ std::uint64_t placement::name_hash(const std::string& name) noexcept {
 }
 
 std::uint64_t placement::score(std::uint64_t name_hash, std::uint32_t p) noexcept {
-  std::uint64_t x = name_hash ^ (static_cast<std::uint64_t>(p) + 1) * 0x9e3779b97f4a7c15ULL;
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
+  return storage::mix64(name_hash ^ (static_cast<std::uint64_t>(p) + 1) * 0x9e3779b97f4a7c15ULL);
 }
 
 placement::placement(std::vector<std::string> names, std::size_t replication_factor)
