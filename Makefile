@@ -10,7 +10,7 @@ DATA      ?= ./data
 
 DEB_PACKAGES := cmake g++ make pkg-config libcaf-dev libsqlite3-dev libzstd-dev \
                 libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
-                libbenchmark-dev clang-format redis-server python3 nodejs libssl-dev
+                libbenchmark-dev clang-format redis-server python3 nodejs libssl-dev openssl
 # Only `make bench` needs these (Redis to compare against, gnuplot for the plot, wrk for
 # the HTTP rows of bench/compare.py).
 BENCH_PACKAGES := python3 gnuplot-nox wrk

@@ -86,7 +86,18 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
   replication = sys.spawn(replication_actor_impl, std::move(rc), place, clock.get(), &engine,
                           storage, handoff, &board, &replication_stats, &handoff_stats);
 
-  endpoint_config ec{node_id, opts.region, opts.auth_key, storage, anti_entropy, &engine,
+  // The endpoint hands hellos to membership, which is spawned after it (it needs the
+  // endpoint's handle): a slot filled below.
+  auto membership_slot = std::make_shared<membership_actor>();
+  endpoint_config ec{node_id,
+                     opts.region,
+                     opts.auth_key,
+                     [membership_slot](const std::string& id, const caf::strong_actor_ptr& ep) {
+                       if (*membership_slot) caf::anon_send(*membership_slot, hello_atom_v, id, ep);
+                     },
+                     storage,
+                     anti_entropy,
+                     &engine,
                      clock.get()};
   endpoint = sys.spawn(peer_endpoint_impl, std::move(ec));
   const bool tls = !opts.tls_cert.empty();
@@ -105,6 +116,8 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
   mc.board = &peers;
   mc.secret = opts.auth_key;
   mc.tls = tls;
+  mc.self_name = place->name(0);
+  mc.own_endpoint = caf::actor_cast<caf::strong_actor_ptr>(endpoint);
   mc.on_peer_change = [r = replication, h = handoff, a = anti_entropy](
                           std::uint32_t peer, const caf::strong_actor_ptr& ep) {
     if (ep) {
@@ -118,6 +131,7 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
     }
   };
   membership = sys.spawn(membership_actor_impl, std::move(mc));
+  *membership_slot = membership;
   log(log_level::info, "cluster: member " + place->name(0) + ", " +
                            std::to_string(place->members()) + " member(s), replication factor " +
                            std::to_string(place->replicas_per_partition()) + ", write quorum " +

@@ -59,13 +59,28 @@ void drop_handle(self_ptr self, std::size_t i) {
   notify(self, i, nullptr);
 }
 
+/// With TLS, does this node dial peer `i` (else it waits for the peer's hello)?
+bool dials(const membership_state& st, std::size_t i) {
+  if (!st.config.tls) return true;
+  const auto& a = st.config.peers[i];
+  return st.config.self_name < a.host + ":" + std::to_string(a.port);
+}
+
+void say_hello(self_ptr self, std::size_t i) {
+  auto& st = self->state;
+  if (st.config.tls && dials(st, i) && st.handles[i] && st.config.own_endpoint)
+    self->send(st.handles[i], hello_atom_v, st.config.node_id, st.config.own_endpoint);
+}
+
 void mark_up(self_ptr self, std::size_t i, const probe_result& id,
              const peer_endpoint_actor& handle) {
   auto& st = self->state;
   st.handles[i] = handle;
+  st.await_until_ms[i] = 0;
   self->monitor(handle);
   st.tracker->connected(i, id.node_id, id.region, st.now_ms());
   notify(self, i, caf::actor_cast<caf::strong_actor_ptr>(handle));
+  say_hello(self, i);
   log(log_level::info, "peer " + st.config.peers[i].host + ":" +
                            std::to_string(st.config.peers[i].port) + " (" + id.node_id + ") is up");
 }
@@ -133,6 +148,11 @@ void attempt(self_ptr self, std::size_t i) {
               st.tracker->is_self(i); // CLUSTER_NODES listed this node itself
               return;
             }
+            if (!dials(st, i)) { // TLS: the peer dials this node and says hello
+              st.probed[i] = id;
+              st.await_until_ms[i] = st.now_ms() + st.config.connect_timeout.count();
+              return;
+            }
             auto mm = st.config.tls ? self->system().openssl_manager().actor_handle()
                                     : self->system().middleman().actor_handle();
             self->request(mm, st.config.connect_timeout, caf::connect_atom_v,
@@ -153,6 +173,7 @@ void heartbeat(self_ptr self, std::size_t i) {
   auto& st = self->state;
   auto handle = st.handles[i];
   if (!handle) return;
+  say_hello(self, i); // repeated: the peer may have missed it (e.g. its probe was late)
   auto timeout = std::chrono::milliseconds(st.config.timing.down_after_ms);
   self->request(handle, timeout, ping_atom_v, st.config.node_id)
       .then([self, i](const std::string&,
@@ -168,6 +189,12 @@ void tick(self_ptr self) {
                                 std::to_string(st.config.peers[i].port) + " is down (silent for " +
                                 std::to_string(st.config.timing.down_after_ms) + " ms)");
     drop_handle(self, i);
+  }
+  for (std::size_t i = 0; i < st.await_until_ms.size(); ++i) {
+    if (st.await_until_ms[i] != 0 && now >= st.await_until_ms[i]) { // no hello came
+      st.await_until_ms[i] = 0;
+      st.tracker->attempt_failed(i, now);
+    }
   }
   for (std::size_t i : st.tracker->due_attempts(now))
     attempt(self, i);
@@ -186,6 +213,8 @@ membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_
     st.probers.push_back(
         self->spawn<caf::detached + caf::linked>(prober_actor_impl, config.probe_timeout));
   st.handles.resize(config.peers.size());
+  st.probed.resize(config.peers.size());
+  st.await_until_ms.assign(config.peers.size(), 0);
   st.config = std::move(config);
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
@@ -206,6 +235,17 @@ membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_
       [self, period](tick_atom) {
         tick(self);
         self->delayed_send(self, period, tick_atom_v);
+      },
+      [self](hello_atom, const std::string& node_id, const caf::strong_actor_ptr& ep) {
+        // A peer that dialed this node (TLS): accepted for the entry whose probe found
+        // that node id, and authenticated like any connection this node made.
+        auto& st = self->state;
+        for (std::size_t i = 0; i < st.probed.size(); ++i) {
+          if (st.await_until_ms[i] == 0 || st.probed[i].node_id != node_id || !ep) continue;
+          st.await_until_ms[i] = 0;
+          on_connected(self, i, st.probed[i], ep);
+          return;
+        }
       },
       [self](stop_atom) {
         for (auto& p : self->state.probers)
@@ -292,6 +332,10 @@ peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
         if (!st.trusts(self->current_sender()) || !st.config.anti_entropy)
           return caf::make_error(caf::sec::invalid_argument);
         return self->delegate(st.config.anti_entropy, pull_atom_v, p, std::move(have));
+      },
+      [self](hello_atom, const std::string& node_id, const caf::strong_actor_ptr& ep) {
+        auto& st = self->state;
+        if (st.trusts(self->current_sender()) && st.config.on_hello) st.config.on_hello(node_id, ep);
       },
       [self](read_atom, std::string& key) -> caf::result<write_batch> {
         auto& st = self->state;

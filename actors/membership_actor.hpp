@@ -60,7 +60,13 @@ struct membership_config {
   std::chrono::milliseconds connect_timeout{2000};
   peer_board* board = nullptr; // owned by the node, outlives the actor
   std::string secret;          // -auth: peers must prove it (empty: every peer is trusted)
-  bool tls = false;            // connect through CAF's OpenSSL manager (-tls-cert)
+  /// Connect through CAF's OpenSSL manager (-tls-cert). Then only one side of each pair
+  /// dials (the one whose member name sorts first) and introduces its endpoint with
+  /// hello_atom: two TLS connections between the same pair of nodes keep closing each
+  /// other (measured: a peer flapping up/down every 200 ms), which plain BASP avoids.
+  bool tls = false;
+  std::string self_name;                  // this node's member name (TLS: who dials)
+  caf::strong_actor_ptr own_endpoint;     // TLS: what the hello introduces
   /// Told (on the membership actor's thread) when peer `i` comes up (with its endpoint)
   /// or goes down (nullptr): the node forwards it to replication, handoff, anti-entropy.
   std::function<void(std::uint32_t, const caf::strong_actor_ptr&)> on_peer_change;
@@ -72,6 +78,8 @@ struct membership_state {
   membership_config config;
   std::vector<prober_actor> probers;        // one per peer
   std::vector<peer_endpoint_actor> handles; // the peers' endpoints while up
+  std::vector<probe_result> probed;         // TLS: what each peer's probe found
+  std::vector<std::int64_t> await_until_ms; // TLS: waiting for a hello until then (0: not)
   std::chrono::steady_clock::time_point started;
   [[nodiscard]] std::int64_t now_ms() const;
 };
@@ -85,6 +93,8 @@ struct endpoint_config {
   std::string node_id;
   std::string region;
   std::string secret; // empty: every peer is trusted
+  /// A trusted peer's hello (TLS), handed to membership.
+  std::function<void(const std::string&, const caf::strong_actor_ptr&)> on_hello;
   // Where peers' requests go (all optional: a missing one refuses those requests).
   storage_actor storage;          // replicate_atom
   anti_entropy_actor anti_entropy; // pull_atom, read_atom

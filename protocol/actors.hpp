@@ -75,6 +75,7 @@ CAF_ADD_ATOM(minivault, minivault, hint_atom, "hint")
 CAF_ADD_ATOM(minivault, minivault, digest_atom, "digest")
 CAF_ADD_ATOM(minivault, minivault, pull_atom, "pull")
 CAF_ADD_ATOM(minivault, minivault, read_atom, "read")
+CAF_ADD_ATOM(minivault, minivault, hello_atom, "hello")
 CAF_END_TYPE_ID_BLOCK(minivault)
 
 namespace minivault {
@@ -124,6 +125,9 @@ using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<con
 ///   partition (cluster_codec.hpp); replies a batch of the records this node holds in a
 ///   newer version (or the asker lacks), bounded in bytes.
 /// - (read_atom, key): replies a batch with this node's record of `key` (0 or 1 ops).
+/// - (hello_atom, node_id, endpoint): with TLS only one side of a pair dials (see
+///   membership_actor.hpp); the dialer introduces its own endpoint this way, over the
+///   connection it made.
 /// Everything but the challenge and the proof is refused (an error) from a sender that has
 /// not authenticated, when -auth is set.
 using peer_endpoint_actor = caf::typed_actor<
@@ -133,7 +137,8 @@ using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<replicate_atom, write_batch>::with<std::uint8_t>,
     caf::replies_to<digest_atom>::with<std::string>,
     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<write_batch>,
-    caf::replies_to<read_atom, std::string>::with<write_batch>>;
+    caf::replies_to<read_atom, std::string>::with<write_batch>,
+    caf::reacts_to<hello_atom, std::string, caf::strong_actor_ptr>>;
 
 /// Quorum replication (actors/replication_actor.hpp), local only.
 /// - write_batch: client writes from an I/O thread; versioned, sent to every replica, and
@@ -174,9 +179,13 @@ using anti_entropy_actor =
 
 /// Cluster membership (actors/membership_actor.hpp), local only (never published).
 /// - tick_atom: its own timer (attempts, heartbeats, expiry, the health snapshot).
+/// - (hello_atom, node_id, endpoint): a peer that dialed this node introduced its
+///   endpoint (forwarded by this node's endpoint, from an authenticated sender).
 /// - stop_atom: replies true, quits.
 using membership_actor =
-    caf::typed_actor<caf::reacts_to<tick_atom>, caf::replies_to<stop_atom>::with<bool>>;
+    caf::typed_actor<caf::reacts_to<tick_atom>,
+                     caf::reacts_to<hello_atom, std::string, caf::strong_actor_ptr>,
+                     caf::replies_to<stop_atom>::with<bool>>;
 
 /// Probes one peer's client port (blocking: spawn detached).
 /// - (probe_atom, host, port): replies what the peer's HEALTH says.

@@ -171,6 +171,7 @@ inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
       [self, ctl](read_atom, const std::string& key) -> caf::result<write_batch> {
         return ctl->on_read(self, key);
       },
+      [](hello_atom, const std::string&, const caf::strong_actor_ptr&) {},
   };
 }
 
@@ -249,6 +250,15 @@ inline std::string show(const std::vector<completion>& cs) {
   return s;
 }
 
+/// `got` is exactly one completion, with result `rc`.
+inline ::testing::AssertionResult one_outcome(const std::vector<completion>& got, errc rc) {
+  if (got.size() != 1) return ::testing::AssertionFailure() << "completions: " << show(got);
+  if (got[0].result != rc)
+    return ::testing::AssertionFailure() << "completion: " << show(got) << ", expected "
+                                         << to_string(rc);
+  return ::testing::AssertionSuccess();
+}
+
 // -- fixture ------------------------------------------------------------------------------
 
 /// This node is member 0 (its storage actor; its reads come from `store.engine`), peers
@@ -311,6 +321,12 @@ protected:
     sched->run();
   }
 
+  /// Three members, every peer up: this node (0) and peers 1 and 2 hold every key.
+  void start3() {
+    start(3);
+    all_up();
+  }
+
   void up(std::size_t member) {
     caf::anon_send(repl, peer_up_atom_v, peer_index(member),
                    caf::actor_cast<caf::strong_actor_ptr>(peers[member]));
@@ -357,6 +373,31 @@ protected:
     sched->run();
   }
 
+  /// Asks the replication actor to stop, as a client actor would (request + reply), and
+  /// runs the coordinator; whether it answered true. The actor is gone afterwards (`repl`
+  /// is cleared, so TearDown does not stop it again).
+  bool stop_replication() {
+    bool replied = false;
+    // (An argument, so CAF's spawn does not dereference an empty argument tuple: UBSan.)
+    auto client = ts.sys->spawn(
+        [&](caf::event_based_actor* self, replication_actor target) {
+          self->request(target, std::chrono::seconds(1), stop_atom_v)
+              .then([&](bool ok) { replied = ok; }, [](caf::error&) {});
+        },
+        repl);
+    sched->run();
+    repl = nullptr;
+    return replied;
+  }
+
+  /// Stops the actor (stop_replication) while `pending` waits for its replicas: the stop
+  /// is answered, and `pending` is posted once, shutting_down.
+  void expect_stop_answers(write_batch pending) {
+    send(std::move(pending));
+    EXPECT_TRUE(stop_replication());
+    ASSERT_TRUE(one_outcome(take(), errc::shutting_down));
+  }
+
   std::size_t requests_sent() const {
     std::size_t n = local->got.size();
     for (std::size_t m = 1; m < peer_ctl.size(); ++m)
@@ -388,6 +429,19 @@ protected:
     for (int i = 0;; ++i) {
       std::string k = prefix + std::to_string(i);
       if (place->holds(0, storage::partition_of(storage::table::hash_key(k))) == held) return k;
+    }
+  }
+
+  /// The first "<prefix><i>" none of whose replicas is one of `avoid`.
+  [[nodiscard]] std::string find_key_avoiding(const std::string& prefix,
+                                              const std::vector<std::size_t>& avoid) const {
+    for (int i = 0;; ++i) {
+      std::string k = prefix + std::to_string(i);
+      const auto reps = replicas_of(k);
+      if (std::none_of(reps.begin(), reps.end(), [&](std::size_t r) {
+            return std::find(avoid.begin(), avoid.end(), r) != avoid.end();
+          }))
+        return k;
     }
   }
 
