@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import struct
@@ -38,7 +37,7 @@ import time
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing compare.py
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import free_port, prefill, run_bench, wait_port  # noqa: E402
+from compare import add_run_args, free_port, prefill, run_bench, stop_procs, wait_port  # noqa: E402
 
 THROUGHPUT = [("SET, 1 in flight", 1), ("SET, 16 in flight", 16)]  # (name, pipeline)
 RATIO_TARGET = 0.5
@@ -152,16 +151,7 @@ def ms(us):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--build", default="build-opt")
-    p.add_argument("--out", default="bench/results")
-    p.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_CLUSTER_ROUNDS", 3)))
-    p.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_SECONDS", 3)))
-    p.add_argument("--warmup", type=float, default=1.0)
-    p.add_argument("--connections", type=int, default=50)
-    p.add_argument("--keys", type=int, default=10000)
-    p.add_argument("--value-size", type=int, default=100)
-    p.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_CLIENT_THREADS", 1)))
-    p.add_argument("--node-args", default=os.environ.get("BENCH_NODE_ARGS", ""))
+    add_run_args(p, "BENCH_CLUSTER_ROUNDS", 3)
     p.add_argument("--conv-samples", type=int, default=1000,
                    help="convergence samples per idle round")
     p.add_argument("--conv-seconds", type=float, default=4.0,
@@ -380,15 +370,7 @@ def main():
         if not replicas_equal:
             sys.exit("FAIL: the replicas did not converge to the same key count")
     finally:
-        for n in nodes:
-            proc = n["proc"]
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop_procs([n["proc"] for n in nodes])
         shutil.rmtree(work, ignore_errors=True)
 
 

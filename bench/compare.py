@@ -72,6 +72,35 @@ def wait_port(port, proc, what, timeout=15.0):
     sys.exit(f"{what} did not open port {port} within {timeout} s")
 
 
+def add_run_args(p, rounds_env, duration):
+    """The options every benchmark here takes: where the binaries are, where results go, how
+    many rounds of how long, and the load generator's shape (minivault-bench)."""
+    p.add_argument("--build", default="build-opt")
+    p.add_argument("--out", default="bench/results")
+    p.add_argument("--rounds", type=int, default=int(os.environ.get(rounds_env, 3)))
+    p.add_argument("--duration", type=float,
+                   default=float(os.environ.get("BENCH_SECONDS", duration)))
+    p.add_argument("--warmup", type=float, default=1.0)
+    p.add_argument("--connections", type=int, default=50)
+    p.add_argument("--keys", type=int, default=10000)
+    p.add_argument("--value-size", type=int, default=100)
+    p.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_CLIENT_THREADS", 1)))
+    p.add_argument("--node-args", default=os.environ.get("BENCH_NODE_ARGS", ""))
+
+
+def stop_procs(procs):
+    """SIGTERM to every process of `procs` still running, SIGKILL if it has not exited 10 s
+    later."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 def run_bench(bench, port, redis, reads, pipeline, a):
     cmd = [bench, "--port", str(port), "--json", "-c", str(a.connections), "-P", str(pipeline),
            "--reads", str(reads), "--keys", str(a.keys), "--value-size", str(a.value_size),
@@ -246,16 +275,7 @@ unset multiplot
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--build", default="build-opt")
-    p.add_argument("--out", default="bench/results")
-    p.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 3)))
-    p.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_SECONDS", 4)))
-    p.add_argument("--warmup", type=float, default=1.0)
-    p.add_argument("--connections", type=int, default=50)
-    p.add_argument("--keys", type=int, default=10000)
-    p.add_argument("--value-size", type=int, default=100)
-    p.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_CLIENT_THREADS", 1)))
-    p.add_argument("--node-args", default=os.environ.get("BENCH_NODE_ARGS", ""))
+    add_run_args(p, "BENCH_ROUNDS", 4)
     p.add_argument("--plot", default="bench/throughput.png")
     p.add_argument("--http-value-chars", type=int, default=None,
                    help="x characters in HTTP PUT bodies {\"value\":\"xxx\"} "
@@ -389,14 +409,7 @@ def main():
             print(f"plot: {a.plot}")
         print(f"results: {a.out}/compare-{stamp}.json")
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop_procs(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

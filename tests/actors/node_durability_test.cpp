@@ -25,6 +25,7 @@
 
 #include "tests/support/node_process.hpp"
 #include "tests/support/test_client.hpp"
+#include "tests/support/write_ops.hpp"
 
 namespace minivault::test {
 namespace {
@@ -38,22 +39,7 @@ constexpr auto stream_time_max = 10s;          // ...and in time
 constexpr auto kill_after = 1500ms;
 constexpr std::size_t kill_after_acks_min = 50;
 
-enum class op_kind : std::uint8_t { set, del };
-enum class op_state : std::uint8_t { sent, acked, failed };
-
-struct op_record {
-  op_kind kind = op_kind::set;
-  std::string key;
-  std::string value; // set only
-  op_state state = op_state::sent;
-};
-
-std::uint64_t splitmix(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+// op_kind, op_state, op_record and splitmix: tests/support/write_ops.hpp.
 
 /// A distinct value for (tag, i): mostly small binary values, now and then a large,
 /// compressible one (so values compressed at rest are covered too).
@@ -277,7 +263,7 @@ protected:
 TEST_F(NodeDurability, AcknowledgedSetsSurviveSigkill) {
   auto& ops = log_.new_stream();
   auto k = stream_and_kill(node_, ops, [](std::size_t i) {
-    return op_record{op_kind::set, "dur/" + std::to_string(i), make_value("dur", i)};
+    return set_op("dur/" + std::to_string(i), make_value("dur", i));
   });
   ASSERT_GT(k.writer.acked, 0u) << "no write was acknowledged: " << k.writer.first_error;
   EXPECT_EQ(k.writer.failed, 0u) << "first error reply: " << k.writer.first_error;
@@ -295,9 +281,7 @@ TEST_F(NodeDurability, AcknowledgedDeletesStayDeleted) {
     std::atomic<std::size_t> acked{0};
     auto res = stream_ops(
         node_.port(),
-        [](std::size_t i) {
-          return op_record{op_kind::set, "pre/" + std::to_string(i), make_value("pre", i)};
-        },
+        [](std::size_t i) { return set_op("pre/" + std::to_string(i), make_value("pre", i)); },
         pre_keys, pre, never, acked);
     ASSERT_EQ(res.acked, pre_keys) << res.first_error;
   }
@@ -306,11 +290,11 @@ TEST_F(NodeDurability, AcknowledgedDeletesStayDeleted) {
     std::size_t j = i / 3;
     switch (i % 3) {
     case 0:
-      return op_record{op_kind::del, "pre/" + std::to_string(j % pre_keys), {}};
+      return del_op("pre/" + std::to_string(j % pre_keys));
     case 1:
-      return op_record{op_kind::set, "del/" + std::to_string(j), make_value("del", j)};
+      return set_op("del/" + std::to_string(j), make_value("del", j));
     default:
-      return op_record{op_kind::del, "del/" + std::to_string(j >= 2 ? j - 2 : j), {}};
+      return del_op("del/" + std::to_string(j >= 2 ? j - 2 : j));
     }
   });
   std::size_t acked_deletes = 0;
@@ -328,7 +312,7 @@ TEST_F(NodeDurability, AcknowledgedDeletesStayDeleted) {
 TEST_F(NodeDurability, LastAcknowledgedOverwriteWins) {
   auto& ops = log_.new_stream();
   auto k = stream_and_kill(node_, ops, [](std::size_t i) {
-    return op_record{op_kind::set, "ow/" + std::to_string(i % 64), make_value("ow", i)};
+    return set_op("ow/" + std::to_string(i % 64), make_value("ow", i));
   });
   ASSERT_GT(k.writer.acked, 64u) << k.writer.first_error;
   EXPECT_EQ(k.writer.failed, 0u) << "first error reply: " << k.writer.first_error;
@@ -341,7 +325,7 @@ TEST_F(NodeDurability, LastAcknowledgedOverwriteWins) {
 TEST_F(NodeDurability, TwoKillsInARowKeepBothRounds) {
   auto& round1 = log_.new_stream();
   auto k1 = stream_and_kill(node_, round1, [](std::size_t i) {
-    return op_record{op_kind::set, "r1/" + std::to_string(i), make_value("r1", i)};
+    return set_op("r1/" + std::to_string(i), make_value("r1", i));
   });
   ASSERT_GT(k1.writer.acked, 0u) << k1.writer.first_error;
   std::size_t round1_keys = k1.writer.sent;
@@ -356,11 +340,11 @@ TEST_F(NodeDurability, TwoKillsInARowKeepBothRounds) {
     std::string old_key = "r1/" + std::to_string((i * 7919) % round1_keys);
     switch (i % 4) {
     case 1:
-      return op_record{op_kind::set, old_key, make_value("r2-over", i)};
+      return set_op(old_key, make_value("r2-over", i));
     case 3:
-      return op_record{op_kind::del, old_key, {}};
+      return del_op(old_key);
     default:
-      return op_record{op_kind::set, "r2/" + std::to_string(i), make_value("r2", i)};
+      return set_op("r2/" + std::to_string(i), make_value("r2", i));
     }
   });
   ASSERT_GT(k2.writer.acked, 0u) << k2.writer.first_error;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
+#include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include "actors/completion_board.hpp"
@@ -30,11 +32,31 @@ std::vector<std::uint64_t> tickets(const std::vector<completion>& cs) {
   return out;
 }
 
+std::vector<errc> results(const std::vector<completion>& cs) {
+  std::vector<errc> out;
+  for (auto& c : cs)
+    out.push_back(c.result);
+  return out;
+}
+
+/// Decides each (ticket, outcome) of `decisions` on `lane`, in this order.
+void decide_all(ordered_outcomes& oo, completion_board& board, std::uint32_t lane,
+                std::initializer_list<std::pair<std::uint64_t, errc>> decisions) {
+  for (const auto& [ticket, outcome] : decisions)
+    oo.decide(board, lane, ticket, outcome);
+}
+
+/// Expects tickets first..last (inclusive) on `lane`.
+void expect_tickets(ordered_outcomes& oo, std::uint32_t lane, std::uint64_t first,
+                    std::uint64_t last) {
+  for (std::uint64_t t = first; t <= last; ++t)
+    oo.expect(lane, t);
+}
+
 TEST(ordered_outcomes, in_order_decisions_are_posted_at_once) {
   completion_board board(1);
   ordered_outcomes oo(1);
-  oo.expect(0, 1);
-  oo.expect(0, 2);
+  expect_tickets(oo, 0, 1, 2);
   oo.decide(board, 0, 1, errc::ok);
   EXPECT_TRUE(readable(board.event_fd(0)));
   auto got = take(board, 0);
@@ -53,11 +75,8 @@ TEST(ordered_outcomes, in_order_decisions_are_posted_at_once) {
 TEST(ordered_outcomes, later_tickets_wait_for_earlier_ones) {
   completion_board board(1);
   ordered_outcomes oo(1);
-  for (std::uint64_t t = 10; t <= 14; ++t)
-    oo.expect(0, t);
-  oo.decide(board, 0, 14, errc::ok);
-  oo.decide(board, 0, 12, errc::no_quorum);
-  oo.decide(board, 0, 13, errc::timeout);
+  expect_tickets(oo, 0, 10, 14);
+  decide_all(oo, board, 0, {{14, errc::ok}, {12, errc::no_quorum}, {13, errc::timeout}});
   EXPECT_FALSE(readable(board.event_fd(0))) << "nothing may be posted before ticket 10";
   EXPECT_TRUE(take(board, 0).empty());
   EXPECT_EQ(oo.waiting(0), 5u);
@@ -66,22 +85,17 @@ TEST(ordered_outcomes, later_tickets_wait_for_earlier_ones) {
   oo.decide(board, 0, 10, errc::io_error); // releases everything
   auto got = take(board, 0);
   ASSERT_EQ(tickets(got), (std::vector<std::uint64_t>{10, 11, 12, 13, 14}));
-  EXPECT_EQ(got[0].result, errc::io_error);
-  EXPECT_EQ(got[1].result, errc::ok);
-  EXPECT_EQ(got[2].result, errc::no_quorum); // each keeps its own outcome
-  EXPECT_EQ(got[3].result, errc::timeout);
-  EXPECT_EQ(got[4].result, errc::ok);
+  // Each keeps its own outcome.
+  EXPECT_EQ(results(got), (std::vector<errc>{errc::io_error, errc::ok, errc::no_quorum,
+                                             errc::timeout, errc::ok}));
   EXPECT_EQ(oo.waiting(0), 0u);
 }
 
 TEST(ordered_outcomes, release_stops_at_the_first_undecided_ticket) {
   completion_board board(1);
   ordered_outcomes oo(1);
-  for (std::uint64_t t = 1; t <= 4; ++t)
-    oo.expect(0, t);
-  oo.decide(board, 0, 2, errc::ok);
-  oo.decide(board, 0, 4, errc::ok);
-  oo.decide(board, 0, 1, errc::ok);
+  expect_tickets(oo, 0, 1, 4);
+  decide_all(oo, board, 0, {{2, errc::ok}, {4, errc::ok}, {1, errc::ok}});
   EXPECT_EQ(tickets(take(board, 0)), (std::vector<std::uint64_t>{1, 2}));
   EXPECT_EQ(oo.waiting(0), 2u);
   oo.decide(board, 0, 3, errc::ok);
@@ -91,10 +105,8 @@ TEST(ordered_outcomes, release_stops_at_the_first_undecided_ticket) {
 TEST(ordered_outcomes, lanes_are_independent) {
   completion_board board(3);
   ordered_outcomes oo(3);
-  oo.expect(0, 1);
-  oo.expect(0, 2);
-  oo.expect(1, 1);
-  oo.expect(1, 2);
+  expect_tickets(oo, 0, 1, 2);
+  expect_tickets(oo, 1, 1, 2);
   oo.expect(2, 7);
   // Lane 0's first ticket is undecided: lanes 1 and 2 must not wait for it.
   oo.decide(board, 0, 2, errc::ok);
@@ -134,8 +146,7 @@ TEST(ordered_outcomes, unknown_tickets_are_ignored) {
 TEST(ordered_outcomes, read_results_travel_with_their_ticket) {
   completion_board board(1);
   ordered_outcomes oo(1);
-  oo.expect(0, 1);
-  oo.expect(0, 2);
+  expect_tickets(oo, 0, 1, 2);
   oo.decide(board, 0, 2, errc::ok, {read_result{errc::ok, "two"}, read_result{errc::not_found, ""}});
   oo.decide(board, 0, 1, errc::ok, {read_result{errc::ok, "one"}});
   auto got = take(board, 0);
@@ -152,8 +163,7 @@ TEST(ordered_outcomes, many_tickets_decided_in_reverse_come_out_in_order) {
   completion_board board(1);
   ordered_outcomes oo(1);
   const std::uint64_t n = 200;
-  for (std::uint64_t t = 1; t <= n; ++t)
-    oo.expect(0, t);
+  expect_tickets(oo, 0, 1, n);
   for (std::uint64_t t = n; t >= 2; --t)
     oo.decide(board, 0, t, errc::ok);
   EXPECT_TRUE(take(board, 0).empty());

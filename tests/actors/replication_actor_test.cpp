@@ -30,8 +30,7 @@ class replication_actor_test : public replication_fixture {};
 // -- quorum -------------------------------------------------------------------------------
 
 TEST_F(replication_actor_test, ok_on_the_board_once_two_of_three_replicas_ack) {
-  start(3);
-  all_up();
+  start3();
   local->m = replica_ctl::mode::hold;
   peer_ctl[2]->m = replica_ctl::mode::hold;
   send(one_write(0, 1));
@@ -54,25 +53,19 @@ TEST_F(replication_actor_test, ok_on_the_board_once_two_of_three_replicas_ack) {
 TEST_F(replication_actor_test, the_ack_waits_for_this_replica_even_when_two_peers_have_it) {
   // Read-your-writes: once acknowledged, a local read must see the write, so a node that
   // is one of the key's replicas acknowledges only after its own replica has it.
-  start(3);
-  all_up();
+  start3();
   local->m = replica_ctl::mode::hold;
   send(one_write(0, 1));
   EXPECT_TRUE(take().empty()) << "acknowledged before this node's replica had the write";
   release_local(0); // the local store answers: ok
-  auto got = take();
-  ASSERT_EQ(got.size(), 1u) << show(got);
-  EXPECT_EQ(got[0].result, errc::ok);
+  ASSERT_TRUE(one_outcome(take(), errc::ok));
 }
 
 TEST_F(replication_actor_test, this_replica_failing_fails_the_write_even_when_two_peers_have_it) {
-  start(3);
-  all_up();
+  start3();
   local->m = replica_ctl::mode::fail;
   send(one_write(0, 1));
-  auto got = take();
-  ASSERT_EQ(got.size(), 1u) << show(got);
-  EXPECT_EQ(got[0].result, errc::io_error);
+  ASSERT_TRUE(one_outcome(take(), errc::io_error));
 }
 
 TEST_F(replication_actor_test, no_quorum_at_once_and_nothing_written_when_fewer_than_two_are_up) {
@@ -114,8 +107,7 @@ TEST_F(replication_actor_test, one_peer_down_the_write_succeeds_and_the_down_pee
 }
 
 TEST_F(replication_actor_test, a_silent_peer_is_hinted_and_the_batch_succeeds_with_the_others) {
-  start(3);
-  all_up();
+  start3();
   peer_ctl[1]->m = replica_ctl::mode::hold; // never answers
   send(one_write(0, 1));
   auto got = take();
@@ -152,8 +144,7 @@ TEST_F(replication_actor_test, hints_are_counted_in_flight_and_dropped_past_the_
 }
 
 TEST_F(replication_actor_test, timeout_when_the_quorum_is_not_reached_in_time) {
-  start(3);
-  all_up();
+  start3();
   peer_ctl[1]->m = replica_ctl::mode::hold;
   peer_ctl[2]->m = replica_ctl::mode::hold;
   send(one_write(0, 1));
@@ -176,8 +167,7 @@ TEST_F(replication_actor_test, timeout_when_the_quorum_is_not_reached_in_time) {
 }
 
 TEST_F(replication_actor_test, timeout_when_no_replica_answers_at_all) {
-  start(3);
-  all_up();
+  start3();
   local->m = replica_ctl::mode::hold;
   peer_ctl[1]->m = replica_ctl::mode::hold;
   peer_ctl[2]->m = replica_ctl::mode::hold;
@@ -185,14 +175,11 @@ TEST_F(replication_actor_test, timeout_when_no_replica_answers_at_all) {
   EXPECT_TRUE(take().empty());
   sched->trigger_timeouts();
   sched->run();
-  auto got = take();
-  ASSERT_EQ(got.size(), 1u) << show(got);
-  EXPECT_EQ(got[0].result, errc::timeout);
+  ASSERT_TRUE(one_outcome(take(), errc::timeout));
 }
 
 TEST_F(replication_actor_test, failing_replicas_give_no_quorum_without_waiting) {
-  start(3);
-  all_up();
+  start3();
   peer_ctl[1]->m = replica_ctl::mode::fail;
   peer_ctl[2]->m = replica_ctl::mode::fail;
   send(one_write(0, 1));
@@ -204,23 +191,19 @@ TEST_F(replication_actor_test, failing_replicas_give_no_quorum_without_waiting) 
 }
 
 TEST_F(replication_actor_test, a_failure_and_a_timeout_report_timeout) {
-  start(3);
-  all_up();
+  start3();
   peer_ctl[1]->m = replica_ctl::mode::fail;
   peer_ctl[2]->m = replica_ctl::mode::hold;
   send(one_write(0, 1));
   EXPECT_TRUE(take().empty()) << "the silent peer may still make the quorum";
   advance(config.timeout);
-  auto got = take();
-  ASSERT_EQ(got.size(), 1u) << show(got);
-  EXPECT_EQ(got[0].result, errc::timeout);
+  ASSERT_TRUE(one_outcome(take(), errc::timeout));
 }
 
 // -- order --------------------------------------------------------------------------------
 
 TEST_F(replication_actor_test, outcomes_are_posted_in_ticket_order_when_a_later_batch_wins_first) {
-  start(3);
-  all_up();
+  start3();
   local->m = replica_ctl::mode::hold;
   peer_ctl[1]->m = replica_ctl::mode::hold;
   peer_ctl[2]->m = replica_ctl::mode::hold;
@@ -243,8 +226,7 @@ TEST_F(replication_actor_test, outcomes_are_posted_in_ticket_order_when_a_later_
 }
 
 TEST_F(replication_actor_test, a_later_failure_waits_for_an_earlier_success) {
-  start(3);
-  all_up();
+  start3();
   peer_ctl[1]->m = replica_ctl::mode::hold;
   peer_ctl[2]->m = replica_ctl::mode::hold;
   send(one_write(0, 1)); // waits for a peer
@@ -265,8 +247,7 @@ TEST_F(replication_actor_test, a_later_failure_waits_for_an_earlier_success) {
 // -- versions -----------------------------------------------------------------------------
 
 TEST_F(replication_actor_test, every_op_gets_a_version_consecutive_within_the_batch) {
-  start(3);
-  all_up();
+  start3();
   send(client_batch(0, 1, {{false, "a", "1"}, {true, "b", ""}, {false, "c", "3"}}));
   send(client_batch(0, 2, {{false, "d", "4"}, {false, "a", "5"}, {true, "c", ""}, {false, "e", ""}}));
   auto got = take();
@@ -306,8 +287,7 @@ TEST_F(replication_actor_test, every_op_gets_a_version_consecutive_within_the_ba
 }
 
 TEST_F(replication_actor_test, versions_follow_what_the_clock_observed) {
-  start(3);
-  all_up();
+  start3();
   const version seen{(storage::wall_ms() + 3'600'000) << 16, 3};
   clock.observe(seen);
   send(client_batch(0, 1, {{false, "a", "1"}, {false, "b", "2"}}));
@@ -370,53 +350,27 @@ TEST_F(replication_actor_test, five_members_quorum_is_per_op) {
   start(5, 3);
   all_up();
   // A key this node does not hold, and two of its three replicas silent.
-  std::string key;
-  std::uint16_t reps[3] = {};
-  for (int i = 0; key.empty(); ++i) {
-    std::string k = "probe-" + std::to_string(i);
-    const auto part = storage::partition_of(storage::table::hash_key(k));
-    if (!place->holds(0, part)) {
-      key = k;
-      std::copy_n(place->replicas(part), 3, reps);
-    }
-  }
+  const std::string key = find_key("probe-", false);
+  const auto reps = replicas_of(key);
   peer_ctl[reps[1]]->m = replica_ctl::mode::hold;
   peer_ctl[reps[2]]->m = replica_ctl::mode::hold;
   send(one_write(0, 1, key));
   EXPECT_EQ(local->got.size(), 0u) << "this node is not a replica of " << key;
   EXPECT_TRUE(take().empty());
   release_peer(reps[1], 0);
-  auto got = take();
-  ASSERT_EQ(got.size(), 1u) << show(got);
-  EXPECT_EQ(got[0].result, errc::ok);
+  ASSERT_TRUE(one_outcome(take(), errc::ok));
 }
 
 TEST_F(replication_actor_test, five_members_no_quorum_when_a_keys_replicas_are_down) {
   start(5, 3);
   all_up();
-  std::string key;
-  std::uint16_t reps[3] = {};
-  for (int i = 0; key.empty(); ++i) {
-    std::string k = "probe-" + std::to_string(i);
-    const auto part = storage::partition_of(storage::table::hash_key(k));
-    if (!place->holds(0, part)) {
-      key = k;
-      std::copy_n(place->replicas(part), 3, reps);
-    }
-  }
+  const std::string key = find_key("probe-", false);
+  const auto reps = replicas_of(key);
   down(reps[0]);
   down(reps[1]);
   // One healthy key, one whose replicas are mostly down: the batch fails as a whole,
   // and nothing is sent anywhere.
-  std::string healthy;
-  for (int i = 0; healthy.empty(); ++i) {
-    std::string k = "ok-" + std::to_string(i);
-    const auto part = storage::partition_of(storage::table::hash_key(k));
-    std::size_t alive = 0;
-    for (std::size_t r = 0; r < 3; ++r)
-      alive += (place->replicas(part)[r] != reps[0] && place->replicas(part)[r] != reps[1]) ? 1 : 0;
-    if (alive == 3) healthy = k;
-  }
+  const std::string healthy = find_key_avoiding("ok-", {reps[0], reps[1]});
   send(client_batch(0, 1, {{false, healthy, "x"}, {false, key, "y"}}));
   auto got = take();
   ASSERT_EQ(got.size(), 1u) << show(got);
@@ -428,8 +382,7 @@ TEST_F(replication_actor_test, five_members_no_quorum_when_a_keys_replicas_are_d
 // -- malformed input, bounds, stop --------------------------------------------------------
 
 TEST_F(replication_actor_test, a_malformed_batch_is_refused_and_nothing_is_sent) {
-  start(3);
-  all_up();
+  start3();
   auto bad = one_write(0, 1);
   bad.count = 2;
   send(bad);
@@ -445,8 +398,7 @@ TEST_F(replication_actor_test, a_malformed_batch_is_refused_and_nothing_is_sent)
 
 TEST_F(replication_actor_test, a_peer_at_its_request_bound_is_skipped_and_hinted) {
   config.workers = 1;
-  start(3);
-  all_up();
+  start3();
   peer_ctl[2]->m = replica_ctl::mode::hold;
   send(one_write(0, 1));
   send(one_write(0, 2)); // peer 2 has one request in flight: skipped
@@ -467,8 +419,7 @@ TEST_F(replication_actor_test, bytes_of_timed_out_requests_stay_counted_until_th
   // A versioned batch of one write: 7 header + 12 version bytes + key + value.
   const std::size_t bytes = 7 + 12 + 7 + std::string("value of key-two").size();
   config.peer_window_bytes = bytes + bytes / 2; // one batch fits, two do not
-  start(3);
-  all_up();
+  start3();
   peer_ctl[2]->m = replica_ctl::mode::hold;
   send(one_write(0, 1, "key-two"));
   ASSERT_EQ(local->got.size(), 1u);
@@ -496,8 +447,7 @@ TEST_F(replication_actor_test, peers_near_their_window_are_known_up_front_nothin
   // After one batch in flight, a second fits the window by its client size but not by the
   // versioned size that is actually sent.
   config.peer_window_bytes = versioned + client;
-  start(3);
-  all_up();
+  start3();
   peer_ctl[1]->m = replica_ctl::mode::hold;
   peer_ctl[2]->m = replica_ctl::mode::hold;
   send(one_write(0, 1, "k1"));
@@ -517,25 +467,10 @@ TEST_F(replication_actor_test, peers_near_their_window_are_known_up_front_nothin
 }
 
 TEST_F(replication_actor_test, stop_answers_pending_batches_shutting_down) {
-  start(3);
-  all_up();
+  start3();
   peer_ctl[1]->m = replica_ctl::mode::hold;
   peer_ctl[2]->m = replica_ctl::mode::hold;
-  send(one_write(0, 1));
-  bool replied = false;
-  // (An argument, so CAF's spawn does not dereference an empty argument tuple: UBSan.)
-  auto client = ts.sys->spawn(
-      [&](caf::event_based_actor* self, replication_actor target) {
-        self->request(target, std::chrono::seconds(1), stop_atom_v)
-            .then([&](bool ok) { replied = ok; }, [](caf::error&) {});
-      },
-      repl);
-  sched->run();
-  EXPECT_TRUE(replied);
-  auto got = take();
-  ASSERT_EQ(got.size(), 1u) << show(got);
-  EXPECT_EQ(got[0].result, errc::shutting_down);
-  repl = nullptr;
+  expect_stop_answers(one_write(0, 1));
 }
 
 } // namespace

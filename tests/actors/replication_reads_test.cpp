@@ -83,36 +83,41 @@ write_batch qget(const std::string& key, std::uint64_t ticket = 1) {
   return ::testing::AssertionSuccess();
 }
 
+/// A batch of ticket 1 on lane 0: a SET of `wkey` to `wvalue`, then a quorum read of `rkey`.
+write_batch write_then_read(const std::string& wkey, const std::string& wvalue,
+                            const std::string& rkey) {
+  write_batch b = client_batch(0, 1, {{false, wkey, wvalue}});
+  pack_read(b, rkey, true);
+  return b;
+}
+
 class replication_reads_test : public replication_fixture {
 protected:
-  /// Three members, every peer up: this node (0) and peers 1 and 2 hold every key.
-  void start3() {
-    start(3);
-    all_up();
+  /// Three members, every peer up; "k" is `mine` on this node and `theirs` on peer 1, and
+  /// peer 2 holds its answer (not counted). QGETs "k" (ticket 1); what was posted.
+  std::vector<completion> qget_mine_and_peer1(const fake_record& mine, const fake_record& theirs) {
+    start3();
+    local_has("k", mine);
+    peer_has(1, "k", theirs);
+    peer_ctl[2]->rm = replica_ctl::read_mode::hold; // not counted
+    send(qget("k"));
+    return take();
   }
 };
 
 // -- quorum reads: the newest answer wins ----------------------------------------------------
 
 TEST_F(replication_reads_test, quorum_read_returns_a_peers_newer_version_over_the_local_one) {
-  start3();
-  local_has("k", value("old", 100));
-  peer_has(1, "k", value("new", 200));
-  peer_ctl[2]->rm = replica_ctl::read_mode::hold; // not counted
-  send(qget("k"));
-  EXPECT_TRUE(one_read(take(), 1, errc::ok, "new"));
+  EXPECT_TRUE(
+      one_read(qget_mine_and_peer1(value("old", 100), value("new", 200)), 1, errc::ok, "new"));
   EXPECT_EQ(peer_ctl[1]->reads_of("k"), 1u);
   EXPECT_EQ(peer_ctl[2]->reads_of("k"), 1u) << "a quorum read asks every replica";
   EXPECT_EQ(counters.batches_ok.load(), 0u) << "a batch of reads only is not a replicated batch";
 }
 
 TEST_F(replication_reads_test, quorum_read_returns_the_local_version_when_it_is_the_newest) {
-  start3();
-  local_has("k", value("new", 300));
-  peer_has(1, "k", value("old", 100));
-  peer_ctl[2]->rm = replica_ctl::read_mode::hold;
-  send(qget("k"));
-  EXPECT_TRUE(one_read(take(), 1, errc::ok, "new"));
+  EXPECT_TRUE(
+      one_read(qget_mine_and_peer1(value("new", 300), value("old", 100)), 1, errc::ok, "new"));
 }
 
 TEST_F(replication_reads_test, quorum_read_finds_a_key_only_one_answering_replica_holds) {
@@ -128,12 +133,9 @@ TEST_F(replication_reads_test, quorum_read_finds_a_key_only_one_answering_replic
 }
 
 TEST_F(replication_reads_test, ties_on_the_clock_are_broken_by_node_id) {
-  start3();
-  local_has("k", value("from-node-3", 100, 3));
-  peer_has(1, "k", value("from-node-9", 100, 9));
-  peer_ctl[2]->rm = replica_ctl::read_mode::hold;
-  send(qget("k"));
-  EXPECT_TRUE(one_read(take(), 1, errc::ok, "from-node-9"));
+  EXPECT_TRUE(
+      one_read(qget_mine_and_peer1(value("from-node-3", 100, 3), value("from-node-9", 100, 9)), 1,
+               errc::ok, "from-node-9"));
 }
 
 TEST_F(replication_reads_test, no_record_anywhere_is_not_found) {
@@ -146,30 +148,18 @@ TEST_F(replication_reads_test, no_record_anywhere_is_not_found) {
 // -- tombstones ------------------------------------------------------------------------------
 
 TEST_F(replication_reads_test, a_newer_tombstone_reads_as_not_found) {
-  start3();
-  local_has("k", value("deleted-later", 100));
-  peer_has(1, "k", tombstone(200));
-  peer_ctl[2]->rm = replica_ctl::read_mode::hold;
-  send(qget("k"));
-  EXPECT_TRUE(one_read(take(), 1, errc::not_found));
+  EXPECT_TRUE(one_read(qget_mine_and_peer1(value("deleted-later", 100), tombstone(200)), 1,
+                       errc::not_found));
 }
 
 TEST_F(replication_reads_test, a_local_tombstone_newer_than_the_peers_value_reads_as_not_found) {
-  start3();
-  local_has("k", tombstone(300));
-  peer_has(1, "k", value("stale", 100));
-  peer_ctl[2]->rm = replica_ctl::read_mode::hold;
-  send(qget("k"));
-  EXPECT_TRUE(one_read(take(), 1, errc::not_found));
+  EXPECT_TRUE(
+      one_read(qget_mine_and_peer1(tombstone(300), value("stale", 100)), 1, errc::not_found));
 }
 
 TEST_F(replication_reads_test, a_value_written_after_the_tombstone_is_found) {
-  start3();
-  local_has("k", tombstone(100));
-  peer_has(1, "k", value("again", 200));
-  peer_ctl[2]->rm = replica_ctl::read_mode::hold;
-  send(qget("k"));
-  EXPECT_TRUE(one_read(take(), 1, errc::ok, "again"));
+  EXPECT_TRUE(
+      one_read(qget_mine_and_peer1(tombstone(100), value("again", 200)), 1, errc::ok, "again"));
 }
 
 // -- too few replicas: no_quorum at once -----------------------------------------------------
@@ -456,9 +446,7 @@ TEST_F(replication_reads_test, a_mixed_batch_waits_for_its_reads_after_its_write
   peer_ctl[1]->rm = replica_ctl::read_mode::hold;
   peer_ctl[2]->rm = replica_ctl::read_mode::hold;
   local_has("r", value("read-me", 100));
-  write_batch b = client_batch(0, 1, {{false, "w", "written"}});
-  pack_read(b, "r", true);
-  send(b);
+  send(write_then_read("w", "written", "r"));
   ASSERT_EQ(local->got.size(), 1u);
   ASSERT_EQ(peer_ctl[1]->got.size(), 1u) << "the write went out";
   EXPECT_TRUE(take().empty()) << "answered before its read was resolved";
@@ -474,9 +462,7 @@ TEST_F(replication_reads_test, a_mixed_batch_waits_for_its_writes_after_its_read
   peer_ctl[1]->m = replica_ctl::mode::hold;
   peer_ctl[2]->m = replica_ctl::mode::hold;
   peer_has(1, "r", value("read-me", 100));
-  write_batch b = client_batch(0, 1, {{false, "w", "written"}});
-  pack_read(b, "r", true);
-  send(b);
+  send(write_then_read("w", "written", "r"));
   EXPECT_TRUE(take().empty()) << "answered before its write reached the write quorum";
   release_peer(1);
   EXPECT_TRUE(take().empty()) << "one ack is not a write quorum";
@@ -518,19 +504,10 @@ TEST_F(replication_reads_test, a_mixed_batch_whose_writes_lack_a_quorum_fails_as
   all_up();
   const std::string wkey = find_key("w-", false);
   const auto wreps = replicas_of(wkey);
-  std::string rkey;
-  for (int i = 0; rkey.empty(); ++i) {
-    std::string k = "r-" + std::to_string(i);
-    auto reps = replicas_of(k);
-    if (std::find(reps.begin(), reps.end(), wreps[0]) == reps.end() &&
-        std::find(reps.begin(), reps.end(), wreps[1]) == reps.end())
-      rkey = k;
-  }
+  const std::string rkey = find_key_avoiding("r-", {wreps[0], wreps[1]});
   down(wreps[0]);
   down(wreps[1]);
-  write_batch b = client_batch(0, 1, {{false, wkey, "x"}});
-  pack_read(b, rkey, true);
-  send(b);
+  send(write_then_read(wkey, "x", rkey));
   auto got = take();
   ASSERT_EQ(got.size(), 1u) << show(got);
   EXPECT_EQ(got[0].result, errc::no_quorum);
@@ -547,9 +524,7 @@ TEST_F(replication_reads_test, a_mixed_batch_whose_write_times_out_reports_timeo
   peer_ctl[1]->m = replica_ctl::mode::hold;
   peer_ctl[2]->m = replica_ctl::mode::hold;
   peer_has(1, "r", value("read-me", 100));
-  write_batch b = client_batch(0, 1, {{false, "w", "written"}});
-  pack_read(b, "r", true);
-  send(b);
+  send(write_then_read("w", "written", "r"));
   EXPECT_TRUE(take().empty());
   advance(config.timeout);
   auto got = take();
@@ -640,20 +615,7 @@ TEST_F(replication_reads_test, stop_answers_a_pending_read_shutting_down) {
   start3();
   peer_ctl[1]->rm = replica_ctl::read_mode::hold;
   peer_ctl[2]->rm = replica_ctl::read_mode::hold;
-  send(qget("k"));
-  bool replied = false;
-  auto client = ts.sys->spawn(
-      [&](caf::event_based_actor* self, replication_actor target) {
-        self->request(target, std::chrono::seconds(1), stop_atom_v)
-            .then([&](bool ok) { replied = ok; }, [](caf::error&) {});
-      },
-      repl);
-  sched->run();
-  EXPECT_TRUE(replied);
-  auto got = take();
-  ASSERT_EQ(got.size(), 1u) << show(got);
-  EXPECT_EQ(got[0].result, errc::shutting_down);
-  repl = nullptr;
+  expect_stop_answers(qget("k"));
 }
 
 } // namespace

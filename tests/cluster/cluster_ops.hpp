@@ -22,48 +22,19 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/support/cluster_harness.hpp"
 #include "tests/support/test_client.hpp"
+#include "tests/support/write_ops.hpp"
 
 namespace minivault::test {
 
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-enum class op_kind : std::uint8_t { set, del };
-enum class op_state : std::uint8_t { sent, acked, failed };
-
-struct op_record {
-  op_kind kind = op_kind::set;
-  std::string key;
-  std::string value; // set only
-  op_state state = op_state::sent;
-  std::string error;                // the error reply, if any
-  clock_type::duration latency{};   // send to reply
-};
-
-inline op_record set_op(std::string key, std::string value) {
-  op_record op;
-  op.kind = op_kind::set;
-  op.key = std::move(key);
-  op.value = std::move(value);
-  return op;
-}
-inline op_record del_op(std::string key) {
-  op_record op;
-  op.kind = op_kind::del;
-  op.key = std::move(key);
-  return op;
-}
-
-inline std::uint64_t splitmix(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+// op_kind, op_state, op_record (set_op, del_op) and splitmix: tests/support/write_ops.hpp.
 
 /// A distinct value for (tag, i) of about `bytes` bytes: a readable prefix, then bytes
 /// from a generator (binary, not compressible).
@@ -162,6 +133,70 @@ inline stream_stats write_all(std::uint16_t port, std::vector<op_record>& ops,
       auth);
 }
 
+/// One writer thread per node 0..nodes-1 of `c`, started at once: writer n streams
+/// `next_op(n, i)` through node n (stream_ops: up to `ops_max` ops, `window` in flight,
+/// until `stop` is set, counting acknowledgements in `acked`) into streams[n], its stats in
+/// stats[n]. Read those after join() (the destructor joins too).
+class node_writers {
+public:
+  using op_maker = std::function<op_record(std::size_t node, std::size_t i)>;
+
+  node_writers(cluster_harness& c, std::size_t nodes, op_maker next_op, std::size_t ops_max,
+               std::size_t window, const std::atomic<bool>* stop = nullptr,
+               std::atomic<std::size_t>* acked = nullptr)
+      : streams(nodes), stats(nodes), next_op_(std::move(next_op)) {
+    for (std::size_t n = 0; n < nodes; ++n)
+      threads_.emplace_back([this, port = c.port(n), n, ops_max, window, stop, acked] {
+        stats[n] = stream_ops(
+            port, [this, n](std::size_t i) { return next_op_(n, i); }, ops_max, streams[n], window,
+            stop, acked);
+        finished_.fetch_add(1);
+      });
+  }
+  node_writers(const node_writers&) = delete;
+  node_writers& operator=(const node_writers&) = delete;
+  ~node_writers() { join(); }
+
+  void join() {
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+  /// How many writers have finished their stream.
+  [[nodiscard]] std::size_t finished() const { return finished_.load(); }
+
+  std::vector<std::vector<op_record>> streams;
+  std::vector<stream_stats> stats;
+
+private:
+  op_maker next_op_;
+  std::atomic<std::size_t> finished_{0};
+  std::vector<std::thread> threads_;
+};
+
+/// Streams `a` through `port_a` and `b` through `port_b` at the same time (write_all, one
+/// thread each); the two streams' stats.
+inline std::pair<stream_stats, stream_stats> write_both(std::uint16_t port_a,
+                                                        std::vector<op_record>& a,
+                                                        std::uint16_t port_b,
+                                                        std::vector<op_record>& b) {
+  stream_stats sa, sb;
+  std::thread ta([&] { sa = write_all(port_a, a); });
+  std::thread tb([&] { sb = write_all(port_b, b); });
+  ta.join();
+  tb.join();
+  return {sa, sb};
+}
+
+/// SETs of "<prefix>0".."<prefix><n-1>", key i to make_value(tag, i).
+inline std::vector<op_record> numbered_sets(const std::string& prefix, std::size_t n,
+                                            const std::string& tag) {
+  std::vector<op_record> ops;
+  ops.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    ops.push_back(set_op(prefix + std::to_string(i), make_value(tag, i)));
+  return ops;
+}
+
 inline std::vector<std::string> keys_of(const std::map<std::string, key_state>& m) {
   std::vector<std::string> out;
   for (const auto& [k, v] : m)
@@ -184,6 +219,25 @@ inline std::string describe(const key_state& s) {
   return s ? "value \"" + printable(*s, 50) + "\"" : "absent";
 }
 
+inline long long ms(clock_type::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+/// How many ops of `ops` were acknowledged / failed, and the first failure.
+inline std::string summarize_failures(const std::vector<op_record>& ops,
+                                      std::size_t max_shown = 5) {
+  std::ostringstream out;
+  std::size_t shown = 0;
+  for (const auto& op : ops) {
+    if (op.state == op_state::acked) continue;
+    if (shown++ >= max_shown) break;
+    out << "\n  " << (op.kind == op_kind::set ? "SET " : "DELETE ") << printable(op.key, 60) << ": "
+        << (op.state == op_state::failed ? "error \"" + op.error + "\"" : "no reply") << " after "
+        << ms(op.latency) << " ms";
+  }
+  return out.str();
+}
+
 /// Applies the acknowledged ops of `ops` in order onto `expected` (for streams in which
 /// every op must be acknowledged).
 inline void apply_acked(const std::vector<op_record>& ops, std::map<std::string, key_state>& expected) {
@@ -194,6 +248,24 @@ inline void apply_acked(const std::vector<op_record>& ops, std::map<std::string,
     else
       expected[op.key] = std::nullopt;
   }
+}
+
+/// Writes `ops` through `port` (write_all, which refills `ops` with the results) and
+/// applies the acknowledged ones onto `expected`. Fails, listing the first failures,
+/// unless every op was acknowledged.
+inline ::testing::AssertionResult write_acked(std::uint16_t port, std::vector<op_record>& ops,
+                                              std::map<std::string, key_state>& expected) {
+  const auto s = write_all(port, ops);
+  apply_acked(ops, expected);
+  if (s.acked == ops.size()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << s.acked << " of " << ops.size() << " ops acknowledged through port " << port << ": "
+         << s.first_error << summarize_failures(ops);
+}
+/// The same when the test keeps no expected state.
+inline ::testing::AssertionResult write_acked(std::uint16_t port, std::vector<op_record>& ops) {
+  std::map<std::string, key_state> ignored;
+  return write_acked(port, ops, ignored);
 }
 
 /// Per key, the states it may read back as (see the top of this file).
@@ -314,22 +386,37 @@ inline ::testing::AssertionResult node_holds_now(std::uint16_t port,
            << port;
 }
 
-inline long long ms(clock_type::duration d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+/// Reads `names` from every node of `c` into `seen` (one map per node); whether every
+/// read succeeded and all nodes agree on every key. On a failed read, `error` says why.
+inline bool nodes_agree(cluster_harness& c, const std::vector<std::string>& names,
+                        std::vector<std::map<std::string, key_state>>& seen, std::string& error) {
+  seen.resize(c.size());
+  for (std::size_t n = 0; n < c.size(); ++n) {
+    seen[n].clear();
+    if (!read_keys(c.port(n), names, seen[n], error)) return false;
+  }
+  for (std::size_t n = 1; n < c.size(); ++n)
+    if (seen[n] != seen[0]) return false;
+  return true;
 }
 
-/// How many ops of `ops` were acknowledged / failed, and the first failure.
-inline std::string summarize_failures(const std::vector<op_record>& ops, std::size_t max_shown = 5) {
-  std::ostringstream out;
+/// One failure per key of `names` on which the nodes' reads `seen` differ (up to 10),
+/// with what each node read.
+inline void report_disagreement(const std::vector<std::string>& names,
+                                std::vector<std::map<std::string, key_state>>& seen) {
   std::size_t shown = 0;
-  for (const auto& op : ops) {
-    if (op.state == op_state::acked) continue;
-    if (shown++ >= max_shown) break;
-    out << "\n  " << (op.kind == op_kind::set ? "SET " : "DELETE ") << printable(op.key, 60)
-        << ": " << (op.state == op_state::failed ? "error \"" + op.error + "\"" : "no reply")
-        << " after " << ms(op.latency) << " ms";
+  for (const auto& k : names) {
+    bool same = true;
+    for (std::size_t n = 1; n < seen.size(); ++n)
+      same = same && seen[n][k] == seen[0][k];
+    if (same) continue;
+    if (++shown > 10) break;
+    std::ostringstream line;
+    line << k << ":";
+    for (std::size_t n = 0; n < seen.size(); ++n)
+      line << (n == 0 ? " " : ", ") << "node " << n << " " << describe(seen[n][k]);
+    ADD_FAILURE() << line.str();
   }
-  return out.str();
 }
 
 } // namespace minivault::test

@@ -49,6 +49,32 @@ std::optional<raw_response> http_once(std::uint16_t port, const std::string& met
 std::string json_value(const std::string& v) { return R"({"success":true,"data":")" + v + R"("})"; }
 std::string json_error(const std::string& e) { return R"({"success":false,"error":")" + e + R"("})"; }
 
+/// One HTTP request (on its own connection) and what it must answer.
+struct http_check {
+  std::string method, target;
+  int status;
+  std::optional<std::string> body = std::nullopt;           // checked unless nullopt
+  std::string note = {};                                    // printed with a mismatch
+  std::optional<std::string> content_length = std::nullopt; // checked unless nullopt
+};
+
+/// Sends every request of `checks` to `port` (http_once) and checks its answer. A request
+/// that gets no response is a fatal failure: call it inside ASSERT_NO_FATAL_FAILURE.
+void expect_http(std::uint16_t port, const std::vector<http_check>& checks) {
+  for (const auto& w : checks) {
+    SCOPED_TRACE(w.method + " " + w.target);
+    auto res = http_once(port, w.method, w.target);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, w.status) << w.note << " (body: " << res->body << ")";
+    if (w.content_length) {
+      EXPECT_EQ(res->header("Content-Length"), *w.content_length) << w.note;
+    }
+    if (w.body) {
+      EXPECT_EQ(res->body, *w.body) << w.note;
+    }
+  }
+}
+
 /// Whether the node at `c.address(i)` holds `key`, by the placement every node computes
 /// (rendezvous over the member names, replication factor 3).
 bool holds(cluster_harness& c, std::size_t i, const std::string& key) {
@@ -112,37 +138,22 @@ TEST(ClusterReads, QuorumReadsThroughEveryNodeSeeAnAcknowledgedWriteAtOnce) {
     got = qget(r, "qr-a");
     EXPECT_TRUE(got.ok() && got.payload == "alpha") << got;
 
-    const std::uint16_t hp = c.http_port(i);
-    auto res = http_once(hp, "GET", "/qr-a?consistency=quorum");
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 200);
-    EXPECT_EQ(res->body, json_value("alpha"));
-    res = http_once(hp, "GET", "/qr-a?consistency=one");
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 200) << "consistency=one is a plain (local) read";
-    res = http_once(hp, "GET", "/qr-gone?consistency=quorum");
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 404);
-    EXPECT_EQ(res->body, json_error("not found"));
-    res = http_once(hp, "GET", "/qr-never-written?consistency=quorum");
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 404);
-    res = http_once(hp, "GET", "/qr-a?consistency=bogus");
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 400);
-    EXPECT_EQ(res->body, json_error("consistency must be one or quorum"));
-    res = http_once(hp, "GET", "/qr-a?consistency=");
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 400) << "an empty consistency";
-    // HEAD: the GET's status and Content-Length, no body.
-    res = http_once(hp, "HEAD", "/qr-a?consistency=quorum");
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 200);
-    EXPECT_EQ(res->header("Content-Length"), std::to_string(json_value("alpha").size()));
-    EXPECT_EQ(res->body, "");
-    res = http_once(hp, "HEAD", "/qr-never-written?consistency=quorum");
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 404);
+    ASSERT_NO_FATAL_FAILURE(
+        expect_http(c.http_port(i),
+                    {
+                        {"GET", "/qr-a?consistency=quorum", 200, json_value("alpha")},
+                        {"GET", "/qr-a?consistency=one", 200, std::nullopt,
+                         "consistency=one is a plain (local) read"},
+                        {"GET", "/qr-gone?consistency=quorum", 404, json_error("not found")},
+                        {"GET", "/qr-never-written?consistency=quorum", 404},
+                        {"GET", "/qr-a?consistency=bogus", 400,
+                         json_error("consistency must be one or quorum")},
+                        {"GET", "/qr-a?consistency=", 400, std::nullopt, "an empty consistency"},
+                        // HEAD: the GET's status and Content-Length, no body.
+                        {"HEAD", "/qr-a?consistency=quorum", 200, "", "",
+                         std::to_string(json_value("alpha").size())},
+                        {"HEAD", "/qr-never-written?consistency=quorum", 404},
+                    }));
   }
 }
 
@@ -193,7 +204,9 @@ TEST(ClusterReads, PipelinedQuorumReadsKeepOrderAndSeeTheConnectionsOwnWrites) {
     ASSERT_TRUE(r.io_ok) << "reply " << i << " missing";
     if (wants[i].ok) {
       EXPECT_EQ(r.status, wire::status_ok) << "reply " << i << ": " << r;
-      if (wants[i].payload != "*") EXPECT_EQ(r.payload, wants[i].payload) << "reply " << i;
+      if (wants[i].payload != "*") {
+        EXPECT_EQ(r.payload, wants[i].payload) << "reply " << i;
+      }
     } else {
       EXPECT_TRUE(r.is_error(wants[i].payload)) << "reply " << i << ": " << r;
     }
@@ -247,8 +260,9 @@ TEST(ClusterReads, PipelinedQuorumReadsKeepOrderAndSeeTheConnectionsOwnWrites) {
       EXPECT_EQ(r->header("Content-Length"), std::to_string(json_value("why").size()));
     else
       EXPECT_EQ(r->body, hwants[i].body) << "response " << i;
-    if (i + 1 == hwants.size())
+    if (i + 1 == hwants.size()) {
       EXPECT_EQ(r->header("Connection"), "close") << "the last request asked to close";
+    }
   }
   EXPECT_TRUE(h.closed_by_peer(5s)) << "Connection: close on a quorum read left it open";
 }
@@ -276,17 +290,13 @@ TEST(ClusterReads, OnASingleNodeQgetWorksLikeGet) {
   r = t.read_reply();
   EXPECT_TRUE(r.ok() && r.payload == "v2") << r;
 
-  auto res = http_once(n.http_port(), "GET", "/solo2?consistency=quorum");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(res->body, json_value("v2"));
-  res = http_once(n.http_port(), "GET", "/solo-missing?consistency=quorum");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 404);
-  res = http_once(n.http_port(), "GET", "/solo2?consistency=bogus");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 400);
-  EXPECT_EQ(res->body, json_error("consistency must be one or quorum"));
+  ASSERT_NO_FATAL_FAILURE(expect_http(
+      n.http_port(),
+      {
+          {"GET", "/solo2?consistency=quorum", 200, json_value("v2")},
+          {"GET", "/solo-missing?consistency=quorum", 404},
+          {"GET", "/solo2?consistency=bogus", 400, json_error("consistency must be one or quorum")},
+      }));
 }
 
 // -- failures -------------------------------------------------------------------------------
@@ -351,10 +361,8 @@ TEST(ClusterReads, FrozenPeersTimeoutThenNoQuorumLocalReadsKeepWorking) {
   got = qget(bin, "frozen-k");
   EXPECT_TRUE(got.is_error("no quorum")) << got;
   EXPECT_LT(clock_type::now() - t1, request_timeout / 2) << "no quorum is known up front";
-  res = http_once(c.http_port(0), "GET", "/frozen-k?consistency=quorum");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 503);
-  EXPECT_EQ(res->body, json_error("no quorum"));
+  ASSERT_NO_FATAL_FAILURE(expect_http(
+      c.http_port(0), {{"GET", "/frozen-k?consistency=quorum", 503, json_error("no quorum")}}));
   local = bin.get("frozen-k");
   EXPECT_TRUE(local.ok() && local.payload == "v") << local;
 
@@ -374,12 +382,8 @@ TEST(ClusterReads, QuorumReadsThroughANodeThatMissedWritesReturnTheNewest) {
   ASSERT_TRUE(c.ports_ok());
   ASSERT_TRUE(c.start_all());
   std::map<std::string, key_state> first, second;
-  std::vector<op_record> ops;
-  for (std::size_t i = 0; i < 200; ++i)
-    ops.push_back(set_op("missed/" + std::to_string(i), make_value("v1", i)));
-  auto s = write_all(c.port(0), ops);
-  ASSERT_EQ(s.acked, ops.size()) << s.first_error;
-  apply_acked(ops, first);
+  auto ops = numbered_sets("missed/", 200, "v1");
+  ASSERT_TRUE(write_acked(c.port(0), ops, first));
   ASSERT_TRUE(wait_node_holds(c.port(2), first, 10s, "v1 on node 2"));
 
   c.node(2).kill_hard();
@@ -387,10 +391,8 @@ TEST(ClusterReads, QuorumReadsThroughANodeThatMissedWritesReturnTheNewest) {
   for (std::size_t i = 0; i < 200; ++i)
     ops.push_back(i % 4 == 3 ? del_op("missed/" + std::to_string(i))
                              : set_op("missed/" + std::to_string(i), make_value("v2", i)));
-  s = write_all(c.port(1), ops);
-  ASSERT_EQ(s.acked, ops.size()) << s.first_error << summarize_failures(ops);
   second = first;
-  apply_acked(ops, second);
+  ASSERT_TRUE(write_acked(c.port(1), ops, second));
 
   ASSERT_TRUE(c.node(2).restart());
   ASSERT_TRUE(c.wait_all_peers_up(2, 20s));
@@ -557,9 +559,7 @@ TEST(ClusterReads, FiveNodesReadsOfKeysANodeDoesNotHoldAreForwarded) {
   for (std::size_t i = 0; i < 300; ++i)
     ops.push_back(i % 10 == 9 ? del_op("five/" + std::to_string(i - 1))
                               : set_op("five/" + std::to_string(i), make_value("five", i)));
-  auto s = write_all(c.port(0), ops);
-  ASSERT_EQ(s.acked, ops.size()) << s.first_error << summarize_failures(ops);
-  apply_acked(ops, expected);
+  ASSERT_TRUE(write_acked(c.port(0), ops, expected));
   expected["five/never-written"] = std::nullopt;
 
   // Every node holds only some keys (about 3/5): the rest are forwarded.
@@ -588,16 +588,11 @@ TEST(ClusterReads, FiveNodesReadsOfKeysANodeDoesNotHoldAreForwarded) {
     }
   ASSERT_FALSE(far.empty());
   const std::string target = "/five%2F" + far.substr(5);
-  auto res = http_once(c.http_port(3), "GET", target);
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200) << res->body;
-  res = http_once(c.http_port(3), "HEAD", target);
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(res->body, "");
-  res = http_once(c.http_port(3), "GET", "/five%2Fnever-written");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 404);
+  ASSERT_NO_FATAL_FAILURE(expect_http(c.http_port(3), {
+                                                          {"GET", target, 200},
+                                                          {"HEAD", target, 200, ""},
+                                                          {"GET", "/five%2Fnever-written", 404},
+                                                      }));
 
   // One node killed: every key still has two replicas; plain and quorum reads through the
   // other four keep answering.

@@ -31,9 +31,7 @@ TEST(ClusterRecovery, FrozenNodeStallsNoWriteAndCatchesUp) {
       warm.push_back(set_op("warm/" + std::to_string(i), make_value("warm", i, 30000)));
     for (std::size_t n : {0, 1}) {
       auto w = warm;
-      auto s = write_all(c.port(n), w);
-      ASSERT_EQ(s.acked, w.size()) << s.first_error;
-      apply_acked(w, expected);
+      ASSERT_TRUE(write_acked(c.port(n), w, expected));
     }
   }
   ASSERT_TRUE(c.node(0).rss_kib() && c.node(1).rss_kib());
@@ -44,39 +42,31 @@ TEST(ClusterRecovery, FrozenNodeStallsNoWriteAndCatchesUp) {
   // 10-100 KB (about 200 MiB in all), the rest 100 bytes; 2000 keys each, so most are
   // overwritten, and some deleted.
   constexpr std::size_t ops_per_writer = 4000;
-  std::vector<std::vector<op_record>> streams(2);
-  std::vector<stream_stats> stats(2);
-  std::atomic<int> done{0};
-  std::vector<std::thread> writers;
-  for (std::size_t n = 0; n < 2; ++n) {
-    writers.emplace_back([&, n] {
-      const std::string tag = "frozen" + std::to_string(n);
-      stats[n] = stream_ops(
-          c.port(n),
-          [&tag](std::size_t i) {
-            const std::string key = tag + "/" + std::to_string(i % 2000);
-            if (i % 97 == 96) return del_op(tag + "/" + std::to_string((i * 13) % 2000));
-            std::size_t bytes = i % 2 == 0 ? 10000 + (i * 7919) % 90000 : 100;
-            return set_op(key, make_value(tag, i, bytes));
-          },
-          ops_per_writer, streams[n], 4);
-      done.fetch_add(1);
-    });
-  }
+  node_writers writers(
+      c, 2,
+      [](std::size_t n, std::size_t i) {
+        const std::string tag = "frozen" + std::to_string(n);
+        const std::string key = tag + "/" + std::to_string(i % 2000);
+        if (i % 97 == 96) return del_op(tag + "/" + std::to_string((i * 13) % 2000));
+        std::size_t bytes = i % 2 == 0 ? 10000 + (i * 7919) % 90000 : 100;
+        return set_op(key, make_value(tag, i, bytes));
+      },
+      ops_per_writer, 4);
   std::size_t peak_kib[2] = {baseline_kib[0], baseline_kib[1]};
   auto sample = [&] {
     for (std::size_t n = 0; n < 2; ++n)
       if (auto r = c.node(n).rss_kib()) peak_kib[n] = std::max(peak_kib[n], *r);
   };
   const auto started = clock_type::now();
-  while (done.load() < 2) {
+  while (writers.finished() < 2) {
     sample();
     std::this_thread::sleep_for(20ms);
   }
-  for (auto& t : writers)
-    t.join();
+  writers.join();
   const auto streamed = clock_type::now() - started;
   sample();
+  const auto& streams = writers.streams;
+  const auto& stats = writers.stats;
 
   std::size_t bytes = 0;
   for (std::size_t n = 0; n < 2; ++n) {
@@ -134,9 +124,7 @@ TEST(ClusterRecovery, WipedNodeRefillsByAntiEntropy) {
                            make_value("wipe-over", i)));
     for (std::size_t i = 1; i < 600; i += 4) // deletes
       ops.push_back(del_op("wipe" + std::to_string(n) + "/" + std::to_string(i)));
-    auto s = write_all(c.port(n), ops);
-    ASSERT_EQ(s.acked, ops.size()) << s.first_error << summarize_failures(ops);
-    apply_acked(ops, expected);
+    ASSERT_TRUE(write_acked(c.port(n), ops, expected));
   }
   for (std::size_t n = 0; n < 3; ++n)
     ASSERT_TRUE(wait_node_holds(c.port(n), expected, 10s, "before the wipe"));
@@ -168,9 +156,7 @@ TEST(ClusterRecovery, WipedNodeRefillsByAntiEntropy) {
 
   // The refilled node (with its new identity) replicates its own writes again.
   std::vector<op_record> after = {set_op("after-wipe", "v1"), del_op("wipe0/0")};
-  auto s = write_all(c.port(2), after);
-  ASSERT_EQ(s.acked, after.size()) << s.first_error;
-  apply_acked(after, expected);
+  ASSERT_TRUE(write_acked(c.port(2), after, expected));
   for (std::size_t n : {0, 1})
     EXPECT_TRUE(wait_node_holds(c.port(n), expected, 5s, "writes through the refilled node"));
 }
@@ -181,32 +167,25 @@ TEST(ClusterRecovery, WipedNodeRefillsByAntiEntropy) {
 TEST(ClusterRecovery, FullClusterRestartLosesNoAcknowledgedWrite) {
   cluster_harness c;
   ASSERT_TRUE(c.start_all());
-  std::vector<std::vector<op_record>> streams(3);
-  std::vector<stream_stats> stats(3);
   std::atomic<bool> stop{false};
   std::atomic<std::size_t> acked{0};
-  std::vector<std::thread> writers;
-  for (std::size_t n = 0; n < 3; ++n) {
-    writers.emplace_back([&, n] {
-      const std::string tag = "full" + std::to_string(n);
-      stats[n] = stream_ops(
-          c.port(n),
-          [&tag](std::size_t i) {
-            // New keys, overwrites of recent keys and deletes of older ones.
-            std::size_t j = i / 3;
-            switch (i % 3) {
-            case 0:
-              return set_op(tag + "/" + std::to_string(j), make_value(tag, i, 16 + (i * 61) % 1500));
-            case 1:
-              return set_op(tag + "/" + std::to_string(j >= 5 ? j - 5 : j),
-                            make_value(tag + "-over", i));
-            default:
-              return del_op(tag + "/" + std::to_string(j >= 20 ? j - 20 : j));
-            }
-          },
-          200000, streams[n], 16, &stop, &acked);
-    });
-  }
+  node_writers writers(
+      c, 3,
+      [](std::size_t n, std::size_t i) {
+        // New keys, overwrites of recent keys and deletes of older ones.
+        const std::string tag = "full" + std::to_string(n);
+        std::size_t j = i / 3;
+        switch (i % 3) {
+        case 0:
+          return set_op(tag + "/" + std::to_string(j), make_value(tag, i, 16 + (i * 61) % 1500));
+        case 1:
+          return set_op(tag + "/" + std::to_string(j >= 5 ? j - 5 : j),
+                        make_value(tag + "-over", i));
+        default:
+          return del_op(tag + "/" + std::to_string(j >= 20 ? j - 20 : j));
+        }
+      },
+      200000, 16, &stop, &acked);
   // Mid-stream: after a while and once enough writes were acknowledged (bounded).
   const auto started = clock_type::now();
   poll_until(
@@ -216,8 +195,9 @@ TEST(ClusterRecovery, FullClusterRestartLosesNoAcknowledgedWrite) {
   for (std::size_t n = 0; n < 3; ++n)
     c.node(n).kill_hard();
   stop.store(true);
-  for (auto& t : writers)
-    t.join();
+  writers.join();
+  const auto& streams = writers.streams;
+  const auto& stats = writers.stats;
 
   std::size_t total_acked = 0, total_failed = 0, acked_deletes = 0;
   for (std::size_t n = 0; n < 3; ++n) {
@@ -245,23 +225,8 @@ TEST(ClusterRecovery, FullClusterRestartLosesNoAcknowledgedWrite) {
     names.push_back(k);
   std::vector<std::map<std::string, key_state>> seen(3);
   std::string error;
-  bool agree = poll_until(
-      [&] {
-        for (std::size_t n = 0; n < 3; ++n) {
-          seen[n].clear();
-          if (!read_keys(c.port(n), names, seen[n], error)) return false;
-        }
-        return seen[0] == seen[1] && seen[1] == seen[2];
-      },
-      20s);
-  if (!agree) {
-    std::size_t shown = 0;
-    for (const auto& k : names) {
-      if (seen[0][k] == seen[1][k] && seen[1][k] == seen[2][k]) continue;
-      if (++shown > 10) break;
-      ADD_FAILURE() << k << ": node 0 " << describe(seen[0][k]) << ", node 1 "
-                    << describe(seen[1][k]) << ", node 2 " << describe(seen[2][k]);
-    }
+  if (!poll_until([&] { return nodes_agree(c, names, seen, error); }, 20s)) {
+    report_disagreement(names, seen);
     ADD_FAILURE() << "the replicas never converged (last read error: " << error << ")";
   }
   std::cout << "[ info ] full restart: " << total_acked << " writes acknowledged ("
@@ -275,11 +240,8 @@ TEST(ClusterRecovery, FullClusterRestartLosesNoAcknowledgedWrite) {
 TEST(ClusterShutdown, SigtermStopsPromptlyWhileAPeerIsFrozen) {
   cluster_harness c;
   ASSERT_TRUE(c.start_all());
-  std::vector<op_record> ops;
-  for (std::size_t i = 0; i < 100; ++i)
-    ops.push_back(set_op("stop/" + std::to_string(i), make_value("stop", i)));
-  auto s = write_all(c.port(0), ops);
-  ASSERT_EQ(s.acked, ops.size()) << s.first_error;
+  auto ops = numbered_sets("stop/", 100, "stop");
+  ASSERT_TRUE(write_acked(c.port(0), ops));
 
   ASSERT_TRUE(c.node(2).freeze());
   // Until node 2 is marked down (3 s of silence) its peers keep talking to it: heartbeats,
@@ -316,11 +278,7 @@ TEST(ClusterShutdown, SigtermToEveryNodeAfterACatchUpStopsEachCleanly) {
       a.push_back(set_op(tag + "a/" + std::to_string(i), make_value(tag, i, 100)));
       b.push_back(set_op(tag + "b/" + std::to_string(i), make_value(tag, i, 100)));
     }
-    stream_stats sa, sb;
-    std::thread ta([&] { sa = write_all(c.port(0), a); });
-    std::thread tb([&] { sb = write_all(c.port(2), b); });
-    ta.join();
-    tb.join();
+    const auto [sa, sb] = write_both(c.port(0), a, c.port(2), b);
     ASSERT_EQ(sa.acked + sb.acked, a.size() + b.size()) << sa.first_error << sb.first_error;
     std::map<std::string, key_state> expected;
     apply_acked(a, expected);

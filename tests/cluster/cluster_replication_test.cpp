@@ -47,9 +47,7 @@ TEST(ClusterReplication, WritesOnOneNodeAreReadableOnTheOthers) {
   std::vector<op_record> ops;
   for (std::size_t i = 0; i < 100; ++i)
     ops.push_back(set_op("rep/" + std::to_string(i), make_value("rep", i, 16 + i * 37)));
-  auto s = write_all(c.port(0), ops);
-  ASSERT_EQ(s.acked, ops.size()) << s.first_error << summarize_failures(ops);
-  apply_acked(ops, expected);
+  ASSERT_TRUE(write_acked(c.port(0), ops, expected));
   for (std::size_t n : {1, 2}) {
     clock_type::duration took{};
     ASSERT_TRUE(wait_node_holds(c.port(n), expected, 5s, "SETs through node 0 on node " +
@@ -59,18 +57,12 @@ TEST(ClusterReplication, WritesOnOneNodeAreReadableOnTheOthers) {
   }
 
   // Overwrites through node 1, deletes through node 2 (of keys node 0 wrote).
-  ops.clear();
-  for (std::size_t i = 0; i < 30; ++i)
-    ops.push_back(set_op("rep/" + std::to_string(i), make_value("rep-over", i)));
-  s = write_all(c.port(1), ops);
-  ASSERT_EQ(s.acked, ops.size()) << s.first_error << summarize_failures(ops);
-  apply_acked(ops, expected);
+  ops = numbered_sets("rep/", 30, "rep-over");
+  ASSERT_TRUE(write_acked(c.port(1), ops, expected));
   ops.clear();
   for (std::size_t i = 20; i < 60; ++i)
     ops.push_back(del_op("rep/" + std::to_string(i)));
-  s = write_all(c.port(2), ops);
-  ASSERT_EQ(s.acked, ops.size()) << s.first_error << summarize_failures(ops);
-  apply_acked(ops, expected);
+  ASSERT_TRUE(write_acked(c.port(2), ops, expected));
   for (std::size_t n = 0; n < 3; ++n)
     EXPECT_TRUE(wait_node_holds(c.port(n), expected, 5s,
                                 "overwrites and DELETEs on node " + std::to_string(n)));
@@ -113,11 +105,7 @@ TEST(ClusterReplication, OneNodeKilledWritesKeepSucceeding) {
     }
     for (std::size_t i = 0; i < 300; i += 10)
       a.push_back(del_op(tag + "/a/" + std::to_string(i)));
-    stream_stats sa, sb;
-    std::thread ta([&] { sa = write_all(c.port(0), a); });
-    std::thread tb([&] { sb = write_all(c.port(1), b); });
-    ta.join();
-    tb.join();
+    const auto [sa, sb] = write_both(c.port(0), a, c.port(1), b);
     EXPECT_EQ(sa.acked, a.size()) << tag << " via node 0: " << sa.first_error
                                   << summarize_failures(a);
     EXPECT_EQ(sb.acked, b.size()) << tag << " via node 1: " << sb.first_error
@@ -152,12 +140,8 @@ TEST(ClusterReplication, TwoNodesKilledWritesFailFastWithNoQuorum) {
   ASSERT_TRUE(c.start_all());
 
   std::map<std::string, key_state> expected;
-  std::vector<op_record> ops;
-  for (std::size_t i = 0; i < 50; ++i)
-    ops.push_back(set_op("nq/" + std::to_string(i), make_value("nq", i)));
-  auto s = write_all(c.port(1), ops);
-  ASSERT_EQ(s.acked, ops.size()) << s.first_error;
-  apply_acked(ops, expected);
+  auto ops = numbered_sets("nq/", 50, "nq");
+  ASSERT_TRUE(write_acked(c.port(1), ops, expected));
   ASSERT_TRUE(wait_node_holds(c.port(0), expected, 5s, "before the kills"));
 
   c.node(1).kill_hard();
@@ -228,12 +212,8 @@ TEST(ClusterReplication, RestartedNodesReceiveWritesAcknowledgedWhileDown) {
   cluster_harness c;
   ASSERT_TRUE(c.start_all());
   std::map<std::string, key_state> expected;
-  std::vector<op_record> ops;
-  for (std::size_t i = 0; i < 200; ++i)
-    ops.push_back(set_op("pre/" + std::to_string(i), make_value("pre", i)));
-  auto s = write_all(c.port(0), ops);
-  ASSERT_EQ(s.acked, ops.size()) << s.first_error;
-  apply_acked(ops, expected);
+  auto ops = numbered_sets("pre/", 200, "pre");
+  ASSERT_TRUE(write_acked(c.port(0), ops, expected));
   for (std::size_t n = 0; n < 3; ++n)
     ASSERT_TRUE(wait_node_holds(c.port(n), expected, 5s, "prefill on node " + std::to_string(n)));
 
@@ -253,11 +233,7 @@ TEST(ClusterReplication, RestartedNodesReceiveWritesAcknowledgedWhileDown) {
         out.push_back(set_op(older[i], make_value(tag + "-over", i)));
     }
     std::size_t via_a = (down + 1) % 3, via_b = (down + 2) % 3;
-    stream_stats sa, sb;
-    std::thread ta([&] { sa = write_all(c.port(via_a), a); });
-    std::thread tb([&] { sb = write_all(c.port(via_b), b); });
-    ta.join();
-    tb.join();
+    const auto [sa, sb] = write_both(c.port(via_a), a, c.port(via_b), b);
     EXPECT_EQ(sa.acked, a.size()) << sa.first_error << summarize_failures(a);
     EXPECT_EQ(sb.acked, b.size()) << sb.first_error << summarize_failures(b);
     apply_acked(a, expected);
@@ -299,25 +275,19 @@ TEST(ClusterReplication, ConcurrentWritersOnTheSameKeysConverge) {
   cluster_harness c;
   ASSERT_TRUE(c.start_all());
   constexpr std::size_t keys = 50, rounds = 20;
-  std::vector<std::vector<op_record>> streams(3);
-  std::vector<stream_stats> stats(3);
-  std::vector<std::thread> writers;
-  for (std::size_t n = 0; n < 3; ++n) {
-    writers.emplace_back([&, n] {
-      stats[n] = stream_ops(
-          c.port(n),
-          [n](std::size_t i) {
-            std::size_t k = i % keys, r = i / keys;
-            std::string key = "same/" + std::to_string(k);
-            if (r % 7 == 6 && n == 1) return del_op(key);
-            return set_op(key, "node" + std::to_string(n) + "-round" + std::to_string(r) +
-                                   "-key" + std::to_string(k));
-          },
-          keys * rounds, streams[n], 8);
-    });
-  }
-  for (auto& t : writers)
-    t.join();
+  node_writers writers(
+      c, 3,
+      [](std::size_t n, std::size_t i) {
+        std::size_t k = i % keys, r = i / keys;
+        std::string key = "same/" + std::to_string(k);
+        if (r % 7 == 6 && n == 1) return del_op(key);
+        return set_op(key, "node" + std::to_string(n) + "-round" + std::to_string(r) + "-key" +
+                               std::to_string(k));
+      },
+      keys * rounds, 8);
+  writers.join();
+  const auto& streams = writers.streams;
+  const auto& stats = writers.stats;
   std::map<std::string, std::set<key_state>> written;
   for (std::size_t n = 0; n < 3; ++n) {
     EXPECT_EQ(stats[n].acked, keys * rounds)
@@ -331,25 +301,13 @@ TEST(ClusterReplication, ConcurrentWritersOnTheSameKeysConverge) {
 
   std::vector<std::map<std::string, key_state>> seen(3);
   std::string error;
-  auto agree = [&] {
-    for (std::size_t n = 0; n < 3; ++n) {
-      seen[n].clear();
-      if (!read_keys(c.port(n), names, seen[n], error)) return false;
-    }
-    return seen[0] == seen[1] && seen[1] == seen[2];
-  };
+  auto agree = [&] { return nodes_agree(c, names, seen, error); };
   const auto quiet = clock_type::now();
   bool converged = poll_until(agree, 15s);
   std::cout << "[ info ] concurrent writers: nodes agree " << ms(clock_type::now() - quiet)
             << " ms after the last ack\n";
   if (!converged) {
-    std::size_t shown = 0;
-    for (const auto& k : names) {
-      if (seen[0][k] == seen[1][k] && seen[1][k] == seen[2][k]) continue;
-      if (++shown > 10) break;
-      ADD_FAILURE() << k << ": node 0 " << describe(seen[0][k]) << ", node 1 "
-                    << describe(seen[1][k]) << ", node 2 " << describe(seen[2][k]);
-    }
+    report_disagreement(names, seen);
     FAIL() << "the nodes never agreed (last read error: " << error << ")";
   }
   for (const auto& k : names)
@@ -387,28 +345,26 @@ TEST(ClusterReplication, HttpPutOnOneNodeIsReadableOnTheOthers) {
     body = r->body;
     return true;
   };
-  for (std::size_t n : {1, 2}) {
-    int status = 0;
-    std::string body;
-    EXPECT_TRUE(poll_until([&] { return http_get(n, "/user%3A1", status, body) && status == 200; },
-                           5s))
-        << "node " << n << ": " << status << " " << body;
-    EXPECT_EQ(body, R"({"success":true,"data":)" + value + "}");
-  }
+  // GET /user%3A1 on each of `nodes`, polled until it answers `want_status`; then its body.
+  auto expect_user = [&](std::initializer_list<std::size_t> nodes, int want_status,
+                         const std::string& want_body) {
+    for (std::size_t n : nodes) {
+      int status = 0;
+      std::string body;
+      EXPECT_TRUE(poll_until(
+          [&] { return http_get(n, "/user%3A1", status, body) && status == want_status; }, 5s))
+          << "node " << n << ": " << status << " " << body;
+      EXPECT_EQ(body, want_body);
+    }
+  };
+  expect_user({1, 2}, 200, R"({"success":true,"data":)" + value + "}");
   // The same value over the binary protocol of the third node.
   EXPECT_TRUE(wait_node_holds(c.port(2), {{"user:1", value}}, 2s, "binary GET"));
 
   res = http[1]->Delete("/user%3A1");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
-  for (std::size_t n : {0, 2}) {
-    int status = 0;
-    std::string body;
-    EXPECT_TRUE(poll_until([&] { return http_get(n, "/user%3A1", status, body) && status == 404; },
-                           5s))
-        << "node " << n << ": " << status << " " << body;
-    EXPECT_EQ(body, R"({"success":false,"error":"not found"})");
-  }
+  expect_user({0, 2}, 404, R"({"success":false,"error":"not found"})");
 
   int status = 0;
   std::string body;
