@@ -189,8 +189,10 @@ void read_answer(self_ptr self, std::uint64_t id, std::size_t j, std::size_t m,
   auto& r = p.reads[j];
   packed_op op;
   std::size_t pos = 0;
-  if (rec != nullptr && (rec->count == 0 || (rec->count == 1 && decode_packed_op(rec->ops, pos, op) &&
-                                             !op.read && op.ver.hlc != 0))) {
+  // A usable answer: no record, or one versioned record of the key that was asked for.
+  if (rec != nullptr &&
+      (rec->count == 0 || (rec->count == 1 && decode_packed_op(rec->ops, pos, op) && !op.read &&
+                           op.ver.hlc != 0 && op.key == r.key && pos == rec->ops.size()))) {
     ++r.answers;
     storage::version v = rec->count == 1 ? op.ver : storage::version{};
     r.seen.emplace_back(m, v);
