@@ -394,8 +394,11 @@ void io_thread::on_completions() {
     KV_ASSERT(in_flight_ > 0 && done.ticket > completed_ticket_);
     --in_flight_;
     completed_ticket_ = done.ticket;
-    if (done.result != errc::ok || !done.reads.empty()) // rare: slots that depend on it
-      for (connection* c : waiting_)
+    // Failed batches (rare) mark every slot that depends on them; read results go only
+    // to connections with remote reads waiting (at most conn_remote_reads_max each).
+    if (done.result != errc::ok || !done.reads.empty())
+      for (connection* c : waiting_) {
+        if (done.result == errc::ok && c->remote_reads == 0) continue;
         for (reply_slot& s : c->waiting) {
           if (s.k == reply_slot::kind::ready || s.ticket != done.ticket) continue;
           if (done.result != errc::ok && s.k == reply_slot::kind::remote_read) {
@@ -410,6 +413,7 @@ void io_thread::on_completions() {
             c->waiting_bytes += s.data.size();
           }
         }
+      }
     while (!retained_.empty() && retained_.front().ticket <= done.ticket) {
       in_flight_bytes_ -= retained_.front().ops.size();
       retained_.pop_front();
