@@ -53,8 +53,12 @@ void schedule(self_ptr self, bool soon) {
   auto& st = self->state;
   if (st.tick_pending) return;
   st.tick_pending = true;
-  if (soon)
-    self->send(self, tick_atom_v);
+  // While rounds find differences the next comes soon; differences that never go away
+  // (a record a replica cannot store) fall back to the normal period, so a replica that
+  // keeps disagreeing does not keep two nodes busy.
+  st.busy_rounds = soon ? st.busy_rounds + 1 : 0;
+  if (soon && st.busy_rounds <= anti_entropy_busy_rounds_max)
+    self->delayed_send(self, st.config.period / 20, tick_atom_v);
   else
     self->delayed_send(self, st.config.period, tick_atom_v);
 }

@@ -4,7 +4,8 @@
 // faster; this covers everything else: lost or dropped hints, a wiped disk, writes that
 // failed their quorum after reaching one replica).
 //
-// One round, every `period` (at once again while the last round found differences), with
+// One round, every `period` (after period / 20 while rounds find differences, for at
+// most anti_entropy_busy_rounds_max rounds in a row), with
 // one peer at a time, round-robin:
 //  1. ask the peer for its partition digests (one message, 8 KiB);
 //  2. for each partition both hold whose digests differ (at most `partitions_per_round`):
@@ -57,7 +58,12 @@ struct anti_entropy_state {
   bool busy = false;
   bool found_differences = false;
   bool tick_pending = false;
+  std::size_t busy_rounds = 0; // consecutive rounds that found differences
 };
+
+/// Rounds in a row that may follow each other quickly (period / 20) while differences
+/// are found; then the normal period again.
+inline constexpr std::size_t anti_entropy_busy_rounds_max = 64;
 
 anti_entropy_actor::behavior_type
 anti_entropy_actor_impl(anti_entropy_actor::stateful_pointer<anti_entropy_state> self,

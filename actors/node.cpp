@@ -116,6 +116,9 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
   if (clustered) {
     n->cluster_ = std::make_unique<cluster>();
     if (!n->cluster_->configure(opts, error)) return nullptr;
+    // No tombstone may go before anti-entropy has seen the peers hold it (it raises the
+    // horizon); the storage actor starts compacting before the cluster actors exist.
+    n->engine_->set_tombstone_horizon_ms(0);
   }
 
   n->opts_.max_connections = clamp_to_fd_limit(opts.max_connections);

@@ -6,7 +6,10 @@
 //   stop_atom   --> commit what is queued, reply true, quit
 #include "actors/storage_actor.hpp"
 
+#include <algorithm>
+
 #include "actors/log.hpp"
+#include "protocol/limits.hpp"
 #include "protocol/wire.hpp"
 
 namespace minivault {
@@ -109,6 +112,28 @@ errc apply_group(storage_state& st, const write_batch* batches, std::size_t n) {
   }
 }
 
+/// A batch of versioned writes from elsewhere (a peer, a hint, a pull, a repair) that this
+/// node refuses whole (a value over this node's -value-max-bytes, a bad key): applied
+/// without the ops it can never take, so one such op does not block every other write
+/// in the batch forever (hints and pulls would resend it, and fail, without end).
+errc apply_what_fits(storage_state& st, const write_batch& b, std::size_t& dropped) {
+  try {
+    st.ops.clear();
+    if (!unpack_batch(b, st.ops)) return errc::bad_request;
+    const std::size_t limit = st.engine->value_bytes_max();
+    auto fits = [limit](const storage::write_op& op) {
+      return !op.key.empty() && op.key.size() <= key_bytes_max &&
+             (op.tombstone || op.value.size() <= limit);
+    };
+    auto end = std::stable_partition(st.ops.begin(), st.ops.end(), fits);
+    dropped = static_cast<std::size_t>(st.ops.end() - end);
+    st.ops.erase(end, st.ops.end());
+    return st.engine->apply(st.ops.data(), st.ops.size());
+  } catch (const std::exception&) {
+    return errc::io_error;
+  }
+}
+
 /// Write failures reach the operator, not only the clients: the first one is logged at
 /// once, then at most one line per interval with the count since.
 void report_failure(storage_state& st, errc e) {
@@ -146,11 +171,23 @@ void commit_queued(storage_state& st) {
   // A group that committed but then failed its sync (policy `always`) is not retried:
   // its writes are in the log, outcome unknown; writing them again would duplicate them.
   bool reached_log = st.engine->transaction_count() != transactions_before;
-  if (group != errc::ok && st.queued.size() > 1 && !reached_log) {
+  if (group != errc::ok && !reached_log &&
+      (st.queued.size() > 1 || st.promises.front().pending())) {
     // One bad batch must not fail its neighbours: retry each on its own, so every
     // client gets the outcome of its own writes.
-    for (std::size_t i = 0; i < st.queued.size(); ++i)
-      finish(st, i, apply_group(st, &st.queued[i], 1));
+    for (std::size_t i = 0; i < st.queued.size(); ++i) {
+      errc alone = apply_group(st, &st.queued[i], 1);
+      if ((alone == errc::too_large || alone == errc::bad_request) && st.promises[i].pending()) {
+        std::size_t dropped = 0;
+        alone = apply_what_fits(st, st.queued[i], dropped);
+        if (alone == errc::ok && dropped > 0)
+          log(log_level::warning, "dropped " + std::to_string(dropped) +
+                                      " replicated write(s) this node cannot store (key or "
+                                      "value over its limits; are -value-max-bytes equal on "
+                                      "every node?)");
+      }
+      finish(st, i, alone);
+    }
   } else {
     for (std::size_t i = 0; i < st.queued.size(); ++i)
       finish(st, i, group);

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <unordered_map>
 
 #include "protocol/assert.hpp"
 #include "protocol/limits.hpp"
@@ -211,6 +212,16 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
   m.compressed.clear();
   m.compressed.reserve(n);
   bool first_local = true;
+  // Replicated ops of one key in one call can arrive newest first (a group commit mixes
+  // client batches, peers' batches, hints and repairs). Only the newest is written: the
+  // log must hold each key's records in version order, or compaction could drop a
+  // tombstone and leave an older record behind it to come back at the next replay.
+  std::unordered_map<std::string_view, std::size_t> newest; // key -> op index
+  for (std::size_t i = 0; i < n; ++i) {
+    if (ops[i].ver.hlc == 0) continue;
+    auto [it, fresh] = newest.emplace(ops[i].key, i);
+    if (!fresh && ops[it->second].ver < ops[i].ver) it->second = i;
+  }
   for (std::size_t i = 0; i < n; ++i) {
     const write_op& op = ops[i];
     if (op.key.empty() || op.key.size() > key_bytes_max) return errc::bad_request;
@@ -222,8 +233,9 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
     } else {
       m.clock.observe(v);
       version cur = version_of(op.key);
-      if (!(cur < v)) { // replicated write that loses: nothing to store
-        if (assigned) (*assigned)[i] = cur;
+      const std::size_t best = newest.at(op.key);
+      if (best != i || !(cur < v)) { // loses to the stored version or to a newer op here
+        if (assigned) (*assigned)[i] = best != i && cur < ops[best].ver ? ops[best].ver : cur;
         continue;
       }
     }
@@ -451,6 +463,10 @@ engine_stats engine::stats() const {
   st.commit_failures = m.commit_failures;
   st.node_id = m.clock.node();
   return st;
+}
+
+std::size_t engine::value_bytes_max() const noexcept {
+  return impl_->opts.value_bytes_max;
 }
 
 std::uint32_t engine::node_id() const noexcept {

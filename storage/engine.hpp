@@ -184,6 +184,8 @@ public:
   /// outcome is unknown, so they must not be written again.
   [[nodiscard]] std::uint64_t transaction_count() const noexcept;
   [[nodiscard]] std::uint32_t node_id() const noexcept;
+  /// The largest value `apply` accepts (engine_options::value_bytes_max).
+  [[nodiscard]] std::size_t value_bytes_max() const noexcept;
 
   struct impl;
 

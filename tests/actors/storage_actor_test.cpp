@@ -165,6 +165,29 @@ TEST_F(storage_actor_test, stop_commits_what_is_queued_and_replies) {
   EXPECT_EQ(take(0).size(), 1u);
 }
 
+// Review finding: a replicated batch holding one value this node cannot store (over its
+// -value-max-bytes) failed whole, and hints and pulls resent it forever. Now the rest of
+// the batch is applied, the op it cannot store is dropped, and the requester hears ok.
+TEST_F(storage_actor_test, a_replicated_batch_is_applied_without_the_ops_this_node_cannot_store) {
+  const storage::version base{storage::wall_ms() << 16, 7};
+  write_batch b;
+  pack_versioned_write(b, false, "fits", "v", base);
+  pack_versioned_write(b, false, "too-big", std::string(engine->value_bytes_max() + 1, 'x'),
+                       storage::version{base.hlc + 1, 7});
+  pack_versioned_write(b, true, "gone", {}, storage::version{base.hlc + 2, 7});
+  std::uint8_t rc = 0xff;
+  auto client = sys->spawn([&](caf::event_based_actor* self) {
+    self->request(actor, std::chrono::seconds(1), replicate_atom_v, b)
+        .then([&](std::uint8_t r) { rc = r; }, [](caf::error&) {});
+  });
+  sched->run();
+  EXPECT_EQ(rc, 0u);
+  std::string v;
+  EXPECT_EQ(engine->get("fits", v), storage::get_status::found);
+  EXPECT_EQ(engine->get("too-big", v), storage::get_status::not_found);
+  EXPECT_EQ(engine->version_of("gone").hlc, base.hlc + 2) << "the tombstone was applied";
+}
+
 TEST_F(storage_actor_test, tick_rearms_and_runs_compaction_checks) {
   EXPECT_GE(sched->trigger_timeouts(), 1u);
   sched->run();
