@@ -3,6 +3,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>
 
+#include "actors/clock_lease.hpp"
 #include "actors/log.hpp"
 
 namespace minivault {
@@ -57,7 +58,10 @@ bool cluster::configure(const node_options& opts, std::string& error) {
 bool cluster::start(caf::actor_system& sys, const node_options& opts, const std::string& node_id,
                     storage::engine& engine, const storage_actor& storage,
                     completion_board& board, std::string& error) {
-  clock = std::make_unique<cluster_clock>(engine.node_id(), engine.last_hlc());
+  // Seeded past every version this node may have handed out (clock_lease.hpp).
+  const std::string lease_path = opts.data_dir + "/clock";
+  const std::uint64_t lease = read_clock_lease(lease_path);
+  clock = std::make_unique<cluster_clock>(engine.node_id(), std::max(engine.last_hlc(), lease));
   const auto timeout = std::chrono::milliseconds(opts.request_timeout_ms);
 
   handoff_config hc;
@@ -83,6 +87,8 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
   rc.timeout = timeout;
   rc.workers = opts.workers;
   rc.member_of_peer = member_of_peer;
+  rc.lease_path = lease_path;
+  rc.lease = lease;
   replication = sys.spawn(replication_actor_impl, std::move(rc), place, clock.get(), &engine,
                           storage, handoff, &board, &replication_stats, &handoff_stats);
 

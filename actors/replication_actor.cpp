@@ -7,6 +7,7 @@
 //   (peer_up_atom | peer_down_atom) from membership --> links
 #include "actors/replication_actor.hpp"
 
+#include "actors/clock_lease.hpp"
 #include "actors/log.hpp"
 #include "storage/table.hpp"
 
@@ -307,6 +308,15 @@ void on_batch(self_ptr self, write_batch& b) {
     p.uniform = true; // nothing to count: acks and satisfied stay empty
   } else {
     const storage::version first = st.clock->reserve(static_cast<std::uint32_t>(st.ops.size()));
+    if (!st.config.lease_path.empty() && first.hlc + st.ops.size() >= st.config.lease) {
+      // Renewed before these versions are used, so a restart never hands them out again.
+      const std::uint64_t next = first.hlc + st.ops.size() + clock_lease_span;
+      if (!write_clock_lease(st.config.lease_path, next)) {
+        decide(st, p, errc::io_error); // cannot promise unique versions: write nothing
+        return;
+      }
+      st.config.lease = next;
+    }
     auto version_of = [&](std::size_t i) { return storage::version{first.hlc + i, first.node}; };
     if (pl.everyone_holds_everything()) {
       auto vb = std::make_shared<write_batch>();

@@ -49,6 +49,9 @@ struct replication_config {
   /// Peer index (node_options::peers) -> member index in the placement (-1: the entry
   /// is this node itself).
   std::vector<int> member_of_peer;
+  /// Where the clock lease lives (clock_lease.hpp); empty: no lease (tests).
+  std::string lease_path;
+  std::uint64_t lease = 0; // the lease already stored there
 };
 
 struct replication_state {

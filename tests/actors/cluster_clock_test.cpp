@@ -1,10 +1,15 @@
 // The cluster's hybrid logical clock (actors/cluster_clock.hpp): reserved ranges strictly
 // increase and never overlap, also across threads; observe() and the seed move it on.
 #include "actors/cluster_clock.hpp"
+#include "actors/clock_lease.hpp"
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -102,6 +107,34 @@ TEST(cluster_clock, concurrent_reservations_never_overlap) {
     ASSERT_GE(all[i].first, all[i - 1].first + all[i - 1].n)
         << "ranges [" << all[i - 1].first << ", +" << all[i - 1].n << ") and [" << all[i].first
         << ", +" << all[i].n << ") overlap";
+}
+
+} // namespace
+} // namespace minivault
+
+// The clock lease (actors/clock_lease.hpp): stored and read back; missing or garbage is 0.
+
+namespace minivault {
+namespace {
+
+TEST(clock_lease, round_trips_and_missing_or_garbage_reads_as_zero) {
+  std::string dir = "/tmp/mv-lease-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const std::string path = dir + "/clock";
+  EXPECT_EQ(read_clock_lease(path), 0u) << "no file yet";
+  ASSERT_TRUE(write_clock_lease(path, 0x123456789abcdefULL));
+  EXPECT_EQ(read_clock_lease(path), 0x123456789abcdefULL);
+  ASSERT_TRUE(write_clock_lease(path, 42)); // replaced, not appended
+  EXPECT_EQ(read_clock_lease(path), 42u);
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("not a number", f);
+    std::fclose(f);
+  }
+  EXPECT_EQ(read_clock_lease(path), 0u);
+  EXPECT_FALSE(write_clock_lease(dir + "/missing-dir/clock", 1));
+  std::filesystem::remove_all(dir);
 }
 
 } // namespace

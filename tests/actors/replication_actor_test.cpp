@@ -4,6 +4,7 @@
 // that records hints. No threads, no sleeps, no network: time moves only when the test
 // advances the coordinator's clock.
 #include "actors/replication_actor.hpp"
+#include "actors/clock_lease.hpp"
 
 #include <gtest/gtest.h>
 
@@ -245,6 +246,29 @@ TEST_F(replication_actor_test, a_later_failure_waits_for_an_earlier_success) {
 }
 
 // -- versions -----------------------------------------------------------------------------
+
+// The clock lease (actors/clock_lease.hpp) is renewed past every version before the
+// version is used, so a restart never hands one out again.
+TEST_F(replication_actor_test, the_clock_lease_is_renewed_past_every_version_used) {
+  config.lease_path = store.dir + "/clock";
+  config.lease = 0;
+  start3();
+  send(client_batch(0, 1, {{false, "a", "1"}, {false, "b", "2"}}));
+  ASSERT_EQ(local->got.size(), 1u);
+  const auto ops = decode(local->got[0]);
+  ASSERT_EQ(ops.size(), 2u);
+  const std::uint64_t lease = read_clock_lease(config.lease_path);
+  EXPECT_GT(lease, ops[1].ver.hlc);
+  // A batch still under the lease leaves the file alone; one past it renews it.
+  send(client_batch(0, 2, {{false, "c", "3"}}));
+  EXPECT_EQ(read_clock_lease(config.lease_path), lease);
+  clock.observe(storage::version{lease + 5, 99}); // e.g. a peer's clock far ahead
+  send(client_batch(0, 3, {{false, "d", "4"}}));
+  ASSERT_EQ(local->got.size(), 3u);
+  const auto late = decode(local->got[2]);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_GT(read_clock_lease(config.lease_path), late[0].ver.hlc);
+}
 
 TEST_F(replication_actor_test, every_op_gets_a_version_consecutive_within_the_batch) {
   start3();
