@@ -35,13 +35,16 @@ write_batch newer_records(storage::engine& engine, std::uint32_t p, std::string_
   return out;
 }
 
-write_batch record_of(storage::engine& engine, const std::string& key) {
+write_batch record_of(storage::engine& engine, const std::string& key,
+                      storage::get_status* status) {
   write_batch out;
   std::string value;
   storage::version ver;
   bool tombstone = false;
-  if (!key.empty() && engine.read_record(key, value, ver, tombstone) == storage::get_status::found)
-    pack_versioned_write(out, tombstone, key, value, ver);
+  auto got = key.empty() ? storage::get_status::not_found
+                         : engine.read_record(key, value, ver, tombstone);
+  if (got == storage::get_status::found) pack_versioned_write(out, tombstone, key, value, ver);
+  if (status) *status = got;
   return out;
 }
 

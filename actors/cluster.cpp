@@ -5,6 +5,7 @@
 
 #include "actors/clock_lease.hpp"
 #include "actors/log.hpp"
+#include "actors/stop_actor.hpp"
 
 namespace minivault {
 
@@ -147,22 +148,13 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
 }
 
 void cluster::stop(caf::scoped_actor& self) {
-  auto stop_one = [&](const auto& handle, const char* what) {
-    if (!handle) return;
-    self->request(handle, std::chrono::seconds(10), stop_atom_v)
-        .receive([](bool) {},
-                 [&](const caf::error& e) {
-                   log(log_level::warning, std::string("stopping ") + what + ": " +
-                                               self->system().render(e));
-                 });
-  };
-  stop_one(replication, "replication");
+  stop_actor(self, replication, "replication");
   replication = nullptr;
-  stop_one(membership, "membership");
+  stop_actor(self, membership, "membership");
   membership = nullptr;
-  stop_one(anti_entropy, "anti-entropy");
+  stop_actor(self, anti_entropy, "anti-entropy");
   anti_entropy = nullptr;
-  stop_one(handoff, "handoff");
+  stop_actor(self, handoff, "handoff");
   handoff = nullptr;
   if (endpoint) {
     caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);

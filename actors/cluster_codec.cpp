@@ -9,13 +9,8 @@ namespace {
 
 void put_u64(std::string& out, std::uint64_t v) {
   char b[8];
-  wire::store_u32(b, static_cast<std::uint32_t>(v));
-  wire::store_u32(b + 4, static_cast<std::uint32_t>(v >> 32));
+  wire::store_u64(b, v);
   out.append(b, 8);
-}
-
-std::uint64_t get_u64(const char* p) {
-  return wire::load_u32(p) | (std::uint64_t{wire::load_u32(p + 4)} << 32);
 }
 
 } // namespace
@@ -45,7 +40,7 @@ bool unpack_key_versions(std::string_view in,
     std::string_view key = in.substr(pos, klen);
     pos += klen;
     held_version h;
-    h.ver.hlc = get_u64(in.data() + pos);
+    h.ver.hlc = wire::load_u64(in.data() + pos);
     h.ver.node = wire::load_u32(in.data() + pos + 8);
     h.tombstone = in[pos + 12] != 0;
     pos += 13;
@@ -64,7 +59,7 @@ bool unpack_digests(std::string_view in, std::vector<std::uint64_t>& out) {
   if (in.size() % 8 != 0) return false;
   out.resize(in.size() / 8);
   for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = get_u64(in.data() + i * 8);
+    out[i] = wire::load_u64(in.data() + i * 8);
   return true;
 }
 

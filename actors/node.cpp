@@ -13,6 +13,7 @@
 #include "actors/connections_actor.hpp"
 #include "actors/health.hpp"
 #include "actors/log.hpp"
+#include "actors/stop_actor.hpp"
 #include "actors/storage_actor.hpp"
 #include "actors/sync_actor.hpp"
 
@@ -243,22 +244,13 @@ void node::stop() {
   if (stopped_ || !sys_) return;
   stopped_ = true;
   caf::scoped_actor self{*sys_};
-  auto stop_one = [&](const auto& handle, const char* what) {
-    if (!handle) return; // never started (start() failed part way)
-    self->request(handle, std::chrono::seconds(10), stop_atom_v)
-        .receive([](bool) {},
-                 [&](const caf::error& e) {
-                   log(log_level::warning,
-                       std::string("stopping ") + what + ": " + sys_->render(e));
-                 });
-  };
   // Connections first: they wait (bounded) for in-flight writes, which need replication.
-  stop_one(connections_, "connections");
+  stop_actor(self, connections_, "connections");
   if (cluster_) cluster_->stop(self);
   ctx_.replication = nullptr;
-  stop_one(storage_, "storage");
-  stop_one(sync_, "sync");
-  stop_one(rate_limiter_, "rate limiter");
+  stop_actor(self, storage_, "storage");
+  stop_actor(self, sync_, "sync");
+  stop_actor(self, rate_limiter_, "rate limiter");
   rate_limiter_ = nullptr;
   connections_ = nullptr;
   storage_ = nullptr;

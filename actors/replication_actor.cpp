@@ -7,6 +7,7 @@
 //   (peer_up_atom | peer_down_atom) from membership --> links
 #include "actors/replication_actor.hpp"
 
+#include "actors/anti_entropy_actor.hpp"
 #include "actors/clock_lease.hpp"
 #include "actors/log.hpp"
 #include "storage/table.hpp"
@@ -252,13 +253,9 @@ void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
   }
   const std::string key = r.key; // `r` may move: requests below can answer synchronously
   for (std::size_t m : targets) {
-    if (m == 0) { // this replica: read it here
-      write_batch rec;
-      std::string value;
-      storage::version ver;
-      bool tombstone = false;
-      auto got = st.engine->read_record(key, value, ver, tombstone);
-      if (got == storage::get_status::found) pack_versioned_write(rec, tombstone, key, value, ver);
+    if (m == 0) { // this replica: read it here, as a peer's endpoint would answer
+      auto got = storage::get_status::found;
+      const write_batch rec = record_of(*st.engine, key, &got);
       read_answer(self, id, j, 0, got == storage::get_status::error ? nullptr : &rec, false);
       continue;
     }

@@ -31,8 +31,7 @@ void pack(write_batch& b, std::uint8_t flags, std::string_view key, std::string_
   wire::store_u32(hdr + 3, static_cast<std::uint32_t>(value.size()));
   std::size_t n = op_header_bytes;
   if (ver) {
-    wire::store_u32(hdr + n, static_cast<std::uint32_t>(ver->hlc));
-    wire::store_u32(hdr + n + 4, static_cast<std::uint32_t>(ver->hlc >> 32));
+    wire::store_u64(hdr + n, ver->hlc);
     wire::store_u32(hdr + n + 8, ver->node);
     n += op_version_bytes;
   }
@@ -70,7 +69,7 @@ bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out)
   if (flags & flag_versioned) {
     if (ops.size() - offset < op_header_bytes + op_version_bytes) return false;
     const char* v = p + op_header_bytes;
-    out.ver.hlc = wire::load_u32(v) | (std::uint64_t{wire::load_u32(v + 4)} << 32);
+    out.ver.hlc = wire::load_u64(v);
     out.ver.node = wire::load_u32(v + 8);
     if (out.ver.hlc == 0) return false; // a versioned op always carries a real version
     header += op_version_bytes;

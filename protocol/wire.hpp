@@ -97,6 +97,9 @@ struct reply_result {
   return static_cast<std::uint32_t>(b[0]) | (static_cast<std::uint32_t>(b[1]) << 8) |
          (static_cast<std::uint32_t>(b[2]) << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
 }
+[[nodiscard]] inline std::uint64_t load_u64(const char* p) noexcept {
+  return static_cast<std::uint64_t>(load_u32(p)) | (static_cast<std::uint64_t>(load_u32(p + 4)) << 32);
+}
 inline void store_u16(char* p, std::uint16_t v) noexcept {
   p[0] = static_cast<char>(v & 0xFF);
   p[1] = static_cast<char>(v >> 8);
@@ -104,6 +107,10 @@ inline void store_u16(char* p, std::uint16_t v) noexcept {
 inline void store_u32(char* p, std::uint32_t v) noexcept {
   for (int i = 0; i < 4; ++i)
     p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+inline void store_u64(char* p, std::uint64_t v) noexcept {
+  store_u32(p, static_cast<std::uint32_t>(v));
+  store_u32(p + 4, static_cast<std::uint32_t>(v >> 32));
 }
 
 } // namespace minivault::wire

@@ -5,19 +5,8 @@
 
 namespace minivault::storage {
 
-namespace {
-
-void store_u64(char* p, std::uint64_t v) noexcept {
-  for (int i = 0; i < 8; ++i)
-    p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-
-std::uint64_t load_u64(const char* p) noexcept {
-  return static_cast<std::uint64_t>(wire::load_u32(p)) |
-         (static_cast<std::uint64_t>(wire::load_u32(p + 4)) << 32);
-}
-
-} // namespace
+using wire::load_u64;
+using wire::store_u64;
 
 std::size_t encode_record(std::string& out, std::string_view key, std::string_view stored,
                           const version& ver, std::uint8_t flags) {
