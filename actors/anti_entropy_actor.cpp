@@ -41,8 +41,8 @@ write_batch record_of(storage::engine& engine, const std::string& key,
   std::string value;
   storage::version ver;
   bool tombstone = false;
-  auto got = key.empty() ? storage::get_status::not_found
-                         : engine.read_record(key, value, ver, tombstone);
+  auto got =
+      key.empty() ? storage::get_status::not_found : engine.read_record(key, value, ver, tombstone);
   if (got == storage::get_status::found) pack_versioned_write(out, tombstone, key, value, ver);
   if (status) *status = got;
   return out;

@@ -57,8 +57,8 @@ bool cluster::configure(const node_options& opts, std::string& error) {
 }
 
 bool cluster::start(caf::actor_system& sys, const node_options& opts, const std::string& node_id,
-                    storage::engine& engine, const storage_actor& storage,
-                    completion_board& board, std::string& error) {
+                    storage::engine& engine, const storage_actor& storage, completion_board& board,
+                    std::string& error) {
   // Seeded past every version this node may have handed out (clock_lease.hpp).
   const std::string lease_path = opts.data_dir + "/clock";
   const std::uint64_t lease = read_clock_lease(lease_path);
@@ -125,8 +125,8 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
   mc.tls = tls;
   mc.self_name = place->name(0);
   mc.own_endpoint = caf::actor_cast<caf::strong_actor_ptr>(endpoint);
-  mc.on_peer_change = [r = replication, h = handoff, a = anti_entropy](
-                          std::uint32_t peer, const caf::strong_actor_ptr& ep) {
+  mc.on_peer_change = [r = replication, h = handoff,
+                       a = anti_entropy](std::uint32_t peer, const caf::strong_actor_ptr& ep) {
     if (ep) {
       caf::anon_send(r, peer_up_atom_v, peer, ep);
       caf::anon_send(h, peer_up_atom_v, peer, ep);

@@ -32,9 +32,9 @@ void decide(replication_state& st, pending& p, errc result) {
   if (p.answered) return;
   p.answered = true;
   if (auto* c = st.counters; c != nullptr && p.writes) {
-    (result == errc::ok          ? c->batches_ok
+    (result == errc::ok        ? c->batches_ok
      : result == errc::timeout ? c->batches_timeout
-                                 : c->batches_no_quorum)
+                               : c->batches_no_quorum)
         .fetch_add(1, std::memory_order_relaxed);
   }
   st.outcomes->decide(*st.board, p.origin, p.ticket, result,
@@ -260,10 +260,11 @@ void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
       continue;
     }
     self->request(st.links[m].endpoint, st.config.timeout, read_atom_v, key)
-        .then([self, id, j, m](const write_batch& rec) { read_answer(self, id, j, m, &rec, false); },
-              [self, id, j, m](const caf::error& e) {
-                read_answer(self, id, j, m, nullptr, e == caf::sec::request_timeout);
-              });
+        .then(
+            [self, id, j, m](const write_batch& rec) { read_answer(self, id, j, m, &rec, false); },
+            [self, id, j, m](const caf::error& e) {
+              read_answer(self, id, j, m, nullptr, e == caf::sec::request_timeout);
+            });
   }
 }
 
@@ -350,8 +351,7 @@ void on_batch(self_ptr self, write_batch& b) {
         for (std::size_t r = 0; r < rf; ++r) {
           auto& sub = subs[reps[r]];
           if (!sub) sub = std::make_shared<write_batch>();
-          pack_versioned_write(*sub, st.ops[i].del, st.ops[i].key, st.ops[i].value,
-                               version_of(i));
+          pack_versioned_write(*sub, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(i));
           p.ops_of[reps[r]].push_back(static_cast<std::uint32_t>(i));
         }
       }
@@ -388,12 +388,10 @@ void on_batch(self_ptr self, write_batch& b) {
 
 } // namespace
 
-replication_actor::behavior_type
-replication_actor_impl(self_ptr self, replication_config config,
-                       std::shared_ptr<const placement> place, cluster_clock* clock,
-                       storage::engine* engine, storage_actor storage, handoff_actor handoff,
-                       completion_board* board, replication_counters* counters,
-                       handoff_counters* hints) {
+replication_actor::behavior_type replication_actor_impl(
+    self_ptr self, replication_config config, std::shared_ptr<const placement> place,
+    cluster_clock* clock, storage::engine* engine, storage_actor storage, handoff_actor handoff,
+    completion_board* board, replication_counters* counters, handoff_counters* hints) {
   auto& st = self->state;
   st.place = std::move(place);
   st.clock = clock;
@@ -414,16 +412,14 @@ replication_actor_impl(self_ptr self, replication_config config,
       [self](write_batch& b) { on_batch(self, b); },
       [self](peer_up_atom, std::uint32_t peer, const caf::strong_actor_ptr& ptr) {
         auto& st = self->state;
-        if (peer >= st.config.member_of_peer.size() || st.config.member_of_peer[peer] <= 0)
-          return;
+        if (peer >= st.config.member_of_peer.size() || st.config.member_of_peer[peer] <= 0) return;
         auto& l = st.links[static_cast<std::size_t>(st.config.member_of_peer[peer])];
-        l = replication_state::link{caf::actor_cast<peer_endpoint_actor>(ptr), peer,
-                                    l.epoch + 1, 0, 0, 0};
+        l = replication_state::link{
+            caf::actor_cast<peer_endpoint_actor>(ptr), peer, l.epoch + 1, 0, 0, 0};
       },
       [self](peer_down_atom, std::uint32_t peer) {
         auto& st = self->state;
-        if (peer >= st.config.member_of_peer.size() || st.config.member_of_peer[peer] <= 0)
-          return;
+        if (peer >= st.config.member_of_peer.size() || st.config.member_of_peer[peer] <= 0) return;
         auto& l = st.links[static_cast<std::size_t>(st.config.member_of_peer[peer])];
         l = replication_state::link{peer_endpoint_actor{}, peer, l.epoch + 1, 0, 0, 0};
       },

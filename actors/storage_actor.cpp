@@ -20,7 +20,7 @@ constexpr std::uint8_t flag_delete = 1;
 constexpr std::uint8_t flag_versioned = 2;
 constexpr std::uint8_t flag_read = 4;
 constexpr std::uint8_t flag_quorum = 8;
-constexpr std::size_t op_header_bytes = 7;       // [flags:u8][key_len:u16][value_len:u32]
+constexpr std::size_t op_header_bytes = 7;      // [flags:u8][key_len:u16][value_len:u32]
 constexpr std::size_t op_version_bytes = 8 + 4; // [hlc:u64][node:u32]
 
 void pack(write_batch& b, std::uint8_t flags, std::string_view key, std::string_view value,

@@ -98,7 +98,8 @@ struct reply_result {
          (static_cast<std::uint32_t>(b[2]) << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
 }
 [[nodiscard]] inline std::uint64_t load_u64(const char* p) noexcept {
-  return static_cast<std::uint64_t>(load_u32(p)) | (static_cast<std::uint64_t>(load_u32(p + 4)) << 32);
+  return static_cast<std::uint64_t>(load_u32(p)) |
+         (static_cast<std::uint64_t>(load_u32(p + 4)) << 32);
 }
 inline void store_u16(char* p, std::uint16_t v) noexcept {
   p[0] = static_cast<char>(v & 0xFF);
