@@ -124,6 +124,7 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
   mc.secret = opts.auth_key;
   mc.tls = tls;
   mc.self_name = place->name(0);
+  mc.timing.jitter_percent = 50;
   mc.own_endpoint = caf::actor_cast<caf::strong_actor_ptr>(endpoint);
   mc.on_peer_change = [r = replication, h = handoff,
                        a = anti_entropy](std::uint32_t peer, const caf::strong_actor_ptr& ep) {

@@ -56,19 +56,22 @@ void drop_handle(self_ptr self, std::size_t i) {
   auto& h = self->state.handles[i];
   if (h) self->demonitor(h.address());
   h = nullptr;
+  self->state.missed_hellos[i] = 0; // next time, wait for the peer's dial again
   notify(self, i, nullptr);
 }
 
-/// With TLS, does this node dial peer `i` (else it waits for the peer's hello)?
+std::string member_name(const peer_address& a) {
+  return a.host + ":" + std::to_string(a.port);
+}
+
+/// Does this node dial peer `i` (else it waits for the peer's hello)? See dials_peer.
 bool dials(const membership_state& st, std::size_t i) {
-  if (!st.config.tls) return true;
-  const auto& a = st.config.peers[i];
-  return st.config.self_name < a.host + ":" + std::to_string(a.port);
+  return dials_peer(st.config.self_name, member_name(st.config.peers[i]), st.missed_hellos[i]);
 }
 
 void say_hello(self_ptr self, std::size_t i) {
   auto& st = self->state;
-  if (st.config.tls && dials(st, i) && st.handles[i] && st.config.own_endpoint)
+  if (dials(st, i) && st.handles[i] && st.config.own_endpoint)
     self->send(st.handles[i], hello_atom_v, st.config.node_id, st.config.own_endpoint);
 }
 
@@ -148,7 +151,7 @@ void attempt(self_ptr self, std::size_t i) {
               st.tracker->is_self(i); // CLUSTER_NODES listed this node itself
               return;
             }
-            if (!dials(st, i)) { // TLS: the peer dials this node and says hello
+            if (!dials(st, i)) { // the peer dials this node and says hello
               st.probed[i] = id;
               st.await_until_ms[i] = st.now_ms() + st.config.connect_timeout.count();
               return;
@@ -193,6 +196,9 @@ void tick(self_ptr self) {
   for (std::size_t i = 0; i < st.await_until_ms.size(); ++i) {
     if (st.await_until_ms[i] != 0 && now >= st.await_until_ms[i]) { // no hello came
       st.await_until_ms[i] = 0;
+      if (st.missed_hellos[i] < hello_waits_max && ++st.missed_hellos[i] == hello_waits_max)
+        log(log_level::info, "peer " + member_name(st.config.peers[i]) +
+                                 " does not dial this node: dialing it instead");
       st.tracker->attempt_failed(i, now);
     }
   }
@@ -208,19 +214,26 @@ void tick(self_ptr self) {
 membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_config config) {
   auto& st = self->state;
   st.started = std::chrono::steady_clock::now();
-  st.tracker = std::make_unique<peer_tracker>(config.peers, config.timing);
+  // The jitter differs per node (seeded by its name), so peers that lost each other at
+  // the same instant retry at different times.
+  std::uint64_t seed = 0;
+  for (char c : config.self_name)
+    seed = seed * 131 + static_cast<unsigned char>(c);
+  st.tracker = std::make_unique<peer_tracker>(config.peers, config.timing, seed);
   for (std::size_t i = 0; i < config.peers.size(); ++i)
     st.probers.push_back(
         self->spawn<caf::detached + caf::linked>(prober_actor_impl, config.probe_timeout));
   st.handles.resize(config.peers.size());
   st.probed.resize(config.peers.size());
   st.await_until_ms.assign(config.peers.size(), 0);
+  st.missed_hellos.assign(config.peers.size(), 0);
   st.config = std::move(config);
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
     for (std::size_t i = 0; i < st.handles.size(); ++i) {
       if (st.handles[i] && st.handles[i].address() == msg.source) {
         st.handles[i] = nullptr;
+        st.missed_hellos[i] = 0;
         st.tracker->lost(i, st.now_ms());
         notify(self, i, nullptr);
         log(log_level::warning, "peer " + st.config.peers[i].host + ":" +
@@ -237,12 +250,13 @@ membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_
         self->delayed_send(self, period, tick_atom_v);
       },
       [self](hello_atom, const std::string& node_id, const caf::strong_actor_ptr& ep) {
-        // A peer that dialed this node (TLS): accepted for the entry whose probe found
-        // that node id, and authenticated like any connection this node made.
+        // A peer that dialed this node: accepted for the entry whose probe found that
+        // node id, and authenticated like any connection this node made.
         auto& st = self->state;
         for (std::size_t i = 0; i < st.probed.size(); ++i) {
           if (st.await_until_ms[i] == 0 || st.probed[i].node_id != node_id || !ep) continue;
           st.await_until_ms[i] = 0;
+          st.missed_hellos[i] = 0;
           on_connected(self, i, st.probed[i], ep);
           return;
         }
@@ -335,7 +349,8 @@ peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
       },
       [self](hello_atom, const std::string& node_id, const caf::strong_actor_ptr& ep) {
         auto& st = self->state;
-        if (st.trusts(self->current_sender()) && st.config.on_hello) st.config.on_hello(node_id, ep);
+        if (st.trusts(self->current_sender()) && st.config.on_hello)
+          st.config.on_hello(node_id, ep);
       },
       [self](read_atom, std::string& key) -> caf::result<write_batch> {
         auto& st = self->state;

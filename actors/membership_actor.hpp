@@ -5,9 +5,10 @@
 //  1. a prober (one detached helper per peer) asks the peer's client port for HEALTH,
 //     which names its node id, region and cluster port (the "hello");
 //  2. an entry whose node id is this node's is this node: ignored from then on;
-//  3. the middleman connects to host:cluster_port (a request with a timeout; it only
-//     ever sees addresses that just answered), and the peer's published membership
-//     actor is monitored;
+//  3. of each pair only one side dials (peer_tracker.hpp: dials_peer): the middleman
+//     connects to host:cluster_port (a request with a timeout; it only ever sees
+//     addresses that just answered), the peer's published endpoint is monitored, and a
+//     hello introduces this node's endpoint to the peer, which was waiting for it;
 //  4. while up, it is pinged every heartbeat; an answer is "heard". A peer silent for
 //     down_after_ms (e.g. SIGSTOPped, whose TCP connection stays open) or whose handle
 //     goes down is marked down and retried after backoff_min_ms.
@@ -24,8 +25,8 @@
 
 #include "actors/cluster_clock.hpp"
 #include "actors/peer_tracker.hpp"
-#include "storage/engine.hpp"
 #include "protocol/actors.hpp"
+#include "storage/engine.hpp"
 
 namespace minivault {
 
@@ -60,13 +61,10 @@ struct membership_config {
   std::chrono::milliseconds connect_timeout{2000};
   peer_board* board = nullptr; // owned by the node, outlives the actor
   std::string secret;          // -auth: peers must prove it (empty: every peer is trusted)
-  /// Connect through CAF's OpenSSL manager (-tls-cert). Then only one side of each pair
-  /// dials (the one whose member name sorts first) and introduces its endpoint with
-  /// hello_atom: two TLS connections between the same pair of nodes keep closing each
-  /// other (measured: a peer flapping up/down every 200 ms), which plain BASP avoids.
+  /// Connect through CAF's OpenSSL manager (-tls-cert) instead of plain BASP.
   bool tls = false;
-  std::string self_name;                  // this node's member name (TLS: who dials)
-  caf::strong_actor_ptr own_endpoint;     // TLS: what the hello introduces
+  std::string self_name;              // this node's member name (decides who dials)
+  caf::strong_actor_ptr own_endpoint; // what the hello introduces
   /// Told (on the membership actor's thread) when peer `i` comes up (with its endpoint)
   /// or goes down (nullptr): the node forwards it to replication, handoff, anti-entropy.
   std::function<void(std::uint32_t, const caf::strong_actor_ptr&)> on_peer_change;
@@ -78,8 +76,9 @@ struct membership_state {
   membership_config config;
   std::vector<prober_actor> probers;        // one per peer
   std::vector<peer_endpoint_actor> handles; // the peers' endpoints while up
-  std::vector<probe_result> probed;         // TLS: what each peer's probe found
-  std::vector<std::int64_t> await_until_ms; // TLS: waiting for a hello until then (0: not)
+  std::vector<probe_result> probed;         // what each peer's probe found
+  std::vector<std::int64_t> await_until_ms; // waiting for a hello until then (0: not)
+  std::vector<std::uint32_t> missed_hellos; // waits in a row that ended with no hello
   std::chrono::steady_clock::time_point started;
   [[nodiscard]] std::int64_t now_ms() const;
 };
@@ -96,10 +95,10 @@ struct endpoint_config {
   /// A trusted peer's hello (TLS), handed to membership.
   std::function<void(const std::string&, const caf::strong_actor_ptr&)> on_hello;
   // Where peers' requests go (all optional: a missing one refuses those requests).
-  storage_actor storage;          // replicate_atom
-  anti_entropy_actor anti_entropy; // pull_atom, read_atom
+  storage_actor storage;                   // replicate_atom
+  anti_entropy_actor anti_entropy;         // pull_atom, read_atom
   const storage::engine* engine = nullptr; // digest_atom
-  cluster_clock* clock = nullptr;  // observes the versions peers send
+  cluster_clock* clock = nullptr;          // observes the versions peers send
 };
 
 /// Bounds of the endpoint's per-connection state (oldest entries go first).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "storage/partition.hpp"
+
 namespace minivault {
 
 const char* to_string(peer_state s) noexcept {
@@ -16,7 +18,13 @@ const char* to_string(peer_state s) noexcept {
   return "unknown";
 }
 
-peer_tracker::peer_tracker(std::vector<peer_address> peers, timing t) : timing_(t) {
+bool dials_peer(const std::string& self_name, const std::string& peer_name,
+                std::uint32_t missed_hellos) noexcept {
+  return self_name < peer_name || missed_hellos >= hello_waits_max;
+}
+
+peer_tracker::peer_tracker(std::vector<peer_address> peers, timing t, std::uint64_t jitter_seed)
+    : timing_(t), jitter_state_(jitter_seed) {
   for (auto& a : peers) {
     peer p;
     p.address = std::move(a);
@@ -27,7 +35,13 @@ peer_tracker::peer_tracker(std::vector<peer_address> peers, timing t) : timing_(
 
 void peer_tracker::retry_after(peer& p, std::int64_t now_ms, std::int64_t delay_ms) {
   p.attempting = false;
-  p.next_attempt_ms = now_ms + delay_ms;
+  std::int64_t extra = 0;
+  if (timing_.jitter_percent > 0 && delay_ms > 0) {
+    const std::uint64_t z = storage::mix64(jitter_state_ += 0x9e3779b97f4a7c15ULL); // splitmix64
+    const std::uint64_t span = static_cast<std::uint64_t>(delay_ms * timing_.jitter_percent / 100);
+    extra = static_cast<std::int64_t>(z % (span + 1));
+  }
+  p.next_attempt_ms = now_ms + delay_ms + extra;
 }
 
 std::vector<std::size_t> peer_tracker::due_attempts(std::int64_t now_ms) {

@@ -7,7 +7,15 @@
 // `down` once it was lost (its connection closed, or it was silent for `down_after_ms`).
 // Attempts back off exponentially from `backoff_min_ms` to `backoff_max_ms`; a peer that
 // was up and is lost is retried after `backoff_min_ms`, so a restarted peer is back
-// within a second.
+// within a second. Every retry delay gets up to `jitter_percent` more, drawn from a
+// generator seeded per node, so nodes that lost each other at the same instant (a
+// partition healing) do not retry in lockstep.
+//
+// Who dials: exactly one side of each pair opens the connection (`dials_peer`). When both
+// dial at once, each node's middleman ends up with two connections to the other and
+// closes one; over a WAN (80 ms round trip, measured with tests/wan) the two sides often
+// close different ones, so the link dropped every ~0.6 s and six nodes took up to 36 s
+// to form.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,9 +44,10 @@ public:
     std::int64_t down_after_ms = 3000; // an up peer silent this long is down
     std::int64_t backoff_min_ms = 100;
     std::int64_t backoff_max_ms = 800;
+    std::int64_t jitter_percent = 0; // each retry delay grows by up to this share
   };
 
-  peer_tracker(std::vector<peer_address> peers, timing t);
+  peer_tracker(std::vector<peer_address> peers, timing t, std::uint64_t jitter_seed = 0);
 
   [[nodiscard]] std::size_t size() const noexcept { return peers_.size(); }
   [[nodiscard]] const peer_address& address(std::size_t i) const { return peers_[i].address; }
@@ -82,6 +91,17 @@ private:
 
   std::vector<peer> peers_;
   timing timing_;
+  std::uint64_t jitter_state_; // splitmix64 state of the retry jitter
 };
+
+/// Hellos a node waits for from a peer that should dial it before it dials that peer
+/// itself (the peer may not list this node: CLUSTER_NODES need not be symmetric).
+inline constexpr std::uint32_t hello_waits_max = 2;
+
+/// Does the node named `self_name` dial the peer named `peer_name` (member names,
+/// host:port)? The name that sorts first dials, unless the other side has been awaited
+/// `hello_waits_max` times in a row without a hello.
+[[nodiscard]] bool dials_peer(const std::string& self_name, const std::string& peer_name,
+                              std::uint32_t missed_hellos) noexcept;
 
 } // namespace minivault

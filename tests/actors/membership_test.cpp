@@ -47,6 +47,35 @@ TEST(peer_tracker, attempts_back_off_exponentially_up_to_the_cap) {
   }
 }
 
+TEST(peer_tracker, jitter_spreads_retries_within_the_configured_share) {
+  // Two nodes that lost each other at the same instant: with jitter their retries land at
+  // different times, each within [delay, delay * 1.5].
+  peer_tracker::timing timing{500, 3000, 100, 800, 50};
+  std::set<std::int64_t> due_at;
+  for (std::uint64_t seed : {1u, 2u, 3u, 4u}) {
+    peer_tracker t({{"a", 1}}, timing, seed);
+    (void)t.due_attempts(0);
+    t.attempt_failed(0, 0);
+    std::int64_t at = 0;
+    while (t.due_attempts(at).empty())
+      ++at;
+    EXPECT_GE(at, 100);
+    EXPECT_LE(at, 150);
+    due_at.insert(at);
+  }
+  EXPECT_GT(due_at.size(), 1u) << "every seed retried at the same instant";
+}
+
+TEST(peer_tracker, exactly_one_side_of_a_pair_dials) {
+  const std::string a = "10.0.0.1:3000", b = "10.0.0.2:3000";
+  EXPECT_TRUE(dials_peer(a, b, 0));
+  EXPECT_FALSE(dials_peer(b, a, 0));
+  // The side that waits dials after hello_waits_max waits without a hello (the other
+  // node may not list it).
+  EXPECT_FALSE(dials_peer(b, a, hello_waits_max - 1));
+  EXPECT_TRUE(dials_peer(b, a, hello_waits_max));
+}
+
 TEST(peer_tracker, up_peers_are_pinged_and_expire_when_silent) {
   auto t = two_peers();
   (void)t.due_attempts(0);

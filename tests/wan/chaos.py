@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Jepsen-style randomized fault test (tests/wan/README.md).
+
+A seeded schedule of faults (SIGKILL + restart, SIGSTOP/SIGCONT, a node partitioned from
+the rest, a majority/minority split, one-way partitions, added delay and loss, and rarely
+a SIGKILL of the whole cluster) runs against real nodes in emulator namespaces while
+writers in a client namespace send SET/DELETE through random nodes and record every
+outcome. At the end: heal, restart what is dead, wait for convergence, then check
+  (a) every node serves,
+  (b) no acknowledged write is lost: each key holds the value of its writer's last
+      acknowledged write, or of a later write of that writer whose outcome is unknown,
+  (c) every node answers the same for every key,
+  (d) and report availability (acknowledged / attempted) per fault kind.
+
+usage: chaos.py NETEM MINIVAULT [--seed N] [--seconds S] [--nodes N] [--writers W]
+                [--keep DIR]                 (exit 0 pass, 1 fail, 77 skipped: needs root)
+"""
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from netem import Netem, Skip, SKIP, skip_unless_possible  # noqa: E402
+from wan_cluster import WanCluster, wait_until, minivault  # noqa: E402
+from chaos_schedule import make_schedule, describe  # noqa: E402
+from chaos_check import History, check_final  # noqa: E402
+
+KEYS_PER_WRITER = 16
+DELETE_SHARE = 0.15
+
+
+class Writer(threading.Thread):
+    """Sends one write at a time through random nodes and records every outcome."""
+
+    def __init__(self, w, cluster, net, client_ns, history, stop, fault_now, seed):
+        super().__init__(daemon=True)
+        self.w, self.cluster, self.net, self.client_ns = w, cluster, net, client_ns
+        self.history, self.stop, self.fault_now = history, stop, fault_now
+        self.rng = random.Random(seed)
+        self.clients = {}
+        self.error = None
+
+    def client(self, node):
+        c = self.clients.get(node)
+        if c is None:
+            c = self.clients[node] = self.cluster.client(node, timeout=3.0)
+        return c
+
+    def drop(self, node):
+        c = self.clients.pop(node, None)
+        if c is not None:
+            c.close()
+
+    def run(self):
+        try:
+            self.net.enter(self.client_ns)
+            seq = 0
+            while not self.stop.is_set():
+                seq += 1
+                key = "w%d-k%d" % (self.w, self.rng.randrange(KEYS_PER_WRITER))
+                node = self.rng.randrange(self.cluster.n)
+                value = None if self.rng.random() < DELETE_SHARE else "w%d:%d" % (self.w, seq)
+                op = self.history.begin(key, value, node, self.fault_now[0])
+                try:
+                    c = self.client(node)
+                    if value is None:
+                        c.delete(key)
+                    else:
+                        c.set(key, value)
+                    self.history.end(op, "ok")
+                except minivault.ReplyError as e:
+                    self.history.end(op, "error", str(e))
+                except (minivault.ConnectionFailed, OSError) as e:
+                    self.history.end(op, "unknown", str(e))
+                    self.drop(node)
+                    time.sleep(0.02)
+        except Exception as e:  # a bug in the test itself: fail loudly
+            self.error = e
+        finally:
+            for n in list(self.clients):
+                self.drop(n)
+
+
+def apply_fault(f, cluster, net, start):
+    """Starts fault f; returns its undo."""
+    kind = f["kind"]
+    if kind == "kill":
+        cluster.kill(f["node"])
+        return lambda: cluster.start(f["node"])
+    if kind == "kill_all":
+        for i in range(cluster.n):
+            cluster.kill(i)
+        return lambda: [cluster.start(i) for i in range(cluster.n)]
+    if kind == "freeze":
+        cluster.freeze(f["node"])
+        return lambda: cluster.thaw(f["node"])
+    if kind in ("isolate", "split"):
+        net.cut(f["a"], f["b"])
+        return net.heal
+    if kind == "one_way":
+        net.cut(f["a"], f["b"], one_way=True)
+        return net.heal
+    if kind == "delay":
+        net.delay(f["a"], f["b"], f["ms"], f["jitter_ms"])
+        return lambda: net.delay(f["a"], f["b"], 0, 0)
+    if kind == "loss":
+        net.loss(f["a"], f["b"], f["percent"])
+        return lambda: net.loss(f["a"], f["b"], 0)
+    raise ValueError(kind)
+
+
+def run(args):
+    skip_unless_possible(args.netem)
+    rng = random.Random(args.seed)
+    schedule = make_schedule(rng, args.nodes, args.seconds)
+    print("chaos: seed %d, %d nodes, %d writers, %.0f s, %d faults (replay: --seed %d "
+          "--seconds %g --nodes %d)" % (args.seed, args.nodes, args.writers, args.seconds,
+                                        len(schedule), args.seed, args.seconds, args.nodes),
+          flush=True)
+    for f in schedule:
+        print("  schedule %7.2f s  %s" % (f["at"], describe(f)), flush=True)
+    try:
+        net = Netem(args.netem, args.nodes + 1)
+    except Skip as e:
+        print("SKIPPED:", e)
+        return SKIP
+    client_ns = args.nodes
+    work = tempfile.mkdtemp(prefix="mv-chaos-")
+    failures = []
+    history = History()
+    with net:
+        cluster = WanCluster(net, args.minivault, args.nodes, work,
+                             extra_args=["-request-timeout-ms", "1000"])
+        try:
+            cluster.start_all()
+            with net.inside(client_ns):
+                if not wait_until(lambda: all(cluster.health(i)["status"] == "healthy"
+                                              for i in range(args.nodes)), 60, 0.1):
+                    raise RuntimeError("the cluster did not form within 60 s")
+            stop = threading.Event()
+            fault_now = ["none"]
+            writers = [Writer(w, cluster, net, client_ns, history, stop, fault_now,
+                              args.seed * 1000 + w) for w in range(args.writers)]
+            for w in writers:
+                w.start()
+            t0 = time.time()
+            for f in schedule:
+                time.sleep(max(0.0, t0 + f["at"] - time.time()))
+                print("  %7.2f s  start %s" % (time.time() - t0, describe(f)), flush=True)
+                undo = apply_fault(f, cluster, net, t0)
+                fault_now[0] = f["kind"]
+                time.sleep(f["duration"])
+                undo()
+                fault_now[0] = "none"
+            time.sleep(max(0.0, t0 + args.seconds - time.time()))
+            stop.set()
+            for w in writers:
+                w.join(30)
+                if w.error:
+                    raise w.error
+            # Heal everything, restart what is dead, then converge and check.
+            net.clear()
+            for i in range(args.nodes):
+                cluster.thaw(i)
+                if not cluster.alive(i):
+                    cluster.start(i)
+            with net.inside(client_ns):
+                failures += check_final(cluster, history, args.converge_seconds)
+            for i in range(args.nodes):
+                if not cluster.alive(i):
+                    failures.append("node %d died (see its log)" % i)
+        except Exception as e:
+            failures.append("test error: %r" % (e,))
+        finally:
+            cluster.stop_all()
+            print(history.report(), flush=True)
+            if failures or args.keep:
+                dest = args.keep or os.path.join(tempfile.gettempdir(),
+                                                 "mv-chaos-seed%d" % args.seed)
+                shutil.rmtree(dest, ignore_errors=True)
+                shutil.copytree(work, dest, ignore=shutil.ignore_patterns("*.db*", "clock"))
+                history.dump(os.path.join(dest, "history.txt"))
+                print("logs and history kept in %s" % dest)
+            shutil.rmtree(work, ignore_errors=True)
+    for f in failures[:50]:
+        print("FAIL:", f)
+    print("lost=%d" % history.lost, "PASS" if not failures else "FAILED", flush=True)
+    return 1 if failures else 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("netem")
+    p.add_argument("minivault")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--nodes", type=int, default=3)
+    p.add_argument("--writers", type=int, default=4)
+    p.add_argument("--converge-seconds", type=float, default=60)
+    p.add_argument("--keep", default="", help="copy logs and history here")
+    return run(p.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
