@@ -188,6 +188,9 @@ def run(args):
                 shutil.copytree(work, dest, ignore=shutil.ignore_patterns("*.db*", "clock"))
                 history.dump(os.path.join(dest, "history.txt"))
                 print("logs and history kept in %s" % dest)
+                for i in range(args.nodes):
+                    print("---- node %d log (tail)" % i)
+                    print("\n".join(cluster.log_text(i).splitlines()[-20:]))
             shutil.rmtree(work, ignore_errors=True)
     for f in failures[:50]:
         print("FAIL:", f)

@@ -5,11 +5,8 @@ Node i runs in namespace i at <address(i)>:3000 (binary) and :8080 (HTTP), clust
 ports, so the same port numbers serve every node. Each process is stopped by its own PID.
 """
 
-import json
 import os
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import time
@@ -112,15 +109,17 @@ class WanCluster:
 
 
 def wait_until(predicate, timeout_s, step_s=0.1):
+    """True once predicate() holds (tried at least once); False after timeout_s."""
     deadline = time.time() + timeout_s
-    while time.time() < deadline:
+    while True:
         try:
             if predicate():
                 return True
         except (minivault.MinivaultError, OSError):
             pass
+        if time.time() >= deadline:
+            return False
         time.sleep(step_s)
-    return False
 
 
 def all_peers_up(cluster, i):
