@@ -183,8 +183,12 @@ class Netem:
     def check_clean(self):
         left = [n for n in namespaces() if n.startswith(self.prefix + "-")]
         alive = [c.pid for c in self._children if c.poll() is None]
-        if left or alive:
-            raise LeftBehind("left behind: namespaces %s, processes %s" % (left, alive))
+        # The TUN devices live only inside the namespaces: none may show up here.
+        tun = subprocess.run(["ip", "-o", "link", "show", "dev", "mv0"],
+                             capture_output=True).returncode == 0
+        if left or alive or tun:
+            raise LeftBehind("left behind: namespaces %s, processes %s, mv0 here: %s"
+                             % (left, alive, tun))
 
 
 def skip_unless_possible(binary):
