@@ -263,19 +263,16 @@ void classify(const head& h, const node_options& opts, front_request& req) {
 } // namespace
 
 front_parse codec::parse(const char* data, std::size_t len, const node_options& opts) const {
-  // Empty lines before a request line are ignored (RFC 9112 section 2.2).
+  // Empty lines before a request line are ignored (RFC 9112 section 2.2), but they count
+  // towards the head bound: nothing is consumed before a whole request, so uncounted
+  // they would be buffered without limit (a client sending only CRLFs).
   std::size_t skip = 0;
   while (len - skip >= 2 && data[skip] == '\r' && data[skip + 1] == '\n')
     skip += 2;
-  if (skip > 0) {
-    front_parse r = parse(data + skip, len - skip, opts);
-    if (r.st != front_parse::state::need_more) r.consumed += skip;
-    if (r.frame_bytes != 0) r.frame_bytes += skip;
-    return r;
-  }
-  std::string_view in(data, len);
+  std::string_view in(data + skip, len - skip);
+  const std::size_t room = http_head_bytes_max - std::min(skip, http_head_bytes_max);
   std::size_t end = in.find("\r\n\r\n");
-  std::size_t scan = std::min(end == std::string_view::npos ? len : end + 4, http_head_bytes_max);
+  std::size_t scan = std::min(end == std::string_view::npos ? in.size() : end + 4, room);
   if (std::string_view bad = bad_head_byte(in, scan); !bad.empty())
     return fatal(400, errc::bad_request, std::string(bad));
   if (end == std::string_view::npos) {
@@ -283,15 +280,14 @@ front_parse codec::parse(const char* data, std::size_t len, const node_options& 
       return fatal(431, errc::too_large, "request head larger than 16 KiB");
     return {}; // need more, size unknown
   }
-  if (end + 4 > http_head_bytes_max)
-    return fatal(431, errc::too_large, "request head larger than 16 KiB");
+  if (end + 4 > room) return fatal(431, errc::too_large, "request head larger than 16 KiB");
   head h;
   int status = 400;
   if (std::string err = parse_head(in.substr(0, end + 2), h, status); !err.empty())
     return fatal(status, errc::bad_request, std::move(err));
   const std::size_t body_max = opts.value_bytes_max + http_body_overhead_bytes;
   if (h.length > body_max) return fatal(413, errc::too_large, "body larger than the value limit");
-  const std::size_t frame = end + 4 + static_cast<std::size_t>(h.length);
+  const std::size_t frame = skip + end + 4 + static_cast<std::size_t>(h.length);
   front_parse r;
   front_request& req = r.req;
   classify(h, opts, req);

@@ -231,6 +231,47 @@ TEST(http_codec, a_head_over_16_kib_is_refused_with_431) {
   expect_fatal("GET /" + std::string(20000, 'k') + " HTTP/1.1\r\n\r\n", 431);
 }
 
+// Found by fuzzing (tests/fuzz/corpus/http_codec/bug-crlf-flood): empty lines before a
+// request line were skipped but never counted, so a client sending nothing but CRLFs
+// stayed need_more (nothing consumed) and the connection buffered them without limit.
+TEST(http_codec, empty_lines_before_a_request_count_towards_the_head_bound) {
+  std::string flood;
+  for (std::size_t i = 0; i < http_head_bytes_max / 2; ++i)
+    flood += "\r\n";
+  ASSERT_EQ(flood.size(), http_head_bytes_max);
+  EXPECT_EQ(parse(flood).st, state::need_more); // not over the bound yet
+  expect_fatal(flood + "\r\n", 431);
+  expect_fatal(flood + flood, 431);
+  // Half the bound in empty lines leaves half for the head itself.
+  const std::string half = flood.substr(0, http_head_bytes_max / 2);
+  const std::string start = "GET /k HTTP/1.1\r\nX-Filler: ";
+  std::string fits = half + start;
+  fits += std::string(http_head_bytes_max - fits.size() - 4, 'a') + "\r\n\r\n";
+  ASSERT_EQ(fits.size(), http_head_bytes_max);
+  front_parse r = parse(fits);
+  ASSERT_EQ(r.st, state::complete);
+  EXPECT_EQ(r.consumed, fits.size());
+  EXPECT_EQ(r.req.key, "k");
+  // One byte more: over the bound.
+  std::string over = half + start +
+                     std::string(http_head_bytes_max - half.size() - start.size() - 3, 'a') +
+                     "\r\n\r\n";
+  expect_fatal(over, 431);
+  // An incomplete head after the empty lines: refused once the whole passes the bound.
+  std::string unterminated = half + start;
+  unterminated += std::string(http_head_bytes_max - unterminated.size(), 'a');
+  EXPECT_EQ(parse(unterminated).st, state::need_more);
+  expect_fatal(unterminated + "a", 431);
+  // A request's known size counts its empty lines.
+  front_parse partial = parse("\r\n\r\nPUT /k HTTP/1.1\r\nContent-Length: 11\r\n\r\n{\"val");
+  ASSERT_EQ(partial.st, state::need_more);
+  EXPECT_EQ(partial.frame_bytes, 4u +
+                                     std::string_view("PUT /k HTTP/1.1\r\n"
+                                                      "Content-Length: 11\r\n\r\n")
+                                         .size() +
+                                     11u);
+}
+
 TEST(http_codec, malformed_request_lines) {
   for (std::string_view in : {
            "GET /k\r\n\r\n",
