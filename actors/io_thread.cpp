@@ -5,6 +5,7 @@
 // connection -> send the write batch -> one send() per touched connection -> free closed
 // connections. Nothing here blocks except epoll_wait.
 #include "actors/io_thread.hpp"
+#include "actors/protected_mode.hpp"
 
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -55,7 +56,8 @@ io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
       front_listen_fd_(ctx.front ? ctx.front_listen_fd : -1),
       own_metrics_(ctx.metrics ? nullptr : std::make_unique<front_metrics>()),
       metrics_(ctx.metrics ? &ctx.metrics->binary_shards.at(index) : own_metrics_.get()),
-      http_metrics_(ctx.metrics ? &ctx.metrics->http : own_metrics_.get()), tokens_(ctx.tokens) {
+      http_metrics_(ctx.metrics ? &ctx.metrics->http : own_metrics_.get()), tokens_(ctx.tokens),
+      protected_(ctx.options && protected_mode_active(*ctx.options)) {
   if (ctx.replication) {
     eager_ops_ = cluster_batch_eager_ops;
     eager_bytes_ = cluster_batch_eager_bytes;
@@ -211,7 +213,10 @@ void io_thread::on_wake() {
 void io_thread::on_accept(bool front) {
   const int listen_fd = front ? front_listen_fd_ : listen_fd_;
   for (int k = 0; k < 64; ++k) {
-    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof(peer);
+    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
       // Out of descriptors: the pending connection would make the (level-triggered)
       // listener fire forever. Free the spare, accept and close the connection, take
@@ -243,6 +248,13 @@ void io_thread::on_accept(bool front) {
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ctx_.open_connections.fetch_add(1);
+    if (peer.sin_family != AF_INET || !client_allowed(protected_, ntohl(peer.sin_addr.s_addr))) {
+      // Refused by protected mode: answered here, on this thread, then closed.
+      refused_.fetch_add(1, std::memory_order_relaxed);
+      ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
+      if (connection* c = add_connection(fd, front)) refuse_protected(*c);
+      continue;
+    }
     accepted_.fetch_add(1, std::memory_order_relaxed);
     ctx_.accepted_connections.fetch_add(1, std::memory_order_relaxed);
     io_thread* target = peers_.empty() ? this : peers_[next_peer_++ % peers_.size()];
@@ -253,7 +265,7 @@ void io_thread::on_accept(bool front) {
   }
 }
 
-void io_thread::add_connection(int fd, bool front) {
+connection* io_thread::add_connection(int fd, bool front) {
   auto c = std::make_unique<connection>();
   c->fd = fd;
   c->front = front;
@@ -264,7 +276,7 @@ void io_thread::add_connection(int fd, bool front) {
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     ::close(fd);
     ctx_.open_connections.fetch_sub(1);
-    return;
+    return nullptr;
   }
   c->interest = EPOLLIN;
   c->last_input_ms = c->last_output_ms = now_ms();
@@ -277,6 +289,27 @@ void io_thread::add_connection(int fd, bool front) {
   }
   open_.fetch_add(1, std::memory_order_relaxed);
   conns_.push_back(std::move(c));
+  return conns_.back().get();
+}
+
+void io_thread::refuse_protected(connection& c) {
+  // The reply goes out before the client's request is read; the lingering close then
+  // drops what it sends, so the kernel does not answer with a reset that would destroy
+  // the reply.
+  if (c.front) {
+    front_request req;
+    req.k = front_request::kind::refused;
+    req.status = 403;
+    req.close = true;
+    front_error(c, req, errc::unauthorized, protected_mode_refusal);
+    close_after_replies(c);
+  } else {
+    protocol_errors_.fetch_add(1, std::memory_order_relaxed);
+    reply(c, wire::status_error, protected_mode_refusal);
+    c.closing = true;
+    set_interest(c, false, c.want_write);
+    mark_dirty(c);
+  }
 }
 
 void io_thread::on_readable(connection& c) {

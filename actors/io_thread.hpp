@@ -58,7 +58,11 @@ private:
   void wake();
   void on_wake();
   void on_accept(bool front);
-  void add_connection(int fd, bool front);
+  /// Registers an accepted socket; returns the connection, or nullptr (closed) on failure.
+  connection* add_connection(int fd, bool front);
+  /// Protected mode: answers `c` with the refusal (binary error frame or HTTP 403) and
+  /// closes it once that is sent, without reading a request.
+  void refuse_protected(connection& c);
   void on_readable(connection& c);
   void on_writable(connection& c);
   void process_input(connection& c, const char* data, std::size_t len);
@@ -192,6 +196,7 @@ private:
   front_tally tally_;               // this round's answered requests, published at its end
   std::int64_t round_start_us_ = 0; // when this round's epoll_wait returned
   token_bucket tokens_;             // this thread's share of -ratelimit
+  bool protected_ = false;          // protected mode: serve loopback clients only
 
   std::atomic<std::uint64_t> accepted_{0}, requests_{0}, protocol_errors_{0}, open_{0}, refused_{0};
 };

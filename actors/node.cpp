@@ -13,6 +13,7 @@
 #include "actors/connections_actor.hpp"
 #include "actors/health.hpp"
 #include "actors/log.hpp"
+#include "actors/protected_mode.hpp"
 #include "actors/stop_actor.hpp"
 #include "actors/storage_actor.hpp"
 #include "actors/sync_actor.hpp"
@@ -184,6 +185,7 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
   if (opts.http_port != 0)
     log(log_level::info,
         "serving HTTP/JSON on " + opts.bind_address + ":" + std::to_string(opts.http_port));
+  if (auto notice = protected_mode_notice(opts); !notice.empty()) log(log_level::warning, notice);
   return n;
 }
 

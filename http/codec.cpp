@@ -139,6 +139,8 @@ const char* reason_of(int status) noexcept {
     return "Bad Request";
   case 401:
     return "Unauthorized";
+  case 403:
+    return "Forbidden";
   case 404:
     return "Not Found";
   case 405:

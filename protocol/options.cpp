@@ -136,6 +136,15 @@ std::string set_fsync(node_options& o, std::string_view v) {
   return err;
 }
 
+constexpr const char* yes_no_names[] = {"no", "yes"};
+
+std::string set_protected(node_options& o, std::string_view v) {
+  std::size_t i = 0;
+  auto err = set_choice(i, v, yes_no_names);
+  if (err.empty()) o.protected_mode = i == 1;
+  return err;
+}
+
 std::string set_log_level(node_options& o, std::string_view v) {
   std::size_t i = 0;
   auto err = set_choice(i, v, log_level_names);
@@ -201,7 +210,12 @@ const option_desc option_table[] = {
      [](opts& o, sv v) { return set_text(o.config_file, v, true); }},
     {"bind", "ADDR", "address the listening sockets bind to",
      [](const opts& o) { return dquoted(o.bind_address); },
-     [](opts& o, sv v) { return set_text(o.bind_address, v, true); }},
+     [](opts& o, sv v) {
+       o.bind_explicit = true; // turns protected mode off, as Redis's `bind` does
+       return set_text(o.bind_address, v, true);
+     }},
+    {"protected-mode", "yes|no", "with no -auth, -bind or peers: serve loopback clients only",
+     [](const opts& o) { return std::string(o.protected_mode ? "yes" : "no"); }, set_protected},
     {"region", "NAME", "region label used for placement and quorums",
      [](const opts& o) { return dquoted(o.region); },
      [](opts& o, sv v) { return set_label(o.region, v, true); }},

@@ -35,6 +35,7 @@ const std::vector<std::string> all_keys = {
     "workers",
     "config",
     "bind",
+    "protected-mode",
     "region",
     "node-id",
     "fsync",
@@ -86,6 +87,7 @@ void expect_defaults(const node_options& o) {
   EXPECT_EQ(o.cache_mb, 512u);
   EXPECT_EQ(o.workers, 50u);
   EXPECT_EQ(o.bind_address, "0.0.0.0");
+  EXPECT_TRUE(o.protected_mode);
   EXPECT_EQ(o.region, "local");
   EXPECT_EQ(o.node_name, "");
   EXPECT_EQ(o.fsync, fsync_policy::none);
@@ -117,6 +119,7 @@ const std::vector<std::pair<std::string, std::string>> non_defaults = {
     {"cache", "1024"},
     {"workers", "8"},
     {"bind", "127.0.0.1"},
+    {"protected-mode", "no"},
     {"region", "eu-west"},
     {"node-id", "n1"},
     {"fsync", "interval"},
@@ -148,6 +151,8 @@ void expect_non_defaults(const node_options& o) {
   EXPECT_EQ(o.cache_mb, 1024u);
   EXPECT_EQ(o.workers, 8u);
   EXPECT_EQ(o.bind_address, "127.0.0.1");
+  EXPECT_TRUE(o.bind_explicit);
+  EXPECT_FALSE(o.protected_mode);
   EXPECT_EQ(o.region, "eu-west");
   EXPECT_EQ(o.node_name, "n1");
   EXPECT_EQ(o.fsync, fsync_policy::interval);
