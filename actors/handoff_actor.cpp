@@ -35,7 +35,7 @@ void deliver(self_ptr self, std::uint32_t peer) {
   st.delivering[peer] = true;
   self->request(st.endpoints[peer], st.config.timeout, replicate_atom_v, std::move(chunk))
       .then(
-          [self, peer, ids](std::uint8_t rc) {
+          [self, peer, ids](std::uint8_t rc, std::uint64_t) {
             auto& st = self->state;
             st.delivering[peer] = false;
             if (rc != 0) return; // the peer failed to store it: the timer retries

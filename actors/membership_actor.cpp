@@ -324,7 +324,7 @@ peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
           return caf::make_error(caf::sec::invalid_argument); // not authenticated
         return {self->state.config.node_id, self->state.config.region};
       },
-      [self](replicate_atom, write_batch& b) -> caf::result<std::uint8_t> {
+      [self](replicate_atom, write_batch& b) -> caf::result<std::uint8_t, std::uint64_t> {
         auto& st = self->state;
         if (!st.trusts(self->current_sender()) || !st.config.storage)
           return caf::make_error(caf::sec::invalid_argument);

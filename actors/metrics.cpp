@@ -242,9 +242,12 @@ std::string render_prometheus(const node_metrics& m, const metrics_inputs& in) {
     w.family("minivault_replicated_batches_total", "counter",
              "Client write batches by replication outcome.");
     w.sample("minivault_replicated_batches_total", "result=\"ok\"", in.replicated_ok);
-    w.sample("minivault_replicated_batches_total", "result=\"no_quorum\"",
-             in.replicated_no_quorum);
+    w.sample("minivault_replicated_batches_total", "result=\"no_quorum\"", in.replicated_no_quorum);
     w.sample("minivault_replicated_batches_total", "result=\"timeout\"", in.replicated_timeout);
+    w.single("minivault_replication_superseded_rounds_total", "counter",
+             "Write batches sent again with newer versions because a replica kept a newer "
+             "version of one of their keys.",
+             in.superseded_rounds);
     w.single("minivault_replica_failures_total", "counter",
              "Batches a peer failed, refused or did not answer in time.", in.replica_failures);
     w.family("minivault_hints_total", "counter", "Hinted handoff: batches a peer missed.");

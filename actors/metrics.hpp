@@ -106,6 +106,7 @@ struct metrics_inputs {
   bool clustered = false;
   std::uint64_t peers_up = 0, peers = 0;
   std::uint64_t replicated_ok = 0, replicated_no_quorum = 0, replicated_timeout = 0;
+  std::uint64_t superseded_rounds = 0;
   std::uint64_t replica_failures = 0, hints_stored = 0, hints_delivered = 0, hints_dropped = 0,
                 hints_pending = 0;
   std::uint64_t anti_entropy_rounds = 0, anti_entropy_records = 0;

@@ -231,6 +231,7 @@ std::string node::metrics_text() const {
     in.replicated_no_quorum = r.batches_no_quorum.load();
     in.replicated_timeout = r.batches_timeout.load();
     in.replica_failures = r.peer_failures.load();
+    in.superseded_rounds = r.superseded_rounds.load();
     const auto& h = cluster_->handoff_stats;
     in.hints_stored = h.stored.load();
     in.hints_delivered = h.delivered.load();

@@ -3,6 +3,7 @@
 //     endpoint (replicate_atom), one versioned batch per replica
 //   each answer --> count per op --> quorum reached / impossible --> ordered_outcomes
 //     --> completion board (in ticket order per I/O thread)
+//   an answer "kept a newer version" --> the batch again, versioned past it (next round)
 //   failed or skipped replica --> handoff actor (hint_atom)
 //   (peer_up_atom | peer_down_atom) from membership --> links
 #include "actors/replication_actor.hpp"
@@ -51,13 +52,37 @@ void release(replication_state& st, std::unordered_map<std::uint64_t, pending>::
   if (--it->second.outstanding == 0) st.in_flight.erase(it);
 }
 
+void start_round(self_ptr self, std::shared_ptr<const write_batch> b, std::uint32_t round);
+
 /// Member `m` answered batch `id`'s writes: `ok`, or failed (`timed_out`: no answer in
-/// time).
-void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_out) {
+/// time). `newer_hlc` != 0: it applied them but kept a newer version of some key instead
+/// (replicate_atom's reply): that answer does not count, and an undecided batch goes
+/// round again with versions past it (superseded_rounds_max).
+void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_out,
+            std::uint64_t newer_hlc = 0) {
   auto& st = self->state;
   auto it = st.in_flight.find(id);
   if (it == st.in_flight.end()) return;
   pending& p = it->second;
+  if (ok && newer_hlc != 0) {
+    st.clock->observe(storage::version{newer_hlc, 0});
+    if (p.answered) { // decided already (a quorum without this replica)
+      release(st, it);
+      return;
+    }
+    if (p.round + 1 >= superseded_rounds_max) {
+      decide(st, p, errc::timeout);
+      release(st, it);
+      return;
+    }
+    p.answered = true; // this round is abandoned; the next one decides the ticket
+    auto original = p.original;
+    const std::uint32_t next = p.round + 1;
+    release(st, it);
+    if (st.counters) st.counters->superseded_rounds.fetch_add(1, std::memory_order_relaxed);
+    start_round(self, std::move(original), next);
+    return;
+  }
   const std::size_t w = st.config.write_quorum;
   if (timed_out) p.saw_timeout = true;
   using f = replication_state::op_flag;
@@ -112,7 +137,8 @@ void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
   const auto timeout = st.config.timeout;
   if (m == 0) {
     self->request(st.storage, timeout, replicate_atom_v, *b)
-        .then([self, id](std::uint8_t rc) { settle(self, id, 0, rc == 0, false); },
+        .then([self, id](std::uint8_t rc,
+                         std::uint64_t newer) { settle(self, id, 0, rc == 0, false, newer); },
               [self, id](const caf::error& e) {
                 settle(self, id, 0, false, e == caf::sec::request_timeout);
               });
@@ -130,7 +156,7 @@ void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
   const std::uint64_t epoch = l.epoch;
   self->request(l.endpoint, timeout, replicate_atom_v, *b)
       .then(
-          [self, id, m, b, epoch, bytes](std::uint8_t rc) {
+          [self, id, m, b, epoch, bytes](std::uint8_t rc, std::uint64_t newer) {
             auto& l = self->state.links[m];
             if (l.epoch == epoch) { // an answer: everything sent before it has drained
               --l.requests;
@@ -142,7 +168,7 @@ void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
               if (self->state.counters)
                 self->state.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
             }
-            settle(self, id, m, rc == 0, false);
+            settle(self, id, m, rc == 0, false, newer);
           },
           [self, id, m, b, epoch, bytes](const caf::error& e) {
             auto& st = self->state;
@@ -172,10 +198,10 @@ void repair(self_ptr self, const replication_state::read_job& r) {
     if (!(ver < r.best)) continue;
     if (m == 0) {
       self->request(st.storage, st.config.timeout, replicate_atom_v, fix)
-          .then([](std::uint8_t) {}, [](const caf::error&) {});
+          .then([](std::uint8_t, std::uint64_t) {}, [](const caf::error&) {});
     } else if (st.links[m].endpoint) {
       self->request(st.links[m].endpoint, st.config.timeout, replicate_atom_v, fix)
-          .then([](std::uint8_t) {}, [](const caf::error&) {});
+          .then([](std::uint8_t, std::uint64_t) {}, [](const caf::error&) {});
     }
   }
 }
@@ -268,12 +294,16 @@ void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
   }
 }
 
-void on_batch(self_ptr self, write_batch& b) {
+/// One round of client batch `b`: versions its writes, sends them to their replicas and
+/// starts its reads (round > 0: a replica kept a newer version in the previous one).
+void start_round(self_ptr self, std::shared_ptr<const write_batch> original, std::uint32_t round) {
   auto& st = self->state;
-  st.outcomes->expect(b.origin, b.ticket);
+  const write_batch& b = *original;
   pending p;
   p.origin = b.origin;
   p.ticket = b.ticket;
+  p.round = round;
+  p.original = std::move(original);
   st.ops.clear();
   std::size_t pos = 0;
   packed_op op;
@@ -384,6 +414,11 @@ void on_batch(self_ptr self, write_batch& b) {
     start_read(self, id, j);
   maybe_done(st, it->second);
   release(st, it);
+}
+
+void on_batch(self_ptr self, write_batch& b) {
+  self->state.outcomes->expect(b.origin, b.ticket);
+  start_round(self, std::make_shared<const write_batch>(std::move(b)), 0);
 }
 
 } // namespace

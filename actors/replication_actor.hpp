@@ -38,7 +38,18 @@ namespace minivault {
 struct replication_counters {
   std::atomic<std::uint64_t> batches_ok{0}, batches_no_quorum{0}, batches_timeout{0},
       hinted_batches{0}, peer_failures{0};
+  std::atomic<std::uint64_t> superseded_rounds{0}; // batches versioned anew and sent again
 };
+
+/// Rounds a client batch may take. A replica that keeps a newer version of a key instead
+/// of one of the batch's writes (it answers with that version's hlc) does not count for
+/// the quorum; the batch is versioned anew past that hlc and sent again. So a write is
+/// acknowledged only once a quorum held nothing newer: a write acknowledged before this
+/// one began is on one of those replicas (quorums intersect) and loses to it, whichever
+/// node coordinated it and however their clocks compare. Past the last round the batch
+/// fails with `timeout` (outcome unknown): it takes a stream of newer writes of the same
+/// key to get there.
+inline constexpr std::uint32_t superseded_rounds_max = 4;
 
 struct replication_config {
   std::size_t write_quorum = 2;
@@ -69,12 +80,12 @@ struct replication_state {
   /// One read a batch carries, until its replicas answered.
   struct read_job {
     std::string key;
-    std::size_t need = 1;           // answers that resolve it
+    std::size_t need = 1; // answers that resolve it
     std::size_t asked = 0, answers = 0, failures = 0;
     bool resolved = false;
     bool saw_timeout = false;
-    bool found = false;             // some replica holds a record (maybe a tombstone)
-    storage::version best;          // the newest record seen
+    bool found = false;    // some replica holds a record (maybe a tombstone)
+    storage::version best; // the newest record seen
     bool best_tombstone = false;
     std::string best_value;
     std::vector<std::pair<std::size_t, storage::version>> seen; // (member, its version)
@@ -91,19 +102,23 @@ struct replication_state {
   struct pending {
     std::uint32_t origin = 0;
     std::uint64_t ticket = 0;
-    bool uniform = true;              // every replica got every op: one counter for all
-    std::vector<std::uint8_t> acks;   // per op (one entry when uniform)
+    bool uniform = true;                // every replica got every op: one counter for all
+    std::vector<std::uint8_t> acks;     // per op (one entry when uniform)
     std::vector<std::uint8_t> possible; // replicas that may still ack, per op
     std::vector<std::uint8_t> flags;    // op_flag bits, per op (one entry when uniform)
     std::vector<std::vector<std::uint32_t>> ops_of; // per member: its ops (not uniform)
-    std::size_t satisfied = 0;  // ops (or the one group) at the write quorum
-    std::size_t outstanding = 0; // replicas yet to answer
+    std::size_t satisfied = 0;                      // ops (or the one group) at the write quorum
+    std::size_t outstanding = 0;                    // replicas yet to answer
     bool answered = false;
     bool saw_timeout = false;
-    bool writes = false;                 // the batch carries writes
-    std::vector<read_job> reads;         // the batch's reads, in order
+    bool writes = false;         // the batch carries writes
+    std::vector<read_job> reads; // the batch's reads, in order
     std::vector<read_result> read_results;
     std::size_t reads_left = 0;
+    /// The client batch as it came (unversioned), for another round, and which round
+    /// this is (see superseded_rounds_max).
+    std::shared_ptr<const write_batch> original;
+    std::uint32_t round = 0;
   };
 
   replication_config config;
@@ -126,8 +141,7 @@ replication_actor::behavior_type
 replication_actor_impl(replication_actor::stateful_pointer<replication_state> self,
                        replication_config config, std::shared_ptr<const placement> place,
                        cluster_clock* clock, storage::engine* engine, storage_actor storage,
-                       handoff_actor handoff,
-                       completion_board* board, replication_counters* counters,
-                       handoff_counters* hints);
+                       handoff_actor handoff, completion_board* board,
+                       replication_counters* counters, handoff_counters* hints);
 
 } // namespace minivault

@@ -105,7 +105,7 @@ errc apply_group(storage_state& st, const write_batch* batches, std::size_t n) {
     st.ops.clear();
     for (std::size_t i = 0; i < n; ++i)
       if (!unpack_batch(batches[i], st.ops)) return errc::bad_request;
-    return st.engine->apply(st.ops.data(), st.ops.size());
+    return st.engine->apply(st.ops.data(), st.ops.size(), &st.assigned);
   } catch (const std::exception&) {
     return errc::io_error;
   }
@@ -127,7 +127,7 @@ errc apply_what_fits(storage_state& st, const write_batch& b, std::size_t& dropp
     auto end = std::stable_partition(st.ops.begin(), st.ops.end(), fits);
     dropped = static_cast<std::size_t>(st.ops.end() - end);
     st.ops.erase(end, st.ops.end());
-    return st.engine->apply(st.ops.data(), st.ops.size());
+    return st.engine->apply(st.ops.data(), st.ops.size(), &st.assigned);
   } catch (const std::exception&) {
     return errc::io_error;
   }
@@ -146,13 +146,35 @@ void report_failure(storage_state& st, errc e) {
   st.last_failure_log = now;
 }
 
+/// The highest version kept instead of one of ops [first, first + n) of the last apply
+/// (their stored version won, or a newer op of another batch in the same commit did);
+/// 0 when none. An op that lost to a later op of its own batch (a client that wrote the
+/// key twice) is no conflict: that op is the batch's own. A coordinator's batch carries
+/// one node's consecutive versions, which no other batch shares, so "its own" is "same
+/// node, within the batch's hlc range".
+std::uint64_t newer_hlc(const storage_state& st, std::size_t first, std::size_t n) {
+  const std::size_t end = std::min({first + n, st.ops.size(), st.assigned.size()});
+  std::uint64_t lo = ~std::uint64_t{0}, hi = 0;
+  for (std::size_t j = first; j < end; ++j) {
+    lo = std::min(lo, st.ops[j].ver.hlc);
+    hi = std::max(hi, st.ops[j].ver.hlc);
+  }
+  std::uint64_t newer = 0;
+  for (std::size_t j = first; j < end; ++j) {
+    const storage::version& kept = st.assigned[j];
+    const bool own = kept.node == st.ops[j].ver.node && kept.hlc >= lo && kept.hlc <= hi;
+    if (st.ops[j].ver.hlc != 0 && st.ops[j].ver < kept && !own) newer = std::max(newer, kept.hlc);
+  }
+  return newer;
+}
+
 /// Delivers queued batch `i`'s outcome: to its requester (replication), else to its I/O
-/// thread. Failures are also reported to the operator.
-void finish(storage_state& st, std::size_t i, errc result) {
+/// thread. Failures are also reported to the operator. `newer`: see storage_actor.
+void finish(storage_state& st, std::size_t i, errc result, std::uint64_t newer = 0) {
   if (result != errc::ok) report_failure(st, result);
   auto& promise = st.promises[i];
   if (promise.pending())
-    promise.deliver(static_cast<std::uint8_t>(result));
+    promise.deliver(static_cast<std::uint8_t>(result), result == errc::ok ? newer : 0);
   else
     st.board->post(st.queued[i].origin, st.queued[i].ticket, result);
 }
@@ -185,11 +207,14 @@ void commit_queued(storage_state& st) {
                                       "value over its limits; are -value-max-bytes equal on "
                                       "every node?)");
       }
-      finish(st, i, alone);
+      finish(st, i, alone, alone == errc::ok ? newer_hlc(st, 0, st.ops.size()) : 0);
     }
   } else {
-    for (std::size_t i = 0; i < st.queued.size(); ++i)
-      finish(st, i, group);
+    std::size_t first = 0; // the group's ops are the batches' ops, in queue order
+    for (std::size_t i = 0; i < st.queued.size(); ++i) {
+      finish(st, i, group, group == errc::ok ? newer_hlc(st, first, st.queued[i].count) : 0);
+      first += st.queued[i].count;
+    }
   }
   st.queued.clear();
   st.promises.clear();
@@ -204,7 +229,7 @@ namespace {
 
 /// Queues a batch for the next group commit (committing at once past the byte bound).
 void enqueue(storage_actor::stateful_pointer<storage_state> self, write_batch&& batch,
-             caf::typed_response_promise<std::uint8_t> promise) {
+             caf::typed_response_promise<std::uint8_t, std::uint64_t> promise) {
   auto& st = self->state;
   st.queued_bytes += batch.ops.size();
   st.queued.push_back(std::move(batch));
@@ -233,10 +258,10 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
   self->delayed_send(self, st.tick_interval, tick_atom_v);
   return {
       [self](write_batch& batch) {
-        enqueue(self, std::move(batch), caf::typed_response_promise<std::uint8_t>{});
+        enqueue(self, std::move(batch), caf::typed_response_promise<std::uint8_t, std::uint64_t>{});
       },
-      [self](replicate_atom, write_batch& batch) -> caf::result<std::uint8_t> {
-        auto promise = self->make_response_promise<std::uint8_t>();
+      [self](replicate_atom, write_batch& batch) -> caf::result<std::uint8_t, std::uint64_t> {
+        auto promise = self->make_response_promise<std::uint8_t, std::uint64_t>();
         enqueue(self, std::move(batch), promise);
         return promise;
       },

@@ -25,11 +25,12 @@ struct storage_state {
   std::vector<write_batch> queued;              // bounded: see queued_bytes_max
   /// Parallel to `queued`: the requester's promise for (replicate_atom, batch) requests;
   /// not pending for I/O-thread batches, whose outcome goes to the completion board.
-  std::vector<caf::typed_response_promise<std::uint8_t>> promises;
+  std::vector<caf::typed_response_promise<std::uint8_t, std::uint64_t>> promises;
   std::size_t queued_bytes = 0;
   bool flush_pending = false;
   bool compaction_pending = false;
   std::vector<storage::write_op> ops;       // scratch: decoded ops of one group
+  std::vector<storage::version> assigned;   // scratch: each op's resulting version
   commit_histogram* commit_sizes = nullptr; // optional metric: writes per group commit
   std::size_t failures_unreported = 0;
   std::chrono::steady_clock::time_point last_failure_log{};

@@ -86,12 +86,15 @@ namespace minivault {
 /// - flush_atom, tick_atom, compact_atom: its own timers (commit, compaction checks).
 /// - stop_atom: commits what is queued, closes the engine, replies true, quits.
 /// - (replicate_atom, batch): the same, for batches of versioned writes (replication,
-///   hints, repairs); replies the outcome (an errc as uint8) once committed.
-using storage_actor = caf::typed_actor<caf::reacts_to<write_batch>,
-                                       caf::replies_to<replicate_atom, write_batch>::with<std::uint8_t>,
-                                       caf::reacts_to<flush_atom>,
-                                       caf::reacts_to<tick_atom>, caf::reacts_to<compact_atom>,
-                                       caf::replies_to<stop_atom>::with<bool>>;
+///   hints, repairs); replies (outcome, newer_hlc) once committed: the outcome is an errc
+///   as uint8; newer_hlc is 0 when every op took effect (or was already there), else the
+///   highest hlc among the versions this replica kept instead of an op of the batch (it
+///   held, or got in the same commit, a newer version of that key).
+using storage_actor = caf::typed_actor<
+    caf::reacts_to<write_batch>,
+    caf::replies_to<replicate_atom, write_batch>::with<std::uint8_t, std::uint64_t>,
+    caf::reacts_to<flush_atom>, caf::reacts_to<tick_atom>, caf::reacts_to<compact_atom>,
+    caf::replies_to<stop_atom>::with<bool>>;
 
 /// Durability housekeeping off the writer's thread (spawned detached: fsync blocks).
 /// - tick_atom: its own timer: fdatasync under policy `interval`, WAL checkpoints.
@@ -117,8 +120,8 @@ using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<con
 /// - (challenge_atom, nonce_a): replies (nonce_b, node_id, proof_b); see peer_auth.hpp.
 /// - (peer_auth_atom, node_id_a, nonce_b, proof_a): true once the sender is trusted.
 /// - (ping_atom, from_node_id): a peer's heartbeat; replies (node_id, region).
-/// - (replicate_atom, batch): versioned writes to apply (last writer wins); replies the
-///   outcome (an errc as uint8) once they are durable here.
+/// - (replicate_atom, batch): versioned writes to apply (last writer wins); replies
+///   (outcome, newer_hlc) once they are durable here, as the storage actor does.
 /// - digest_atom: replies every partition's digest (storage/partition.hpp), packed as
 ///   little-endian u64s.
 /// - (pull_atom, partition, have): `have` packs the asker's (key, version) pairs of that
@@ -134,7 +137,7 @@ using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<challenge_atom, std::string>::with<std::string, std::string, std::string>,
     caf::replies_to<peer_auth_atom, std::string, std::string, std::string>::with<bool>,
     caf::replies_to<ping_atom, std::string>::with<std::string, std::string>,
-    caf::replies_to<replicate_atom, write_batch>::with<std::uint8_t>,
+    caf::replies_to<replicate_atom, write_batch>::with<std::uint8_t, std::uint64_t>,
     caf::replies_to<digest_atom>::with<std::string>,
     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<write_batch>,
     caf::replies_to<read_atom, std::string>::with<write_batch>,
@@ -147,11 +150,9 @@ using peer_endpoint_actor = caf::typed_actor<
 /// - (peer_up_atom, peer, endpoint) / (peer_down_atom, peer): from membership; `peer` is
 ///   the index in node_options::peers.
 /// - stop_atom: replies true, quits (pending batches are answered shutting_down).
-using replication_actor =
-    caf::typed_actor<caf::reacts_to<write_batch>,
-                     caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
-                     caf::reacts_to<peer_down_atom, std::uint32_t>,
-                     caf::replies_to<stop_atom>::with<bool>>;
+using replication_actor = caf::typed_actor<
+    caf::reacts_to<write_batch>, caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
+    caf::reacts_to<peer_down_atom, std::uint32_t>, caf::replies_to<stop_atom>::with<bool>>;
 
 /// Hinted handoff (actors/handoff_actor.hpp).
 /// - (hint_atom, peer, batch): versioned writes `peer` missed; stored durably (bounded).

@@ -45,7 +45,9 @@ storage_actor::behavior_type fake_storage(storage_actor::pointer self, fake_stor
         if (cfg.fail.count(b.ticket) == 0) r = cfg.engine->apply(ops.data(), ops.size());
         cfg.board->post(b.origin, b.ticket, r);
       },
-      [](replicate_atom, write_batch&) { return std::uint8_t{0}; }, // not used here
+      [](replicate_atom, write_batch&) { // not used here
+        return caf::result<std::uint8_t, std::uint64_t>(std::uint8_t{0}, std::uint64_t{0});
+      },
       [](flush_atom) {},
       [](tick_atom) {},
       [](compact_atom) {},

@@ -3,8 +3,8 @@
 // ack, fail or hold their answer until the test releases it, and a typed handoff actor
 // that records hints. No threads, no sleeps, no network: time moves only when the test
 // advances the coordinator's clock.
-#include "actors/replication_actor.hpp"
 #include "actors/clock_lease.hpp"
+#include "actors/replication_actor.hpp"
 
 #include <gtest/gtest.h>
 
@@ -60,6 +60,66 @@ TEST_F(replication_actor_test, the_ack_waits_for_this_replica_even_when_two_peer
   EXPECT_TRUE(take().empty()) << "acknowledged before this node's replica had the write";
   release_local(0); // the local store answers: ok
   ASSERT_TRUE(one_outcome(take(), errc::ok));
+}
+
+// -- a replica that kept a newer version ------------------------------------------------
+
+/// The version of the first op of `b`.
+version first_version(const write_batch& b) {
+  std::size_t pos = 0;
+  packed_op op;
+  EXPECT_TRUE(decode_packed_op(b.ops, pos, op));
+  return op.ver;
+}
+
+TEST_F(replication_actor_test,
+       a_replica_that_kept_a_newer_version_does_not_count_and_the_batch_goes_again_past_it) {
+  // Another node's write of the key, acknowledged before this one began, reached peer 1
+  // but not this node: its version is higher than the one this node handed out. Peer 1's
+  // answer must not complete the quorum, or the acknowledged write here would lose to the
+  // older one everywhere.
+  start3();
+  peer_ctl[1]->m = replica_ctl::mode::hold;
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1));
+  ASSERT_EQ(local->got.size(), 1u);
+  const version first = first_version(local->got[0]);
+  const std::uint64_t newer = first.hlc + 1000;
+  peer_ctl[1]->newer_hlc = newer;
+  release_peer(1, 0);
+  EXPECT_TRUE(take().empty()) << "acknowledged with a replica that kept a newer version";
+  ASSERT_EQ(local->got.size(), 2u) << "the batch was not sent again";
+  ASSERT_EQ(peer_ctl[1]->got.size(), 2u);
+  ASSERT_EQ(peer_ctl[2]->got.size(), 2u);
+  EXPECT_GT(first_version(local->got[1]).hlc, newer) << "the new round must win over it";
+  EXPECT_EQ(first_version(peer_ctl[1]->got[1]), first_version(local->got[1]));
+  peer_ctl[1]->newer_hlc = 0;
+  release_peer(1, 0); // the second round's answer: clean
+  ASSERT_TRUE(one_outcome(take(), errc::ok));
+  release_peer(2, 0); // late answers of both rounds change nothing
+  EXPECT_TRUE(take().empty());
+  EXPECT_EQ(counters.superseded_rounds.load(), 1u);
+  EXPECT_EQ(counters.batches_ok.load(), 1u);
+}
+
+TEST_F(replication_actor_test, a_newer_version_reported_after_the_quorum_changes_nothing) {
+  start3();
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  send(one_write(0, 1));
+  ASSERT_TRUE(one_outcome(take(), errc::ok)); // local + peer 1, both clean
+  peer_ctl[2]->newer_hlc = first_version(local->got[0]).hlc + 5;
+  release_peer(2, 0);
+  EXPECT_TRUE(take().empty());
+  EXPECT_EQ(requests_sent(), 3u) << "no second round after the batch was decided";
+}
+
+TEST_F(replication_actor_test,
+       replicas_that_keep_answering_newer_fail_the_batch_after_the_last_round) {
+  start3();
+  peer_ctl[1]->newer_hlc = peer_ctl[2]->newer_hlc = ~std::uint64_t{0} >> 1;
+  send(one_write(0, 1));
+  ASSERT_TRUE(one_outcome(take(), errc::timeout));
+  EXPECT_EQ(local->got.size(), superseded_rounds_max);
 }
 
 TEST_F(replication_actor_test, this_replica_failing_fails_the_write_even_when_two_peers_have_it) {
@@ -273,7 +333,8 @@ TEST_F(replication_actor_test, the_clock_lease_is_renewed_past_every_version_use
 TEST_F(replication_actor_test, every_op_gets_a_version_consecutive_within_the_batch) {
   start3();
   send(client_batch(0, 1, {{false, "a", "1"}, {true, "b", ""}, {false, "c", "3"}}));
-  send(client_batch(0, 2, {{false, "d", "4"}, {false, "a", "5"}, {true, "c", ""}, {false, "e", ""}}));
+  send(client_batch(0, 2,
+                    {{false, "d", "4"}, {false, "a", "5"}, {true, "c", ""}, {false, "e", ""}}));
   auto got = take();
   ASSERT_EQ(got.size(), 2u) << show(got);
   ASSERT_EQ(local->got.size(), 2u);
@@ -328,7 +389,8 @@ TEST_F(replication_actor_test, five_members_each_replica_gets_exactly_its_partit
   all_up();
   std::vector<op_spec> ops;
   for (int i = 0; i < 60; ++i)
-    ops.push_back({i % 5 == 0, "key-" + std::to_string(i), i % 5 == 0 ? "" : "v" + std::to_string(i)});
+    ops.push_back(
+        {i % 5 == 0, "key-" + std::to_string(i), i % 5 == 0 ? "" : "v" + std::to_string(i)});
   send(client_batch(0, 1, ops));
   auto got = take();
   ASSERT_EQ(got.size(), 1u) << show(got);

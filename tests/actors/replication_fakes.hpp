@@ -45,7 +45,10 @@ struct replica_ctl {
   mode m = mode::ack;
   std::uint8_t fail_code = static_cast<std::uint8_t>(errc::io_error);
   std::vector<write_batch> got;
-  std::vector<caf::typed_response_promise<std::uint8_t>> held;
+  std::vector<caf::typed_response_promise<std::uint8_t, std::uint64_t>> held;
+  /// Answered with ok replicate requests: the newer version this replica claims to keep
+  /// instead of an op of the batch (0: every op took effect).
+  std::uint64_t newer_hlc = 0;
 
   // -- read_atom
   enum class read_mode {
@@ -60,17 +63,17 @@ struct replica_ctl {
   std::vector<std::string> reads;  // every key asked, in order
   std::vector<std::pair<std::string, caf::typed_response_promise<write_batch>>> held_reads;
 
-  caf::result<std::uint8_t> on_replicate(caf::local_actor* self, write_batch& b) {
+  caf::result<std::uint8_t, std::uint64_t> on_replicate(caf::local_actor* self, write_batch& b) {
     got.push_back(b);
     switch (m) {
-      case mode::ack:
-        return std::uint8_t{0};
-      case mode::fail:
-        return fail_code;
-      case mode::hold:
-        break;
+    case mode::ack:
+      return {std::uint8_t{0}, newer_hlc};
+    case mode::fail:
+      return {fail_code, std::uint64_t{0}};
+    case mode::hold:
+      break;
     }
-    auto rp = self->make_response_promise<std::uint8_t>();
+    auto rp = self->make_response_promise<std::uint8_t, std::uint64_t>();
     held.push_back(rp);
     return rp;
   }
@@ -80,7 +83,7 @@ struct replica_ctl {
     auto hs = std::move(held);
     held.clear();
     for (auto& p : hs)
-      p.deliver(rc);
+      p.deliver(rc, rc == 0 ? newer_hlc : std::uint64_t{0});
   }
 
   /// The answer to a read of `key` right now (0 or 1 versioned ops).
@@ -100,17 +103,17 @@ struct replica_ctl {
       return rp;
     }
     switch (rm) {
-      case read_mode::answer:
-        return record_of(key);
-      case read_mode::fail:
-        return caf::make_error(caf::sec::runtime_error);
-      case read_mode::garbage: {
-        write_batch bad;
-        pack_write(bad, false, key, "unversioned");
-        return bad;
-      }
-      case read_mode::hold:
-        break;
+    case read_mode::answer:
+      return record_of(key);
+    case read_mode::fail:
+      return caf::make_error(caf::sec::runtime_error);
+    case read_mode::garbage: {
+      write_batch bad;
+      pack_write(bad, false, key, "unversioned");
+      return bad;
+    }
+    case read_mode::hold:
+      break;
     }
     return caf::make_error(caf::sec::runtime_error);
   }
@@ -138,7 +141,7 @@ inline fake_storage_actor::behavior_type fake_storage(fake_storage_actor::pointe
   return {
       [ctl](flush_atom, std::uint8_t rc) { ctl->answer_held(rc); },
       [](write_batch&) { ADD_FAILURE() << "client batch sent to the storage actor directly"; },
-      [self, ctl](replicate_atom, write_batch& b) -> caf::result<std::uint8_t> {
+      [self, ctl](replicate_atom, write_batch& b) -> caf::result<std::uint8_t, std::uint64_t> {
         return ctl->on_replicate(self, b);
       },
       [](flush_atom) {},
@@ -163,7 +166,7 @@ inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
         return true;
       },
       [](ping_atom, const std::string&) { return caf::result<std::string, std::string>("", ""); },
-      [self, ctl](replicate_atom, write_batch& b) -> caf::result<std::uint8_t> {
+      [self, ctl](replicate_atom, write_batch& b) -> caf::result<std::uint8_t, std::uint64_t> {
         return ctl->on_replicate(self, b);
       },
       [](digest_atom) { return std::string(); },
@@ -254,8 +257,8 @@ inline std::string show(const std::vector<completion>& cs) {
 inline ::testing::AssertionResult one_outcome(const std::vector<completion>& got, errc rc) {
   if (got.size() != 1) return ::testing::AssertionFailure() << "completions: " << show(got);
   if (got[0].result != rc)
-    return ::testing::AssertionFailure() << "completion: " << show(got) << ", expected "
-                                         << to_string(rc);
+    return ::testing::AssertionFailure()
+           << "completion: " << show(got) << ", expected " << to_string(rc);
   return ::testing::AssertionSuccess();
 }
 
@@ -316,8 +319,8 @@ protected:
       peers[m] = ts.sys->spawn(fake_peer, peer_ctl[m]);
     }
     repl = ts.sys->spawn(replication_actor_impl, config, std::shared_ptr<const placement>(place),
-                         &clock, store.engine.get(), storage_actor{storage}, handoff_actor_,
-                         &board, &counters, &hint_counters);
+                         &clock, store.engine.get(), storage_actor{storage}, handoff_actor_, &board,
+                         &counters, &hint_counters);
     sched->run();
   }
 

@@ -165,6 +165,42 @@ TEST_F(storage_actor_test, stop_commits_what_is_queued_and_replies) {
   EXPECT_EQ(take(0).size(), 1u);
 }
 
+// The answer to a replicated batch names the newer version this replica kept instead of
+// one of its ops (the coordinator then sends it again with a higher version), and 0 when
+// every op took effect or was already there.
+TEST_F(storage_actor_test, a_replicated_batch_answers_the_newer_version_it_kept) {
+  const storage::version base{storage::wall_ms() << 16, 7};
+  auto replicate = [&](const write_batch& b) {
+    std::pair<std::uint8_t, std::uint64_t> got{0xff, 0};
+    auto client = sys->spawn([&](caf::event_based_actor* self) {
+      self->request(actor, std::chrono::seconds(1), replicate_atom_v, b)
+          .then(
+              [&](std::uint8_t rc, std::uint64_t newer) {
+                got = {rc, newer};
+              },
+              [](caf::error&) {});
+    });
+    sched->run();
+    return got;
+  };
+  write_batch newest;
+  pack_versioned_write(newest, false, "k", "newest", storage::version{base.hlc + 10, 7});
+  EXPECT_EQ(replicate(newest), (std::pair<std::uint8_t, std::uint64_t>{0, 0}));
+  EXPECT_EQ(replicate(newest), (std::pair<std::uint8_t, std::uint64_t>{0, 0})) << "a duplicate";
+  write_batch older;
+  pack_versioned_write(older, false, "other", "x", storage::version{base.hlc + 1, 8});
+  pack_versioned_write(older, false, "k", "older", storage::version{base.hlc + 2, 8});
+  EXPECT_EQ(replicate(older), (std::pair<std::uint8_t, std::uint64_t>{0, base.hlc + 10}));
+  write_batch twice; // a client that wrote one key twice: the batch's own later op wins
+  pack_versioned_write(twice, false, "t", "first", storage::version{base.hlc + 20, 7});
+  pack_versioned_write(twice, false, "t", "second", storage::version{base.hlc + 21, 7});
+  EXPECT_EQ(replicate(twice), (std::pair<std::uint8_t, std::uint64_t>{0, 0}));
+  std::string v;
+  ASSERT_EQ(engine->get("k", v), storage::get_status::found);
+  EXPECT_EQ(v, "newest");
+  ASSERT_EQ(engine->get("other", v), storage::get_status::found) << "the rest was applied";
+}
+
 // Review finding: a replicated batch holding one value this node cannot store (over its
 // -value-max-bytes) failed whole, and hints and pulls resent it forever. Now the rest of
 // the batch is applied, the op it cannot store is dropped, and the requester hears ok.
@@ -178,7 +214,7 @@ TEST_F(storage_actor_test, a_replicated_batch_is_applied_without_the_ops_this_no
   std::uint8_t rc = 0xff;
   auto client = sys->spawn([&](caf::event_based_actor* self) {
     self->request(actor, std::chrono::seconds(1), replicate_atom_v, b)
-        .then([&](std::uint8_t r) { rc = r; }, [](caf::error&) {});
+        .then([&](std::uint8_t r, std::uint64_t) { rc = r; }, [](caf::error&) {});
   });
   sched->run();
   EXPECT_EQ(rc, 0u);

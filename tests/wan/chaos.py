@@ -34,6 +34,8 @@ from chaos_check import History, check_final  # noqa: E402
 
 KEYS_PER_WRITER = 16
 DELETE_SHARE = 0.15
+HANDOVER_SHARE = 0.3  # the next write goes to the same key through another node at once
+CHECK_READ_SHARE = 0.2  # after an acknowledged write, a quorum read of it through any node
 
 
 class Writer(threading.Thread):
@@ -58,14 +60,32 @@ class Writer(threading.Thread):
         if c is not None:
             c.close()
 
+    def check_read(self, key, value):
+        """A quorum read right after the ack must return exactly that write: quorums
+        intersect, and this writer has sent nothing newer."""
+        node = self.rng.randrange(self.cluster.n)
+        try:
+            got = self.client(node).get(key, quorum=True)
+        except minivault.ReplyError:
+            return  # no quorum now: nothing to judge
+        except (minivault.ConnectionFailed, OSError):
+            self.drop(node)
+            return
+        self.history.read_after_ack(key, value, None if got is None else got.decode(), node)
+
     def run(self):
         try:
             self.net.enter(self.client_ns)
-            seq = 0
+            seq, key, node = 0, None, None
             while not self.stop.is_set():
                 seq += 1
-                key = "w%d-k%d" % (self.w, self.rng.randrange(KEYS_PER_WRITER))
-                node = self.rng.randrange(self.cluster.n)
+                if key is not None and self.rng.random() < HANDOVER_SHARE:
+                    # The same key again through another node, right after the last
+                    # write: the coordinators' clocks must not reorder them.
+                    node = (node + 1 + self.rng.randrange(self.cluster.n - 1)) % self.cluster.n
+                else:
+                    key = "w%d-k%d" % (self.w, self.rng.randrange(KEYS_PER_WRITER))
+                    node = self.rng.randrange(self.cluster.n)
                 value = None if self.rng.random() < DELETE_SHARE else "w%d:%d" % (self.w, seq)
                 op = self.history.begin(key, value, node, self.fault_now[0])
                 try:
@@ -75,6 +95,8 @@ class Writer(threading.Thread):
                     else:
                         c.set(key, value)
                     self.history.end(op, "ok")
+                    if self.rng.random() < CHECK_READ_SHARE:
+                        self.check_read(key, value)
                 except minivault.ReplyError as e:
                     self.history.end(op, "error", str(e))
                 except (minivault.ConnectionFailed, OSError) as e:

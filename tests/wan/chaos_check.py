@@ -22,6 +22,8 @@ class History:
         self._lock = threading.Lock()
         self.ops = []  # dicts: key, value (None = DELETE), node, fault, outcome, reason, t0, t1
         self.lost = 0
+        self.reads_checked = 0
+        self.stale_reads = []  # (key, acknowledged value, what the quorum read returned, node)
 
     def begin(self, key, value, node, fault):
         op = {"key": key, "value": value, "node": node, "fault": fault, "outcome": None,
@@ -32,6 +34,12 @@ class History:
 
     def end(self, op, outcome, reason=""):
         op["outcome"], op["reason"], op["t1"] = outcome, reason, time.time()
+
+    def read_after_ack(self, key, acked, got, node):
+        with self._lock:
+            self.reads_checked += 1
+            if got != acked:
+                self.stale_reads.append((key, acked, got, node))
 
     def by_key(self):
         keys = defaultdict(list)
@@ -62,6 +70,8 @@ class History:
             lines.append("  %-9s %6d / %6d  %5.1f%%   refused %d, unknown %d"
                          % (kind, ok, a, 100.0 * ok / max(a, 1), err, unk))
         lines.append("acknowledged writes: %d, lost: %d" % (per["all"][1], self.lost))
+        lines.append("quorum reads right after an ack: %d, stale: %d"
+                     % (self.reads_checked, len(self.stale_reads)))
         return "\n".join(lines)
 
     def dump(self, path):
@@ -95,7 +105,8 @@ def _healthy(cluster, i):
 def check_final(cluster, history, converge_s):
     """Waits up to converge_s for every node to serve and agree, then judges."""
     from wan_cluster import wait_until
-    failures = []
+    failures = ["quorum read through node %d right after the ack of %s=%r returned %r"
+                % (node, key, acked, got) for key, acked, got, node in history.stale_reads]
     n = cluster.n
     t0 = time.time()
     if not wait_until(lambda: all(_healthy(cluster, i) for i in range(n)), converge_s, 0.2):

@@ -80,6 +80,14 @@ class CheckerTest(unittest.TestCase):
         problems = self.judge(h, {"k": "a"}, {"k": "b"})
         self.assertTrue(any("disagree" in p for p in problems))
 
+    def test_a_stale_quorum_read_after_an_ack_fails(self):
+        h = history(("k", "a", "ok"))
+        h.read_after_ack("k", "a", "a", 0)
+        self.assertEqual(self.judge(h, {"k": "a"}), [])
+        h.read_after_ack("k", "b", "a", 1)
+        problems = self.judge(h, {"k": "a"})
+        self.assertTrue(any("right after the ack" in p for p in problems))
+
     def test_availability_report_counts_outcomes(self):
         h = history(("k", "a", "ok"), ("k", "b", "unknown"), ("k", "c", "error"))
         report = h.report()
