@@ -26,6 +26,14 @@ HEAL_WITHIN_S = 6.0  # measured ~2 s: backoff (<= 1.2 s with jitter), probe, con
 WATCH_S = 10.0
 
 
+def time_until_all_up(cluster, timeout_s):
+    """(whether every node saw every peer up within timeout_s, seconds it took)."""
+    t0 = time.time()
+    ok = wait_until(lambda: all(all_peers_up(cluster, i) for i in range(cluster.n)),
+                    timeout_s, 0.05)
+    return ok, time.time() - t0
+
+
 def downs(cluster):
     return sum(len(log_events(cluster, i, "is down")) for i in range(cluster.n))
 
@@ -47,10 +55,7 @@ def main():
             client_ns = net.inside(client)  # this thread's sockets: the client namespace
             client_ns.__enter__()
             cluster.start_all()
-            t0 = time.time()
-            formed = wait_until(lambda: all(all_peers_up(cluster, i) for i in range(NODES)),
-                                60, 0.05)
-            took = time.time() - t0
+            formed, took = time_until_all_up(cluster, 60)
             print("formed=%s in %.2f s" % (formed, took), flush=True)
             if not formed or took > FORM_WITHIN_S:
                 failures.append("six nodes over an 80 ms RTT formed=%s in %.1f s (limit %.0f s)"
@@ -67,10 +72,7 @@ def main():
             wait_until(lambda: all(len(log_events(cluster, i, "is down")) >= 3
                                    for i in range(NODES)), 15, 0.2)
             net.heal()
-            t1 = time.time()
-            healed = wait_until(lambda: all(all_peers_up(cluster, i) for i in range(NODES)),
-                                30, 0.05)
-            took = time.time() - t1
+            healed, took = time_until_all_up(cluster, 30)
             print("after the heal: all up=%s in %.2f s" % (healed, took), flush=True)
             if not healed or took > HEAL_WITHIN_S:
                 failures.append("links came back=%s in %.1f s after the heal (limit %.0f s)"

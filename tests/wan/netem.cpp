@@ -362,13 +362,17 @@ void emulator::arm(int timer, std::int64_t due_ns) {
   timerfd_settime(timer, TFD_TIMER_ABSTIME, &its, nullptr);
 }
 
-int emulator::run() {
+/// The signals the emulator reads through its signalfd (blocked from delivery).
+sigset_t handled_signals() {
   sigset_t mask;
   sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGHUP);
-  sigaddset(&mask, SIGPIPE);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE})
+    sigaddset(&mask, sig);
+  return mask;
+}
+
+int emulator::run() {
+  const sigset_t mask = handled_signals();
   const int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
   const int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   const int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -464,12 +468,7 @@ int main(int argc, char** argv) {
   }
   // Signals are read through a signalfd; the parent's death becomes a SIGTERM, so the
   // namespaces go away even when the test is SIGKILLed.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGHUP);
-  sigaddset(&mask, SIGPIPE);
+  const sigset_t mask = handled_signals();
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() == 1) return 1; // the parent is already gone
