@@ -1,27 +1,43 @@
 # minivault — every entry point a person or CI needs.
-#   make run    installs what is missing, builds, starts one node on defaults (port 3000, ./data)
-#   make test   installs what is missing, builds, runs every test
+#   make run    installs what is missing, builds the node and the CLI only, starts one node
+#               (binary protocol on PORT 3000, HTTP on HTTP_PORT 8080, data in ./data)
+#   make test   installs what is missing, builds everything, runs every test
+# Side effects outside the tree, all stated when they happen: Debian packages installed
+# with apt-get (redis-server's system service is stopped and disabled right after make
+# installs it: the tests start their own), dockerd started by docker-deps (make
+# docker-stop stops it), the debian:bookworm base image made by docker-base.
 SHELL := /bin/bash
+# Progress lines from CMake, not "Entering directory" lines from every recursive make.
+MAKEFLAGS += --no-print-directory
 BUILD_DIR ?= build
 OPT_DIR   ?= build-opt
 FUZZ_DIR  ?= build-fuzz
 FUZZ_RUNS ?= 10000000
 JOBS      ?= $(shell nproc)
 PORT      ?= 3000
+HTTP_PORT ?= 8080
 DATA      ?= ./data
 
-DEB_PACKAGES := cmake g++ make pkg-config libcaf-dev libsqlite3-dev libzstd-dev \
-                libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
-                libbenchmark-dev clang-format redis-server python3 nodejs libssl-dev openssl \
-                clang libclang-rt-14-dev
+# What configuring and building needs (CMake finds GTest and benchmark even when only the
+# node is built), then what the tests add: redis-server (load_test compares against a
+# redis-server it starts itself), python3 and nodejs (client tests), clang (fuzz build).
+BUILD_PACKAGES := cmake g++ make pkg-config libcaf-dev libsqlite3-dev libzstd-dev \
+                  libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
+                  libbenchmark-dev libssl-dev openssl
+DEB_PACKAGES := $(BUILD_PACKAGES) clang-format redis-server python3 nodejs clang \
+                libclang-rt-14-dev
+# Packages whose install starts a system service make does not need: stopped and disabled
+# right after make installs them (never touched when they were already installed).
+QUIET_SERVICES := redis-server
 # Only `make bench` needs these (Redis to compare against, gnuplot for the plot, wrk for
 # the HTTP rows of bench/compare.py).
 BENCH_PACKAGES := python3 gnuplot-nox wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bench-deps docker-deps build build-optimized test bench run docker-build \
-        docker-run docker-test cluster-up cluster-down docker-cluster-test format clean \
-        fuzz fuzz-build fuzz-seeds chaos
+.PHONY: all deps build-deps bench-deps docker-deps docker-base docker-stop build \
+        build-optimized test bench run docker-build docker-run docker-test cluster-up \
+        cluster-down docker-cluster-test format clean fuzz fuzz-build fuzz-seeds chaos \
+        install package package-test tour-docker-test
 
 all: build
 
@@ -35,22 +51,59 @@ deps:
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  $(SUDO) apt-get install -y -qq $$missing || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; }; \
+	  for s in $(QUIET_SERVICES); do \
+	    case " $$missing " in *" $$s "*) ;; *) continue ;; esac; \
+	    if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now -q $$s 2>/dev/null; \
+	    else $(SUDO) service $$s stop >/dev/null 2>&1; $(SUDO) update-rc.d $$s disable >/dev/null 2>&1; fi; \
+	    echo "note: installed $$s for the tests; its system service is stopped and disabled" \
+	         "(systemctl enable --now $$s to have it back)"; \
+	  done; \
 	fi
+
+build-deps:
+	@$(MAKE) deps DEB_PACKAGES="$(BUILD_PACKAGES)"
 
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
 
-# Docker and docker-compose from Debian, and the daemon started when none answers (no
-# registry is needed: the image is built FROM scratch).
+# Docker and docker-compose from Debian, the daemon started when none answers (its PID
+# kept in DOCKERD_PIDFILE so that `make docker-stop` stops it, and only it), and the
+# debian:bookworm base image the Dockerfile builds from (docker-base).
+DOCKERD         ?= dockerd
+DOCKERD_PIDFILE ?= /run/minivault-dockerd.pid
 docker-deps:
-	@$(MAKE) --no-print-directory deps DEB_PACKAGES="docker.io docker-compose"
-	@docker info >/dev/null 2>&1 || { echo "starting dockerd"; \
-	  ($(SUDO) dockerd >/var/log/dockerd.log 2>&1 &); \
-	  for i in $$(seq 1 50); do docker info >/dev/null 2>&1 && break; sleep 0.2; done; \
+	@$(MAKE) deps DEB_PACKAGES="docker.io docker-compose debootstrap"
+	@docker info >/dev/null 2>&1 || { echo "starting dockerd (make docker-stop stops it)"; \
+	  ($(SUDO) $(DOCKERD) >/var/log/dockerd.log 2>&1 & echo $$! | $(SUDO) tee $(DOCKERD_PIDFILE) >/dev/null); \
+	  for i in $$(seq 1 100); do docker info >/dev/null 2>&1 && break; sleep 0.2; done; \
 	  docker info >/dev/null 2>&1 || { echo "dockerd did not start: see /var/log/dockerd.log"; exit 1; }; }
+	@$(MAKE) docker-base
+
+# The build stage's base image. Where a registry answers, `docker build` pulls it; where
+# none does (as on the machine this was developed on), it is made once from Debian's own
+# mirror: debootstrap (minbase) + docker import, tagged debian:bookworm. Skipped when
+# the image exists.
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+docker-base:
+	@docker image inspect debian:bookworm >/dev/null 2>&1 || docker pull -q debian:bookworm >/dev/null 2>&1 || { \
+	  echo "no registry answers: making debian:bookworm with debootstrap from $(DEBIAN_MIRROR) (a few minutes, once)"; \
+	  root=$$(mktemp -d /var/tmp/minivault-bookworm-XXXXXX); \
+	  $(SUDO) debootstrap --variant=minbase bookworm $$root $(DEBIAN_MIRROR) >/var/tmp/minivault-debootstrap.log 2>&1 \
+	    || { echo "debootstrap failed: see /var/tmp/minivault-debootstrap.log"; $(SUDO) rm -rf $$root; exit 1; }; \
+	  $(SUDO) tar -C $$root -c . | docker import - debian:bookworm >/dev/null; rc=$$?; \
+	  $(SUDO) rm -rf $$root; [ $$rc = 0 ] && echo "made debian:bookworm"; exit $$rc; }
+
+# Stops the dockerd that docker-deps started (and nothing else: a daemon this Makefile
+# did not start is left alone, and said so).
+docker-stop:
+	@if [ -f $(DOCKERD_PIDFILE) ] && pid=$$(cat $(DOCKERD_PIDFILE)) && kill -0 $$pid 2>/dev/null; then \
+	  echo "stopping the dockerd make started (pid $$pid)"; $(SUDO) kill $$pid; \
+	  for i in $$(seq 1 100); do kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
+	  $(SUDO) rm -f $(DOCKERD_PIDFILE); \
+	else $(SUDO) rm -f $(DOCKERD_PIDFILE); echo "no dockerd started by make is running; nothing stopped"; fi
 
 $(BUILD_DIR)/CMakeCache.txt:
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
 build: deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -100,61 +153,82 @@ bench: build-optimized bench-deps
 	@echo "== 3-node cluster vs single node, and convergence latency (bench/cluster.py)"
 	python3 bench/cluster.py --build $(OPT_DIR) --out bench/results
 
-run: build
-	./$(BUILD_DIR)/minivault -port $(PORT) -data $(DATA)
+# Only the two binaries it runs (the tests are `make build`'s business), then one node
+# with HTTP on: the README's tour runs against it. minivault-cli is ./$(BUILD_DIR)/minivault-cli.
+run: build-deps $(BUILD_DIR)/CMakeCache.txt
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target minivault minivault-cli
+	@echo "minivault-cli is in $(BUILD_DIR)/ (export PATH=\"$$PWD/$(BUILD_DIR):\$$PATH\")"
+	$(BUILD_DIR)/minivault -port $(PORT) -http $(HTTP_PORT) -data $(DATA) $(RUN_FLAGS)
 
-# The image: the optimised binaries plus the shared libraries ldd lists, staged into a
-# root filesystem and copied into a FROM scratch image (config/Dockerfile).
-IMAGE      ?= minivault:latest
-HTTP_PORT  ?= 8080
-DOCKER_CTX := $(OPT_DIR)/docker
-docker-build: build-optimized docker-deps
-	rm -rf $(DOCKER_CTX) && mkdir -p $(DOCKER_CTX)/root/usr/local/bin $(DOCKER_CTX)/root/etc \
-	  $(DOCKER_CTX)/root/data $(DOCKER_CTX)/root/tmp
-	cp $(OPT_DIR)/minivault $(OPT_DIR)/minivault-cli $(DOCKER_CTX)/root/usr/local/bin/
-	for lib in $$(ldd $(OPT_DIR)/minivault $(OPT_DIR)/minivault-cli | \
-	              awk '$$2 == "=>" && $$3 ~ /^\// {print $$3} $$1 ~ /^\// {print $$1}' | sort -u); do \
-	  cp -L --parents $$lib $(DOCKER_CTX)/root/; \
-	done
-	printf 'hosts: files dns\n' > $(DOCKER_CTX)/root/etc/nsswitch.conf
-	printf '127.0.0.1 localhost\n' > $(DOCKER_CTX)/root/etc/hosts
-	cp config/Dockerfile $(DOCKER_CTX)/Dockerfile
-	docker build -q -t $(IMAGE) $(DOCKER_CTX)
-	@echo "built $(IMAGE): docker run --rm -p $(PORT):3000 -p $(HTTP_PORT):8080 $(IMAGE)"
+# The image, from the multi-stage Dockerfile: a debian:bookworm stage builds the node and
+# the CLI (nothing else), a FROM scratch stage holds them and the libraries they load.
+IMAGE        ?= minivault:latest
+DOCKER_BUILD ?= docker build
+docker-build: docker-deps
+	$(DOCKER_BUILD) -q -t $(IMAGE) .
+	@echo "built $(IMAGE) ($$(docker image inspect -f '{{.Size}}' $(IMAGE) | awk '{printf "%.1f MB", $$1/1e6}'))"
 
 # One node in a container, data in the named volume minivault-data; Ctrl-C stops it.
+# Published on loopback only; HOST_IP=0.0.0.0 publishes it on every interface.
+HOST_IP ?= 127.0.0.1
 docker-run: docker-build
-	docker run --rm --init -p $(PORT):3000 -p $(HTTP_PORT):8080 -v minivault-data:/data $(IMAGE)
+	docker run --rm --init -p $(HOST_IP):$(PORT):3000 -p $(HOST_IP):$(HTTP_PORT):8080 \
+	  -v minivault-data:/data $(IMAGE)
 
 # Not part of `make test` (it needs a Docker daemon): the image serves both protocols,
 # keeps its data across containers and stops cleanly.
 docker-test: docker-build
-	bash tests/docker/smoke.sh $(IMAGE) $(OPT_DIR)/minivault-cli
+	bash tests/docker/smoke.sh $(IMAGE)
 
-# Three clustered nodes from docker-compose.yml (binary 3001-3003, HTTP 8081-8083, one
-# named volume each). cluster-down keeps the volumes; `docker-compose down -v` drops them.
-# The compose file builds a missing image from $(DOCKER_CTX) rather than pulling one; `down`
-# is given the repository root instead when that staging directory is gone (make clean),
-# since docker-compose 1.x refuses every command whose build path does not exist.
+# Three clustered nodes from docker-compose.yml (binary 3001-3003, HTTP 8081-8083 on
+# 127.0.0.1, one named volume each). cluster-down keeps the volumes; `docker-compose
+# down -v` drops them.
 COMPOSE ?= docker-compose
-COMPOSE_ENV = MINIVAULT_IMAGE=$(IMAGE) \
-  MINIVAULT_DOCKER_CONTEXT=$$([ -d $(DOCKER_CTX) ] && echo $(DOCKER_CTX) || echo .)
+COMPOSE_ENV = MINIVAULT_IMAGE=$(IMAGE)
 cluster-up: docker-build
 	$(COMPOSE_ENV) $(COMPOSE) up -d
-	@echo "cluster up: ./$(OPT_DIR)/minivault-cli --port 3001 health; curl localhost:8081/health"
+	@echo "cluster up: curl localhost:8081/health; docker-compose exec node1 minivault-cli health"
 
-cluster-down: docker-deps
+cluster-down:
 	$(COMPOSE_ENV) $(COMPOSE) down
 
 # Not part of `make test`: the compose cluster end to end (replication across nodes over
 # both protocols, a node stopped and restarted catches up), on free ports, in its own
 # compose project, removed with its volumes at the end.
 docker-cluster-test: docker-build
-	COMPOSE="$(COMPOSE)" MINIVAULT_DOCKER_CONTEXT=$(DOCKER_CTX) \
-	  bash tests/docker/cluster_smoke.sh $(IMAGE) $(OPT_DIR)/minivault-cli
+	COMPOSE="$(COMPOSE)" bash tests/docker/cluster_smoke.sh $(IMAGE)
+
+# The node, the CLI, the systemd unit, the service config and the Python/JS clients under
+# PREFIX, staged under DESTDIR when it is set (cmake/packaging.cmake lists what goes where).
+PREFIX ?= /usr/local
+install: build-deps $(BUILD_DIR)/CMakeCache.txt
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target minivault minivault-cli
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR)
+
+# The Debian package (CPack's DEB generator) in PKG_DIR: Release, LTO, stripped, prefix
+# /usr, no tests or benchmarks built. Install it with apt-get install ./$(PKG_DIR)/minivault_*.deb.
+PKG_DIR ?= build-pkg
+package: build-deps
+	@cmake -S . -B $(PKG_DIR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+	  -DMINIVAULT_TESTS=OFF -DMINIVAULT_BENCH=OFF -DMINIVAULT_LTO=ON \
+	  -DCMAKE_EXE_LINKER_FLAGS=-s >/dev/null
+	@cmake --build $(PKG_DIR) -j $(JOBS)
+	@cd $(PKG_DIR) && cpack -G DEB >/dev/null
+	@ls -l $(PKG_DIR)/*.deb
+
+# Installs the package in a fresh debootstrap root (DEB_ROOT: an existing one instead) and
+# runs the service's command there as its user (tests/packaging/deb_chroot_test.sh).
+package-test: package
+	$(SUDO) bash tests/packaging/deb_chroot_test.sh $$(ls $(PKG_DIR)/minivault_*.deb | tail -1) $(DEB_ROOT)
+
+# The README tour's docker part, verbatim, from a fresh clone of this repository's
+# committed state (its ```sh tour-docker block; the other blocks run in ctest).
+tour-docker-test: docker-deps
+	bash tests/tour/readme_tour.sh --docker .
 
 format: deps
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR) $(OPT_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(OPT_DIR) $(FUZZ_DIR) $(PKG_DIR)

@@ -8,7 +8,14 @@
 # not disturbed, and removes its containers, network and volumes at the end (down -v).
 set -euo pipefail
 image=${1:-minivault:latest}
-cli=${2:-build-opt/minivault-cli}
+cli_path=${2:-}
+# minivault-cli: the binary given as $2, else the image's own, run on the host network so
+# that it reaches the published ports.
+cli() {
+  if [ -n "$cli_path" ]; then "$cli_path" "$@"; else
+    docker run --rm -i --network host --entrypoint /usr/local/bin/minivault-cli "$image" "$@"
+  fi
+}
 compose_cmd=${COMPOSE:-docker-compose}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 project="mvclustersmoke$$"
@@ -41,7 +48,7 @@ until_ok() {
     sleep 0.1
   done
 }
-health() { "$cli" --port "${bin[$1]}" --timeout 2000 health; }
+health() { cli --port "${bin[$1]}" --timeout 2000 health; }
 # peers_up N: node N's health lists exactly two peers, both up.
 peers_up() {
   health "$1" | python3 -c '
@@ -51,7 +58,7 @@ states = [p["state"] for p in h["peers"]]
 sys.exit(0 if states == ["up", "up"] else 1)'
 }
 status_is() { [ "$(health "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" = "$2" ]; }
-bin_get_is() { [ "$("$cli" --port "${bin[$1]}" get "$2")" = "$3" ]; }
+bin_get_is() { [ "$(cli --port "${bin[$1]}" get "$2")" = "$3" ]; }
 http_get_is() { [ "$(curl -s "http://127.0.0.1:${http[$1]}/$2")" = "$3" ]; }
 wait_cluster() {
   for n in 1 2 3; do
@@ -65,7 +72,7 @@ wait_cluster
 status_is 1 healthy || fail "node1 is not healthy with every peer up"
 
 echo "== write through node1, read through node2 and node3"
-"$cli" --port "${bin[1]}" set greeting hello || fail "binary SET on node1"
+cli --port "${bin[1]}" set greeting hello || fail "binary SET on node1"
 [ "$(curl -s -X PUT "http://127.0.0.1:${http[1]}/doc" -d '{"value":{"n":12345678901234567890}}')" \
   = '{"success":true}' ] || fail "HTTP PUT on node1"
 for n in 2 3; do
@@ -75,8 +82,9 @@ for n in 2 3; do
   http_get_is "$n" greeting '{"success":true,"data":"hello"}' || fail "HTTP GET greeting on node$n"
   http_get_is "$n" doc '{"success":true,"data":{"n":12345678901234567890}}' || fail "HTTP GET doc on node$n"
 done
-"$cli" --port "${bin[3]}" del greeting || fail "binary DELETE on node3"
-until_ok 5 bash -c "! '$cli' --port ${bin[1]} get greeting" || fail "the DELETE did not reach node1"
+cli --port "${bin[3]}" del greeting || fail "binary DELETE on node3"
+gone() { ! cli --port "${bin[$1]}" get "$2"; }
+until_ok 5 gone 1 greeting || fail "the DELETE did not reach node1"
 
 # outage NODE HOW: takes NODE down (stop = SIGTERM, kill = SIGKILL), checks that writes
 # through the other two nodes still succeed, brings it back and checks it caught up.
@@ -94,13 +102,13 @@ outage() {
   fi
   until_ok 10 status_is "$up1" degraded || fail "node$up1 is not degraded with node$down $how"
   for i in $(seq 1 50); do
-    "$cli" --port "${bin[$up1]}" set "$how-$i" "value-$i" >/dev/null || fail "binary SET $how-$i on node$up1 with node$down down"
+    cli --port "${bin[$up1]}" set "$how-$i" "value-$i" >/dev/null || fail "binary SET $how-$i on node$up1 with node$down down"
   done
   for i in $(seq 1 10); do
     [ "$(curl -s -X PUT "http://127.0.0.1:${http[$up2]}/$how-http-$i" -d "{\"value\":$i}")" = '{"success":true}' ] \
       || fail "HTTP PUT $how-http-$i on node$up2 with node$down down"
   done
-  "$cli" --port "${bin[$up2]}" del doc || fail "DELETE doc on node$up2 with node$down down"
+  cli --port "${bin[$up2]}" del doc || fail "DELETE doc on node$up2 with node$down down"
   bin_get_is "$up2" "$how-50" value-50 || fail "node$up2 does not have $how-50"
   # The outage was real: the restart policy did not bring the node back meanwhile.
   [ "$(docker inspect -f '{{.State.Running}}' "$(compose ps -q "node$down")")" = false ] \
@@ -117,11 +125,11 @@ outage() {
     until_ok 10 http_get_is "$down" "$how-http-$i" "{\"success\":true,\"data\":$i}" \
       || fail "node$down misses $how-http-$i (HTTP)"
   done
-  until_ok 10 bash -c "! '$cli' --port ${bin[$down]} get doc" || fail "node$down missed the DELETE of doc"
+  until_ok 10 gone "$down" doc || fail "node$down missed the DELETE of doc"
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${http[$down]}/doc")" = 404 ] \
     || fail "HTTP GET doc on node$down is not 404"
   # Restore doc for the next round.
-  "$cli" --port "${bin[1]}" set doc '{"n":1}' >/dev/null || fail "SET doc"
+  cli --port "${bin[1]}" set doc '{"n":1}' >/dev/null || fail "SET doc"
   status_is "$down" healthy || fail "node$down is not healthy after its restart"
 }
 outage 3 stop

@@ -4,7 +4,14 @@
 # ports are published; the container and volume are removed by name at the end.
 set -euo pipefail
 image=${1:-minivault:latest}
-cli=${2:-build-opt/minivault-cli}
+cli_path=${2:-}
+# minivault-cli: the binary given as $2, else the image's own, run on the host network so
+# that it reaches the published ports.
+cli() {
+  if [ -n "$cli_path" ]; then "$cli_path" "$@"; else
+    docker run --rm -i --network host --entrypoint /usr/local/bin/minivault-cli "$image" "$@"
+  fi
+}
 name="mv-smoke-$$"
 volume="mv-smoke-data-$$"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -27,8 +34,8 @@ fail() { echo "FAIL: $*"; docker logs "$name" 2>&1 | tail -20; exit 1; }
 start
 [ "$(curl -s -X PUT "http://127.0.0.1:$http_port/smoke" -d '{"value":{"n":12345678901234567890}}')" = '{"success":true}' ] \
   || fail "HTTP PUT"
-"$cli" --port "$bin_port" set bin-key bin-value || fail "binary SET"
-[ "$("$cli" --port "$bin_port" get smoke)" = '{"n":12345678901234567890}' ] || fail "binary GET of an HTTP value"
+cli --port "$bin_port" set bin-key bin-value || fail "binary SET"
+[ "$(cli --port "$bin_port" get smoke)" = '{"n":12345678901234567890}' ] || fail "binary GET of an HTTP value"
 docker stop -t 10 "$name" >/dev/null
 [ "$(docker inspect -f '{{.State.ExitCode}}' "$name")" = 0 ] || fail "SIGTERM did not stop the node cleanly"
 docker rm "$name" >/dev/null
