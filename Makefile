@@ -20,12 +20,13 @@ DATA      ?= ./data
 
 # What configuring and building needs (CMake finds GTest and benchmark even when only the
 # node is built), then what the tests add: redis-server (load_test compares against a
-# redis-server it starts itself), python3 and nodejs (client tests), clang (fuzz build).
+# redis-server it starts itself), python3 and nodejs (client tests), clang (fuzz build),
+# iproute2 (`ip netns` for the WAN and fault tests in tests/wan).
 BUILD_PACKAGES := cmake g++ make pkg-config libcaf-dev libsqlite3-dev libzstd-dev \
                   libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
                   libbenchmark-dev libssl-dev openssl
 DEB_PACKAGES := $(BUILD_PACKAGES) clang-format redis-server python3 nodejs clang \
-                libclang-rt-14-dev
+                libclang-rt-14-dev iproute2
 # Packages whose install starts a system service make does not need: stopped and disabled
 # right after make installs them (never touched when they were already installed).
 QUIET_SERVICES := redis-server
