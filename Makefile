@@ -88,7 +88,7 @@ DEBIAN_MIRROR ?= http://deb.debian.org/debian
 docker-base:
 	@docker image inspect debian:bookworm >/dev/null 2>&1 || docker pull -q debian:bookworm >/dev/null 2>&1 || { \
 	  echo "no registry answers: making debian:bookworm with debootstrap from $(DEBIAN_MIRROR) (a few minutes, once)"; \
-	  root=$$(mktemp -d /var/tmp/minivault-bookworm-XXXXXX); \
+	  root=$$(mktemp -d /var/tmp/minivault-bookworm-XXXXXX) && chmod 755 $$root; \
 	  $(SUDO) debootstrap --variant=minbase bookworm $$root $(DEBIAN_MIRROR) >/var/tmp/minivault-debootstrap.log 2>&1 \
 	    || { echo "debootstrap failed: see /var/tmp/minivault-debootstrap.log"; $(SUDO) rm -rf $$root; exit 1; }; \
 	  $(SUDO) tar -C $$root -c . | docker import - debian:bookworm >/dev/null; rc=$$?; \

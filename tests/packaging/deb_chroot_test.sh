@@ -17,6 +17,7 @@ root=${2:-}
 made_root=""
 if [ -z "$root" ]; then
   root=$(mktemp -d /var/tmp/minivault-debroot-XXXXXX)
+  chmod 755 "$root" # it becomes /: mktemp made it 0700, which only root could enter
   made_root=$root
   echo "== debootstrap --variant=minbase bookworm $root"
   debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$root.log" 2>&1
@@ -57,10 +58,11 @@ echo "   ExecStart=$exec_start, User=$user, WorkingDirectory=$workdir"
 echo "== the service's command as $user, in a network namespace of its own"
 cat > "$root/tmp/serve_check.sh" <<CHECK
 set -eu
+trap 'echo "---- node log:"; cat /tmp/node.log' EXIT
 cd "$workdir"
 setpriv --reuid="$user" --regid="$user" --init-groups $exec_start 2>/tmp/node.log &
 pid=\$!
-for i in \$(seq 1 100); do minivault-cli --timeout 500 health >/dev/null 2>&1 && break; sleep 0.1; done
+for i in \$(seq 1 300); do minivault-cli --timeout 500 health >/dev/null 2>&1 && break; sleep 0.1; done
 minivault-cli set pkg-key pkg-value
 [ "\$(minivault-cli get pkg-key)" = pkg-value ]
 exec 3<>/dev/tcp/127.0.0.1/8080
@@ -72,7 +74,6 @@ node -e 'const {Client} = require("minivault"); const c = new Client({port: 3000
 [ "\$(stat -c %U /var/lib/minivault/minivault.db)" = "$user" ]
 [ "\$(stat -c %U /proc/\$pid)" = "$user" ]
 kill \$pid; wait \$pid
-cat /tmp/node.log
 CHECK
 unshare --net --mount --pid --fork --mount-proc="$root/proc" \
   bash -c "ip link set lo up && chroot '$root' /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin bash /tmp/serve_check.sh" \
