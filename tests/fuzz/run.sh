@@ -3,8 +3,8 @@
 #
 #   run.sh BUILD_DIR RUNS [TARGET...]       `make fuzz`: each target for RUNS executions,
 #                                            one after another, starting from its corpus;
-#                                            then the inputs that add coverage are merged
-#                                            into tests/fuzz/corpus/<target>/ (-merge=1)
+#                                            then tests/fuzz/corpus/<target>/ is minimized
+#                                            with the new finds (-merge=1)
 #   run.sh --smoke BUILD_DIR [TARGET...]    `make test`: each target briefly (50k
 #                                            executions, at most 15 s); nothing is merged
 #
@@ -60,8 +60,19 @@ for t in "${targets[@]}"; do
   rate=$(awk -v n="$execs" -v s="$seconds" 'BEGIN {printf "%d", (s > 0 ? n / s : n)}')
   after=$before
   if [ $smoke = 0 ]; then
-    "$bin" -merge=1 -max_len="${max_len[$t]}" -timeout=10 "$corpus" "$work" \
+    # The corpus is minimized as a whole: the fewest inputs that keep every feature of the
+    # old corpus and of the new finds. Named inputs (seed-*, bug-*) always stay; the
+    # others (named by their SHA-1, as libFuzzer names them) are replaced by the result.
+    merged=$build/fuzz-work/$t.merged
+    rm -rf "$merged" && mkdir -p "$merged"
+    "$bin" -merge=1 -max_len="${max_len[$t]}" -timeout=10 "$merged" "$corpus" "$work" \
       >"$build/fuzz-work/$t.merge.log" 2>&1
+    find "$corpus" -type f ! -name 'seed-*' ! -name 'bug-*' -delete
+    named=" $(find "$corpus" -type f -exec sha1sum {} + | awk '{print $1}' | tr '\n' ' ') "
+    for f in "$merged"/*; do
+      [ -e "$f" ] || continue
+      [[ $named == *" $(basename "$f") "* ]] || cp "$f" "$corpus/"
+    done
     after=$(find "$corpus" -type f | wc -l)
   fi
   line=$(printf '%-14s %12s %9s %8s %s' "$t" "$execs" "$rate" "$seconds" "$before -> $after files")
