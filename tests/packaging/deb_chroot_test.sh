@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The .deb in a clean Debian root: installs it with apt-get (dependencies from Debian's
-# mirror), checks what the package put where (binaries, unit, conffile, user, data
-# directory, clients), then starts the unit's ExecStart line as the unit's User, the way
-# systemd would, and checks the node serves both protocols on loopback and refuses
-# nothing it should serve. Without systemd in a chroot the unit itself is not started:
-# its ExecStart, User and WorkingDirectory are read from the installed unit file.
+# mirror; systemd first, as on a Debian host), checks what the package put where
+# (binaries, unit enabled, conffile, user, data directory, clients), then
+#  1. starts the unit's ExecStart line as the unit's User in a chroot, and checks the
+#     node serves both protocols and the Python and JavaScript clients read it back;
+#  2. boots systemd as PID 1 in the root (boot_systemd.sh: namespaces only) and checks
+#     that it starts minivault.service, which serves.
 #
 # Usage: deb_chroot_test.sh DEB [ROOT]
 #   ROOT: a debootstrap'd bookworm (--variant=minbase); made in a temporary directory
@@ -31,11 +32,12 @@ in_root() {
     PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"
 }
 
-echo "== apt-get install ./$(basename "$deb") python3 nodejs"
+echo "== apt-get install systemd python3 nodejs, then ./$(basename "$deb")"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cp "$deb" "$root/tmp/"
 in_root apt-get update -qq
-in_root apt-get install -y -qq "/tmp/$(basename "$deb")" python3 nodejs >/dev/null
+in_root apt-get install -y -qq systemd python3 nodejs >/dev/null
+in_root apt-get install -y -qq "/tmp/$(basename "$deb")" >/dev/null
 
 echo "== what the package installed"
 for f in /usr/bin/minivault /usr/bin/minivault-cli /lib/systemd/system/minivault.service \
@@ -48,7 +50,8 @@ grep -qx /etc/minivault/minivault.ini "$root/var/lib/dpkg/info/minivault.conffil
 in_root getent passwd minivault | grep -q ':/var/lib/minivault:/usr/sbin/nologin$' || fail "no minivault system user"
 owner=$(in_root stat -c '%U %a' /var/lib/minivault)
 [ "$owner" = "minivault 750" ] || fail "/var/lib/minivault: $owner"
-[ -L "$root/etc/systemd/system/multi-user.target.wants/minivault.service" ] || echo "note: unit not enabled (no systemctl in this root)"
+[ -L "$root/etc/systemd/system/multi-user.target.wants/minivault.service" ] || fail "unit not enabled"
+in_root systemd-analyze verify /lib/systemd/system/minivault.service || fail "systemd-analyze verify"
 unit="$root/lib/systemd/system/minivault.service"
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
 user=$(sed -n 's/^User=//p' "$unit")
@@ -78,4 +81,6 @@ CHECK
 unshare --net --mount --pid --fork --mount-proc="$root/proc" \
   bash -c "ip link set lo up && chroot '$root' /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin bash /tmp/serve_check.sh" \
   || fail "the service command did not serve (see above)"
+echo "== systemd as PID 1 in the root starts minivault.service"
+bash "$(dirname "$0")/boot_systemd.sh" "$root"
 echo "deb chroot test passed ($(basename "$deb"))"
