@@ -18,14 +18,15 @@ PORT      ?= 3000
 HTTP_PORT ?= 8080
 DATA      ?= ./data
 
-# What configuring and building needs (CMake finds GTest and benchmark even when only the
-# node is built), then what the tests add: redis-server (load_test compares against a
-# redis-server it starts itself), python3 and nodejs (client tests), clang (fuzz build),
-# iproute2 (`ip netns` for the WAN and fault tests in tests/wan).
+# What configuring and building needs (CMake finds GTest, benchmark, python3 and nodejs
+# even when only the node is built: the client tests are configured with the rest),
+# then what the tests add: redis-server (load_test compares against a redis-server it
+# starts itself), clang (fuzz build), iproute2 (`ip netns` for the WAN and fault tests
+# in tests/wan).
 BUILD_PACKAGES := cmake g++ make pkg-config libcaf-dev libsqlite3-dev libzstd-dev \
                   libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
-                  libbenchmark-dev libssl-dev openssl
-DEB_PACKAGES := $(BUILD_PACKAGES) clang-format redis-server python3 nodejs clang \
+                  libbenchmark-dev libssl-dev openssl python3 nodejs
+DEB_PACKAGES := $(BUILD_PACKAGES) clang-format redis-server clang \
                 libclang-rt-14-dev iproute2
 # Packages whose install starts a system service make does not need: stopped and disabled
 # right after make installs them (never touched when they were already installed).
