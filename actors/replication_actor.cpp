@@ -3,10 +3,13 @@
 //     endpoint (replicate_atom), one versioned batch per replica
 //   each answer --> count per op --> quorum reached / impossible --> ordered_outcomes
 //     --> completion board (in ticket order per I/O thread)
-//   an answer "kept a newer version" --> the batch again, versioned past it (next round)
+//   a first-round quorum that reported newer versions --> the batch once more, versioned
+//     past them (second round)
 //   failed or skipped replica --> handoff actor (hint_atom)
 //   (peer_up_atom | peer_down_atom) from membership --> links
 #include "actors/replication_actor.hpp"
+
+#include <algorithm>
 
 #include "actors/anti_entropy_actor.hpp"
 #include "actors/clock_lease.hpp"
@@ -42,22 +45,75 @@ void decide(replication_state& st, pending& p, errc result) {
                       result == errc::ok ? std::move(p.read_results) : std::vector<read_result>{});
 }
 
-/// Answers the batch once its writes hold their quorum and its reads are resolved.
-void maybe_done(replication_state& st, pending& p) {
-  if (p.satisfied == p.acks.size() && p.reads_left == 0) decide(st, p, errc::ok);
+/// The keys `b` writes, appended to `out`.
+void written_keys(const write_batch& b, std::vector<std::string_view>& out) {
+  std::size_t pos = 0;
+  packed_op op;
+  for (std::uint32_t i = 0; i < b.count && decode_packed_op(b.ops, pos, op); ++i)
+    if (!op.read) out.push_back(op.key);
 }
 
+/// Is a later batch of `p`'s origin (an I/O thread: its connections' writes in order)
+/// still in flight with a write of a key `p` writes? Only asked before a second round,
+/// which is rare: a scan is fine.
+bool later_batch_writes_its_keys(const replication_state& st, const pending& p) {
+  std::vector<std::string_view> mine, theirs;
+  written_keys(*p.original, mine);
+  std::sort(mine.begin(), mine.end());
+  for (const auto& [id, q] : st.in_flight) {
+    if (q.origin != p.origin || q.ticket <= p.ticket || !q.original) continue;
+    theirs.clear();
+    written_keys(*q.original, theirs);
+    for (auto k : theirs)
+      if (std::binary_search(mine.begin(), mine.end(), k)) return true;
+  }
+  return false;
+}
+
+/// Answers the batch once its writes hold their quorum and its reads are resolved. In the
+/// first round, a quorum that reported newer versions is not enough (see
+/// replication_actor.hpp, "A later write wins"): returns true, and the caller sends the
+/// batch round again (release_then) instead.
+[[nodiscard]] bool maybe_done(replication_state& st, pending& p) {
+  if (p.answered || p.satisfied != p.acks.size() || p.reads_left != 0) return false;
+  if (p.round == 0 && p.newer_hlc != 0) {
+    if (later_batch_writes_its_keys(st, p)) {
+      // Versioned anew, these writes would overtake that later batch's (the same
+      // client's next writes of a key): fail them, outcome unknown, instead.
+      decide(st, p, errc::timeout);
+      return false;
+    }
+    p.answered = true; // this round ends here; the next one decides the ticket
+    return true;
+  }
+  decide(st, p, errc::ok);
+  return false;
+}
+
+using in_flight_iter = std::unordered_map<std::uint64_t, pending>::iterator;
+
 /// One replica answer (or failure) less; forgets the batch after the last one.
-void release(replication_state& st, std::unordered_map<std::uint64_t, pending>::iterator it) {
+void release(replication_state& st, in_flight_iter it) {
   if (--it->second.outstanding == 0) st.in_flight.erase(it);
 }
 
 void start_round(self_ptr self, std::shared_ptr<const write_batch> b, std::uint32_t round);
 
+/// release(), then, when maybe_done() asked for it, the batch's second round (after the
+/// release: starting it adds to in_flight, which may move every entry).
+void release_then(self_ptr self, in_flight_iter it, bool again) {
+  auto& st = self->state;
+  std::shared_ptr<const write_batch> original = again ? it->second.original : nullptr;
+  release(st, it);
+  if (!again) return;
+  if (st.counters) st.counters->superseded_rounds.fetch_add(1, std::memory_order_relaxed);
+  start_round(self, std::move(original), 1);
+}
+
 /// Member `m` answered batch `id`'s writes: `ok`, or failed (`timed_out`: no answer in
 /// time). `newer_hlc` != 0: it applied them but kept a newer version of some key instead
-/// (replicate_atom's reply): that answer does not count, and an undecided batch goes
-/// round again with versions past it (superseded_rounds_max).
+/// (replicate_atom's reply): it counts for the quorum, and the highest such hlc is kept
+/// for maybe_done.
 void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_out,
             std::uint64_t newer_hlc = 0) {
   auto& st = self->state;
@@ -65,23 +121,8 @@ void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_
   if (it == st.in_flight.end()) return;
   pending& p = it->second;
   if (ok && newer_hlc != 0) {
-    st.clock->observe(storage::version{newer_hlc, 0});
-    if (p.answered) { // decided already (a quorum without this replica)
-      release(st, it);
-      return;
-    }
-    if (p.round + 1 >= superseded_rounds_max) {
-      decide(st, p, errc::timeout);
-      release(st, it);
-      return;
-    }
-    p.answered = true; // this round is abandoned; the next one decides the ticket
-    auto original = p.original;
-    const std::uint32_t next = p.round + 1;
-    release(st, it);
-    if (st.counters) st.counters->superseded_rounds.fetch_add(1, std::memory_order_relaxed);
-    start_round(self, std::move(original), next);
-    return;
+    st.clock->observe(storage::version{newer_hlc, 0}); // the next round is versioned past it
+    p.newer_hlc = std::max(p.newer_hlc, newer_hlc);
   }
   const std::size_t w = st.config.write_quorum;
   if (timed_out) p.saw_timeout = true;
@@ -112,8 +153,8 @@ void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_
     for (std::uint32_t i : p.ops_of[m])
       count(i);
   }
-  if (ok) maybe_done(st, p);
-  release(st, it);
+  const bool again = ok && maybe_done(st, p);
+  release_then(self, it, again);
 }
 
 void hint(replication_state& st, std::size_t m, const write_batch& b) {
@@ -237,6 +278,7 @@ void read_answer(self_ptr self, std::uint64_t id, std::size_t j, std::size_t m,
     ++r.failures;
     r.saw_timeout = r.saw_timeout || timed_out;
   }
+  bool again = false; // maybe_done asked for a second round
   if (!r.resolved) {
     read_result& out = p.read_results[j];
     if (r.answers >= r.need) {
@@ -253,11 +295,11 @@ void read_answer(self_ptr self, std::uint64_t id, std::size_t j, std::size_t m,
     }
     if (r.resolved) {
       --p.reads_left;
-      maybe_done(st, p);
+      again = maybe_done(st, p);
     }
   }
   if (r.answers + r.failures == r.asked) repair(self, r);
-  release(st, it);
+  release_then(self, it, again);
 }
 
 /// Asks the replicas of read `j` for their records.
@@ -412,8 +454,8 @@ void start_round(self_ptr self, std::shared_ptr<const write_batch> original, std
     dispatch(self, id, m, batch);
   for (std::size_t j = 0; j < it->second.reads.size(); ++j)
     start_read(self, id, j);
-  maybe_done(st, it->second);
-  release(st, it);
+  const bool again = maybe_done(st, it->second);
+  release_then(self, it, again);
 }
 
 void on_batch(self_ptr self, write_batch& b) {

@@ -41,15 +41,26 @@ struct replication_counters {
   std::atomic<std::uint64_t> superseded_rounds{0}; // batches versioned anew and sent again
 };
 
-/// Rounds a client batch may take. A replica that keeps a newer version of a key instead
-/// of one of the batch's writes (it answers with that version's hlc) does not count for
-/// the quorum; the batch is versioned anew past that hlc and sent again. So a write is
-/// acknowledged only once a quorum held nothing newer: a write acknowledged before this
-/// one began is on one of those replicas (quorums intersect) and loses to it, whichever
-/// node coordinated it and however their clocks compare. Past the last round the batch
-/// fails with `timeout` (outcome unknown): it takes a stream of newer writes of the same
-/// key to get there.
-inline constexpr std::uint32_t superseded_rounds_max = 4;
+/// A later write wins: a write that begins after another write of the same key was
+/// acknowledged must end with the higher version, whichever nodes coordinate the two and
+/// however their clocks compare. Clocks alone do not promise it (two nodes hand out
+/// versions in the same millisecond, and the second may not have seen the first write).
+/// So a batch takes at most two rounds:
+///  1. sent with fresh versions; each replica answers with the highest version it kept
+///     instead of one of the batch's writes (0: none). Once a quorum has answered, and
+///     none of them kept anything newer, the batch is acknowledged.
+///  2. otherwise it is versioned anew past the highest of those answers and sent again,
+///     and this round is acknowledged on its quorum whatever the answers say.
+/// Why that is enough: a write acknowledged before this one began was durable on a write
+/// quorum before round 1 reached any replica, and quorums intersect, so one of round 1's
+/// answers reported its version (or a newer one): round 2 beats it. What a replica keeps
+/// instead of round 2's writes came from writes that began after this one did:
+/// concurrent, so either order is right (last writer wins, the same everywhere).
+/// Two limits: versions of this node itself never call for round 2 (it hands them out in
+/// the order its writes begin, so they belong to later writes, e.g. the same client's
+/// next write of the key in the same pipeline); and when a later batch of the same I/O
+/// thread writes one of the keys and is still in flight, round 2 would overtake it, so
+/// the batch fails with `timeout` (outcome unknown) instead.
 
 struct replication_config {
   std::size_t write_quorum = 2;
@@ -115,10 +126,11 @@ struct replication_state {
     std::vector<read_job> reads; // the batch's reads, in order
     std::vector<read_result> read_results;
     std::size_t reads_left = 0;
-    /// The client batch as it came (unversioned), for another round, and which round
-    /// this is (see superseded_rounds_max).
+    /// The client batch as it came (unversioned), for a second round; which round this
+    /// is; the highest newer version a replica reported (see "A later write wins").
     std::shared_ptr<const write_batch> original;
     std::uint32_t round = 0;
+    std::uint64_t newer_hlc = 0;
   };
 
   replication_config config;

@@ -147,23 +147,17 @@ void report_failure(storage_state& st, errc e) {
 }
 
 /// The highest version kept instead of one of ops [first, first + n) of the last apply
-/// (their stored version won, or a newer op of another batch in the same commit did);
-/// 0 when none. An op that lost to a later op of its own batch (a client that wrote the
-/// key twice) is no conflict: that op is the batch's own. A coordinator's batch carries
-/// one node's consecutive versions, which no other batch shares, so "its own" is "same
-/// node, within the batch's hlc range".
+/// (their stored version won, or a newer op of the same commit did); 0 when none. Only
+/// versions of other nodes count: a node hands out its versions in the order its writes
+/// begin, so one of its own that beats an op is a write that began later (the same
+/// client writing the key again), never one the op must be ordered after.
 std::uint64_t newer_hlc(const storage_state& st, std::size_t first, std::size_t n) {
   const std::size_t end = std::min({first + n, st.ops.size(), st.assigned.size()});
-  std::uint64_t lo = ~std::uint64_t{0}, hi = 0;
-  for (std::size_t j = first; j < end; ++j) {
-    lo = std::min(lo, st.ops[j].ver.hlc);
-    hi = std::max(hi, st.ops[j].ver.hlc);
-  }
   std::uint64_t newer = 0;
   for (std::size_t j = first; j < end; ++j) {
     const storage::version& kept = st.assigned[j];
-    const bool own = kept.node == st.ops[j].ver.node && kept.hlc >= lo && kept.hlc <= hi;
-    if (st.ops[j].ver.hlc != 0 && st.ops[j].ver < kept && !own) newer = std::max(newer, kept.hlc);
+    if (st.ops[j].ver.hlc != 0 && st.ops[j].ver < kept && kept.node != st.ops[j].ver.node)
+      newer = std::max(newer, kept.hlc);
   }
   return newer;
 }
