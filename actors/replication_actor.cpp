@@ -77,9 +77,11 @@ bool later_batch_writes_its_keys(const replication_state& st, const pending& p) 
 [[nodiscard]] bool maybe_done(replication_state& st, pending& p) {
   if (p.answered || p.satisfied != p.acks.size() || p.reads_left != 0) return false;
   if (p.round == 0 && p.newer_hlc != 0) {
-    if (later_batch_writes_its_keys(st, p)) {
+    if (!p.reads.empty() || later_batch_writes_its_keys(st, p)) {
       // Versioned anew, these writes would overtake that later batch's (the same
-      // client's next writes of a key): fail them, outcome unknown, instead.
+      // client's next writes of a key): fail them, outcome unknown, instead. A batch
+      // with reads fails too: its reads may have kept it here until such a later batch
+      // was answered by every replica and forgotten, so the scan could miss it.
       decide(st, p, errc::timeout);
       return false;
     }

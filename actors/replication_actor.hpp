@@ -60,7 +60,8 @@ struct replication_counters {
 /// the order its writes begin, so they belong to later writes, e.g. the same client's
 /// next write of the key in the same pipeline); and when a later batch of the same I/O
 /// thread writes one of the keys and is still in flight, round 2 would overtake it, so
-/// the batch fails with `timeout` (outcome unknown) instead.
+/// the batch fails with `timeout` (outcome unknown) instead (also a batch that carries
+/// quorum reads: see maybe_done).
 
 struct replication_config {
   std::size_t write_quorum = 2;
