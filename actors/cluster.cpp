@@ -5,6 +5,7 @@
 
 #include "actors/clock_lease.hpp"
 #include "actors/log.hpp"
+#include "actors/protected_mode.hpp"
 #include "actors/stop_actor.hpp"
 
 namespace minivault {
@@ -108,10 +109,12 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
                      clock.get()};
   endpoint = sys.spawn(peer_endpoint_impl, std::move(ec));
   const bool tls = !opts.tls_cert.empty();
-  auto published = tls ? caf::openssl::publish(endpoint, port, opts.bind_address.c_str(), true)
-                       : sys.middleman().publish(endpoint, port, opts.bind_address.c_str(), true);
+  // In protected mode peers, like clients, may only come from loopback (protected_mode.hpp).
+  const std::string listen = protected_mode_active(opts) ? "127.0.0.1" : opts.bind_address;
+  auto published = tls ? caf::openssl::publish(endpoint, port, listen.c_str(), true)
+                       : sys.middleman().publish(endpoint, port, listen.c_str(), true);
   if (!published) {
-    error = "cannot listen for peers on " + opts.bind_address + ":" + std::to_string(port) + ": " +
+    error = "cannot listen for peers on " + listen + ":" + std::to_string(port) + ": " +
             sys.render(published.error());
     return false;
   }

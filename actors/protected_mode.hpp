@@ -5,11 +5,11 @@
 // saying why (`protected_mode_refusal`) and the connection closes. -auth KEY, -bind ADDR
 // or -protected-mode no turn it off.
 //
-// It applies to single nodes. A node given peers (-cluster-nodes / CLUSTER_NODES) was
-// pointed at the network by its operator, and its peers must reach its client port (they
-// learn its cluster port by asking it for HEALTH); guarding only that port would not
-// protect it either, since without -auth its cluster port takes any peer. Such a node
-// logs a warning instead (protected_mode_notice).
+// It applies to clustered nodes too, and then covers the cluster port as well (published
+// on 127.0.0.1 only): without -auth that port would take any peer. So nodes on different
+// hosts need -auth (recommended: peers then prove the key) or an explicit -bind; until
+// then they cannot reach each other, and the log says why. A clustered node that is not
+// protected but has no -auth gets a warning (protected_mode_notice).
 //
 // Pure functions: the I/O threads call client_allowed() on every accept; the node logs
 // protected_mode_notice() at start.
@@ -26,8 +26,8 @@ inline constexpr std::string_view protected_mode_refusal =
     "protected mode: this node has no -auth and no -bind, so it serves loopback clients only; "
     "start it with -auth KEY, -bind ADDR or -protected-mode no";
 
-/// True when client connections are restricted to loopback: -protected-mode yes (the
-/// default), no peers, and neither -auth nor -bind was given.
+/// True when client (and peer) connections are restricted to loopback: -protected-mode
+/// yes (the default), and neither -auth nor -bind was given.
 [[nodiscard]] bool protected_mode_active(const node_options& o) noexcept;
 
 /// True when a client at IPv4 address `ipv4` (host byte order) may be served.

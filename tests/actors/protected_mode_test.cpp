@@ -31,7 +31,7 @@ bool active_for(std::vector<std::string> args) {
   return protected_mode_active(r.options);
 }
 
-TEST(protected_mode, on_by_default_off_with_auth_bind_no_or_peers) {
+TEST(protected_mode, on_by_default_off_with_auth_bind_or_no) {
   EXPECT_TRUE(active_for({}));
   EXPECT_TRUE(active_for({"-protected-mode", "yes"}));
   EXPECT_TRUE(active_for({"-http", "8080", "-authmode", "none"}));
@@ -39,7 +39,11 @@ TEST(protected_mode, on_by_default_off_with_auth_bind_no_or_peers) {
   EXPECT_FALSE(active_for({"-auth", "k"}));
   EXPECT_FALSE(active_for({"-bind", "0.0.0.0"})); // explicit, even to the default
   EXPECT_FALSE(active_for({"-bind", "127.0.0.1"}));
-  EXPECT_FALSE(active_for({"-cluster-nodes", "10.0.0.2:3000", "-public-url", "10.0.0.1:3000"}));
+  // Peers do not turn it off: an unauthenticated cluster on every interface is what it
+  // guards against.
+  EXPECT_TRUE(active_for({"-cluster-nodes", "10.0.0.2:3000", "-public-url", "10.0.0.1:3000"}));
+  EXPECT_FALSE(active_for(
+      {"-cluster-nodes", "10.0.0.2:3000", "-public-url", "10.0.0.1:3000", "-bind", "10.0.0.1"}));
   auto file = parse_config_text("bind = 0.0.0.0\n", "node.ini");
   ASSERT_EQ(file.status, options_result::kind::ok) << file.message;
   EXPECT_FALSE(protected_mode_active(file.options));
@@ -73,11 +77,15 @@ TEST(protected_mode, notice_and_refusal_say_how_to_turn_it_off) {
   EXPECT_NE(notice.find("0.0.0.0"), std::string::npos) << notice;
   o.protected_mode = false;
   EXPECT_EQ(protected_mode_notice(o), "");
-  // A clustered node without a key is warned about instead.
+  // A protected clustered node says that peers on other hosts cannot join.
   o.protected_mode = true;
   o.peers.push_back({"10.0.0.2", 3000});
   auto cluster_notice = protected_mode_notice(o);
-  EXPECT_NE(cluster_notice.find("-auth"), std::string::npos) << cluster_notice;
+  EXPECT_NE(cluster_notice.find("cannot join"), std::string::npos) << cluster_notice;
+  // Not protected (-protected-mode no) and no key: a warning.
+  o.protected_mode = false;
+  auto open_notice = protected_mode_notice(o);
+  EXPECT_NE(open_notice.find("-auth KEY"), std::string::npos) << open_notice;
   o.auth_key = "k";
   EXPECT_EQ(protected_mode_notice(o), "");
   for (const char* how : {"-auth KEY", "-bind ADDR", "-protected-mode no"})

@@ -44,7 +44,9 @@ class WanCluster:
         args = [self.binary, "-port", str(PORT), "-http", str(HTTP_PORT),
                 "-data", os.path.join(self.workdir, "node%d" % i),
                 "-public-url", self.url(i), "-cluster-nodes", peers,
-                "-region", self.regions[i], "-io-threads", "1", "-cache", "64"] + self.extra
+                "-region", self.regions[i], "-io-threads", "1", "-cache", "64",
+                # Clients and peers come from other namespaces: not protected mode.
+                "-bind", "0.0.0.0"] + self.extra
         log = open(self.log_path(i), "a")
         log.write("==== start %d\n" % self.starts[i])
         log.flush()
