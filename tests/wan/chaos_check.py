@@ -3,11 +3,15 @@
 Every key belongs to one writer, which sends one write at a time, so the writes of a key
 are totally ordered by when they were sent. A write's outcome is `ok` (acknowledged),
 `error` (the node refused it: the outcome is unknown, it may have reached some replicas)
-or `unknown` (the connection broke or timed out). After the heal a key may hold:
+or `unknown` (the connection broke or timed out). A write whose outcome is not known may
+take effect at any time after it was sent, also after later writes (as in Jepsen: a node
+frozen with the request in its socket buffer versions and applies it when it resumes).
+So after the heal a key may hold:
   - the value of its last acknowledged write (missing when that was a DELETE), or
-  - the value of any later write (none of them acknowledged: it may have landed);
+  - the value of any write that was not acknowledged;
   - with no acknowledged write at all, also nothing.
-Anything else is a lost acknowledged write.
+An acknowledged write other than the last is never allowed: that is a lost write. A
+quorum read right after an ack may return that write, or a write not acknowledged.
 """
 
 import threading
@@ -24,6 +28,7 @@ class History:
         self.lost = 0
         self.reads_checked = 0
         self.stale_reads = []  # (key, acknowledged value, what the quorum read returned, node)
+        self.unacked = {}  # key -> values of its writes that were not acknowledged
 
     def begin(self, key, value, node, fault):
         op = {"key": key, "value": value, "node": node, "fault": fault, "outcome": None,
@@ -34,11 +39,14 @@ class History:
 
     def end(self, op, outcome, reason=""):
         op["outcome"], op["reason"], op["t1"] = outcome, reason, time.time()
+        if outcome != "ok":
+            with self._lock:
+                self.unacked.setdefault(op["key"], set()).add(op["value"])
 
     def read_after_ack(self, key, acked, got, node):
         with self._lock:
             self.reads_checked += 1
-            if got != acked:
+            if got != acked and got not in self.unacked.get(key, ()):
                 self.stale_reads.append((key, acked, got, node))
 
     def by_key(self):
@@ -51,9 +59,10 @@ class History:
     def allowed(self, ops):
         """The values the key may hold in the end (None: missing)."""
         last_ok = max((i for i, op in enumerate(ops) if op["outcome"] == "ok"), default=-1)
+        unacked = {op["value"] for op in ops if op["outcome"] != "ok"}
         if last_ok < 0:
-            return {None} | {op["value"] for op in ops}
-        return {op["value"] for op in ops[last_ok:]}
+            return {None} | unacked
+        return {ops[last_ok]["value"]} | unacked
 
     def report(self):
         with self._lock:

@@ -56,6 +56,18 @@ class CheckerTest(unittest.TestCase):
         for v in ("a", "b", "c"):
             self.assertEqual(self.judge(h, {"k": v}, {"k": v}), [], v)
 
+    def test_an_earlier_write_of_unknown_outcome_may_land_late(self):
+        # SET a (outcome unknown: e.g. a frozen node holds it), SET b acknowledged: a may
+        # still take effect after b, in the end state and in a read right after b's ack.
+        h = history(("k", "a", "unknown"), ("k", "b", "ok"))
+        self.assertEqual(self.judge(h, {"k": "a"}), [])
+        h.read_after_ack("k", "b", "a", 0)
+        self.assertEqual(self.judge(h, {"k": "b"}), [])
+        # An earlier acknowledged write may not.
+        h = history(("k", "a", "ok"), ("k", "b", "ok"))
+        h.read_after_ack("k", "b", "a", 0)
+        self.assertTrue(self.judge(h, {"k": "b"}))
+
     def test_a_lost_acknowledged_write_fails(self):
         h = history(("k", "a", "ok"), ("k", "b", "ok"))
         problems = self.judge(h, {"k": "a"}, {"k": "a"})
