@@ -20,6 +20,7 @@
 #include "fuzz_input.hpp"
 #include "http/json_text.hpp"
 #include "protocol/utf8.hpp"
+#include "tests/support/base64.hpp"
 
 namespace {
 
@@ -48,28 +49,6 @@ bool known_difference(std::string_view text) {
       return true; // a surrogate escape, perhaps lone
   }
   return opens >= http::json_depth_max;
-}
-
-std::string base64_decode(std::string_view text) {
-  auto sextet = [](char c) -> unsigned {
-    if (c >= 'A' && c <= 'Z') return static_cast<unsigned>(c - 'A');
-    if (c >= 'a' && c <= 'z') return static_cast<unsigned>(c - 'a' + 26);
-    if (c >= '0' && c <= '9') return static_cast<unsigned>(c - '0' + 52);
-    FUZZ_CHECK(c == '+' || c == '/');
-    return c == '+' ? 62 : 63;
-  };
-  FUZZ_CHECK(text.size() % 4 == 0);
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    unsigned v = sextet(text[i]) << 18 | sextet(text[i + 1]) << 12;
-    out += static_cast<char>(v >> 16);
-    if (text[i + 2] == '=') break;
-    v |= sextet(text[i + 2]) << 6;
-    out += static_cast<char>(v >> 8 & 0xFF);
-    if (text[i + 3] == '=') break;
-    out += static_cast<char>((v | sextet(text[i + 3])) & 0xFF);
-  }
-  return out;
 }
 
 /// The string a JSON string literal holds (nlohmann decodes the escapes).
@@ -117,7 +96,7 @@ void check_append(const std::string& stored) {
     FUZZ_CHECK(valid_utf8(stored) && decoded_string(out) == stored);
     break;
   case http::value_encoding::base64:
-    FUZZ_CHECK(!valid_utf8(stored) && base64_decode(decoded_string(out)) == stored);
+    FUZZ_CHECK(!valid_utf8(stored) && test::base64_decode(decoded_string(out)) == stored);
     break;
   }
   if (valid_utf8(stored)) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "http/json_text.hpp"
+#include "tests/support/base64.hpp"
 
 namespace minivault::http {
 namespace {
@@ -426,26 +427,6 @@ TEST(AppendJsonStringDeathTest, RefusesInvalidUtf8) {
 
 // -- round trips and cross-checks -------------------------------------------------------------
 
-std::string base64_decode(std::string_view text) {
-  auto sextet = [](char c) -> unsigned {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    return c == '+' ? 62 : 63;
-  };
-  std::string out;
-  for (std::size_t i = 0; i + 4 <= text.size(); i += 4) {
-    unsigned v = sextet(text[i]) << 18 | sextet(text[i + 1]) << 12;
-    out += static_cast<char>(v >> 16);
-    if (text[i + 2] == '=') break;
-    v |= sextet(text[i + 2]) << 6;
-    out += static_cast<char>(v >> 8 & 0xFF);
-    if (text[i + 3] == '=') break;
-    out += static_cast<char>((v | sextet(text[i + 3])) & 0xFF);
-  }
-  return out;
-}
-
 /// Checks that append_value(stored) is JSON and shows exactly `stored`.
 void expect_round_trip(const std::string& stored) {
   std::string out;
@@ -460,7 +441,7 @@ void expect_round_trip(const std::string& stored) {
     break;
   case value_encoding::base64: {
     ASSERT_TRUE(nlohmann::json::accept(out)) << out;
-    EXPECT_EQ(base64_decode(nlohmann::json::parse(out).get<std::string>()), stored);
+    EXPECT_EQ(test::base64_decode(nlohmann::json::parse(out).get<std::string>()), stored);
     break;
   }
   }
