@@ -41,7 +41,8 @@ std::string peer_list(const std::vector<peer_address>& peers) {
   return out;
 }
 
-/// Every key of a config file, with `o`'s values.
+/// Every key of a config file, with `o`'s values (bind only when it was given: giving it
+/// is itself a setting, it turns protected mode off).
 std::string to_ini(const node_options& o) {
   auto n = [](auto v) { return std::to_string(v); };
   std::string s = "[minivault]\n";
@@ -59,7 +60,8 @@ std::string to_ini(const node_options& o) {
   line("ratelimit-per-ip", n(o.rate_limit_per_ip_ops));
   line("cache", n(o.cache_mb));
   line("workers", n(o.workers));
-  line("bind", quoted(o.bind_address));
+  if (o.bind_explicit) line("bind", quoted(o.bind_address)); // else the default, implicitly
+  line("protected-mode", o.protected_mode ? "yes" : "no");
   line("region", quoted(o.region));
   line("node-id", quoted(o.node_name));
   line("fsync", to_string(o.fsync));
@@ -87,15 +89,16 @@ bool same(const node_options& a, const node_options& b) {
          a.auth == b.auth && a.rate_limit_ops == b.rate_limit_ops &&
          a.rate_limit_per_ip_ops == b.rate_limit_per_ip_ops && a.cache_mb == b.cache_mb &&
          a.workers == b.workers && a.config_file == b.config_file &&
-         a.bind_address == b.bind_address && a.region == b.region && a.node_name == b.node_name &&
-         a.fsync == b.fsync && a.fsync_interval_ms == b.fsync_interval_ms &&
-         a.value_bytes_max == b.value_bytes_max && a.compress_bytes_min == b.compress_bytes_min &&
-         a.io_threads == b.io_threads && a.max_connections == b.max_connections &&
-         a.replication_factor == b.replication_factor && a.write_quorum == b.write_quorum &&
-         a.cluster_port == b.cluster_port && a.request_timeout_ms == b.request_timeout_ms &&
-         a.stall_timeout_ms == b.stall_timeout_ms && a.log_level == b.log_level &&
-         a.tls_cert == b.tls_cert && a.tls_key == b.tls_key && a.tls_ca == b.tls_ca &&
-         a.peers == b.peers;
+         a.bind_address == b.bind_address && a.bind_explicit == b.bind_explicit &&
+         a.protected_mode == b.protected_mode && a.region == b.region &&
+         a.node_name == b.node_name && a.fsync == b.fsync &&
+         a.fsync_interval_ms == b.fsync_interval_ms && a.value_bytes_max == b.value_bytes_max &&
+         a.compress_bytes_min == b.compress_bytes_min && a.io_threads == b.io_threads &&
+         a.max_connections == b.max_connections && a.replication_factor == b.replication_factor &&
+         a.write_quorum == b.write_quorum && a.cluster_port == b.cluster_port &&
+         a.request_timeout_ms == b.request_timeout_ms && a.stall_timeout_ms == b.stall_timeout_ms &&
+         a.log_level == b.log_level && a.tls_cert == b.tls_cert && a.tls_key == b.tls_key &&
+         a.tls_ca == b.tls_ca && a.peers == b.peers;
 }
 
 void check_config(const std::string& text) {

@@ -60,12 +60,14 @@ for t in "${targets[@]}"; do
   rate=$(awk -v n="$execs" -v s="$seconds" 'BEGIN {printf "%d", (s > 0 ? n / s : n)}')
   after=$before
   if [ $smoke = 0 ]; then
-    # The corpus is minimized as a whole: the fewest inputs that keep every feature of the
-    # old corpus and of the new finds. Named inputs (seed-*, bug-*) always stay; the
-    # others (named by their SHA-1, as libFuzzer names them) are replaced by the result.
+    # The corpus is minimized as a whole: the fewest inputs that reach every edge of the
+    # old corpus and of the new finds (edges, not hit counts: -use_counters=0 keeps it at
+    # a few hundred files; the runs themselves explore with counters). Named inputs
+    # (seed-*, bug-*) always stay; the others (named by their SHA-1, as libFuzzer names
+    # them) are replaced by the result.
     merged=$build/fuzz-work/$t.merged
     rm -rf "$merged" && mkdir -p "$merged"
-    "$bin" -merge=1 -max_len="${max_len[$t]}" -timeout=10 "$merged" "$corpus" "$work" \
+    "$bin" -merge=1 -use_counters=0 -max_len="${max_len[$t]}" -timeout=10 "$merged" "$corpus" "$work" \
       >"$build/fuzz-work/$t.merge.log" 2>&1
     find "$corpus" -type f ! -name 'seed-*' ! -name 'bug-*' -delete
     named=" $(find "$corpus" -type f -exec sha1sum {} + | awk '{print $1}' | tr '\n' ' ') "
