@@ -67,8 +67,8 @@ for t in "${targets[@]}"; do
     # them) are replaced by the result.
     merged=$build/fuzz-work/$t.merged
     rm -rf "$merged" && mkdir -p "$merged"
-    "$bin" -merge=1 -use_counters=0 -max_len="${max_len[$t]}" -timeout=10 "$merged" "$corpus" "$work" \
-      >"$build/fuzz-work/$t.merge.log" 2>&1
+    "$bin" -merge=1 -use_counters=0 -max_len="${max_len[$t]}" -timeout=10 \
+      "$merged" "$corpus" "$work" >"$build/fuzz-work/$t.merge.log" 2>&1
     find "$corpus" -type f ! -name 'seed-*' ! -name 'bug-*' -delete
     named=" $(find "$corpus" -type f -exec sha1sum {} + | awk '{print $1}' | tr '\n' ' ') "
     for f in "$merged"/*; do
