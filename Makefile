@@ -129,8 +129,8 @@ fuzz-build: deps
 	  -DMINIVAULT_BENCH=OFF >/dev/null
 	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_targets
 
-# Every target for FUZZ_RUNS executions, one after another; new coverage is merged into
-# tests/fuzz/corpus/. FUZZ_TARGETS="http_codec json_text" runs only those.
+# Every target for FUZZ_RUNS executions, one after another; each corpus is then minimized
+# with the new finds (tests/fuzz/corpus/). FUZZ_TARGETS="http_codec json_text": only those.
 fuzz: fuzz-build
 	bash tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_RUNS) $(FUZZ_TARGETS)
 
