@@ -26,8 +26,11 @@ using namespace minivault;
 // The node's default value limit; values here are small, so a claimed length past the
 // input is need_more, and one past the limit is too_large.
 constexpr std::size_t value_max = value_bytes_max_default;
-// Inflating is bounded by this (a zstd frame of a few bytes may claim gigabytes).
-constexpr std::size_t inflate_max = 1u << 20;
+// Inflating is bounded by this (a zstd frame of a few bytes may claim gigabytes). The
+// node's bound is -value-max-bytes; the code is the same for any bound, and a small one
+// keeps each execution fast (a few bytes of zstd could otherwise inflate to a megabyte,
+// and be compressed back, in every execution that mutates them).
+constexpr std::size_t inflate_max = 64u << 10;
 
 /// The parse result at every length in [from, to] of `data` must be the final one
 /// (`full`, parsed from `to` bytes): complete or invalid states never change again.

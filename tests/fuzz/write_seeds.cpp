@@ -56,7 +56,7 @@ void wire_request_seeds() {
   frame("get", opcode::get, "user:1");
   frame("set", opcode::set, "user:1", R"({"name":"ada"})");
   frame("set-compressed", opcode::set, "big", zstd_compress(std::string(300, 'v') + "tail"), true);
-  // Inflates past the target's 1 MiB bound: refused as too_large.
+  // Inflates (2 MiB) past the target's bound (64 KiB): refused as too_large.
   frame("set-bomb", opcode::set, "bomb", zstd_compress(std::string(2u << 20, '\0')), true);
   frame("set-not-zstd", opcode::set, "k", "not zstd", true);
   frame("del", opcode::del, "user:1");
