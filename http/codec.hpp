@@ -12,7 +12,7 @@
 //   limit plus http_body_overhead_bytes, refused from the `Content-Length` before they
 //   are read (413 and close).
 // Routing and auth rules: http/request_target.hpp. Values: http/json_text.hpp.
-#include "actors/front_codec.hpp"
+#include "protocol/front_codec.hpp"
 
 namespace minivault::http {
 

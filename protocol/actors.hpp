@@ -39,7 +39,7 @@ typename Inspector::result_type inspect(Inspector& f, connection_stats& x) {
            x.protocol_errors, x.refused);
 }
 
-/// What a probe of a peer's client port found (see actors/peer_probe.hpp).
+/// What a probe of a peer's client port found (see actors/cluster/membership/peer_probe.hpp).
 struct probe_result {
   bool ok = false;
   std::string node_id;
@@ -115,7 +115,7 @@ using rate_limiter_actor =
 using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<connection_stats>,
                                            caf::replies_to<stop_atom>::with<bool>>;
 
-/// What a node publishes on its cluster port (actors/membership_actor.hpp): only what a
+/// What a node publishes on its cluster port (actors/cluster/membership/membership_actor.hpp): only what a
 /// peer may ask, nothing that controls the node.
 /// - (challenge_atom, nonce_a): replies (nonce_b, node_id, proof_b); see peer_auth.hpp.
 /// - (peer_auth_atom, node_id_a, nonce_b, proof_a): true once the sender is trusted.
@@ -143,7 +143,7 @@ using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<read_atom, std::string>::with<write_batch>,
     caf::reacts_to<hello_atom, std::string, caf::strong_actor_ptr>>;
 
-/// Quorum replication (actors/replication_actor.hpp), local only.
+/// Quorum replication (actors/cluster/replication/replication_actor.hpp), local only.
 /// - write_batch: client writes from an I/O thread; versioned, sent to every replica, and
 ///   their outcome posted to the completion board once the write quorum holds them (or
 ///   it cannot: no_quorum, timeout).
@@ -154,7 +154,7 @@ using replication_actor = caf::typed_actor<
     caf::reacts_to<write_batch>, caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
     caf::reacts_to<peer_down_atom, std::uint32_t>, caf::replies_to<stop_atom>::with<bool>>;
 
-/// Hinted handoff (actors/handoff_actor.hpp).
+/// Hinted handoff (actors/cluster/repair/handoff_actor.hpp).
 /// - (hint_atom, peer, batch): versioned writes `peer` missed; stored durably (bounded).
 /// - peer_up / peer_down: as for replication; hints go to a peer while it is up.
 /// - tick_atom: its own timer (delivery).
@@ -165,7 +165,7 @@ using handoff_actor =
                      caf::reacts_to<peer_down_atom, std::uint32_t>, caf::reacts_to<tick_atom>,
                      caf::replies_to<stop_atom>::with<bool>>;
 
-/// Anti-entropy (actors/anti_entropy_actor.hpp; detached: reads may touch SQLite).
+/// Anti-entropy (actors/cluster/repair/anti_entropy_actor.hpp; detached: reads may touch SQLite).
 /// - peer_up / peer_down: as for replication.
 /// - tick_atom: its own timer: one comparison round with the next peer.
 /// - (pull_atom, partition, have): a peer's pull, delegated by the endpoint.
@@ -178,7 +178,7 @@ using anti_entropy_actor =
                      caf::replies_to<read_atom, std::string>::with<write_batch>,
                      caf::replies_to<stop_atom>::with<bool>>;
 
-/// Cluster membership (actors/membership_actor.hpp), local only (never published).
+/// Cluster membership (actors/cluster/membership/membership_actor.hpp), local only (never published).
 /// - tick_atom: its own timer (attempts, heartbeats, expiry, the health snapshot).
 /// - (hello_atom, node_id, endpoint): a peer that dialed this node introduced its
 ///   endpoint (forwarded by this node's endpoint, from an authenticated sender).

@@ -46,7 +46,7 @@ struct node_options {
   // minivault settings (same key in flags and file)
   std::string bind_address = "0.0.0.0";                  // -bind
   bool bind_explicit = false;                            // -bind was given (flag or file)
-  bool protected_mode = true; // -protected-mode yes|no (see actors/protected_mode.hpp)
+  bool protected_mode = true; // -protected-mode yes|no (see actors/admission/protected_mode.hpp)
   std::string region = "local";                          // -region
   std::string node_name;                                 // -node-id ("" = generated, kept in data)
   fsync_policy fsync = fsync_policy::none;               // -fsync

@@ -7,14 +7,14 @@
 // What is not tested here: that read repair (rather than hinted handoff or anti-entropy)
 // fixed a stale replica. Both catch a returning node up within about a second, and no
 // flag turns them off, so which mechanism won is not observable from outside; the unit
-// tests (tests/actors/replication_reads_test.cpp) cover read repair deterministically.
+// tests (tests/actors/cluster/replication/replication_reads_test.cpp) cover read repair deterministically.
 #include <gtest/gtest.h>
 
 #include <set>
 #include <sstream>
 #include <thread>
 
-#include "actors/placement.hpp"
+#include "actors/cluster/replication/placement.hpp"
 #include "storage/partition.hpp"
 #include "storage/table.hpp"
 #include "tests/cluster/cluster_ops.hpp"

@@ -1,4 +1,4 @@
-// Fuzz target: the peers' compact encodings (actors/cluster_codec.hpp), decoded from the
+// Fuzz target: the peers' compact encodings (actors/cluster/repair/cluster_codec.hpp), decoded from the
 // bytes a peer sent: unpack_key_versions (anti-entropy: what a peer holds of a
 // partition), unpack_digests (partition digests) and max_version (the newest version in
 // a replicated batch, which the node's clock observes). All three read the same input.
@@ -18,8 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "actors/cluster_codec.hpp"
-#include "actors/storage_actor.hpp"
+#include "actors/cluster/repair/cluster_codec.hpp"
+#include "actors/durability/storage_actor.hpp"
 #include "fuzz_input.hpp"
 #include "protocol/wire.hpp"
 

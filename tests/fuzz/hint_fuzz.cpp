@@ -1,4 +1,4 @@
-// Fuzz target: hint records (actors/hint_store.hpp). A hint is a stored (count, packed
+// Fuzz target: hint records (actors/cluster/repair/hint_store.hpp). A hint is a stored (count, packed
 // ops) pair; nothing decodes a hint on its own: the handoff actor reads a peer's oldest
 // hints, concatenates them into one write_batch (ops appended, counts summed: deliver()
 // in handoff_actor.cpp) and the peer decodes that with the batch codec (unpack_batch,
@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/hint_store.hpp"
-#include "actors/storage_actor.hpp"
+#include "actors/cluster/repair/hint_store.hpp"
+#include "actors/durability/storage_actor.hpp"
 #include "fuzz_input.hpp"
 
 namespace {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/cluster_codec.hpp"
-#include "actors/storage_actor.hpp"
+#include "actors/cluster/repair/cluster_codec.hpp"
+#include "actors/durability/storage_actor.hpp"
 #include "protocol/compression.hpp"
 #include "protocol/wire.hpp"
 

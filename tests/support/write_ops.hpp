@@ -1,7 +1,7 @@
 #pragma once
 // Writes as the integration tests stream them to real nodes: one SET or DELETE each, and
 // what became of it (sent, acknowledged, or answered with an error). Shared by the
-// durability tests (tests/actors/node_durability_test.cpp) and the cluster tests
+// durability tests (tests/actors/node/node_durability_test.cpp) and the cluster tests
 // (tests/cluster/cluster_ops.hpp); each decides what a failed op may have left behind.
 #include <chrono>
 #include <cstdint>

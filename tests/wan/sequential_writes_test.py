@@ -11,7 +11,7 @@ Before the fix, node 1 often versioned the second write below the first (same
 millisecond, lower counter: it had not seen node 0's version), node 2 kept the first,
 and 184 of 2000 acknowledged second writes were lost. Now a replica that keeps a newer
 version says so and the write is versioned anew past it (superseded_rounds_max in
-actors/replication_actor.hpp).
+actors/cluster/replication/replication_actor.hpp).
 
 usage: sequential_writes_test.py NETEM MINIVAULT [--pairs N]    (77 = skipped)
 """

@@ -1,0 +1,169 @@
+#include "actors/cluster/cluster.hpp"
+
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
+
+#include "actors/cluster/replication/clock_lease.hpp"
+#include "actors/telemetry/log.hpp"
+#include "actors/admission/protected_mode.hpp"
+#include "actors/node/stop_actor.hpp"
+
+namespace minivault {
+
+std::string member_name(const std::string& public_url) {
+  std::string s = public_url;
+  for (const char* scheme : {"http://", "https://", "tcp://"})
+    if (s.rfind(scheme, 0) == 0) s.erase(0, std::char_traits<char>::length(scheme));
+  while (!s.empty() && s.back() == '/')
+    s.pop_back();
+  return s;
+}
+
+std::string member_name(const peer_address& a) {
+  return a.host + ":" + std::to_string(a.port);
+}
+
+bool cluster::configure(const node_options& opts, std::string& error) {
+  std::uint32_t cp = opts.cluster_port != 0 ? opts.cluster_port : opts.port + 1000u;
+  if (cp > 65535) {
+    error = "cluster port " + std::to_string(cp) +
+            " (client port + 1000) is not a port; set -cluster-port";
+    return false;
+  }
+  port = static_cast<std::uint16_t>(cp);
+  const std::string self = member_name(opts.public_url);
+  if (self.empty()) {
+    error = "-public-url (this node's host:port as its peers list it) is required with peers";
+    return false;
+  }
+  std::vector<std::string> names{self};
+  member_of_peer.clear();
+  for (const auto& p : opts.peers) {
+    std::string n = member_name(p);
+    if (n == self) {
+      member_of_peer.push_back(-1); // CLUSTER_NODES may list every node, this one included
+      continue;
+    }
+    member_of_peer.push_back(static_cast<int>(names.size()));
+    names.push_back(std::move(n));
+  }
+  if (opts.write_quorum > std::min(opts.replication_factor, names.size())) {
+    error = "write-quorum " + std::to_string(opts.write_quorum) + " needs at least that many " +
+            "replicas, but the cluster has " + std::to_string(names.size()) + " node(s)" +
+            " and replication-factor " + std::to_string(opts.replication_factor);
+    return false;
+  }
+  place = std::make_shared<placement>(std::move(names), opts.replication_factor);
+  return true;
+}
+
+bool cluster::start(caf::actor_system& sys, const node_options& opts, const std::string& node_id,
+                    storage::engine& engine, const storage_actor& storage, completion_board& board,
+                    std::string& error) {
+  // Seeded past every version this node may have handed out (clock_lease.hpp).
+  const std::string lease_path = opts.data_dir + "/clock";
+  const std::uint64_t lease = read_clock_lease(lease_path);
+  clock = std::make_unique<cluster_clock>(engine.node_id(), std::max(engine.last_hlc(), lease));
+  const auto timeout = std::chrono::milliseconds(opts.request_timeout_ms);
+
+  handoff_config hc;
+  hc.path = opts.data_dir + "/hints.db";
+  for (const auto& p : opts.peers)
+    hc.peer_names.push_back(member_name(p));
+  // Scheduled, not detached, although it touches SQLite (small inserts, reads of at most
+  // one delivery chunk): a detached actor that had exchanged messages with a restarted
+  // peer was sometimes still referenced inside CAF after it quit, and the actor system's
+  // shutdown then waited forever for its thread (found by the SIGTERM-after-catch-up
+  // test; in 9 of 9 hung processes it was this actor).
+  handoff = sys.spawn(handoff_actor_impl, std::move(hc), &handoff_stats);
+
+  anti_entropy_config ac;
+  ac.member_of_peer = member_of_peer;
+  ac.timeout = std::max(timeout, std::chrono::milliseconds(5000));
+  anti_entropy = sys.spawn<caf::detached>(anti_entropy_actor_impl, std::move(ac), &engine, storage,
+                                          clock.get(), place, &anti_entropy_stats);
+
+  replication_config rc;
+  rc.write_quorum = opts.write_quorum;
+  rc.read_quorum = place->replicas_per_partition() - opts.write_quorum + 1;
+  rc.timeout = timeout;
+  rc.workers = opts.workers;
+  rc.member_of_peer = member_of_peer;
+  rc.lease_path = lease_path;
+  rc.lease = lease;
+  replication = sys.spawn(replication_actor_impl, std::move(rc), place, clock.get(), &engine,
+                          storage, handoff, &board, &replication_stats, &handoff_stats);
+
+  // The endpoint hands hellos to membership, which is spawned after it (it needs the
+  // endpoint's handle): a slot filled below.
+  auto membership_slot = std::make_shared<membership_actor>();
+  endpoint_config ec{node_id,
+                     opts.region,
+                     opts.auth_key,
+                     [membership_slot](const std::string& id, const caf::strong_actor_ptr& ep) {
+                       if (*membership_slot) caf::anon_send(*membership_slot, hello_atom_v, id, ep);
+                     },
+                     storage,
+                     anti_entropy,
+                     &engine,
+                     clock.get()};
+  endpoint = sys.spawn(peer_endpoint_impl, std::move(ec));
+  const bool tls = !opts.tls_cert.empty();
+  // In protected mode peers, like clients, may only come from loopback (protected_mode.hpp).
+  const std::string listen = protected_mode_active(opts) ? "127.0.0.1" : opts.bind_address;
+  auto published = tls ? caf::openssl::publish(endpoint, port, listen.c_str(), true)
+                       : sys.middleman().publish(endpoint, port, listen.c_str(), true);
+  if (!published) {
+    error = "cannot listen for peers on " + listen + ":" + std::to_string(port) + ": " +
+            sys.render(published.error());
+    return false;
+  }
+
+  membership_config mc;
+  mc.node_id = node_id;
+  mc.region = opts.region;
+  mc.peers = opts.peers;
+  mc.board = &peers;
+  mc.secret = opts.auth_key;
+  mc.tls = tls;
+  mc.self_name = place->name(0);
+  mc.timing.jitter_percent = 50;
+  mc.own_endpoint = caf::actor_cast<caf::strong_actor_ptr>(endpoint);
+  mc.on_peer_change = [r = replication, h = handoff,
+                       a = anti_entropy](std::uint32_t peer, const caf::strong_actor_ptr& ep) {
+    if (ep) {
+      caf::anon_send(r, peer_up_atom_v, peer, ep);
+      caf::anon_send(h, peer_up_atom_v, peer, ep);
+      caf::anon_send(a, peer_up_atom_v, peer, ep);
+    } else {
+      caf::anon_send(r, peer_down_atom_v, peer);
+      caf::anon_send(h, peer_down_atom_v, peer);
+      caf::anon_send(a, peer_down_atom_v, peer);
+    }
+  };
+  membership = sys.spawn(membership_actor_impl, std::move(mc));
+  *membership_slot = membership;
+  log(log_level::info, "cluster: member " + place->name(0) + ", " +
+                           std::to_string(place->members()) + " member(s), replication factor " +
+                           std::to_string(place->replicas_per_partition()) + ", write quorum " +
+                           std::to_string(opts.write_quorum) + ", peers on port " +
+                           std::to_string(port));
+  return true;
+}
+
+void cluster::stop(caf::scoped_actor& self) {
+  stop_actor(self, replication, "replication");
+  replication = nullptr;
+  stop_actor(self, membership, "membership");
+  membership = nullptr;
+  stop_actor(self, anti_entropy, "anti-entropy");
+  anti_entropy = nullptr;
+  stop_actor(self, handoff, "handoff");
+  handoff = nullptr;
+  if (endpoint) {
+    caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
+    endpoint = nullptr;
+  }
+}
+
+} // namespace minivault

@@ -1,0 +1,55 @@
+#pragma once
+// The cluster side of a node: the actors that exist only with peers, assembled and torn
+// down in order. The node owns one of these when CLUSTER_NODES names peers.
+//
+//   I/O threads --write_batch--> replication --> storage (local replica)
+//                                     │    └----> peers' endpoints (remote replicas)
+//                                     └ missed --> handoff (hints.db) --> peer, when up
+//   anti-entropy <--> peers' endpoints (digests, pulls) --> storage
+//   membership: finds, authenticates and watches peers; tells the three above
+//   endpoint (published on the cluster port): what peers may ask of this node
+#include <memory>
+#include <string>
+
+#include "actors/cluster/repair/anti_entropy_actor.hpp"
+#include "actors/cluster/replication/cluster_clock.hpp"
+#include "actors/cluster/repair/handoff_actor.hpp"
+#include "actors/cluster/membership/membership_actor.hpp"
+#include "actors/cluster/replication/placement.hpp"
+#include "actors/cluster/replication/replication_actor.hpp"
+#include "protocol/options.hpp"
+
+namespace minivault {
+
+/// This node's member name: -public-url without a scheme or trailing slash.
+[[nodiscard]] std::string member_name(const std::string& public_url);
+/// A CLUSTER_NODES entry's member name.
+[[nodiscard]] std::string member_name(const peer_address& a);
+
+struct cluster {
+  std::unique_ptr<cluster_clock> clock;
+  std::shared_ptr<const placement> place;
+  std::vector<int> member_of_peer;
+  replication_counters replication_stats;
+  handoff_counters handoff_stats;
+  anti_entropy_counters anti_entropy_stats;
+  replication_actor replication;
+  handoff_actor handoff;
+  anti_entropy_actor anti_entropy;
+  membership_actor membership;
+  peer_endpoint_actor endpoint;
+  peer_board peers;
+  std::uint16_t port = 0; // the cluster port
+
+  /// Checks the cluster options and picks the cluster port (before any listener opens).
+  [[nodiscard]] bool configure(const node_options& opts, std::string& error);
+  /// Spawns the cluster actors and publishes the endpoint on the cluster port.
+  [[nodiscard]] bool start(caf::actor_system& sys, const node_options& opts,
+                           const std::string& node_id, storage::engine& engine,
+                           const storage_actor& storage, completion_board& board,
+                           std::string& error);
+  /// Stops replication first (pending writes are answered), then the rest. Idempotent.
+  void stop(caf::scoped_actor& self);
+};
+
+} // namespace minivault

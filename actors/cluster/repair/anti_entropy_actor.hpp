@@ -1,0 +1,84 @@
+#pragma once
+// The anti-entropy actor: replicas compare what they hold and pull what they miss, so a
+// node that was down, frozen or wiped converges by itself (hints cover the common case
+// faster; this covers everything else: lost or dropped hints, a wiped disk, writes that
+// failed their quorum after reaching one replica).
+//
+// One round, every `period` (after period / 20 while rounds find differences, for at
+// most anti_entropy_busy_rounds_max rounds in a row), with
+// one peer at a time, round-robin:
+//  1. ask the peer for its partition digests (one message, 8 KiB);
+//  2. for each partition both hold whose digests differ (at most `partitions_per_round`):
+//     send the peer this node's (key, version) list of it and receive the records the
+//     peer holds in a newer version (at most `pull_bytes_max` per answer); apply them
+//     through the storage actor (last writer wins).
+// Pull only: each node repairs itself, and the peer does the same the other way round.
+// Bandwidth: one request in flight, each answer bounded.
+//
+// Tombstone GC: when every shared partition matched a peer at wall time T, everything
+// older than T is on that peer; the engine may drop tombstones older than the minimum of
+// those times over all peers (and their grace period).
+//
+// It also serves peers' pulls and reads (delegated by the peer endpoint). Spawn detached:
+// reading a value that is not cached touches SQLite.
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "actors/cluster/replication/cluster_clock.hpp"
+#include "actors/cluster/replication/placement.hpp"
+#include "protocol/actors.hpp"
+#include "storage/engine.hpp"
+
+namespace minivault {
+
+struct anti_entropy_counters {
+  std::atomic<std::uint64_t> rounds{0}, partitions_repaired{0}, records_pulled{0};
+};
+
+struct anti_entropy_config {
+  std::chrono::milliseconds period{1000};
+  std::chrono::milliseconds timeout{5000};
+  std::size_t partitions_per_round = 64;
+  std::size_t pull_bytes_max = 4u << 20;
+  std::vector<int> member_of_peer; // as replication_config
+};
+
+struct anti_entropy_state {
+  static inline const char* name = "minivault.anti_entropy";
+  anti_entropy_config config;
+  storage::engine* engine = nullptr;
+  storage_actor storage;
+  cluster_clock* clock = nullptr;
+  std::shared_ptr<const placement> place;
+  anti_entropy_counters* counters = nullptr;
+  std::vector<peer_endpoint_actor> endpoints; // per peer, while up
+  std::vector<std::uint64_t> in_sync_ms;      // per peer: wall time of the last full match
+  std::size_t next_peer = 0;
+  bool busy = false;
+  bool found_differences = false;
+  bool tick_pending = false;
+  std::size_t busy_rounds = 0; // consecutive rounds that found differences
+};
+
+/// Rounds in a row that may follow each other quickly (period / 20) while differences
+/// are found; then the normal period again.
+inline constexpr std::size_t anti_entropy_busy_rounds_max = 64;
+
+anti_entropy_actor::behavior_type
+anti_entropy_actor_impl(anti_entropy_actor::stateful_pointer<anti_entropy_state> self,
+                        anti_entropy_config config, storage::engine* engine, storage_actor storage,
+                        cluster_clock* clock, std::shared_ptr<const placement> place,
+                        anti_entropy_counters* counters);
+
+/// The records of `engine` in partition `p` that the asker lacks or holds older
+/// (`have`: pack_key_versions bytes), as versioned writes, stopping past `bytes_max`.
+[[nodiscard]] write_batch newer_records(storage::engine& engine, std::uint32_t p,
+                                        std::string_view have, std::size_t bytes_max);
+
+/// `key`'s record in `engine` as a batch of 0 (unknown) or 1 versioned write. `status`,
+/// when given, receives the lookup's outcome (error: the batch says nothing).
+[[nodiscard]] write_batch record_of(storage::engine& engine, const std::string& key,
+                                    storage::get_status* status = nullptr);
+
+} // namespace minivault

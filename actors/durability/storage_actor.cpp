@@ -1,0 +1,294 @@
+// Message flow:
+//   I/O thread --write_batch--> queued (+ flush_atom to self, once)
+//   flush_atom  --> engine.apply(all queued) --> completion_board.post(origin, ticket, result)
+//   tick_atom   --> compaction check; re-arms itself
+//   compact_atom --> one bounded compaction step; re-sends itself while more is needed
+//   stop_atom   --> commit what is queued, reply true, quit
+#include "actors/durability/storage_actor.hpp"
+
+#include <algorithm>
+
+#include "actors/telemetry/log.hpp"
+#include "protocol/limits.hpp"
+#include "protocol/wire.hpp"
+
+namespace minivault {
+
+namespace {
+
+constexpr std::uint8_t flag_delete = 1;
+constexpr std::uint8_t flag_versioned = 2;
+constexpr std::uint8_t flag_read = 4;
+constexpr std::uint8_t flag_quorum = 8;
+constexpr std::size_t op_header_bytes = 7;      // [flags:u8][key_len:u16][value_len:u32]
+constexpr std::size_t op_version_bytes = 8 + 4; // [hlc:u64][node:u32]
+
+void pack(write_batch& b, std::uint8_t flags, std::string_view key, std::string_view value,
+          const storage::version* ver) {
+  char hdr[op_header_bytes + op_version_bytes];
+  hdr[0] = static_cast<char>(flags);
+  wire::store_u16(hdr + 1, static_cast<std::uint16_t>(key.size()));
+  wire::store_u32(hdr + 3, static_cast<std::uint32_t>(value.size()));
+  std::size_t n = op_header_bytes;
+  if (ver) {
+    wire::store_u64(hdr + n, ver->hlc);
+    wire::store_u32(hdr + n + 8, ver->node);
+    n += op_version_bytes;
+  }
+  b.ops.append(hdr, n);
+  b.ops.append(key.data(), key.size());
+  b.ops.append(value.data(), value.size());
+  ++b.count;
+}
+
+} // namespace
+
+void pack_write(write_batch& b, bool del, std::string_view key, std::string_view value) {
+  pack(b, del ? flag_delete : 0, key, value, nullptr);
+}
+
+void pack_versioned_write(write_batch& b, bool del, std::string_view key, std::string_view value,
+                          const storage::version& ver) {
+  pack(b, static_cast<std::uint8_t>((del ? flag_delete : 0) | flag_versioned), key,
+       del ? std::string_view{} : value, &ver);
+}
+
+void pack_read(write_batch& b, std::string_view key, bool quorum) {
+  pack(b, static_cast<std::uint8_t>(flag_read | (quorum ? flag_quorum : 0)), key, {}, nullptr);
+}
+
+bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out) {
+  if (offset > ops.size() || ops.size() - offset < op_header_bytes) return false;
+  const char* p = ops.data() + offset;
+  const auto flags = static_cast<std::uint8_t>(p[0]);
+  if ((flags & ~(flag_delete | flag_versioned | flag_read | flag_quorum)) != 0) return false;
+  if ((flags & flag_read) && (flags & (flag_delete | flag_versioned))) return false;
+  if ((flags & flag_quorum) && !(flags & flag_read)) return false;
+  std::size_t header = op_header_bytes;
+  out.ver = storage::version{};
+  if (flags & flag_versioned) {
+    if (ops.size() - offset < op_header_bytes + op_version_bytes) return false;
+    const char* v = p + op_header_bytes;
+    out.ver.hlc = wire::load_u64(v);
+    out.ver.node = wire::load_u32(v + 8);
+    if (out.ver.hlc == 0) return false; // a versioned op always carries a real version
+    header += op_version_bytes;
+  }
+  std::size_t klen = wire::load_u16(p + 1);
+  std::size_t vlen = wire::load_u32(p + 3);
+  if (ops.size() - offset - header < klen + vlen) return false;
+  out.del = (flags & flag_delete) != 0;
+  out.read = (flags & flag_read) != 0;
+  out.quorum = (flags & flag_quorum) != 0;
+  out.key = std::string_view(p + header, klen);
+  out.value = std::string_view(p + header + klen, vlen);
+  offset += header + klen + vlen;
+  return true;
+}
+
+bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out) {
+  std::size_t pos = 0;
+  packed_op op;
+  for (std::uint32_t i = 0; i < batch.count; ++i) {
+    if (!decode_packed_op(batch.ops, pos, op) || op.read) return false; // reads: never here
+    out.push_back(storage::write_op{op.key, op.value, op.del, op.ver});
+  }
+  return pos == batch.ops.size();
+}
+
+namespace {
+
+/// Applies `batches` as one transaction. Never throws: an exception (e.g. bad_alloc)
+/// becomes io_error, and the engine's all-or-nothing apply leaves it consistent.
+errc apply_group(storage_state& st, const write_batch* batches, std::size_t n) {
+  try {
+    st.ops.clear();
+    for (std::size_t i = 0; i < n; ++i)
+      if (!unpack_batch(batches[i], st.ops)) return errc::bad_request;
+    return st.engine->apply(st.ops.data(), st.ops.size(), &st.assigned);
+  } catch (const std::exception&) {
+    return errc::io_error;
+  }
+}
+
+/// A batch of versioned writes from elsewhere (a peer, a hint, a pull, a repair) that this
+/// node refuses whole (a value over this node's -value-max-bytes, a bad key): applied
+/// without the ops it can never take, so one such op does not block every other write
+/// in the batch forever (hints and pulls would resend it, and fail, without end).
+errc apply_what_fits(storage_state& st, const write_batch& b, std::size_t& dropped) {
+  try {
+    st.ops.clear();
+    if (!unpack_batch(b, st.ops)) return errc::bad_request;
+    const std::size_t limit = st.engine->value_bytes_max();
+    auto fits = [limit](const storage::write_op& op) {
+      return !op.key.empty() && op.key.size() <= key_bytes_max &&
+             (op.tombstone || op.value.size() <= limit);
+    };
+    auto end = std::stable_partition(st.ops.begin(), st.ops.end(), fits);
+    dropped = static_cast<std::size_t>(st.ops.end() - end);
+    st.ops.erase(end, st.ops.end());
+    return st.engine->apply(st.ops.data(), st.ops.size(), &st.assigned);
+  } catch (const std::exception&) {
+    return errc::io_error;
+  }
+}
+
+/// Write failures reach the operator, not only the clients: the first one is logged at
+/// once, then at most one line per interval with the count since.
+void report_failure(storage_state& st, errc e) {
+  ++st.failures_unreported;
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.last_failure_log < std::chrono::seconds(10)) return;
+  log(log_level::warning, "write batch failed: " + std::string(to_string(e)) + " (" +
+                              std::to_string(st.failures_unreported) +
+                              " failed batch(es) since the last report)");
+  st.failures_unreported = 0;
+  st.last_failure_log = now;
+}
+
+/// The highest version kept instead of one of ops [first, first + n) of the last apply
+/// (their stored version won, or a newer op of the same commit did); 0 when none. Only
+/// versions of other nodes count: a node hands out its versions in the order its writes
+/// begin, so one of its own that beats an op is a write that began later (the same
+/// client writing the key again), never one the op must be ordered after.
+std::uint64_t newer_hlc(const storage_state& st, std::size_t first, std::size_t n) {
+  const std::size_t end = std::min({first + n, st.ops.size(), st.assigned.size()});
+  std::uint64_t newer = 0;
+  for (std::size_t j = first; j < end; ++j) {
+    const storage::version& kept = st.assigned[j];
+    if (st.ops[j].ver.hlc != 0 && st.ops[j].ver < kept && kept.node != st.ops[j].ver.node)
+      newer = std::max(newer, kept.hlc);
+  }
+  return newer;
+}
+
+/// Delivers queued batch `i`'s outcome: to its requester (replication), else to its I/O
+/// thread. Failures are also reported to the operator. `newer`: see storage_actor.
+void finish(storage_state& st, std::size_t i, errc result, std::uint64_t newer = 0) {
+  if (result != errc::ok) report_failure(st, result);
+  auto& promise = st.promises[i];
+  if (promise.pending())
+    promise.deliver(static_cast<std::uint8_t>(result), result == errc::ok ? newer : 0);
+  else
+    st.board->post(st.queued[i].origin, st.queued[i].ticket, result);
+}
+
+void commit_queued(storage_state& st) {
+  if (st.queued.empty()) return;
+  const auto transactions_before = st.engine->transaction_count();
+  errc group = apply_group(st, st.queued.data(), st.queued.size());
+  if (st.commit_sizes) {
+    std::uint64_t writes = 0;
+    for (const auto& b : st.queued)
+      writes += b.count;
+    st.commit_sizes->observe(commit_bounds_writes, writes);
+  }
+  // A group that committed but then failed its sync (policy `always`) is not retried:
+  // its writes are in the log, outcome unknown; writing them again would duplicate them.
+  bool reached_log = st.engine->transaction_count() != transactions_before;
+  if (group != errc::ok && !reached_log &&
+      (st.queued.size() > 1 || st.promises.front().pending())) {
+    // One bad batch must not fail its neighbours: retry each on its own, so every
+    // client gets the outcome of its own writes.
+    for (std::size_t i = 0; i < st.queued.size(); ++i) {
+      errc alone = apply_group(st, &st.queued[i], 1);
+      if ((alone == errc::too_large || alone == errc::bad_request) && st.promises[i].pending()) {
+        std::size_t dropped = 0;
+        alone = apply_what_fits(st, st.queued[i], dropped);
+        if (alone == errc::ok && dropped > 0)
+          log(log_level::warning, "dropped " + std::to_string(dropped) +
+                                      " replicated write(s) this node cannot store (key or "
+                                      "value over its limits; are -value-max-bytes equal on "
+                                      "every node?)");
+      }
+      finish(st, i, alone, alone == errc::ok ? newer_hlc(st, 0, st.ops.size()) : 0);
+    }
+  } else {
+    std::size_t first = 0; // the group's ops are the batches' ops, in queue order
+    for (std::size_t i = 0; i < st.queued.size(); ++i) {
+      finish(st, i, group, group == errc::ok ? newer_hlc(st, first, st.queued[i].count) : 0);
+      first += st.queued[i].count;
+    }
+  }
+  st.queued.clear();
+  st.promises.clear();
+  st.queued_bytes = 0;
+  if (st.ops.capacity() > (1u << 16)) std::vector<storage::write_op>().swap(st.ops);
+  if (st.queued.capacity() > 1024) std::vector<write_batch>().swap(st.queued);
+}
+
+} // namespace
+
+namespace {
+
+/// Queues a batch for the next group commit (committing at once past the byte bound).
+void enqueue(storage_actor::stateful_pointer<storage_state> self, write_batch&& batch,
+             caf::typed_response_promise<std::uint8_t, std::uint64_t> promise) {
+  auto& st = self->state;
+  st.queued_bytes += batch.ops.size();
+  st.queued.push_back(std::move(batch));
+  st.promises.push_back(std::move(promise));
+  if (st.queued_bytes >= storage_queued_bytes_max) {
+    commit_queued(st); // enough for one transaction: do not wait for the flush
+  } else if (!st.flush_pending) {
+    st.flush_pending = true;
+    self->send(self, flush_atom_v);
+  }
+}
+
+} // namespace
+
+storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
+                                                storage::engine* engine, completion_board* board,
+                                                fsync_policy fsync,
+                                                std::chrono::milliseconds tick_interval,
+                                                commit_histogram* commit_sizes) {
+  auto& st = self->state;
+  st.engine = engine;
+  st.board = board;
+  st.fsync = fsync;
+  st.tick_interval = tick_interval;
+  st.commit_sizes = commit_sizes;
+  self->delayed_send(self, st.tick_interval, tick_atom_v);
+  return {
+      [self](write_batch& batch) {
+        enqueue(self, std::move(batch), caf::typed_response_promise<std::uint8_t, std::uint64_t>{});
+      },
+      [self](replicate_atom, write_batch& batch) -> caf::result<std::uint8_t, std::uint64_t> {
+        auto promise = self->make_response_promise<std::uint8_t, std::uint64_t>();
+        enqueue(self, std::move(batch), promise);
+        return promise;
+      },
+      [self](flush_atom) {
+        self->state.flush_pending = false;
+        commit_queued(self->state);
+      },
+      [self](tick_atom) {
+        // Periodic fsync and WAL checkpoints are the sync actor's job (off this thread).
+        auto& st = self->state;
+        if (!st.compaction_pending) {
+          st.compaction_pending = true;
+          self->send(self, compact_atom_v);
+        }
+        self->delayed_send(self, st.tick_interval, tick_atom_v);
+      },
+      [self](compact_atom) {
+        auto& st = self->state;
+        bool more = false;
+        (void)st.engine->compact_step(compaction_step_bytes, more);
+        // Re-sent, not looped: batches already waiting in the mailbox go first.
+        if (more)
+          self->send(self, compact_atom_v);
+        else
+          st.compaction_pending = false;
+      },
+      [self](stop_atom) {
+        commit_queued(self->state);
+        if (self->state.fsync != fsync_policy::none) (void)self->state.engine->sync();
+        self->quit();
+        return true;
+      },
+  };
+}
+
+} // namespace minivault

@@ -1,0 +1,571 @@
+// I/O thread: the epoll loop, sockets and the hand-off of write batches. Request parsing
+// and replies live in requests.cpp.
+//
+// Loop iteration: epoll_wait -> accept / adopt / completions / read+parse per ready
+// connection -> send the write batch -> one send() per touched connection -> free closed
+// connections. Nothing here blocks except epoll_wait.
+#include "actors/io/io_thread.hpp"
+#include "actors/admission/protected_mode.hpp"
+
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+#include "protocol/assert.hpp"
+#include "protocol/limits.hpp"
+
+namespace minivault {
+
+namespace {
+
+// Tags for the non-connection descriptors in epoll_event::data.ptr.
+char listen_tag, front_listen_tag, wake_tag, completion_tag;
+
+constexpr std::size_t scratch_bytes = 256u << 10;
+constexpr int drain_deadline_ms = 3000;
+constexpr std::int64_t linger_ms = 1000;            // lingering close: time bound
+constexpr std::size_t linger_bytes_max = 16u << 20; // ... and input bound
+constexpr std::int64_t listener_backoff_ms = 100;   // out of fds: listener rests
+
+} // namespace
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
+    : index_(index), ctx_(ctx), listen_fd_(listen_fd),
+      front_listen_fd_(ctx.front ? ctx.front_listen_fd : -1),
+      own_metrics_(ctx.metrics ? nullptr : std::make_unique<front_metrics>()),
+      metrics_(ctx.metrics ? &ctx.metrics->binary_shards.at(index) : own_metrics_.get()),
+      http_metrics_(ctx.metrics ? &ctx.metrics->http : own_metrics_.get()), tokens_(ctx.tokens),
+      protected_(ctx.options && protected_mode_active(*ctx.options)) {
+  if (ctx.replication) {
+    eager_ops_ = cluster_batch_eager_ops;
+    eager_bytes_ = cluster_batch_eager_bytes;
+  }
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  KV_ASSERT(epoll_fd_ >= 0 && wake_fd_ >= 0);
+  scratch_.resize(scratch_bytes);
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  bool watched = watch_listener();
+  KV_ASSERT(watched);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = &wake_tag;
+  KV_ASSERT(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
+  ev.data.ptr = &completion_tag;
+  KV_ASSERT(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ctx_.board->event_fd(index_), &ev) == 0);
+}
+
+io_thread::~io_thread() {
+  join();
+  for (auto& c : conns_)
+    if (!c->dead) ::close(c->fd);
+  {
+    std::lock_guard<std::mutex> guard(adopt_mutex_);
+    for (auto [fd, front] : adopted_)
+      ::close(fd);
+  }
+  ::close(wake_fd_);
+  ::close(epoll_fd_);
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+void io_thread::start(std::vector<io_thread*> peers) {
+  peers_ = std::move(peers);
+  thread_ = std::thread([this] { run(); });
+}
+
+void io_thread::request_stop() {
+  stop_.store(true);
+  wake();
+}
+
+void io_thread::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void io_thread::wake() {
+  std::uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof(one));
+}
+
+void io_thread::adopt(int fd, bool front) {
+  {
+    std::lock_guard<std::mutex> guard(adopt_mutex_);
+    adopted_.emplace_back(fd, front);
+  }
+  wake();
+}
+
+connection_stats io_thread::stats() const {
+  return connection_stats{open_.load(), accepted_.load(), requests_.load(), protocol_errors_.load(),
+                          refused_.load()};
+}
+
+void io_thread::run() {
+  constexpr int max_events = 256;
+  epoll_event events[max_events];
+  auto deadline = std::chrono::steady_clock::time_point::max();
+  for (;;) {
+    if (stop_.load(std::memory_order_relaxed) && !draining_) {
+      // Stop taking new work; let the writes already accepted become durable.
+      draining_ = true;
+      listener_paused_until_ms_ = 0;
+      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_deadline_ms);
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+      if (front_listen_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, front_listen_fd_, nullptr);
+      for (auto& c : conns_)
+        if (!c->dead) set_interest(*c, false, c->want_write);
+      send_batch();
+    }
+    if (draining_ &&
+        ((in_flight_ == 0 && batch_.count == 0) || std::chrono::steady_clock::now() > deadline))
+      break;
+    int timeout_ms = draining_ || !lingering_.empty() || listener_paused_until_ms_ ? 50 : 1000;
+    int n = ::epoll_wait(epoll_fd_, events, max_events, timeout_ms);
+    if (n < 0 && errno != EINTR) break;
+    round_start_us_ = now_us();
+    for (int i = 0; i < n; ++i) {
+      void* tag = events[i].data.ptr;
+      if (tag == &listen_tag || tag == &front_listen_tag) {
+        on_accept(tag == &front_listen_tag);
+      } else if (tag == &wake_tag) {
+        on_wake();
+      } else if (tag == &completion_tag) {
+        on_completions();
+      } else {
+        auto* c = static_cast<connection*>(tag);
+        if (c->dead) continue;
+        std::uint32_t ev = events[i].events;
+        // HUP/ERR are reported even without EPOLLIN interest: a connection that is not
+        // reading (paused, closing, EOF seen) would spin on them, so it closes here.
+        if ((ev & (EPOLLHUP | EPOLLERR)) && !(c->interest & EPOLLIN)) {
+          close_connection(*c);
+          continue;
+        }
+        if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(*c);
+        if (!c->dead && (ev & EPOLLOUT)) on_writable(*c);
+      }
+    }
+    end_iteration();
+  }
+  shutdown_connections();
+}
+
+void io_thread::end_iteration() {
+  // Order matters: resuming paused connections parses input, which adds output and
+  // writes; all of it must be flushed and handed to storage before epoll_wait sleeps,
+  // since nothing else would wake the loop for it.
+  if (!paused_.empty()) resume_paused();
+  send_batch();
+  for (std::size_t i = 0; i < dirty_.size(); ++i)
+    flush(*dirty_[i]); // may grow dirty_
+  dirty_.clear();
+  send_batch(); // flush() may have resumed a connection that queued writes
+  const std::int64_t now = now_us();
+  const auto round_us =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(now - round_start_us_, 0));
+  tally_.publish(*metrics_, round_us);
+  http_tally_.publish(*http_metrics_, round_us);
+  sweep(now / 1000);
+  reap();
+}
+
+void io_thread::on_wake() {
+  std::uint64_t counter = 0;
+  (void)!::read(wake_fd_, &counter, sizeof(counter));
+  std::vector<std::pair<int, bool>> fds;
+  {
+    std::lock_guard<std::mutex> guard(adopt_mutex_);
+    fds.swap(adopted_);
+  }
+  for (auto [fd, front] : fds) {
+    if (draining_) {
+      ::close(fd);
+      ctx_.open_connections.fetch_sub(1);
+    } else {
+      add_connection(fd, front);
+    }
+  }
+}
+
+void io_thread::on_accept(bool front) {
+  const int listen_fd = front ? front_listen_fd_ : listen_fd_;
+  for (int k = 0; k < 64; ++k) {
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof(peer);
+    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+      // Out of descriptors: the pending connection would make the (level-triggered)
+      // listener fire forever. Free the spare, accept and close the connection, take
+      // the spare back. If that fails too (another thread took the slot), stop
+      // watching the listener for a moment instead of spinning.
+      bool shed = false;
+      if (spare_fd_ >= 0) {
+        ::close(spare_fd_);
+        int victim = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (victim >= 0) ::close(victim);
+        spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        shed = victim >= 0;
+      }
+      if (shed) {
+        refused_.fetch_add(1, std::memory_order_relaxed);
+        ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      pause_listener();
+      return;
+    }
+    if (fd < 0) return; // EAGAIN (another thread took it), or a transient error
+    if (ctx_.open_connections.load() >= ctx_.options->max_connections) {
+      ::close(fd); // over the connection limit: refuse rather than degrade everyone
+      refused_.fetch_add(1, std::memory_order_relaxed);
+      ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ctx_.open_connections.fetch_add(1);
+    if (peer.sin_family != AF_INET || !client_allowed(protected_, ntohl(peer.sin_addr.s_addr))) {
+      // Refused by protected mode: answered here, on this thread, then closed.
+      refused_.fetch_add(1, std::memory_order_relaxed);
+      ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
+      if (connection* c = add_connection(fd, front)) refuse_protected(*c);
+      continue;
+    }
+    accepted_.fetch_add(1, std::memory_order_relaxed);
+    ctx_.accepted_connections.fetch_add(1, std::memory_order_relaxed);
+    io_thread* target = peers_.empty() ? this : peers_[next_peer_++ % peers_.size()];
+    if (target == this)
+      add_connection(fd, front);
+    else
+      target->adopt(fd, front);
+  }
+}
+
+connection* io_thread::add_connection(int fd, bool front) {
+  auto c = std::make_unique<connection>();
+  c->fd = fd;
+  c->front = front;
+  c->slot = conns_.size();
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = c.get();
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    ::close(fd);
+    ctx_.open_connections.fetch_sub(1);
+    return nullptr;
+  }
+  c->interest = EPOLLIN;
+  c->last_input_ms = c->last_output_ms = now_ms();
+  if (ctx_.ip_limits && ctx_.ip_limits->enabled()) {
+    sockaddr_in peer{};
+    socklen_t len = sizeof(peer);
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
+        peer.sin_family == AF_INET)
+      c->ip_bucket = ctx_.ip_limits->attach(ntohl(peer.sin_addr.s_addr), now_us());
+  }
+  open_.fetch_add(1, std::memory_order_relaxed);
+  conns_.push_back(std::move(c));
+  return conns_.back().get();
+}
+
+void io_thread::refuse_protected(connection& c) {
+  // The reply goes out before the client's request is read; the lingering close then
+  // drops what it sends, so the kernel does not answer with a reset that would destroy
+  // the reply.
+  if (c.front) {
+    front_request req;
+    req.k = front_request::kind::refused;
+    req.status = 403;
+    req.close = true;
+    front_error(c, req, errc::unauthorized, protected_mode_refusal);
+    close_after_replies(c);
+  } else {
+    protocol_errors_.fetch_add(1, std::memory_order_relaxed);
+    reply(c, wire::status_error, protected_mode_refusal);
+    c.closing = true;
+    set_interest(c, false, c.want_write);
+    mark_dirty(c);
+  }
+}
+
+void io_thread::on_readable(connection& c) {
+  if (c.lingering) {
+    discard_input(c);
+    return;
+  }
+  // Bounded rounds per wake-up keep one busy client from starving the others; epoll is
+  // level-triggered, so what is left is reported again.
+  for (int round = 0; round < 16; ++round) {
+    if (c.dead || c.paused || c.closing || c.peer_closed || draining_) return;
+    ssize_t n = ::recv(c.fd, scratch_.data(), scratch_.size(), 0);
+    if (n > 0) {
+      c.last_input_ms = now_ms();
+      process_input(c, scratch_.data(), static_cast<std::size_t>(n));
+      if (batch_.count >= eager_ops_ || batch_.ops.size() >= eager_bytes_) send_batch();
+      if (static_cast<std::size_t>(n) < scratch_.size()) return;
+      continue;
+    }
+    if (n == 0) {
+      // The client finished sending. Writes it already made still complete (and are
+      // answered, if it still reads); then the connection closes.
+      c.peer_closed = true;
+      set_interest(c, false, c.want_write);
+      if (c.waiting.empty()) mark_dirty(c);
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) close_connection(c);
+    return;
+  }
+}
+
+void io_thread::on_writable(connection& c) {
+  flush(c);
+}
+
+void io_thread::mark_dirty(connection& c) {
+  if (c.listed_dirty) return;
+  c.listed_dirty = true;
+  dirty_.push_back(&c);
+}
+
+void io_thread::flush(connection& c) {
+  c.listed_dirty = false;
+  for (;;) {
+    if (c.dead) return;
+    while (c.out_pos < c.out.size()) {
+      ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
+      if (n > 0) {
+        c.out_pos += static_cast<std::size_t>(n);
+        c.last_output_ms = round_start_us_ / 1000;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        set_interest(c, c.interest & EPOLLIN, true);
+        return;
+      }
+      close_connection(c); // the peer is gone
+      return;
+    }
+    c.out.clear();
+    c.out_pos = 0;
+    if (c.out.capacity() > (4u << 20)) std::string().swap(c.out);
+    // Replies held back by the output limit can go now, and a connection paused at the
+    // limit parses again (no other event would wake it). Either may refill `out`.
+    if (!c.waiting.empty()) drain(c);
+    if (c.paused) resume(c);
+    if (c.dead || c.out.empty()) break;
+  }
+  if (c.dead) return;
+  if (c.want_write) set_interest(c, c.interest & EPOLLIN, false);
+  // Everything queued so far is sent: only now may the connection end.
+  if (c.waiting.empty()) {
+    if (c.peer_closed)
+      close_connection(c);
+    else if (c.closing && !c.lingering)
+      linger(c);
+  }
+}
+
+void io_thread::linger(connection& c) {
+  // Closing a socket with unread input makes the kernel send RST, which can destroy
+  // replies still in flight, the error reply included. So: shut our side, read and drop
+  // what the client still sends (bounded in bytes and time), then close.
+  ::shutdown(c.fd, SHUT_WR);
+  c.lingering = true;
+  c.in.clear();
+  c.linger_until_ms = now_ms() + linger_ms;
+  lingering_.push_back(&c);
+  set_interest(c, true, false);
+}
+
+void io_thread::discard_input(connection& c) {
+  for (int round = 0; round < 16; ++round) {
+    ssize_t n = ::recv(c.fd, scratch_.data(), scratch_.size(), 0);
+    if (n > 0) {
+      c.discarded += static_cast<std::size_t>(n);
+      if (c.discarded > linger_bytes_max) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    break; // EOF or error: the client is done
+  }
+  close_connection(c);
+}
+
+bool io_thread::watch_listener() {
+  // EPOLLEXCLUSIVE: a new connection wakes one waiting I/O thread, not all of them.
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.ptr = &listen_tag;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return false;
+  if (front_listen_fd_ < 0) return true;
+  ev.data.ptr = &front_listen_tag;
+  return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, front_listen_fd_, &ev) == 0;
+}
+
+void io_thread::pause_listener() {
+  if (listener_paused_until_ms_ != 0 || draining_) return;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  if (front_listen_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, front_listen_fd_, nullptr);
+  listener_paused_until_ms_ = now_ms() + listener_backoff_ms;
+}
+
+void io_thread::sweep(std::int64_t now) {
+  if (listener_paused_until_ms_ != 0 && now >= listener_paused_until_ms_ && !draining_) {
+    listener_paused_until_ms_ = 0;
+    if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    (void)watch_listener(); // as before the pause: a refusal leaves accepting to other threads
+  }
+  for (std::size_t i = 0; i < lingering_.size(); ++i)
+    if (lingering_[i]->linger_until_ms <= now) close_connection(*lingering_[i--]);
+  if (now - last_sweep_ms_ < 1000) return;
+  last_sweep_ms_ = now;
+  // A client that stopped in the middle of a frame holds its buffer (up to the value
+  // limit): after the stall timeout the connection is closed and the memory released.
+  // Input left in a connection the node paused itself is complete frames, not a stall.
+  const std::int64_t stall = ctx_.options->stall_timeout_ms;
+  for (auto& c : conns_) {
+    if (c->dead) continue;
+    // A client that stops reading its replies pins them (up to the output limit plus one
+    // reply): without send progress for the timeout it is closed, paused or not.
+    const std::int64_t limit = c->front ? ctx_.options->http_timeout_ms : stall;
+    if (c->want_write && now - c->last_output_ms >= limit) {
+      close_connection(*c);
+      continue;
+    }
+    if (c->paused) continue;
+    if (c->front) {
+      sweep_front(*c, now);
+      continue;
+    }
+    if (!c->in.empty() && now - c->last_input_ms > stall) close_connection(*c);
+  }
+}
+
+void io_thread::sweep_front(connection& c, std::int64_t now) {
+  // HTTP clients get a deadline per request, not per byte: one that trickles a byte now
+  // and then (slowloris) is closed as surely as one that stopped.
+  const std::int64_t limit = ctx_.options->http_timeout_ms;
+  if (!c.in.empty()) {
+    if (c.request_seen_ms == 0)
+      c.request_seen_ms = now; // within a second of its first byte
+    else if (now - c.request_seen_ms >= limit)
+      close_connection(c);
+    return;
+  }
+  c.request_seen_ms = 0;
+  const bool idle = c.waiting.empty() && c.out_pos == c.out.size() && !c.closing;
+  if (!idle || now - std::max(c.last_input_ms, c.last_output_ms) < limit) return;
+  // Replies still in the kernel's send queue are being read: the client is not idle
+  // until it has taken them (a large reply can sit there long after the last send).
+  int unsent = 0;
+  if (::ioctl(c.fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) {
+    c.last_output_ms = now;
+    return;
+  }
+  close_connection(c);
+}
+
+void io_thread::set_interest(connection& c, bool want_read, bool want_write) {
+  std::uint32_t events = (want_read ? EPOLLIN : 0u) | (want_write ? EPOLLOUT : 0u);
+  c.want_write = want_write;
+  if (events == c.interest || c.dead) return;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = &c;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  c.interest = events;
+}
+
+void io_thread::close_connection(connection& c) {
+  if (c.dead) return;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  ::close(c.fd);
+  c.dead = true;
+  remote_reads_ -= c.remote_reads; // its slots are never drained
+  c.remote_reads = 0;
+  if (c.listed_waiting) remove_from(waiting_, c);
+  if (c.paused) remove_from(paused_, c);
+  if (c.lingering) remove_from(lingering_, c);
+  c.listed_waiting = false;
+  c.paused = false;
+  dead_.push_back(&c);
+  open_.fetch_sub(1, std::memory_order_relaxed);
+  ctx_.open_connections.fetch_sub(1);
+}
+
+void io_thread::reap() {
+  if (dead_.empty()) return;
+  // Lists that outlive this iteration must not keep pointers to what is freed here.
+  dirty_.erase(std::remove_if(dirty_.begin(), dirty_.end(), [](connection* c) { return c->dead; }),
+               dirty_.end());
+  for (connection* c : dead_) {
+    std::size_t slot = c->slot;
+    KV_ASSERT(conns_[slot].get() == c);
+    if (slot != conns_.size() - 1) {
+      conns_[slot] = std::move(conns_.back());
+      conns_[slot]->slot = slot;
+    }
+    conns_.pop_back();
+  }
+  dead_.clear();
+}
+
+bool io_thread::can_send_batch() const noexcept {
+  return in_flight_ == 0 || (in_flight_ < batches_in_flight_max &&
+                             in_flight_bytes_ + batch_.ops.size() <= batch_in_flight_bytes_max);
+}
+
+void io_thread::send_batch() {
+  if (batch_.count == 0 || !can_send_batch()) return;
+  batch_.origin = index_;
+  batch_.ticket = next_ticket_++;
+  in_flight_bytes_ += batch_.ops.size();
+  retained_.push_back(retained_batch{batch_.ticket, batch_.ops});
+  if (ctx_.replication)
+    caf::anon_send(ctx_.replication, std::move(batch_)); // a cluster: quorum writes
+  else
+    caf::anon_send(ctx_.storage, std::move(batch_));
+  batch_ = write_batch{};
+  batch_reads_ = 0;
+  ++in_flight_;
+}
+
+void io_thread::shutdown_connections() {
+  // Whatever could be answered was answered while draining; flush it and close.
+  for (auto& c : conns_) {
+    if (c->dead) continue;
+    flush(*c);
+    close_connection(*c);
+  }
+  reap();
+}
+
+} // namespace minivault

@@ -1,0 +1,32 @@
+#pragma once
+// The health report of SPEC §2 (same JSON on the binary protocol and GET /health).
+#include <cstdint>
+#include <string>
+
+#include "actors/cluster/membership/peer_tracker.hpp"
+#include "storage/engine.hpp"
+
+namespace minivault {
+
+struct health_inputs {
+  std::string node_id;
+  std::string region;
+  std::uint64_t uptime_seconds = 0;
+  storage::engine_stats storage;
+  std::uint64_t connections = 0;
+  // Cluster: only when the node has peers.
+  std::uint16_t cluster_port = 0; // 0 = no cluster
+  std::vector<peer_view> peers;
+  bool all_peers_up = true;
+  bool write_quorum_reachable = true; // false: fewer nodes up than the write quorum
+};
+
+/// Renders the health JSON object: `healthy`, or `degraded` while a peer is not up.
+/// `cluster_port` appears only on a node with peers (peers find each other's cluster
+/// endpoint through it).
+[[nodiscard]] std::string render_health(const health_inputs& in);
+
+/// Resident set size of this process in bytes (0 if unknown).
+[[nodiscard]] std::uint64_t resident_bytes();
+
+} // namespace minivault
