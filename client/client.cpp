@@ -26,9 +26,9 @@ result from_reply(wire::opcode op, const wire::reply& rep) {
   return {status::error_reply, std::string(rep.payload)};
 }
 
-/// Error replies after which the node closes the connection (SPEC §2): an unparseable
-/// or oversized frame, a missing or wrong AUTH. The client drops the connection at once
-/// rather than racing the node's close with its next request.
+/// Error replies after which the node closes the connection (protocol/README.md §1.3): an
+/// unparseable or oversized frame, a missing or wrong AUTH. The client drops the
+/// connection at once rather than racing the node's close with its next request.
 bool node_closes_after(wire::opcode op, const result& r) {
   if (r.code != status::error_reply) return false;
   return op == wire::opcode::auth || r.value == to_string(errc::unauthorized) ||

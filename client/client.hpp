@@ -1,5 +1,6 @@
 #pragma once
-// minivault C++ client: one connection to one node over the binary protocol (SPEC §2).
+// minivault C++ client: one connection to one node over the binary protocol
+// (protocol/README.md §1).
 //
 //   minivault::client::options o;        // defaults: 127.0.0.1:3000
 //   o.port = 3001;

@@ -1,5 +1,5 @@
 #pragma once
-// HTTP/1.1 + JSON as a front_codec (SPEC §3): the node's I/O threads serve it on the
+// HTTP/1.1 + JSON as a front_codec (protocol/README.md §3): the node's I/O threads serve it on the
 // -http port next to the binary protocol, on the same event loops.
 //
 // What it accepts:

@@ -1,8 +1,8 @@
 #pragma once
-// Strict JSON text for the HTTP/JSON front-end (SPEC §3): validate a PUT body and take the
-// raw bytes of its "value" member, and show stored bytes as JSON on GET. Values are kept
-// and shown byte-for-byte (no number conversion, no reformatting, key order kept), which a
-// DOM library such as nlohmann::json would not do.
+// Strict JSON text for the HTTP/JSON front-end (protocol/README.md §3.3): validate a PUT
+// body and take the raw bytes of its "value" member, and show stored bytes as JSON on
+// GET. Values are kept and shown byte-for-byte (no number conversion, no reformatting,
+// key order kept), which a DOM library such as nlohmann::json would not do.
 //
 // Strict means RFC 8259 with no extensions: exactly one value, UTF-8 validated (RFC 3629:
 // no overlong forms, no encoded surrogates), no raw bytes below 0x20 in strings, escapes

@@ -14,7 +14,7 @@ inline constexpr std::size_t value_bytes_max_default = 64u << 20; // 64 MiB
 inline constexpr std::size_t value_bytes_max_ceiling = 512u << 20;
 inline constexpr std::size_t reason_bytes_max = 256; // error reply payload
 
-// -- node defaults (SPEC §1) -------------------------------------------------------------
+// -- node defaults (protocol/README.md §7) -----------------------------------------------
 inline constexpr std::uint16_t binary_port_default = 3000;
 inline constexpr std::size_t cache_mb_default = 512;
 inline constexpr std::size_t workers_default = 50;

@@ -214,9 +214,9 @@ const option_desc option_table[] = {
        o.bind_explicit = true; // turns protected mode off, as Redis's `bind` does
        return set_text(o.bind_address, v, true);
      }},
-    {"protected-mode", "yes|no", "with no -auth, -bind or peers: serve loopback clients only",
+    {"protected-mode", "yes|no", "with no -auth and no -bind: serve loopback clients only",
      [](const opts& o) { return std::string(o.protected_mode ? "yes" : "no"); }, set_protected},
-    {"region", "NAME", "region label used for placement and quorums",
+    {"region", "NAME", "region label, shown in health and to peers",
      [](const opts& o) { return dquoted(o.region); },
      [](opts& o, sv v) { return set_label(o.region, v, true); }},
     {"node-id", "ID", "node identity; \"\" = generated once, kept in -data",

@@ -1,5 +1,5 @@
 #pragma once
-// Node configuration: every flag of SPEC §1 plus the settings minivault adds, parsed
+// Node configuration: every flag of protocol/README.md §7 (defaults in limits.hpp), parsed
 // from the command line (`-flag v`, `-flag=v`, `--flag v`, `--flag=v`), an INI file
 // (`-config FILE`, one key per flag, flags override the file) and the CLUSTER_NODES
 // environment variable. Unknown keys and bad values are refused with a message naming
@@ -30,7 +30,7 @@ struct peer_address {
 };
 
 struct node_options {
-  // SPEC §1 flags
+  // the flags the original tool had
   std::uint16_t port = binary_port_default;                // -port
   std::uint16_t http_port = 0;                             // -http (0 = disabled)
   std::uint32_t http_timeout_ms = http_timeout_ms_default; // -http-timeout-ms

@@ -1,7 +1,8 @@
 #pragma once
-// Binary protocol framing (SPEC §2): incremental request parsing for the server and
-// reply parsing for clients. Pure functions over byte ranges; no I/O, no allocation
-// except where a function appends to a caller's buffer. All integers little-endian.
+// Binary protocol framing (protocol/README.md §1): incremental request parsing for the
+// server and reply parsing for clients. Pure functions over byte ranges; no I/O, no
+// allocation except where a function appends to a caller's buffer. All integers
+// little-endian.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -11,8 +11,8 @@
 //    usable by that thread only; at most one chunk per thread is held back this way.
 //  - the rate limiter actor owns the policy: the rate, the burst and the refill clock.
 //
-// What costs a token: GET, SET and DELETE (over either protocol). HEALTH and AUTH are
-// free, so monitoring and logging in still work on a node at its limit.
+// What costs a token: GET, QGET, SET and DELETE (over either protocol). HEALTH and AUTH
+// are free, so monitoring and logging in still work on a node at its limit.
 #include <atomic>
 #include <chrono>
 #include <cstdint>

@@ -41,7 +41,7 @@ public:
 
 private:
   explicit node(const node_options& opts);
-  /// The health JSON of SPEC §2 (thread-safe).
+  /// The health JSON of protocol/README.md §5.1 (thread-safe).
   [[nodiscard]] std::string health_json() const;
   /// Every metric in the Prometheus text format (thread-safe).
   [[nodiscard]] std::string metrics_text() const;

@@ -1,5 +1,5 @@
 #pragma once
-// The health report of SPEC §2 (same JSON on the binary protocol and GET /health).
+// The health report of protocol/README.md §5.1 (same JSON on the binary protocol and GET /health).
 #include <cstdint>
 #include <string>
 

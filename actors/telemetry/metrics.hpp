@@ -4,9 +4,10 @@
 //
 // Thread-safety: every field is a relaxed atomic. Each binary-protocol I/O thread owns
 // one `front_metrics` shard and is its only writer (it adds a whole event-loop round at
-// once); the HTTP worker threads share one shard. The storage actor is the only writer
-// of `commit_batch_writes`. Readers (the renderer) may run on any thread at any time and
-// see each counter exactly, though not a snapshot across counters.
+// once); HTTP connections, on every I/O thread, share one shard (atomic adds). The
+// storage actor is the only writer of `commit_batch_writes`. Readers (the renderer) may
+// run on any thread at any time and see each counter exactly, though not a snapshot
+// across counters.
 #include <array>
 #include <atomic>
 #include <cstdint>

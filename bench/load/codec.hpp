@@ -1,8 +1,8 @@
 #pragma once
 // The two request/reply codecs the load generator speaks, so the *same* client drives
-// minivault (binary protocol, SPEC §2) and Redis (RESP2). Encoding appends to a buffer;
-// decoding parses one reply from the front of a byte range. No I/O, no allocation beyond
-// the caller's buffer.
+// minivault (binary protocol, protocol/README.md §1) and Redis (RESP2). Encoding appends
+// to a buffer; decoding parses one reply from the front of a byte range. No I/O, no
+// allocation beyond the caller's buffer.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -1,5 +1,6 @@
 'use strict';
-// minivault client for Node.js 18+, standard library only (SPEC §2 binary protocol).
+// minivault client for Node.js 18+, standard library only (binary protocol,
+// protocol/README.md §1 in the minivault repository).
 //
 //   const { Client } = require('./minivault');
 //   const db = new Client({ host: '127.0.0.1', port: 3000, auth: 'secret' });
@@ -27,7 +28,7 @@ const STATUS_OK = 0x00;
 const STATUS_ERROR = 0xff;
 const KEY_BYTES_MAX = 65535;
 const REPLY_BYTES_MAX = 1 << 30;
-// Errors after which the node closes the connection (SPEC §2).
+// Errors after which the node closes the connection (protocol/README.md §1.3).
 const CLOSING_REASONS = new Set(['unauthorized', 'bad frame', 'too large']);
 
 class MinivaultError extends Error {}

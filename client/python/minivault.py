@@ -1,4 +1,5 @@
-"""minivault client for Python 3.8+, standard library only (SPEC §2 binary protocol).
+"""minivault client for Python 3.8+, standard library only (binary protocol,
+protocol/README.md §1 in the minivault repository).
 
     from minivault import Client, NotFound
     with Client("127.0.0.1", 3000, auth="secret") as db:
@@ -74,7 +75,7 @@ def _frame(op, key, value=None):
     return out
 
 
-# Errors after which the node closes the connection (SPEC §2).
+# Errors after which the node closes the connection (protocol/README.md §1.3).
 _CLOSING_REASONS = {b"unauthorized", b"bad frame", b"too large"}
 
 

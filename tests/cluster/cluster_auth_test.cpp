@@ -1,6 +1,6 @@
-// Real-process cluster test (SPEC §4, peers authenticate each other): a process that
-// cannot prove the cluster secret is never trusted, and nothing written through it
-// reaches the cluster.
+// Real-process cluster test (peers authenticate each other, protocol/README.md §6.1): a
+// process that cannot prove the cluster secret is never trusted, and nothing written
+// through it reaches the cluster.
 #include <gtest/gtest.h>
 
 #include <thread>

@@ -1,6 +1,6 @@
-// Real-process cluster tests (SPEC §4): a frozen (SIGSTOPped) node, a wiped node, and the
-// whole cluster SIGKILLed mid-stream. No acknowledged write may be lost, deleted keys stay
-// deleted, and nodes that return catch up by themselves.
+// Real-process cluster tests (protocol/README.md §4): a frozen (SIGSTOPped) node, a wiped
+// node, and the whole cluster SIGKILLed mid-stream. No acknowledged write may be lost,
+// deleted keys stay deleted, and nodes that return catch up by themselves.
 #include <gtest/gtest.h>
 
 #include <filesystem>

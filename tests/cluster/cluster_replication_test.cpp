@@ -1,7 +1,8 @@
-// Real-process cluster tests (SPEC §4): three `minivault` processes on 127.0.0.1 forming
-// one cluster (replication factor 3, write quorum 2: every node holds every key).
-// Replication, failures of one and two nodes, nodes that return, concurrent writers, and
-// HTTP across nodes. Every wait polls with a deadline; nodes are signalled by their PID.
+// Real-process cluster tests (protocol/README.md §4): three `minivault` processes on
+// 127.0.0.1 forming one cluster (replication factor 3, write quorum 2: every node holds
+// every key). Replication, failures of one and two nodes, nodes that return, concurrent
+// writers, and HTTP across nodes. Every wait polls with a deadline; nodes are signalled
+// by their PID.
 #include <gtest/gtest.h>
 #include <httplib.h>
 

@@ -1,4 +1,4 @@
-// Real-process cluster test (SPEC §4, issue: optional TLS between nodes): with
+// Real-process cluster test (optional TLS between nodes): with
 // -tls-cert/-tls-key/-tls-ca the cluster port speaks TLS through libcaf_openssl, writes
 // replicate over it, and a node whose certificate the CA did not sign is never trusted.
 // The certificates are made for the test with the `openssl` command-line tool.

@@ -1,7 +1,7 @@
-// Integration tests of authentication (SPEC §2-3) against the real `minivault` binary:
-// the full matrix mode {none, writes, all} x protocol {binary, http} x op {get, set,
-// delete, health} x credential {right, wrong, missing}, plus the failure counters in
-// /metrics, a right key after a wrong one, and exact (whole-key) comparison.
+// Integration tests of authentication (protocol/README.md §6.1) against the real
+// `minivault` binary: the full matrix mode {none, writes, all} x protocol {binary, http}
+// x op {get, set, delete, health} x credential {right, wrong, missing}, plus the failure
+// counters in /metrics, a right key after a wrong one, and exact (whole-key) comparison.
 //
 // Expected outcome of a cell: the op is allowed iff mode == none, or op == health, or
 // (mode == writes && op == get), or the credential is right. Refused: binary `0xFF

@@ -1,4 +1,4 @@
-// Integration tests of the HTTP/JSON front-end (SPEC §3) against the real `minivault`
+// Integration tests of the HTTP/JSON front-end (protocol/README.md §3) against the real `minivault`
 // binary: every endpoint and error status with exact bodies, byte-identical JSON round
 // trips, values crossing between the binary protocol and HTTP, key decoding, /metrics and
 // read-your-write. Connection handling (malformed and slow clients, keep-alive,

@@ -1,6 +1,7 @@
 #pragma once
-// test_client: a deliberately simple, blocking client of the binary protocol (SPEC §2)
-// for integration tests. Framing comes from protocol/wire.hpp; this class adds a socket.
+// test_client: a deliberately simple, blocking client of the binary protocol
+// (protocol/README.md §1) for integration tests. Framing comes from protocol/wire.hpp;
+// this class adds a socket.
 //
 // Contract:
 // - Connects to 127.0.0.1:port in the constructor; `connected()` says whether it worked.

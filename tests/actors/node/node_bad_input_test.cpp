@@ -1,7 +1,7 @@
 // Integration tests: malformed, hostile and abandoned input to the real `minivault`
-// binary (SPEC §2). Each bad input goes on its own connection while another connection
-// keeps working; after each one the node must still serve that connection and accept
-// new ones.
+// binary (protocol/README.md §1.3). Each bad input goes on its own connection while
+// another connection keeps working; after each one the node must still serve that
+// connection and accept new ones.
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -1,6 +1,6 @@
-// Integration tests of SPEC §5: an acknowledged write survives `kill -9` of the node.
-// A writer streams pipelined writes to the real binary and records which were
-// acknowledged; the node is SIGKILLed mid-stream and restarted on the same data
+// Integration tests of README.md "Guarantees": an acknowledged write survives `kill -9`
+// of the node. A writer streams pipelined writes to the real binary and records which
+// were acknowledged; the node is SIGKILLed mid-stream and restarted on the same data
 // directory; then every key is read back.
 //
 // What a key may read back as after the crash (per key, ops in the order sent on the one

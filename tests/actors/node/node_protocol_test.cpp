@@ -1,5 +1,6 @@
-// Integration tests of the binary protocol (SPEC §2) against the real `minivault` binary:
-// every op with exact framing, pipelining, concurrency, auth and a clean restart.
+// Integration tests of the binary protocol (protocol/README.md §1) against the real
+// `minivault` binary: every op with exact framing, pipelining, concurrency, auth and a
+// clean restart.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -562,7 +563,7 @@ TEST_F(NodeProtocol, DataPersistsAcrossCleanRestart) {
   EXPECT_TRUE(g.is_error("not found")) << "a deleted key came back: " << g;
 }
 
-// -- AUTH (SPEC §1 -auth/-authmode, §2 op 0x06) -------------------------------------------
+// -- AUTH (protocol/README.md §6.1: -auth/-authmode, op 0x06) ------------------------------
 
 TEST(NodeAuth, WritesModeNeedsAuthForSetAndDelete) {
   node_process node({"-auth", "s3cret", "-authmode", "writes"});
