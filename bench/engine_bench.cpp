@@ -38,10 +38,9 @@ struct fixture {
     o.dir = dir;
     o.cache_bytes_max = 1ull << 30;
     if (const char* pb = std::getenv("MINIVAULT_PAGE_BYTES")) o.page_bytes = std::atoi(pb);
-    errc e;
-    std::string msg;
-    db = engine::open(o, e, msg);
-    if (!db) std::abort();
+    auto opened = engine::open(o);
+    if (!opened) std::abort();
+    db = std::move(opened).value();
     keys.reserve(key_count);
     for (std::size_t i = 0; i < key_count; ++i)
       keys.push_back("key:" + std::to_string(i));

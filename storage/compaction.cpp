@@ -63,10 +63,9 @@ void relocate(engine::impl& m, const pending_record& r, const location& old) {
 
 } // namespace
 
-errc engine::compact_step(std::size_t budget_bytes, bool& more) {
+result<bool> engine::compact_step(std::size_t budget_bytes) {
   impl& m = *impl_;
-  more = false;
-  if (!needs_compaction(m) || m.rows.empty()) return errc::ok;
+  if (!needs_compaction(m) || m.rows.empty()) return false;
 
   // 1. Pick the oldest rows, at least one, up to the budget. A row nothing points at any
   //    more (live == 0: overwritten keys, tombstones already dropped) is deleted without
@@ -92,7 +91,9 @@ errc engine::compact_step(std::size_t budget_bytes, bool& more) {
   std::uint64_t grace_cutoff = now - std::min(now, m.opts.tombstone_grace_ms);
   for (std::size_t v = 0; v < victims.size(); ++v) {
     if (!must_read[v]) continue;
-    if (auto e = m.log->read_row(victims[v], old_bodies[v]); e != errc::ok) return e;
+    auto read = m.log->read_row(victims[v]);
+    if (!read) return read.error();
+    old_bodies[v] = std::move(read).value();
     std::string_view body = old_bodies[v];
     std::size_t off = 0, start = 0;
     record_view r;
@@ -112,23 +113,21 @@ errc engine::compact_step(std::size_t budget_bytes, bool& more) {
   }
   // 3. Write the survivors to new rows and repoint the index.
   if (!keep.empty()) {
-    if (errc e = m.write_rows(keep); e != errc::ok) return e;
+    if (status written = m.write_rows(keep); !written) return written;
     for (std::size_t i = 0; i < keep.size(); ++i)
       relocate(m, keep[i], old_locs[i]);
   }
   // 4. Delete the old rows.
-  errc e = m.log->begin();
-  for (std::size_t v = 0; e == errc::ok && v < victims.size(); ++v)
-    e = m.log->delete_row(victims[v]);
-  if (e == errc::ok) e = m.log->commit();
-  if (e != errc::ok) {
-    m.log->rollback();
-    return e;
-  }
+  status deleted = m.log->transaction([&] {
+    status st;
+    for (std::size_t v = 0; st && v < victims.size(); ++v)
+      st = m.log->delete_row(victims[v]);
+    return st;
+  });
+  if (!deleted) return deleted;
   for (auto seq : victims)
     m.forget_row(seq);
-  more = needs_compaction(m);
-  return errc::ok;
+  return needs_compaction(m);
 }
 
 } // namespace minivault::storage

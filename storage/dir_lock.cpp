@@ -9,19 +9,17 @@
 
 namespace minivault::storage {
 
-std::unique_ptr<dir_lock> dir_lock::acquire(const std::string& dir, std::string& message) {
+result<std::unique_ptr<dir_lock>> dir_lock::acquire(const std::string& dir) {
   std::string path = dir + "/LOCK";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    message = "cannot create " + path + ": " + std::strerror(errno);
-    return nullptr;
-  }
+  if (fd < 0) return status(errc::io_error, "cannot create " + path + ": " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    message = errno == EWOULDBLOCK
-                  ? "data directory " + dir + " is in use by another minivault process"
-                  : "cannot lock " + path + ": " + std::strerror(errno);
+    status busy(errc::io_error,
+                errno == EWOULDBLOCK
+                    ? "data directory " + dir + " is in use by another minivault process"
+                    : "cannot lock " + path + ": " + std::strerror(errno));
     ::close(fd);
-    return nullptr;
+    return busy;
   }
   return std::unique_ptr<dir_lock>(new dir_lock(fd));
 }

@@ -5,14 +5,15 @@
 #include <memory>
 #include <string>
 
+#include "protocol/status.hpp"
+
 namespace minivault::storage {
 
 class dir_lock {
 public:
-  /// Locks `dir`. Returns nullptr with `message` set when another holder has it, or
-  /// the lock file cannot be created.
-  [[nodiscard]] static std::unique_ptr<dir_lock> acquire(const std::string& dir,
-                                                         std::string& message);
+  /// Locks `dir`. Fails with `io_error` when another holder has it, or the lock file
+  /// cannot be created; the reason says which.
+  [[nodiscard]] static result<std::unique_ptr<dir_lock>> acquire(const std::string& dir);
   ~dir_lock();
   dir_lock(const dir_lock&) = delete;
   dir_lock& operator=(const dir_lock&) = delete;

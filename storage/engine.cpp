@@ -120,16 +120,15 @@ void engine::impl::maybe_compress(pending_record& r) {
   r.flags |= flag_zstd;
 }
 
-errc engine::impl::write_rows(std::vector<pending_record>& recs) {
+status engine::impl::write_rows(std::vector<pending_record>& recs) {
   layout_rows(recs);
-  errc e = log->begin();
-  for (std::size_t i = 0; e == errc::ok && i < body_count; ++i)
-    e = log->insert_row(next_seq + i, bodies[i]);
-  if (e == errc::ok) e = log->commit();
-  if (e != errc::ok) {
-    log->rollback();
-    return e;
-  }
+  status written = log->transaction([this] {
+    status st;
+    for (std::size_t i = 0; st && i < body_count; ++i)
+      st = log->insert_row(next_seq + i, bodies[i]);
+    return st;
+  });
+  if (!written) return written;
   transactions.fetch_add(1, std::memory_order_relaxed);
   for (std::size_t i = 0; i < body_count; ++i)
     add_row(next_seq + i, static_cast<std::uint32_t>(bodies[i].size()));
@@ -140,7 +139,7 @@ errc engine::impl::write_rows(std::vector<pending_record>& recs) {
   // stay (their records unpublished, counted dead) and the caller reports the
   // outcome as unknown: replay after a restart may bring them back.
   if (opts.fsync == fsync_policy::always) return log->sync_wal();
-  return errc::ok;
+  return {};
 }
 
 void engine::impl::release_spare_bodies() noexcept {
@@ -251,9 +250,9 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
   }
   if (recs.empty()) return errc::ok;
   // On failure nothing was published: the index still matches the log.
-  if (errc e = m.write_rows(recs); e != errc::ok) {
+  if (status written = m.write_rows(recs); !written) {
     ++m.commit_failures;
-    return e;
+    return written.code();
   }
   // Publishing touches one random index entry per write: prefetch slots 16 writes
   // ahead and entries 8 ahead, so the cache misses overlap instead of queueing.
@@ -277,15 +276,14 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
   return errc::ok;
 }
 
-errc engine::sync() {
+status engine::sync() {
   return impl_->log->sync_wal();
 }
 
-errc engine::checkpoint(bool restart, std::uint64_t& wal_pages) {
-  wal_checkpointer::outcome out;
-  errc e = impl_->checkpointer->run(restart, out);
-  wal_pages = out.wal_frames > 0 ? static_cast<std::uint64_t>(out.wal_frames) : 0;
-  return e;
+result<std::uint64_t> engine::checkpoint(bool restart) {
+  auto out = impl_->checkpointer->run(restart);
+  if (!out) return out.error();
+  return out->wal_frames > 0 ? static_cast<std::uint64_t>(out->wal_frames) : 0;
 }
 
 std::uint32_t engine::page_bytes() const noexcept {
@@ -486,56 +484,49 @@ std::uint64_t engine::transaction_count() const noexcept {
 engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 engine::~engine() = default;
 
-std::unique_ptr<engine> engine::open(const engine_options& opts, errc& err, std::string& message) {
+namespace {
+
+/// This node's id: the one the meta table holds, else `wanted` (0: a random one), stored.
+result<std::uint32_t> load_node_id(sqlite_log& log, std::uint32_t wanted) {
+  auto stored = log.meta_get("node_id");
+  if (!stored) return status(stored.error().code(), "reading node id: " + stored.error().reason());
+  if (const auto& text = *stored) {
+    auto node = static_cast<std::uint32_t>(std::strtoul(text->c_str(), nullptr, 10));
+    if (node == 0) return status(errc::corrupt, "meta table holds an invalid node id '" + *text + "'");
+    return node;
+  }
+  std::uint32_t node = wanted ? wanted : random_node_id();
+  if (status put = log.meta_put("node_id", std::to_string(node)); !put)
+    return status(put.code(), "writing node id: " + put.reason());
+  return node;
+}
+
+} // namespace
+
+result<std::unique_ptr<engine>> engine::open(const engine_options& opts) {
   std::error_code fs_err;
   std::filesystem::create_directories(opts.dir, fs_err);
-  if (fs_err) {
-    err = errc::io_error;
-    message = "cannot create data directory " + opts.dir + ": " + fs_err.message();
-    return nullptr;
-  }
-  auto lock = dir_lock::acquire(opts.dir, message);
-  if (!lock) {
-    err = errc::io_error;
-    return nullptr;
-  }
+  if (fs_err)
+    return status(errc::io_error,
+                  "cannot create data directory " + opts.dir + ": " + fs_err.message());
+  auto lock = dir_lock::acquire(opts.dir);
+  if (!lock) return lock.error();
   sqlite_settings ss{opts.dir + "/minivault.db", opts.fsync, opts.page_bytes, opts.db_pages_max};
   if (opts.background_checkpoints) {
     ss.autocheckpoint_bytes = opts.wal_bytes_safety_max;
     ss.wal_keep_bytes = -1; // the WAL file stays at its high mark: no truncation stalls
   }
-  auto log = sqlite_log::open(ss, err, message);
-  if (!log) return nullptr;
-  std::string stored;
-  bool found = false;
-  std::uint32_t node = 0;
-  if ((err = log->meta_get("node_id", stored, found)) != errc::ok) {
-    message = "reading node id: " + log->last_error();
-    return nullptr;
-  }
-  if (found) {
-    node = static_cast<std::uint32_t>(std::strtoul(stored.c_str(), nullptr, 10));
-    if (node == 0) {
-      err = errc::corrupt;
-      message = "meta table holds an invalid node id '" + stored + "'";
-      return nullptr;
-    }
-  } else {
-    node = opts.node_id ? opts.node_id : random_node_id();
-    if ((err = log->meta_put("node_id", std::to_string(node))) != errc::ok) {
-      message = "writing node id: " + log->last_error();
-      return nullptr;
-    }
-  }
-  auto m = std::make_unique<impl>(opts, node);
-  m->lock = std::move(lock);
-  m->log = std::move(log);
+  auto log = sqlite_log::open(ss);
+  if (!log) return log.error();
+  auto node = load_node_id(**log, opts.node_id);
+  if (!node) return node.error();
+  auto m = std::make_unique<impl>(opts, *node);
+  m->lock = std::move(lock).value();
+  m->log = std::move(log).value();
   m->readers = std::make_unique<reader_pool>(ss.path);
   m->checkpointer = std::make_unique<wal_checkpointer>(ss.path, opts.fsync);
-  if ((err = m->replay()) != errc::ok) {
-    message = "replaying the log: " + m->log->last_error();
-    return nullptr;
-  }
+  if (status replayed = m->replay(); !replayed)
+    return status(replayed.code(), "replaying the log: " + replayed.reason());
   return std::unique_ptr<engine>(new engine(std::move(m)));
 }
 
@@ -550,7 +541,7 @@ void engine::impl::cut_row(std::uint64_t seq, std::string_view body, std::size_t
   ++corrupt_cut;
 }
 
-errc engine::impl::replay() {
+status engine::impl::replay() {
   struct cut {
     std::uint64_t seq;
     std::string body;
@@ -558,7 +549,7 @@ errc engine::impl::replay() {
   };
   std::vector<cut> cuts;
   std::string plain;
-  errc e = log->scan([&](std::uint64_t seq, std::string_view body) {
+  status scanned = log->scan([&](std::uint64_t seq, std::string_view body) {
     std::size_t off = 0, good = 0;
     record_view rv;
     decode_state ds;
@@ -584,17 +575,12 @@ errc engine::impl::replay() {
     next_seq = seq + 1;
     return true;
   });
-  if (e != errc::ok) return e;
-  if (!cuts.empty()) {
-    if ((e = log->begin()) != errc::ok) return e;
+  if (!scanned || cuts.empty()) return scanned;
+  return log->transaction([&] {
     for (auto& c : cuts)
       cut_row(c.seq, c.body, c.keep);
-    if ((e = log->commit()) != errc::ok) {
-      log->rollback();
-      return e;
-    }
-  }
-  return errc::ok;
+    return status();
+  });
 }
 
 } // namespace minivault::storage

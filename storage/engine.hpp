@@ -18,6 +18,7 @@
 
 #include "protocol/errc.hpp"
 #include "protocol/options.hpp"
+#include "protocol/status.hpp"
 #include "storage/version.hpp"
 
 namespace minivault::storage {
@@ -89,9 +90,9 @@ class engine {
 public:
   /// Opens (or creates) the store in `opts.dir` and rebuilds the index from the log.
   /// Corrupt records are cut off (counted in `corrupt_records_cut`), never fatal.
-  /// On failure returns nullptr and sets `err`/`message`.
-  [[nodiscard]] static std::unique_ptr<engine> open(const engine_options& opts, errc& err,
-                                                    std::string& message);
+  /// Errors: `io_error` (directory, lock, SQLite I/O), `config_error` (a database that is
+  /// not minivault's), `corrupt`; the reason names the file or the step that failed.
+  [[nodiscard]] static result<std::unique_ptr<engine>> open(const engine_options& opts);
   ~engine();
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
@@ -103,26 +104,28 @@ public:
   /// fsync policy once this returns ok), then makes them visible to readers.
   /// All-or-nothing: on error nothing is applied and the engine stays usable.
   /// `assigned`, when given, receives each op's resulting version (in order).
+  /// Returns a bare errc (no reason): it is the per-write code clients receive, and
+  /// this is the hot path.
   [[nodiscard]] errc apply(const write_op* ops, std::size_t n,
                            std::vector<version>* assigned = nullptr);
 
   /// Runs one bounded step of compaction (at most `budget_bytes` of old log) if the log
-  /// needs it. Sets `more` when another step would still help.
-  [[nodiscard]] errc compact_step(std::size_t budget_bytes, bool& more);
+  /// needs it. The value: whether another step would still help.
+  [[nodiscard]] result<bool> compact_step(std::size_t budget_bytes);
 
   // -- any thread (durability housekeeping, run off the writer's thread) -----------------
 
   /// Forces the log to stable storage (the sync actor calls this under policy
   /// `interval`; under `always`, `apply` syncs each commit itself before publishing).
   /// Thread-safe.
-  [[nodiscard]] errc sync();
+  [[nodiscard]] status sync();
 
   /// Copies the WAL back into the database file (see wal_checkpointer): passive, or
   /// restart to let the WAL start over. Thread-safe. A passive checkpoint never blocks
   /// the writer; a restart holds it off while it copies the rest and syncs (measured
   /// 15-50 ms under fsync policies that sync, sometimes 200 ms).
-  /// `wal_pages` receives the pages the WAL held (since it last started over).
-  [[nodiscard]] errc checkpoint(bool restart, std::uint64_t& wal_pages);
+  /// The value: the pages the WAL held (since it last started over).
+  [[nodiscard]] result<std::uint64_t> checkpoint(bool restart);
   [[nodiscard]] std::uint32_t page_bytes() const noexcept;
 
   /// Current size of the WAL file in bytes.

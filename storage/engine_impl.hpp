@@ -82,14 +82,14 @@ struct engine::impl {
   /// Lays `recs` out into rows and inserts them in one transaction; on success records
   /// the new rows and advances `next_seq`. On failure nothing changed (rolled back).
   /// The caller publishes the records afterwards (their `loc` is set).
-  [[nodiscard]] errc write_rows(std::vector<pending_record>& recs);
+  [[nodiscard]] status write_rows(std::vector<pending_record>& recs);
 
   /// Makes a committed record visible: updates the index entry if `ver` is newer and
   /// keeps row/live accounting. `value` is the plain value (nullptr: do not cache).
   void publish(std::string_view key, std::uint64_t hash, const version& ver, const location& loc,
                bool tombstone, const std::string_view* value, bool replay);
 
-  [[nodiscard]] errc replay();
+  [[nodiscard]] status replay();
   void cut_row(std::uint64_t seq, std::string_view body, std::size_t keep_bytes);
 };
 

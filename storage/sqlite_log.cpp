@@ -1,6 +1,8 @@
 #include "storage/sqlite_log.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -50,19 +52,24 @@ const char* synchronous_pragma(fsync_policy p) {
   return "PRAGMA synchronous=NORMAL";
 }
 
-std::unique_ptr<sqlite_log> sqlite_log::open(const sqlite_settings& s, errc& err,
-                                             std::string& message) {
+namespace {
+
+/// `s` with its reason prefixed by the database's path.
+status in_file(const std::string& path, const status& s) {
+  return status(s.code(), path + ": " + s.reason());
+}
+
+} // namespace
+
+result<std::unique_ptr<sqlite_log>> sqlite_log::open(const sqlite_settings& s) {
   std::unique_ptr<sqlite_log> log(new sqlite_log());
   log->path_ = s.path;
   int rc =
       sqlite3_open_v2(s.path.c_str(), &log->db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    err = map_rc(rc);
-    message =
-        "cannot open " + s.path + ": " + (log->db_ ? sqlite3_errmsg(log->db_) : sqlite3_errstr(rc));
-    return nullptr;
-  }
+  if (rc != SQLITE_OK)
+    return status(map_rc(rc), "cannot open " + s.path + ": " +
+                                  (log->db_ ? sqlite3_errmsg(log->db_) : sqlite3_errstr(rc)));
   sqlite3_busy_timeout(log->db_, 5000);
   std::string page = "PRAGMA page_size=" + std::to_string(s.page_bytes);
   std::string pages_max =
@@ -74,21 +81,15 @@ std::unique_ptr<sqlite_log> sqlite_log::open(const sqlite_settings& s, errc& err
       " body BLOB, cut_at INTEGER);";
   // Refuse a database that holds someone else's tables before changing anything in it
   // (not even its journal mode): -data pointed at the wrong directory must not adopt it.
-  if (std::string foreign = log->foreign_table(); !foreign.empty()) {
-    err = errc::config_error;
-    message = s.path + " holds table '" + foreign +
-              "', which minivault does not own: not a minivault data directory";
-    return nullptr;
-  }
+  if (std::string foreign = log->foreign_table(); !foreign.empty())
+    return status(errc::config_error,
+                  s.path + " holds table '" + foreign +
+                      "', which minivault does not own: not a minivault data directory");
   std::string size_limit = "PRAGMA journal_size_limit=" + std::to_string(s.wal_keep_bytes);
   std::string autocheckpoint = "PRAGMA wal_autocheckpoint=1000"; // set below, per page size
   for (const char* sql : {page.c_str(), "PRAGMA journal_mode=WAL", synchronous_pragma(s.fsync),
                           size_limit.c_str(), autocheckpoint.c_str(), pages_max.c_str(), schema}) {
-    if (auto e = log->exec(sql); e != errc::ok) {
-      err = e;
-      message = s.path + ": " + log->last_error_;
-      return nullptr;
-    }
+    if (status st = log->exec(sql); !st) return in_file(s.path, st);
   }
   if (sqlite3_stmt* ps = prepare(log->db_, "PRAGMA page_size")) {
     if (sqlite3_step(ps) == SQLITE_ROW)
@@ -98,21 +99,14 @@ std::unique_ptr<sqlite_log> sqlite_log::open(const sqlite_settings& s, errc& err
   if (s.autocheckpoint_bytes > 0) {
     std::uint64_t pages = std::max<std::uint64_t>(1000, s.autocheckpoint_bytes / log->page_bytes_);
     std::string sql = "PRAGMA wal_autocheckpoint=" + std::to_string(pages);
-    if (auto e = log->exec(sql.c_str()); e != errc::ok) {
-      err = e;
-      message = s.path + ": " + log->last_error_;
-      return nullptr;
-    }
+    if (status st = log->exec(sql.c_str()); !st) return in_file(s.path, st);
   }
   log->insert_ = prepare(log->db_, "INSERT INTO log(seq, body) VALUES(?1, ?2)");
   log->update_ = prepare(log->db_, "UPDATE log SET body = ?2 WHERE seq = ?1");
   log->delete_ = prepare(log->db_, "DELETE FROM log WHERE seq = ?1");
   log->select_ = prepare(log->db_, "SELECT body FROM log WHERE seq = ?1");
-  if (!log->insert_ || !log->update_ || !log->delete_ || !log->select_) {
-    err = errc::io_error;
-    message = s.path + ": " + sqlite3_errmsg(log->db_);
-    return nullptr;
-  }
+  if (!log->insert_ || !log->update_ || !log->delete_ || !log->select_)
+    return status(errc::io_error, s.path + ": " + sqlite3_errmsg(log->db_));
   return log;
 }
 
@@ -135,26 +129,25 @@ std::string sqlite_log::foreign_table() {
   return name;
 }
 
-errc sqlite_log::fail(int rc) {
-  last_error_ = sqlite3_errmsg(db_);
-  return map_rc(rc);
+status sqlite_log::fail(int rc) const {
+  return status(map_rc(rc), sqlite3_errmsg(db_));
 }
 
-errc sqlite_log::exec(const char* sql) {
+status sqlite_log::exec(const char* sql) {
   char* msg = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
   if (rc != SQLITE_OK) {
-    last_error_ = msg ? msg : sqlite3_errstr(rc);
+    status st(map_rc(rc), msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
-    return map_rc(rc);
+    return st;
   }
-  return errc::ok;
+  return {};
 }
 
-errc sqlite_log::begin() {
+status sqlite_log::begin() {
   return exec("BEGIN IMMEDIATE");
 }
-errc sqlite_log::commit() {
+status sqlite_log::commit() {
   return exec("COMMIT");
 }
 void sqlite_log::rollback() noexcept {
@@ -172,42 +165,42 @@ int step_once(sqlite3_stmt* st) {
 
 } // namespace
 
-errc sqlite_log::insert_row(std::uint64_t seq, std::string_view body) {
+status sqlite_log::insert_row(std::uint64_t seq, std::string_view body) {
   sqlite3_bind_int64(insert_, 1, static_cast<sqlite3_int64>(seq));
   sqlite3_bind_blob64(insert_, 2, body.data(), body.size(), SQLITE_STATIC);
   int rc = step_once(insert_);
-  return rc == SQLITE_DONE ? errc::ok : fail(rc);
+  return rc == SQLITE_DONE ? status() : fail(rc);
 }
 
-errc sqlite_log::update_row(std::uint64_t seq, std::string_view body) {
+status sqlite_log::update_row(std::uint64_t seq, std::string_view body) {
   sqlite3_bind_int64(update_, 1, static_cast<sqlite3_int64>(seq));
   sqlite3_bind_blob64(update_, 2, body.data(), body.size(), SQLITE_STATIC);
   int rc = step_once(update_);
-  return rc == SQLITE_DONE ? errc::ok : fail(rc);
+  return rc == SQLITE_DONE ? status() : fail(rc);
 }
 
-errc sqlite_log::delete_row(std::uint64_t seq) {
+status sqlite_log::delete_row(std::uint64_t seq) {
   sqlite3_bind_int64(delete_, 1, static_cast<sqlite3_int64>(seq));
   int rc = step_once(delete_);
-  return rc == SQLITE_DONE ? errc::ok : fail(rc);
+  return rc == SQLITE_DONE ? status() : fail(rc);
 }
 
-errc sqlite_log::read_row(std::uint64_t seq, std::string& body) {
+result<std::string> sqlite_log::read_row(std::uint64_t seq) {
   sqlite3_bind_int64(select_, 1, static_cast<sqlite3_int64>(seq));
   int rc = sqlite3_step(select_);
-  errc result = errc::ok;
+  result<std::string> body = std::string();
   if (rc == SQLITE_ROW) {
     auto p = static_cast<const char*>(sqlite3_column_blob(select_, 0));
-    body.assign(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(select_, 0)));
+    body->assign(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(select_, 0)));
   } else {
-    result = rc == SQLITE_DONE ? errc::not_found : fail(rc);
+    body = rc == SQLITE_DONE ? status(errc::not_found, {}) : fail(rc);
   }
   sqlite3_reset(select_);
   sqlite3_clear_bindings(select_);
-  return result;
+  return body;
 }
 
-errc sqlite_log::quarantine_row(std::uint64_t seq, std::string_view body) {
+status sqlite_log::quarantine_row(std::uint64_t seq, std::string_view body) {
   sqlite3_stmt* st =
       prepare(db_, "INSERT INTO quarantine(seq, body, cut_at) VALUES(?1, ?2, strftime('%s'))");
   if (!st) return fail(SQLITE_ERROR);
@@ -215,10 +208,10 @@ errc sqlite_log::quarantine_row(std::uint64_t seq, std::string_view body) {
   sqlite3_bind_blob64(st, 2, body.data(), body.size(), SQLITE_STATIC);
   int rc = sqlite3_step(st);
   sqlite3_finalize(st);
-  return rc == SQLITE_DONE ? errc::ok : fail(rc);
+  return rc == SQLITE_DONE ? status() : fail(rc);
 }
 
-errc sqlite_log::scan(const std::function<bool(std::uint64_t, std::string_view)>& fn) {
+status sqlite_log::scan(const std::function<bool(std::uint64_t, std::string_view)>& fn) {
   sqlite3_stmt* st = prepare(db_, "SELECT seq, body FROM log ORDER BY seq");
   if (!st) return fail(SQLITE_ERROR);
   int rc;
@@ -231,40 +224,51 @@ errc sqlite_log::scan(const std::function<bool(std::uint64_t, std::string_view)>
       break;
     }
   }
-  errc result = rc == SQLITE_DONE ? errc::ok : fail(rc);
+  status result = rc == SQLITE_DONE ? status() : fail(rc);
   sqlite3_finalize(st);
   return result;
 }
 
-errc sqlite_log::meta_get(const std::string& key, std::string& value, bool& found) {
+result<std::optional<std::string>> sqlite_log::meta_get(const std::string& key) {
   sqlite3_stmt* st = prepare(db_, "SELECT value FROM meta WHERE key = ?1");
   if (!st) return fail(SQLITE_ERROR);
   sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
   int rc = sqlite3_step(st);
-  found = rc == SQLITE_ROW;
-  if (found) value = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-  errc result = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? errc::ok : fail(rc);
+  result<std::optional<std::string>> value = std::optional<std::string>();
+  if (rc == SQLITE_ROW)
+    *value = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  else if (rc != SQLITE_DONE)
+    value = fail(rc);
   sqlite3_finalize(st);
-  return result;
+  return value;
 }
 
-errc sqlite_log::meta_put(const std::string& key, const std::string& value) {
+status sqlite_log::meta_put(const std::string& key, const std::string& value) {
   sqlite3_stmt* st = prepare(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)");
   if (!st) return fail(SQLITE_ERROR);
   sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 2, value.c_str(), -1, SQLITE_TRANSIENT);
   int rc = sqlite3_step(st);
   sqlite3_finalize(st);
-  return rc == SQLITE_DONE ? errc::ok : fail(rc);
+  return rc == SQLITE_DONE ? status() : fail(rc);
 }
 
-errc sqlite_log::sync_wal() {
+status sqlite_log::sync_wal() {
   std::lock_guard<std::mutex> guard(wal_mutex_);
+  const std::string wal = path_ + "-wal";
   if (wal_fd_ < 0) {
-    wal_fd_ = ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
-    if (wal_fd_ < 0) return errno == ENOENT ? errc::ok : errc::io_error; // nothing to sync
+    wal_fd_ = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+    if (wal_fd_ < 0) {
+      const int e = errno;
+      if (e == ENOENT) return {}; // nothing to sync
+      return status(errc::io_error, "cannot open " + wal + ": " + std::strerror(e));
+    }
   }
-  return ::fdatasync(wal_fd_) == 0 ? errc::ok : errc::io_error;
+  if (::fdatasync(wal_fd_) != 0) {
+    const int e = errno;
+    return status(errc::io_error, "fdatasync " + wal + ": " + std::strerror(e));
+  }
+  return {};
 }
 
 // -- wal_checkpointer ---------------------------------------------------------------------
@@ -273,7 +277,7 @@ wal_checkpointer::~wal_checkpointer() {
   if (db_) sqlite3_close_v2(db_);
 }
 
-errc wal_checkpointer::run(bool restart, outcome& out) {
+result<wal_checkpointer::outcome> wal_checkpointer::run(bool restart) {
   std::lock_guard<std::mutex> guard(mutex_);
   if (db_ == nullptr) {
     int rc =
@@ -281,23 +285,21 @@ errc wal_checkpointer::run(bool restart, outcome& out) {
     if (rc == SQLITE_OK)
       rc = sqlite3_exec(db_, synchronous_pragma(fsync_), nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) {
-      last_error_ = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+      status failed(map_rc(rc), db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
       sqlite3_close_v2(db_);
       db_ = nullptr;
-      return map_rc(rc);
+      return failed;
     }
   }
   // A restart waits for the writer's transaction (a group commit: milliseconds).
   sqlite3_busy_timeout(db_, restart ? 200 : 0);
+  outcome out;
   int rc = sqlite3_wal_checkpoint_v2(
       db_, nullptr, restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
       &out.wal_frames, &out.backfilled);
-  if (rc == SQLITE_BUSY) return errc::ok; // someone was in the way: try again next time
-  if (rc != SQLITE_OK) {
-    last_error_ = sqlite3_errmsg(db_);
-    return map_rc(rc);
-  }
-  return errc::ok;
+  if (rc == SQLITE_BUSY) return out; // someone was in the way: try again next time
+  if (rc != SQLITE_OK) return status(map_rc(rc), sqlite3_errmsg(db_));
+  return out;
 }
 
 // -- reader_pool ------------------------------------------------------------------------
@@ -307,7 +309,7 @@ reader_pool::~reader_pool() {
     sqlite3_close_v2(db);
 }
 
-sqlite3* reader_pool::acquire(errc& err) {
+result<sqlite3*> reader_pool::acquire() {
   {
     std::lock_guard<std::mutex> guard(mutex_);
     if (!idle_.empty()) {
@@ -319,9 +321,9 @@ sqlite3* reader_pool::acquire(errc& err) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
+    status failed(map_rc(rc), db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     if (db) sqlite3_close_v2(db);
-    err = map_rc(rc);
-    return nullptr;
+    return failed;
   }
   sqlite3_busy_timeout(db, 5000);
   return db;
@@ -334,9 +336,9 @@ void reader_pool::release(sqlite3* db) {
 
 errc reader_pool::read_range(std::uint64_t seq, std::uint32_t offset, std::uint32_t len,
                              std::string& out) {
-  errc err = errc::ok;
-  sqlite3* db = acquire(err);
-  if (!db) return err;
+  auto acquired = acquire();
+  if (!acquired) return acquired.error().code();
+  sqlite3* db = *acquired;
   sqlite3_blob* blob = nullptr;
   int rc = sqlite3_blob_open(db, "main", "log", "body", static_cast<sqlite3_int64>(seq), 0, &blob);
   if (rc != SQLITE_OK) {

@@ -1,18 +1,20 @@
 #pragma once
 // Thin RAII layer over SQLite for the log table. `sqlite_log` is the writer connection
 // (one thread at a time: the engine's writer); `reader_pool` hands out read-only
-// connections to any thread for cache misses. Every call reports failure as an errc plus
-// the SQLite message; nothing throws.
+// connections to any thread for cache misses. Every call that can fail returns a
+// `status` (or `result<T>`): the errc plus the SQLite message; nothing throws.
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "protocol/errc.hpp"
 #include "protocol/options.hpp"
+#include "protocol/status.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -39,52 +41,61 @@ struct sqlite_settings {
 class sqlite_log {
 public:
   /// Opens or creates the database, applies the pragmas (WAL, synchronous per policy)
-  /// and creates the schema. Returns nullptr and sets `err`/`message` on failure.
-  static std::unique_ptr<sqlite_log> open(const sqlite_settings& s, errc& err,
-                                          std::string& message);
+  /// and creates the schema. The error's reason names the file.
+  [[nodiscard]] static result<std::unique_ptr<sqlite_log>> open(const sqlite_settings& s);
   ~sqlite_log();
   sqlite_log(const sqlite_log&) = delete;
   sqlite_log& operator=(const sqlite_log&) = delete;
 
-  [[nodiscard]] errc begin();
-  [[nodiscard]] errc commit();
+  [[nodiscard]] status begin();
+  [[nodiscard]] status commit();
   void rollback() noexcept;
+  /// Runs `body` (returning a status) between `begin` and `commit`; when any of the
+  /// three fails, rolls back and returns that failure.
+  template <class F> [[nodiscard]] status transaction(F&& body) {
+    status st = begin();
+    if (st) st = body();
+    if (st) st = commit();
+    if (!st) rollback();
+    return st;
+  }
 
-  [[nodiscard]] errc insert_row(std::uint64_t seq, std::string_view body);
-  [[nodiscard]] errc update_row(std::uint64_t seq, std::string_view body);
-  [[nodiscard]] errc delete_row(std::uint64_t seq);
-  [[nodiscard]] errc read_row(std::uint64_t seq, std::string& body);
+  [[nodiscard]] status insert_row(std::uint64_t seq, std::string_view body);
+  [[nodiscard]] status update_row(std::uint64_t seq, std::string_view body);
+  [[nodiscard]] status delete_row(std::uint64_t seq);
+  /// The row's body; `not_found` when there is no such row.
+  [[nodiscard]] result<std::string> read_row(std::uint64_t seq);
   /// Copies a damaged row aside (table `quarantine`) before it is cut.
-  [[nodiscard]] errc quarantine_row(std::uint64_t seq, std::string_view body);
+  [[nodiscard]] status quarantine_row(std::uint64_t seq, std::string_view body);
 
   /// Calls `fn(seq, body)` for every log row in seq order; `fn` returns false to stop.
-  [[nodiscard]] errc scan(const std::function<bool(std::uint64_t, std::string_view)>& fn);
+  [[nodiscard]] status scan(const std::function<bool(std::uint64_t, std::string_view)>& fn);
 
-  [[nodiscard]] errc meta_get(const std::string& key, std::string& value, bool& found);
-  [[nodiscard]] errc meta_put(const std::string& key, const std::string& value);
+  /// The value stored under `key`; an empty optional when there is none.
+  [[nodiscard]] result<std::optional<std::string>> meta_get(const std::string& key);
+  [[nodiscard]] status meta_put(const std::string& key, const std::string& value);
 
   /// fdatasync of the WAL file: makes every committed transaction power-loss safe.
   /// Thread-safe (the writer under policy `always`, the sync actor under `interval`).
-  [[nodiscard]] errc sync_wal();
+  [[nodiscard]] status sync_wal();
 
-  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   /// The database's page size (an existing file keeps the one it was created with).
   [[nodiscard]] std::uint32_t page_bytes() const noexcept { return page_bytes_; }
 
 private:
   sqlite_log() = default;
-  errc fail(int rc);
+  /// The status of a failed call: `rc` mapped to an errc, with the connection's message.
+  [[nodiscard]] status fail(int rc) const;
   /// The name of a table that is not minivault's, or "" (none, or unreadable).
   std::string foreign_table();
-  errc exec(const char* sql);
+  [[nodiscard]] status exec(const char* sql);
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
   sqlite3_stmt* update_ = nullptr;
   sqlite3_stmt* delete_ = nullptr;
   sqlite3_stmt* select_ = nullptr;
   std::string path_;
-  std::string last_error_;
   std::uint32_t page_bytes_ = 4096;
   std::mutex wal_mutex_;
   int wal_fd_ = -1; // guarded by wal_mutex_
@@ -109,15 +120,13 @@ public:
   /// current transaction, then holds writers off while it copies the rest and syncs,
   /// and makes the next write start the WAL from its beginning (bounding its size under
   /// endless writes, which passive alone cannot). SQLITE_BUSY counts as ok (try later).
-  [[nodiscard]] errc run(bool restart, outcome& out);
-  [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+  [[nodiscard]] result<outcome> run(bool restart);
 
 private:
   std::string path_;
   fsync_policy fsync_;
   std::mutex mutex_;
   sqlite3* db_ = nullptr; // guarded by mutex_; opened on first use
-  std::string last_error_;
 };
 
 /// Read-only connections for cache misses, shared by all reader threads. Thread-safe.
@@ -133,7 +142,7 @@ public:
                                 std::string& out);
 
 private:
-  sqlite3* acquire(errc& err);
+  [[nodiscard]] result<sqlite3*> acquire();
   void release(sqlite3* db);
   std::string path_;
   std::mutex mutex_;

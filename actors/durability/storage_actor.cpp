@@ -274,8 +274,9 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
       },
       [self](compact_atom) {
         auto& st = self->state;
-        bool more = false;
-        (void)st.engine->compact_step(compaction_step_bytes, more);
+        // A failed step counts as done: the next tick tries again.
+        auto step = st.engine->compact_step(compaction_step_bytes);
+        const bool more = step && *step;
         // Re-sent, not looped: batches already waiting in the mailbox go first.
         if (more)
           self->send(self, compact_atom_v);

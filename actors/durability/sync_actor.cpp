@@ -25,27 +25,28 @@ void housekeeping(sync_state& st) {
   if (st.fsync == fsync_policy::interval && now - st.last_sync >= st.fsync_interval) {
     auto commits = st.engine->commit_count();
     if (commits != st.last_sync_commits) {
-      if (errc e = st.engine->sync(); e == errc::ok) {
+      if (status synced = st.engine->sync(); synced) {
         st.last_sync_commits = commits;
         st.last_sync = now;
       } else {
-        report(st, "periodic fsync", e);
+        report(st, "periodic fsync", synced.code());
       }
     }
   }
-  std::uint64_t wal_pages = 0;
-  if (errc e = st.engine->checkpoint(false, wal_pages); e != errc::ok) {
-    report(st, "WAL checkpoint", e);
+  auto passive = st.engine->checkpoint(false);
+  if (!passive) {
+    report(st, "WAL checkpoint", passive.error().code());
     return;
   }
+  const std::uint64_t wal_pages = *passive;
   // After a restart the WAL still reports its old frame count until the next write
   // starts it over: an idle node must not restart again every tick.
   if (wal_pages * st.engine->page_bytes() >= wal_restart_bytes &&
       wal_pages != st.last_restart_pages) {
-    if (errc e = st.engine->checkpoint(true, wal_pages); e != errc::ok)
-      report(st, "WAL restart checkpoint", e);
+    if (auto restarted = st.engine->checkpoint(true); !restarted)
+      report(st, "WAL restart checkpoint", restarted.error().code());
     else
-      st.last_restart_pages = wal_pages;
+      st.last_restart_pages = *restarted;
   }
 }
 

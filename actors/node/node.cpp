@@ -103,9 +103,12 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
   eo.compress_bytes_min = opts.compress_bytes_min;
   eo.value_bytes_max = opts.value_bytes_max;
   eo.background_checkpoints = true; // the sync actor checkpoints, not the writer
-  errc err = errc::ok;
-  n->engine_ = storage::engine::open(eo, err, error);
-  if (!n->engine_) return nullptr;
+  auto opened = storage::engine::open(eo);
+  if (!opened) {
+    error = opened.error().reason();
+    return nullptr;
+  }
+  n->engine_ = std::move(opened).value();
   auto st = n->engine_->stats();
   n->node_id_ = opts.node_name.empty() ? hex_id(st.node_id) : opts.node_name;
   if (st.corrupt_records_cut > 0)

@@ -62,10 +62,10 @@ TEST(Checkpoints, RacingTheWriterAndCompactionLosesNothing) {
     std::atomic<int> checkpoints{0};
     std::thread housekeeper([&] {
       for (int i = 0; !stop.load(); ++i) {
-        std::uint64_t pages = 0;
-        EXPECT_EQ(s.engine->checkpoint(i % 8 == 7, pages), errc::ok);
+        auto pages = s.engine->checkpoint(i % 8 == 7);
+        EXPECT_TRUE(pages) << pages.error().reason();
         if (policy == fsync_policy::interval) {
-          EXPECT_EQ(s.engine->sync(), errc::ok);
+          EXPECT_EQ(s.engine->sync().code(), errc::ok);
         }
         ++checkpoints;
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -77,8 +77,11 @@ TEST(Checkpoints, RacingTheWriterAndCompactionLosesNothing) {
     for (int round = 0; round < 20; ++round) {
       overwrite(*s.engine, 60, 64, 50 + round, round, model);
       bool more = true;
-      for (int steps = 0; more && steps < 50; ++steps)
-        ASSERT_EQ(s.engine->compact_step(256u << 10, more), errc::ok);
+      for (int steps = 0; more && steps < 50; ++steps) {
+        auto step = s.engine->compact_step(256u << 10);
+        ASSERT_TRUE(step) << step.error().reason();
+        more = *step;
+      }
       // Interleave for sure, however slow the machine: at least one more checkpoint
       // (every eighth a restart) per round of writes.
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -95,12 +98,11 @@ TEST(Checkpoints, RacingTheWriterAndCompactionLosesNothing) {
     // Everything is there again after reopening (replay from database + WAL).
     std::string dir = s.dir;
     s.engine.reset();
-    errc err = errc::ok;
-    std::string msg;
     engine_options o = background(policy);
     o.dir = dir;
-    s.engine = storage::engine::open(o, err, msg);
-    ASSERT_TRUE(s.engine) << msg;
+    auto reopened = storage::engine::open(o);
+    ASSERT_TRUE(reopened) << reopened.error().reason();
+    s.engine = std::move(reopened).value();
     expect_model(*s.engine, model);
     EXPECT_EQ(s.engine->stats().keys, model.size());
   }
@@ -111,14 +113,16 @@ TEST(Checkpoints, ARestartCheckpointLetsTheWalStartOver) {
   ASSERT_TRUE(s.engine);
   std::map<std::string, std::string> model;
   overwrite(*s.engine, 200, 64, 5000, 1, model); // ~3 MB of records
-  std::uint64_t pages = 0;
-  ASSERT_EQ(s.engine->checkpoint(false, pages), errc::ok);
-  const std::uint64_t full = pages;
+  auto pages = s.engine->checkpoint(false);
+  ASSERT_TRUE(pages) << pages.error().reason();
+  const std::uint64_t full = *pages;
   EXPECT_GT(full * s.engine->page_bytes(), 2u << 20) << "the writer left the WAL alone";
-  ASSERT_EQ(s.engine->checkpoint(true, pages), errc::ok);
+  pages = s.engine->checkpoint(true);
+  ASSERT_TRUE(pages) << pages.error().reason();
   overwrite(*s.engine, 1, 8, 8, 2, model); // the next commit starts the WAL over
-  ASSERT_EQ(s.engine->checkpoint(false, pages), errc::ok);
-  EXPECT_LT(pages, full / 10) << "the WAL started over after the restart checkpoint";
+  pages = s.engine->checkpoint(false);
+  ASSERT_TRUE(pages) << pages.error().reason();
+  EXPECT_LT(*pages, full / 10) << "the WAL started over after the restart checkpoint";
   expect_model(*s.engine, model);
 }
 
@@ -129,9 +133,9 @@ TEST(Checkpoints, WithoutABackgroundCheckpointerTheWriterCheckpointsItself) {
   ASSERT_TRUE(s.engine);
   std::map<std::string, std::string> model;
   overwrite(*s.engine, 600, 64, 100000, 3, model); // ~10 MB: past 1000 pages
-  std::uint64_t pages = 0;
-  ASSERT_EQ(s.engine->checkpoint(false, pages), errc::ok);
-  EXPECT_LT(pages * s.engine->page_bytes(), 20u << 20);
+  auto pages = s.engine->checkpoint(false);
+  ASSERT_TRUE(pages) << pages.error().reason();
+  EXPECT_LT(*pages * s.engine->page_bytes(), 20u << 20);
   expect_model(*s.engine, model);
 }
 

@@ -137,7 +137,9 @@ void compact_fully(engine& e) {
   bool more = true;
   int steps = 0;
   while (more) {
-    ASSERT_EQ(e.compact_step(1u << 20, more), errc::ok);
+    auto step = e.compact_step(1u << 20);
+    ASSERT_TRUE(step) << step.error().reason();
+    more = *step;
     ASSERT_LT(++steps, 100'000) << "compaction never settles";
   }
 }
@@ -251,11 +253,9 @@ protected:
   }
 
   std::unique_ptr<engine> open(const engine_options& o) {
-    errc err = errc::ok;
-    std::string msg;
-    auto e = engine::open(o, err, msg);
-    EXPECT_NE(e, nullptr) << "open failed: " << to_string(err) << ": " << msg;
-    return e;
+    auto e = engine::open(o);
+    EXPECT_TRUE(e) << "open failed: " << to_string(e.error().code()) << ": " << e.error().reason();
+    return e ? std::move(e).value() : nullptr;
   }
 
   std::unique_ptr<engine> open() { return open(options()); }
@@ -875,10 +875,9 @@ TEST_F(engine_test, replay_resolves_duplicate_records_by_version_not_log_order) 
 
 /// Child process: writes batches forever, reporting each acknowledged batch on `ack_fd`.
 [[noreturn]] void write_until_killed(const engine_options& o, int round, int ack_fd) {
-  errc err = errc::ok;
-  std::string msg;
-  auto e = engine::open(o, err, msg);
-  if (!e) ::_exit(3);
+  auto opened = engine::open(o);
+  if (!opened) ::_exit(3);
+  auto e = std::move(opened).value();
   for (std::uint32_t b = 0;; ++b) {
     std::vector<std::string> keys, vals;
     for (int j = 0; j < 8; ++j) {
@@ -978,12 +977,10 @@ TEST_F(engine_test, unreadable_database_file_fails_open_cleanly) {
     std::fwrite(junk.data(), 1, junk.size(), f);
     std::fclose(f);
   }
-  errc err = errc::ok;
-  std::string msg;
-  auto e = engine::open(options(), err, msg);
-  EXPECT_EQ(e, nullptr);
-  EXPECT_NE(err, errc::ok);
-  EXPECT_FALSE(msg.empty());
+  auto e = engine::open(options());
+  EXPECT_FALSE(e);
+  EXPECT_NE(e.error().code(), errc::ok);
+  EXPECT_FALSE(e.error().reason().empty());
 }
 
 // -- cache --------------------------------------------------------------------------------
@@ -1276,9 +1273,9 @@ TEST_F(compaction_test, small_log_is_left_alone) {
   for (int r = 0; r < 3; ++r)
     write_round(*e, 50, r, [](int) { return false; }); // ~150 KiB
   auto before = e->stats();
-  bool more = true;
-  ASSERT_EQ(e->compact_step(1u << 20, more), errc::ok);
-  EXPECT_FALSE(more);
+  auto more = e->compact_step(1u << 20);
+  ASSERT_TRUE(more) << more.error().reason();
+  EXPECT_FALSE(*more);
   auto after = e->stats();
   EXPECT_EQ(after.keys, 50u);
   EXPECT_LE(after.log_bytes, before.log_bytes);
@@ -1385,8 +1382,8 @@ TEST_F(engine_test, readers_never_see_unwritten_or_older_values) {
       ops.push_back(put_op(keys[j], vals[j]));
     ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
     if (b % 100 == 99) {
-      bool more = false;
-      EXPECT_EQ(e->compact_step(256u << 10, more), errc::ok);
+      auto step = e->compact_step(256u << 10);
+      EXPECT_TRUE(step) << step.error().reason();
     }
   }
   guard.reset();
@@ -1468,8 +1465,8 @@ TEST_P(fsync_test, data_survives_sync_and_reopen) {
       ASSERT_EQ(e->apply(ops.data(), ops.size()), errc::ok);
     }
     ASSERT_EQ(del(*e, "f0"), errc::ok);
-    EXPECT_EQ(e->sync(), errc::ok);
-    EXPECT_EQ(e->sync(), errc::ok);
+    EXPECT_EQ(e->sync().code(), errc::ok);
+    EXPECT_EQ(e->sync().code(), errc::ok);
   }
   auto e = open(o);
   ASSERT_NE(e, nullptr);
@@ -1563,11 +1560,10 @@ TEST_F(engine_test, a_foreign_sqlite_database_is_refused_and_left_untouched) {
               SQLITE_OK);
     sqlite3_close(db);
   }
-  errc err = errc::ok;
-  std::string msg;
-  auto e = engine::open(options(), err, msg);
-  EXPECT_EQ(e, nullptr);
-  EXPECT_EQ(err, errc::config_error);
+  auto e = engine::open(options());
+  EXPECT_FALSE(e);
+  EXPECT_EQ(e.error().code(), errc::config_error);
+  const std::string msg = e.error().reason();
   EXPECT_NE(msg.find("invoices"), std::string::npos) << msg;
   // Not converted to WAL, no minivault tables added.
   sqlite3* db = nullptr;
@@ -1591,11 +1587,10 @@ TEST_F(engine_test, a_foreign_sqlite_database_is_refused_and_left_untouched) {
 TEST_F(engine_test, a_second_engine_on_the_same_directory_is_refused) {
   auto first = open();
   ASSERT_NE(first, nullptr);
-  errc err = errc::ok;
-  std::string msg;
-  auto second = engine::open(options(), err, msg);
-  EXPECT_EQ(second, nullptr);
-  EXPECT_EQ(err, errc::io_error);
+  auto second = engine::open(options());
+  EXPECT_FALSE(second);
+  EXPECT_EQ(second.error().code(), errc::io_error);
+  const std::string msg = second.error().reason();
   EXPECT_NE(msg.find("in use"), std::string::npos) << msg;
   ASSERT_EQ(put(*first, "k", "v"), errc::ok); // the holder is unaffected
   first.reset();

@@ -318,10 +318,9 @@ TEST(replication_support, last_hlc_and_digests_survive_reopen) {
     s.engine.reset();
     engine_options o;
     o.dir = s.dir;
-    errc err = errc::ok;
-    std::string msg;
-    s.engine = engine::open(o, err, msg);
-    ASSERT_TRUE(s.engine) << msg;
+    auto reopened = engine::open(o);
+    ASSERT_TRUE(reopened) << reopened.error().reason();
+    s.engine = std::move(reopened).value();
     EXPECT_GE(s.engine->last_hlc(), highest) << "round " << round;
     EXPECT_EQ(digests(*s.engine), before) << "round " << round;
     expect_digests_match_keys(*s.engine);
@@ -353,8 +352,8 @@ engine_options always_compact() {
 }
 
 void compact_once(engine& e) {
-  bool more = false;
-  ASSERT_EQ(e.compact_step(64u << 20, more), errc::ok);
+  auto step = e.compact_step(64u << 20);
+  ASSERT_TRUE(step) << step.error().reason();
 }
 
 std::uint64_t tombstones(const engine& e) {
@@ -426,10 +425,9 @@ TEST(tombstone_horizon, tombstones_newer_than_the_horizon_survive_and_older_ones
   s.engine.reset();
   engine_options o = always_compact();
   o.dir = s.dir;
-  errc err = errc::ok;
-  std::string msg;
-  s.engine = engine::open(o, err, msg);
-  ASSERT_TRUE(s.engine) << msg;
+  auto reopened = engine::open(o);
+  ASSERT_TRUE(reopened) << reopened.error().reason();
+  s.engine = std::move(reopened).value();
   EXPECT_EQ(tombstones(*s.engine), 10u);
 }
 
@@ -491,16 +489,15 @@ TEST(replication_support, an_older_op_behind_a_newer_one_in_one_call_never_comes
   ASSERT_EQ(s.engine->read_record("K", v, ver, tomb), storage::get_status::found);
   EXPECT_TRUE(tomb);
   s.engine->set_tombstone_horizon_ms(storage::wall_ms());
-  bool more = false;
-  ASSERT_EQ(s.engine->compact_step(1, more), errc::ok); // a small step: one row at a time
+  auto step = s.engine->compact_step(1); // a small step: one row at a time
+  ASSERT_TRUE(step) << step.error().reason();
   // Reopen: replay must not find a live K.
   const std::string dir = s.dir;
   s.engine.reset();
-  errc err = errc::ok;
-  std::string message;
   o.dir = dir;
-  s.engine = storage::engine::open(o, err, message);
-  ASSERT_TRUE(s.engine) << message;
+  auto reopened = storage::engine::open(o);
+  ASSERT_TRUE(reopened) << reopened.error().reason();
+  s.engine = std::move(reopened).value();
   std::string g;
   EXPECT_EQ(s.engine->get("K", g), storage::get_status::not_found) << "a deleted key came back";
 }

@@ -26,10 +26,11 @@ struct temp_store {
     }
     dir = tmpl;
     opts.dir = dir;
-    errc err = errc::ok;
-    std::string message;
-    engine = storage::engine::open(opts, err, message);
-    if (!engine) ADD_FAILURE() << "engine::open: " << message;
+    auto opened = storage::engine::open(opts);
+    if (opened)
+      engine = std::move(opened).value();
+    else
+      ADD_FAILURE() << "engine::open: " << opened.error().reason();
   }
   ~temp_store() {
     engine.reset();
