@@ -1,7 +1,8 @@
 #pragma once
-// Private to the storage library: the engine's state, shared by engine.cpp (open, apply,
-// get) and compaction.cpp. Writer-only members are marked; everything a reader touches
-// is either the table (shard locks) or an atomic.
+// Private to the storage library: the engine's state, shared by engine.cpp (housekeeping,
+// stats), engine_open.cpp (open, replay), engine_write.cpp (apply), engine_read.cpp (get)
+// and compaction.cpp. Writer-only members are marked; everything a reader touches is
+// either the table (shard locks) or an atomic.
 #include <zstd.h>
 
 #include <atomic>
