@@ -95,7 +95,7 @@ cli_scan scan_args(int argc, const char* const* argv) {
 
 } // namespace
 
-bool parse_peer_list(const std::string& text, std::vector<peer_address>& out, std::string& error) {
+result<std::vector<peer_address>> parse_peer_list(const std::string& text) {
   std::vector<peer_address> peers;
   std::string_view rest = text;
   while (!rest.empty()) {
@@ -104,8 +104,7 @@ bool parse_peer_list(const std::string& text, std::vector<peer_address>& out, st
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     if (entry.empty()) continue;
     auto bad = [&](const char* why) {
-      error = "bad peer " + quoted(entry) + ": " + why;
-      return false;
+      return status(errc::config_error, "bad peer " + quoted(entry) + ": " + why);
     };
     auto colon = entry.rfind(':');
     if (colon == std::string_view::npos) return bad("expected host:port");
@@ -127,8 +126,7 @@ bool parse_peer_list(const std::string& text, std::vector<peer_address>& out, st
     if (!duplicate) peers.push_back(std::move(p));
     if (peers.size() > peers_max) return bad("too many peers (at most 1024)");
   }
-  out = std::move(peers);
-  return true;
+  return peers;
 }
 
 options_result parse_options(int argc, const char* const* argv, const char* cluster_nodes_env) {
@@ -156,8 +154,9 @@ options_result parse_options(int argc, const char* const* argv, const char* clus
       return failure("invalid value for -" + std::string(f.desc->name) + ": " + err);
   }
   if (cluster_nodes_env != nullptr && !trim(cluster_nodes_env).empty()) {
-    std::string err;
-    if (!parse_peer_list(cluster_nodes_env, o.peers, err)) return failure("CLUSTER_NODES: " + err);
+    auto peers = parse_peer_list(cluster_nodes_env);
+    if (!peers) return failure("CLUSTER_NODES: " + peers.error().reason());
+    o.peers = std::move(peers).value();
   }
   if (auto err = validate(o); !err.empty()) return failure(std::move(err));
   options_result r;

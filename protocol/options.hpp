@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "protocol/limits.hpp"
+#include "protocol/status.hpp"
 
 namespace minivault {
 
@@ -87,8 +88,8 @@ struct options_result {
 [[nodiscard]] std::string options_help();
 
 /// Parses "host:port,host:port" (whitespace tolerated). Errors name the bad entry.
-[[nodiscard]] bool parse_peer_list(const std::string& text, std::vector<peer_address>& out,
-                                   std::string& error);
+/// Duplicates are dropped. Errors: `config_error`.
+[[nodiscard]] result<std::vector<peer_address>> parse_peer_list(const std::string& text);
 
 [[nodiscard]] const char* to_string(fsync_policy p) noexcept;
 [[nodiscard]] const char* to_string(auth_mode m) noexcept;

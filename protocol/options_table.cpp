@@ -125,8 +125,9 @@ std::string set_log_level(node_options& o, std::string_view v) {
 }
 
 std::string set_peers(node_options& o, std::string_view v) {
-  std::string err;
-  if (!parse_peer_list(std::string(v), o.peers, err)) return err;
+  auto peers = parse_peer_list(std::string(v));
+  if (!peers) return peers.error().reason();
+  o.peers = std::move(peers).value();
   return {};
 }
 

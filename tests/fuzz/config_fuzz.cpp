@@ -118,13 +118,13 @@ void check_config(const std::string& text) {
 }
 
 void check_peers(const std::string& text) {
-  std::vector<peer_address> peers{peer_address{"untouched", 1}};
-  std::string error;
-  if (!parse_peer_list(text, peers, error)) {
-    FUZZ_CHECK(error.compare(0, 9, "bad peer ") == 0);
-    FUZZ_CHECK(peers.size() == 1 && peers[0].host == "untouched");
+  auto parsed = parse_peer_list(text);
+  if (!parsed) {
+    FUZZ_CHECK(parsed.error().code() == errc::config_error);
+    FUZZ_CHECK(parsed.error().reason().compare(0, 9, "bad peer ") == 0);
     return;
   }
+  const std::vector<peer_address>& peers = *parsed;
   FUZZ_CHECK(peers.size() <= 1024);
   for (std::size_t i = 0; i < peers.size(); ++i) {
     const auto& p = peers[i];
@@ -133,9 +133,8 @@ void check_peers(const std::string& text) {
     for (std::size_t j = 0; j < i; ++j)
       FUZZ_CHECK(!(peers[j] == p));
   }
-  std::vector<peer_address> again;
-  FUZZ_CHECK(parse_peer_list(peer_list(peers), again, error));
-  FUZZ_CHECK(again == peers);
+  auto again = parse_peer_list(peer_list(peers));
+  FUZZ_CHECK(again && *again == peers);
 }
 
 } // namespace
