@@ -23,19 +23,18 @@ std::string member_name(const peer_address& a) {
   return a.host + ":" + std::to_string(a.port);
 }
 
-bool cluster::configure(const node_options& opts, std::string& error) {
+status cluster::configure(const node_options& opts) {
   std::uint32_t cp = opts.cluster_port != 0 ? opts.cluster_port : opts.port + 1000u;
   if (cp > 65535) {
-    error = "cluster port " + std::to_string(cp) +
-            " (client port + 1000) is not a port; set -cluster-port";
-    return false;
+    return status(errc::config_error,
+                  "cluster port " + std::to_string(cp) +
+                      " (client port + 1000) is not a port; set -cluster-port");
   }
   port = static_cast<std::uint16_t>(cp);
   const std::string self = member_name(opts.public_url);
-  if (self.empty()) {
-    error = "-public-url (this node's host:port as its peers list it) is required with peers";
-    return false;
-  }
+  if (self.empty())
+    return status(errc::config_error, "-public-url (this node's host:port as its peers list "
+                                      "it) is required with peers");
   std::vector<std::string> names{self};
   member_of_peer.clear();
   for (const auto& p : opts.peers) {
@@ -48,18 +47,19 @@ bool cluster::configure(const node_options& opts, std::string& error) {
     names.push_back(std::move(n));
   }
   if (opts.write_quorum > std::min(opts.replication_factor, names.size())) {
-    error = "write-quorum " + std::to_string(opts.write_quorum) + " needs at least that many " +
-            "replicas, but the cluster has " + std::to_string(names.size()) + " node(s)" +
-            " and replication-factor " + std::to_string(opts.replication_factor);
-    return false;
+    return status(errc::config_error,
+                  "write-quorum " + std::to_string(opts.write_quorum) +
+                      " needs at least that many replicas, but the cluster has " +
+                      std::to_string(names.size()) + " node(s) and replication-factor " +
+                      std::to_string(opts.replication_factor));
   }
   place = std::make_shared<placement>(std::move(names), opts.replication_factor);
-  return true;
+  return {};
 }
 
-bool cluster::start(caf::actor_system& sys, const node_options& opts, const std::string& node_id,
-                    storage::engine& engine, const storage_actor& storage, completion_board& board,
-                    std::string& error) {
+status cluster::start(caf::actor_system& sys, const node_options& opts, const std::string& node_id,
+                      storage::engine& engine, const storage_actor& storage,
+                      completion_board& board) {
   // Seeded past every version this node may have handed out (clock_lease.hpp).
   const std::string lease_path = opts.data_dir + "/clock";
   const std::uint64_t lease = read_clock_lease(lease_path);
@@ -113,11 +113,9 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
   const std::string listen = protected_mode_active(opts) ? "127.0.0.1" : opts.bind_address;
   auto published = tls ? caf::openssl::publish(endpoint, port, listen.c_str(), true)
                        : sys.middleman().publish(endpoint, port, listen.c_str(), true);
-  if (!published) {
-    error = "cannot listen for peers on " + listen + ":" + std::to_string(port) + ": " +
-            sys.render(published.error());
-    return false;
-  }
+  if (!published)
+    return status(errc::io_error, "cannot listen for peers on " + listen + ":" +
+                                      std::to_string(port) + ": " + sys.render(published.error()));
 
   membership_config mc;
   mc.node_id = node_id;
@@ -148,7 +146,7 @@ bool cluster::start(caf::actor_system& sys, const node_options& opts, const std:
                            std::to_string(place->replicas_per_partition()) + ", write quorum " +
                            std::to_string(opts.write_quorum) + ", peers on port " +
                            std::to_string(port));
-  return true;
+  return {};
 }
 
 void cluster::stop(caf::scoped_actor& self) {

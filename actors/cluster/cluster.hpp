@@ -18,6 +18,7 @@
 #include "actors/cluster/replication/placement.hpp"
 #include "actors/cluster/replication/replication_actor.hpp"
 #include "protocol/options.hpp"
+#include "protocol/status.hpp"
 
 namespace minivault {
 
@@ -42,12 +43,13 @@ struct cluster {
   std::uint16_t port = 0; // the cluster port
 
   /// Checks the cluster options and picks the cluster port (before any listener opens).
-  [[nodiscard]] bool configure(const node_options& opts, std::string& error);
+  /// Errors: `config_error`, the reason naming the option to fix.
+  [[nodiscard]] status configure(const node_options& opts);
   /// Spawns the cluster actors and publishes the endpoint on the cluster port.
-  [[nodiscard]] bool start(caf::actor_system& sys, const node_options& opts,
-                           const std::string& node_id, storage::engine& engine,
-                           const storage_actor& storage, completion_board& board,
-                           std::string& error);
+  /// Errors: `io_error` when the cluster port cannot be listened on.
+  [[nodiscard]] status start(caf::actor_system& sys, const node_options& opts,
+                             const std::string& node_id, storage::engine& engine,
+                             const storage_actor& storage, completion_board& board);
   /// Stops replication first (pending writes are answered), then the rest. Idempotent.
   void stop(caf::scoped_actor& self);
 };

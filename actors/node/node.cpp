@@ -120,7 +120,10 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
   const bool clustered = !opts.peers.empty();
   if (clustered) {
     n->cluster_ = std::make_unique<cluster>();
-    if (!n->cluster_->configure(opts, error)) return nullptr;
+    if (status configured = n->cluster_->configure(opts); !configured) {
+      error = configured.reason();
+      return nullptr;
+    }
     // No tombstone may go before anti-entropy has seen the peers hold it (it raises the
     // horizon); the storage actor starts compacting before the cluster actors exist.
     n->engine_->set_tombstone_horizon_ms(0);
@@ -171,8 +174,10 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
     ::kill(::getpid(), SIGTERM); // main() waits for it and stops the node in order
   };
   if (clustered) {
-    if (!n->cluster_->start(*n->sys_, opts, n->node_id_, *n->engine_, n->storage_, *n->board_,
-                            error)) {
+    if (status started = n->cluster_->start(*n->sys_, opts, n->node_id_, *n->engine_,
+                                            n->storage_, *n->board_);
+        !started) {
+      error = started.reason();
       ::close(listen_fd);
       if (n->ctx_.front_listen_fd >= 0) ::close(n->ctx_.front_listen_fd);
       return nullptr;
