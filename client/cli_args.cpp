@@ -37,6 +37,9 @@ std::pair<std::size_t, std::size_t> arity(cli_command c) {
 
 } // namespace
 
+static_assert(binary_port_default == 3000 && cli_compress_min_bytes_default == 512,
+              "cli_usage() spells these defaults out");
+
 std::string cli_usage() {
   return "usage: minivault-cli [flags] COMMAND [ARGS]\n"
          "\n"

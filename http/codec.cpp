@@ -1,4 +1,5 @@
 #include "http/codec.hpp"
+#include "protocol/auth_rule.hpp"
 
 #include <cstring>
 
@@ -186,6 +187,8 @@ void append_response(std::string& out, const front_request& req, int status,
 
 constexpr std::string_view json_type = "application/json";
 
+static_assert(http_head_bytes_max == 16u << 10, "the 431 refusal text says 16 KiB");
+
 } // namespace
 
 int status_of(errc e) noexcept {
@@ -243,10 +246,11 @@ void classify(const head& h, const node_options& opts, front_request& req) {
   req.endpoint = t.kind == target_kind::health || t.kind == target_kind::metrics;
   // Auth is judged before anything else is said about the request (the I/O thread
   // checks it first), so an unauthenticated client learns nothing from validation.
-  if (t.kind != target_kind::health && !opts.auth_key.empty()) {
-    req.needs_auth = needs_auth(opts.auth, !read);
-    req.credential_ok = req.needs_auth && bearer_matches(h.authorization, opts.auth_key);
-  }
+  const access a = t.kind == target_kind::health ? access::open
+                   : read                         ? access::read
+                                                  : access::write;
+  req.needs_auth = needs_credential(opts.auth, !opts.auth_key.empty(), a);
+  req.credential_ok = req.needs_auth && bearer_matches(h.authorization, opts.auth_key);
   if (t.kind == target_kind::invalid) {
     refuse(req, errc::bad_request, t.error);
   } else if (!read && !(write && t.kind == target_kind::key)) {

@@ -13,11 +13,12 @@
 //   are read (413 and close).
 // Routing and auth rules: http/request_target.hpp. Values: http/json_text.hpp.
 #include "protocol/front_codec.hpp"
+#include "protocol/limits.hpp"
 
 namespace minivault::http {
 
-/// The largest request head (request line plus headers).
-inline constexpr std::size_t http_head_bytes_max = 16u << 10;
+/// The largest request head (request line plus headers), defined in protocol/limits.hpp.
+using ::minivault::http_head_bytes_max;
 
 class codec final : public front_codec {
 public:

@@ -23,6 +23,8 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/limits.hpp"
+
 namespace minivault::http {
 
 /// Why a PUT body was refused (each maps to HTTP 400 by the caller).
@@ -35,8 +37,9 @@ enum class body_error : std::uint8_t {
   too_deep,        ///< nesting deeper than json_depth_max
 };
 
-/// Deepest nesting of arrays and objects accepted (see the depth rule above).
-inline constexpr std::size_t json_depth_max = 512;
+/// Deepest nesting of arrays and objects accepted (see the depth rule above), defined in
+/// protocol/limits.hpp.
+using ::minivault::json_depth_max;
 
 /// Result of extract_value.
 struct value_member {

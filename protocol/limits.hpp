@@ -12,12 +12,27 @@ inline constexpr std::size_t value_bytes_max_default = 64u << 20; // 64 MiB
 /// Configurable up to 512 MiB: a record (value + key + header) must stay under SQLite's
 /// default blob limit of 10^9 bytes.
 inline constexpr std::size_t value_bytes_max_ceiling = 512u << 20;
-inline constexpr std::size_t reason_bytes_max = 256; // error reply payload
+/// Error reply payload. Not checked in code: binary error replies carry an errc text or
+/// the protected-mode notice, all shorter.
+inline constexpr std::size_t reason_bytes_max = 256;
 
 // -- node defaults (protocol/README.md §7) -----------------------------------------------
 inline constexpr std::uint16_t binary_port_default = 3000;
+inline constexpr const char* data_dir_default = "./data";
 inline constexpr std::size_t cache_mb_default = 512;
 inline constexpr std::size_t workers_default = 50;
+inline constexpr const char* region_default = "local";
+inline constexpr std::uint32_t fsync_interval_ms_default = 100;
+/// A binary client stalled mid-frame, or not reading its replies, is closed after this.
+inline constexpr std::uint32_t stall_timeout_ms_default = 30000;
+
+// -- cluster defaults (protocol/README.md §4) ---------------------------------------------
+inline constexpr std::size_t replication_factor_default = 3;
+inline constexpr std::size_t write_quorum_default = 2;
+/// A write or quorum read that has not reached its quorum by then fails with `timeout`.
+inline constexpr std::uint32_t request_timeout_ms_default = 2000;
+/// With -cluster-port 0, the peer port is the client port plus this.
+inline constexpr std::uint32_t cluster_port_offset = 1000;
 
 // -- server ------------------------------------------------------------------------------
 inline constexpr std::size_t connections_max_default = 10000;
@@ -48,6 +63,11 @@ inline constexpr std::size_t cluster_batch_eager_ops = 256;
 inline constexpr std::size_t cluster_batch_eager_bytes = 256u << 10;
 
 // -- http -------------------------------------------------------------------------------
+/// The largest request head (request line plus headers); beyond it 431 and close.
+inline constexpr std::size_t http_head_bytes_max = 16u << 10;
+/// Deepest nesting of JSON arrays and objects in a PUT body, the body object included
+/// (http/json_text.hpp has the exact rule).
+inline constexpr std::size_t json_depth_max = 512;
 /// A PUT body may exceed the value limit by this much (the `{"value": ...}` envelope and
 /// other members); beyond it the body is refused with 413 before it is read.
 inline constexpr std::size_t http_body_overhead_bytes = 64u << 10;

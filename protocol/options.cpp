@@ -44,7 +44,6 @@ namespace {
 
 constexpr std::size_t peers_max = 1024;
 
-
 struct flag_arg {
   const option_desc* desc;
   std::string value;

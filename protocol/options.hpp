@@ -36,7 +36,7 @@ struct node_options {
   std::uint16_t http_port = 0;                             // -http (0 = disabled)
   std::uint32_t http_timeout_ms = http_timeout_ms_default; // -http-timeout-ms
   std::string public_url;                                  // -public-url
-  std::string data_dir = "./data";                         // -data
+  std::string data_dir = data_dir_default;                 // -data
   std::string auth_key;                                    // -auth
   auth_mode auth = auth_mode::none;                        // -authmode
   std::uint64_t rate_limit_ops = 0;                        // -ratelimit (0 = unlimited)
@@ -48,19 +48,19 @@ struct node_options {
   std::string bind_address = "0.0.0.0";                  // -bind
   bool bind_explicit = false;                            // -bind was given (flag or file)
   bool protected_mode = true; // -protected-mode yes|no (see actors/admission/protected_mode.hpp)
-  std::string region = "local";                          // -region
+  std::string region = region_default;                   // -region
   std::string node_name;                                 // -node-id ("" = generated, kept in data)
   fsync_policy fsync = fsync_policy::none;               // -fsync
-  std::uint32_t fsync_interval_ms = 100;                 // -fsync-interval-ms
+  std::uint32_t fsync_interval_ms = fsync_interval_ms_default; // -fsync-interval-ms
   std::size_t value_bytes_max = value_bytes_max_default; // -value-max-bytes
   std::size_t compress_bytes_min = compress_bytes_min_default; // -compress-min-bytes
   std::size_t io_threads = 0;                            // -io-threads (0 = cores - 1, at least 1)
   std::size_t max_connections = connections_max_default; // -max-connections
-  std::size_t replication_factor = 3;                    // -replication-factor
-  std::size_t write_quorum = 2;                          // -write-quorum
-  std::uint16_t cluster_port = 0;                        // -cluster-port (0 = client port + 1000)
-  std::uint32_t request_timeout_ms = 2000;               // -request-timeout-ms
-  std::uint32_t stall_timeout_ms = 30000;                // -stall-timeout-ms
+  std::size_t replication_factor = replication_factor_default; // -replication-factor
+  std::size_t write_quorum = write_quorum_default;       // -write-quorum
+  std::uint16_t cluster_port = 0; // -cluster-port (0 = client port + cluster_port_offset)
+  std::uint32_t request_timeout_ms = request_timeout_ms_default; // -request-timeout-ms
+  std::uint32_t stall_timeout_ms = stall_timeout_ms_default; // -stall-timeout-ms
   std::string log_level = "info";                        // -log-level: error|warning|info|debug
   std::string tls_cert, tls_key, tls_ca;                 // -tls-cert, -tls-key, -tls-ca
   std::vector<peer_address> peers;                       // CLUSTER_NODES / -cluster-nodes

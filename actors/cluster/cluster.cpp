@@ -24,11 +24,11 @@ std::string member_name(const peer_address& a) {
 }
 
 status cluster::configure(const node_options& opts) {
-  std::uint32_t cp = opts.cluster_port != 0 ? opts.cluster_port : opts.port + 1000u;
+  std::uint32_t cp = opts.cluster_port != 0 ? opts.cluster_port : opts.port + cluster_port_offset;
   if (cp > 65535) {
-    return status(errc::config_error,
-                  "cluster port " + std::to_string(cp) +
-                      " (client port + 1000) is not a port; set -cluster-port");
+    return status(errc::config_error, "cluster port " + std::to_string(cp) + " (client port + " +
+                                          std::to_string(cluster_port_offset) +
+                                          ") is not a port; set -cluster-port");
   }
   port = static_cast<std::uint16_t>(cp);
   const std::string self = member_name(opts.public_url);

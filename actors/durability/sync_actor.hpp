@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "protocol/actors.hpp"
+#include "protocol/limits.hpp"
 #include "protocol/options.hpp"
 #include "storage/engine.hpp"
 
@@ -30,7 +31,7 @@ struct sync_state {
   static inline const char* name = "minivault.sync";
   storage::engine* engine = nullptr; // owned by the node, outlives the actor
   fsync_policy fsync = fsync_policy::none;
-  std::chrono::milliseconds fsync_interval{100};
+  std::chrono::milliseconds fsync_interval{fsync_interval_ms_default};
   std::chrono::steady_clock::time_point last_sync{};
   std::uint64_t last_sync_commits = 0;
   std::uint64_t last_restart_pages = 0; // WAL frame count at the last restart checkpoint

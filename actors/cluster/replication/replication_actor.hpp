@@ -31,6 +31,7 @@
 #include "actors/cluster/replication/placement.hpp"
 #include "actors/durability/storage_actor.hpp"
 #include "protocol/actors.hpp"
+#include "protocol/limits.hpp"
 
 namespace minivault {
 
@@ -64,10 +65,11 @@ struct replication_counters {
 /// quorum reads: see maybe_done).
 
 struct replication_config {
-  std::size_t write_quorum = 2;
-  std::size_t read_quorum = 2; // replicas a quorum read hears from (rf - w + 1)
-  std::chrono::milliseconds timeout{2000};
-  std::size_t workers = 50;                  // requests in flight per peer
+  std::size_t write_quorum = write_quorum_default;
+  std::size_t read_quorum = // replicas a quorum read hears from (rf - w + 1)
+      replication_factor_default - write_quorum_default + 1;
+  std::chrono::milliseconds timeout{request_timeout_ms_default};
+  std::size_t workers = workers_default; // requests in flight per peer
   std::size_t peer_window_bytes = 64u << 20; // bytes in flight per peer
   /// Peer index (node_options::peers) -> member index in the placement (-1: the entry
   /// is this node itself).
