@@ -22,6 +22,9 @@ constexpr std::size_t replication_factor_max = 64;
 // The cache budget is converted to bytes by the node: keep that product in range.
 constexpr std::size_t cache_mb_max = std::numeric_limits<std::size_t>::max() >> 20;
 constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
+// Help texts below spell these limits out.
+static_assert(value_bytes_max_ceiling == 536870912, "-value-max-bytes help text");
+static_assert(cluster_port_offset == 1000, "-cluster-port help text");
 
 std::string dquoted(std::string_view s) {
   return "\"" + std::string(s) + "\"";
