@@ -27,7 +27,8 @@ result<std::uint32_t> load_node_id(sqlite_log& log, std::uint32_t wanted) {
   if (!stored) return status(stored.error().code(), "reading node id: " + stored.error().reason());
   if (const auto& text = *stored) {
     auto node = static_cast<std::uint32_t>(std::strtoul(text->c_str(), nullptr, 10));
-    if (node == 0) return status(errc::corrupt, "meta table holds an invalid node id '" + *text + "'");
+    if (node == 0)
+      return status(errc::corrupt, "meta table holds an invalid node id '" + *text + "'");
     return node;
   }
   std::uint32_t node = wanted ? wanted : random_node_id();

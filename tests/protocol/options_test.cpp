@@ -808,8 +808,7 @@ TEST(peer_list, accepts_bracketed_ipv6) {
   EXPECT_EQ(*out, peers({{"::1", 3002}, {"fe80::1", 3003}}));
   auto unbracketed = parse_peer_list("::1:3002");
   EXPECT_FALSE(unbracketed);
-  EXPECT_TRUE(contains(unbracketed.error().reason(), "'::1:3002'"))
-      << unbracketed.error().reason();
+  EXPECT_TRUE(contains(unbracketed.error().reason(), "'::1:3002'")) << unbracketed.error().reason();
 }
 
 // The old out-parameter form also had to leave its output alone on failure; a result
