@@ -254,7 +254,7 @@ status sqlite_log::meta_put(const std::string& key, const std::string& value) {
 }
 
 status sqlite_log::sync_wal() {
-  std::lock_guard<std::mutex> guard(wal_mutex_);
+  lock_guard guard(wal_mutex_);
   const std::string wal = path_ + "-wal";
   if (wal_fd_ < 0) {
     wal_fd_ = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
@@ -278,7 +278,7 @@ wal_checkpointer::~wal_checkpointer() {
 }
 
 result<wal_checkpointer::outcome> wal_checkpointer::run(bool restart) {
-  std::lock_guard<std::mutex> guard(mutex_);
+  lock_guard guard(mutex_);
   if (db_ == nullptr) {
     int rc =
         sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -311,7 +311,7 @@ reader_pool::~reader_pool() {
 
 result<sqlite3*> reader_pool::acquire() {
   {
-    std::lock_guard<std::mutex> guard(mutex_);
+    lock_guard guard(mutex_);
     if (!idle_.empty()) {
       sqlite3* db = idle_.back();
       idle_.pop_back();
@@ -330,7 +330,7 @@ result<sqlite3*> reader_pool::acquire() {
 }
 
 void reader_pool::release(sqlite3* db) {
-  std::lock_guard<std::mutex> guard(mutex_);
+  lock_guard guard(mutex_);
   idle_.push_back(db);
 }
 

@@ -15,6 +15,7 @@
 #include "protocol/errc.hpp"
 #include "protocol/options.hpp"
 #include "protocol/status.hpp"
+#include "protocol/thread_annotations.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -97,8 +98,8 @@ private:
   sqlite3_stmt* select_ = nullptr;
   std::string path_;
   std::uint32_t page_bytes_ = 4096;
-  std::mutex wal_mutex_;
-  int wal_fd_ = -1; // guarded by wal_mutex_
+  minivault::mutex wal_mutex_;
+  int wal_fd_ MV_GUARDED_BY(wal_mutex_) = -1;
 };
 
 /// A connection of its own that copies the WAL back into the database file from another
@@ -125,8 +126,8 @@ public:
 private:
   std::string path_;
   fsync_policy fsync_;
-  std::mutex mutex_;
-  sqlite3* db_ = nullptr; // guarded by mutex_; opened on first use
+  minivault::mutex mutex_;
+  sqlite3* db_ MV_GUARDED_BY(mutex_) = nullptr; // opened on first use
 };
 
 /// Read-only connections for cache misses, shared by all reader threads. Thread-safe.
@@ -145,8 +146,8 @@ private:
   [[nodiscard]] result<sqlite3*> acquire();
   void release(sqlite3* db);
   std::string path_;
-  std::mutex mutex_;
-  std::vector<sqlite3*> idle_; // guarded by mutex_
+  minivault::mutex mutex_;
+  std::vector<sqlite3*> idle_ MV_GUARDED_BY(mutex_);
 };
 
 } // namespace minivault::storage

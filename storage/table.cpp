@@ -140,8 +140,8 @@ void table::maybe_evict() {
 }
 
 void table::evict_to(std::size_t target_bytes) {
-  std::unique_lock<std::mutex> guard(evict_mutex_, std::try_to_lock);
-  if (!guard.owns_lock()) return; // someone else is already evicting
+  if (!evict_mutex_.try_lock()) return; // someone else is already evicting
+  lock_guard guard(evict_mutex_, std::adopt_lock);
   // Two full CLOCK rotations always suffice: the first clears reference bits, the
   // second evicts. Each shard is locked for one bounded slice at a time.
   constexpr std::size_t slice = 256;

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/thread_annotations.hpp"
 #include "storage/rw_spinlock.hpp"
 #include "storage/version.hpp"
 
@@ -58,32 +59,38 @@ public:
   shard(const shard&) = delete;
   shard& operator=(const shard&) = delete;
 
-  [[nodiscard]] index_entry* find(std::uint64_t hash, std::string_view key) const noexcept;
+  [[nodiscard]] index_entry* find(std::uint64_t hash, std::string_view key) const noexcept
+      MV_REQUIRES_SHARED(lock);
   /// Inserts a new entry for a key that is not present. Caller holds the lock exclusively.
-  index_entry* insert(std::uint64_t hash, std::string_view key);
+  index_entry* insert(std::uint64_t hash, std::string_view key) MV_REQUIRES(lock);
   /// Removes and frees `e`. Caller holds the lock exclusively.
-  void erase(index_entry* e) noexcept;
+  void erase(index_entry* e) noexcept MV_REQUIRES(lock);
 
   /// Prefetch hints for the writer: the home slot of `hash`, and the entry it holds.
   /// Lock-free reads of the slot array are safe only on the writer thread, the one
-  /// thread that ever changes it; other threads hold `lock` shared.
-  void prefetch_slot(std::uint64_t hash) const noexcept {
+  /// thread that ever changes it; other threads hold `lock` shared. (The analysis cannot
+  /// tell the writer thread from the others, so these two are not checked.)
+  void prefetch_slot(std::uint64_t hash) const noexcept MV_NO_THREAD_SAFETY_ANALYSIS {
     __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
   }
-  void prefetch_entry(std::uint64_t hash) const noexcept {
+  void prefetch_entry(std::uint64_t hash) const noexcept MV_NO_THREAD_SAFETY_ANALYSIS {
     if (const index_entry* e = slots_[hash & (slots_.size() - 1)].entry) __builtin_prefetch(e);
   }
 
-  [[nodiscard]] std::size_t slot_count() const noexcept { return slots_.size(); }
-  [[nodiscard]] index_entry* slot(std::size_t i) const noexcept { return slots_[i].entry; }
-  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  [[nodiscard]] std::size_t slot_count() const noexcept MV_REQUIRES_SHARED(lock) {
+    return slots_.size();
+  }
+  [[nodiscard]] index_entry* slot(std::size_t i) const noexcept MV_REQUIRES_SHARED(lock) {
+    return slots_[i].entry;
+  }
+  [[nodiscard]] std::size_t size() const noexcept MV_REQUIRES_SHARED(lock) { return count_; }
 
   alignas(64) rw_spinlock lock;
   // Counters live beside the lock: they share its cache line, so counting costs no
   // extra line transfers on the read path.
   std::atomic<std::uint64_t> hits{0};
   std::atomic<std::uint64_t> misses{0};
-  std::size_t clock_hand = 0; // guarded by `lock` (exclusive)
+  std::size_t clock_hand MV_GUARDED_BY(lock) = 0;
 
 private:
   /// The hash sits beside the pointer so a probe touches an entry only on a real match.
@@ -91,9 +98,9 @@ private:
     std::uint64_t hash = 0;
     index_entry* entry = nullptr;
   };
-  void grow();
-  std::vector<slot_ref> slots_;
-  std::size_t count_ = 0;
+  void grow() MV_REQUIRES(lock);
+  std::vector<slot_ref> slots_ MV_GUARDED_BY(lock);
+  std::size_t count_ MV_GUARDED_BY(lock) = 0;
 };
 
 class table {
@@ -138,8 +145,8 @@ private:
   std::size_t value_bytes_cacheable_max_;
   std::atomic<std::size_t> cache_bytes_{0};
   std::atomic<std::size_t> cache_items_{0};
-  std::mutex evict_mutex_;
-  std::size_t evict_shard_ = 0; // guarded by evict_mutex_
+  minivault::mutex evict_mutex_;
+  std::size_t evict_shard_ MV_GUARDED_BY(evict_mutex_) = 0;
 };
 
 } // namespace minivault::storage

@@ -9,10 +9,7 @@ namespace {
 constexpr std::int64_t us_per_s = 1'000'000;
 
 std::shared_ptr<ip_limiter::bucket> full_bucket(double burst, std::int64_t now_us) {
-  auto b = std::make_shared<ip_limiter::bucket>();
-  b->tokens = burst;
-  b->last_us = now_us;
-  return b;
+  return std::make_shared<ip_limiter::bucket>(burst, now_us); // full
 }
 
 } // namespace
@@ -23,7 +20,7 @@ ip_limiter::ip_limiter(std::uint64_t rate_per_s, std::size_t addresses_max)
 
 std::shared_ptr<ip_limiter::bucket> ip_limiter::attach(std::uint32_t ip, std::int64_t now_us) {
   if (!enabled()) return nullptr;
-  std::lock_guard<std::mutex> lock(mutex_);
+  lock_guard lock(mutex_);
   auto it = buckets_.find(ip);
   if (it != buckets_.end()) return it->second;
   if (buckets_.size() >= addresses_max_) return overflow_;
@@ -31,7 +28,7 @@ std::shared_ptr<ip_limiter::bucket> ip_limiter::attach(std::uint32_t ip, std::in
 }
 
 bool ip_limiter::try_acquire(bucket& b, std::int64_t now_us) const {
-  std::lock_guard<std::mutex> lock(b.mutex);
+  lock_guard lock(b.mutex);
   if (now_us > b.last_us) {
     double earned = static_cast<double>(rate_) * static_cast<double>(now_us - b.last_us) /
                     static_cast<double>(us_per_s);
@@ -44,12 +41,12 @@ bool ip_limiter::try_acquire(bucket& b, std::int64_t now_us) const {
 }
 
 void ip_limiter::prune(std::int64_t now_us) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  lock_guard lock(mutex_);
   for (auto it = buckets_.begin(); it != buckets_.end();) {
     bool unused = it->second.use_count() == 1; // only the table holds it
     std::int64_t last = 0;
     if (unused) {
-      std::lock_guard<std::mutex> guard(it->second->mutex);
+      lock_guard guard(it->second->mutex);
       last = it->second->last_us;
     }
     if (unused && now_us - last >= us_per_s)
@@ -60,7 +57,7 @@ void ip_limiter::prune(std::int64_t now_us) {
 }
 
 std::size_t ip_limiter::addresses() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  lock_guard lock(mutex_);
   return buckets_.size();
 }
 

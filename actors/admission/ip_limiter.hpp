@@ -15,17 +15,19 @@
 // Thread-safety: every method may be called from any thread.
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <unordered_map>
+
+#include "protocol/thread_annotations.hpp"
 
 namespace minivault {
 
 class ip_limiter {
 public:
   struct bucket {
-    std::mutex mutex;
-    double tokens = 0;        // guarded by mutex
-    std::int64_t last_us = 0; // guarded by mutex: time of the last refill
+    bucket(double initial_tokens, std::int64_t now_us) : tokens(initial_tokens), last_us(now_us) {}
+    minivault::mutex mutex;
+    double tokens MV_GUARDED_BY(mutex) = 0;
+    std::int64_t last_us MV_GUARDED_BY(mutex) = 0; // time of the last refill
   };
 
   /// `rate_per_s` = 0 disables the limiter (attach() returns nullptr).
@@ -44,8 +46,8 @@ private:
   std::uint64_t rate_;
   double burst_;
   std::size_t addresses_max_;
-  mutable std::mutex mutex_;
-  std::unordered_map<std::uint32_t, std::shared_ptr<bucket>> buckets_; // guarded by mutex_
+  mutable minivault::mutex mutex_;
+  std::unordered_map<std::uint32_t, std::shared_ptr<bucket>> buckets_ MV_GUARDED_BY(mutex_);
   std::shared_ptr<bucket> overflow_;
 };
 

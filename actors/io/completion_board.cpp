@@ -26,7 +26,7 @@ void completion_board::post(std::uint32_t origin, std::uint64_t ticket, errc res
   KV_ASSERT(origin < lanes_.size());
   lane& l = *lanes_[origin];
   {
-    std::lock_guard<std::mutex> guard(l.mutex);
+    lock_guard guard(l.mutex);
     l.items.push_back({ticket, result, std::move(reads)});
   }
   std::uint64_t one = 1;
@@ -37,7 +37,7 @@ void completion_board::take(std::uint32_t origin, std::vector<completion>& out) 
   lane& l = *lanes_[origin];
   std::uint64_t counter = 0;
   (void)!::read(l.efd, &counter, sizeof(counter));
-  std::lock_guard<std::mutex> guard(l.mutex);
+  lock_guard guard(l.mutex);
   out.insert(out.end(), std::make_move_iterator(l.items.begin()),
              std::make_move_iterator(l.items.end()));
   l.items.clear();

@@ -6,11 +6,11 @@
 // more batches than that outstanding.
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "protocol/errc.hpp"
+#include "protocol/thread_annotations.hpp"
 
 namespace minivault {
 
@@ -45,8 +45,8 @@ public:
 
 private:
   struct lane {
-    std::mutex mutex;
-    std::vector<completion> items; // guarded by mutex
+    minivault::mutex mutex;
+    std::vector<completion> items MV_GUARDED_BY(mutex);
     int efd = -1;
   };
   std::vector<std::unique_ptr<lane>> lanes_;

@@ -82,7 +82,7 @@ io_thread::~io_thread() {
   for (auto& c : conns_)
     if (!c->dead) ::close(c->fd);
   {
-    std::lock_guard<std::mutex> guard(adopt_mutex_);
+    lock_guard guard(adopt_mutex_);
     for (auto [fd, front] : adopted_)
       ::close(fd);
   }
@@ -112,7 +112,7 @@ void io_thread::wake() {
 
 void io_thread::adopt(int fd, bool front) {
   {
-    std::lock_guard<std::mutex> guard(adopt_mutex_);
+    lock_guard guard(adopt_mutex_);
     adopted_.emplace_back(fd, front);
   }
   wake();
@@ -197,7 +197,7 @@ void io_thread::on_wake() {
   (void)!::read(wake_fd_, &counter, sizeof(counter));
   std::vector<std::pair<int, bool>> fds;
   {
-    std::lock_guard<std::mutex> guard(adopt_mutex_);
+    lock_guard guard(adopt_mutex_);
     fds.swap(adopted_);
   }
   for (auto [fd, front] : fds) {

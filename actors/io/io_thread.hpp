@@ -22,6 +22,7 @@
 #include "actors/io/server_context.hpp"
 #include "actors/durability/storage_actor.hpp"
 #include "protocol/actors.hpp"
+#include "protocol/thread_annotations.hpp"
 #include "protocol/wire.hpp"
 
 namespace minivault {
@@ -146,8 +147,8 @@ private:
   std::vector<io_thread*> peers_;
   std::uint64_t next_peer_ = 0;
 
-  std::mutex adopt_mutex_;
-  std::vector<std::pair<int, bool>> adopted_; // (fd, front); guarded by adopt_mutex_
+  mutex adopt_mutex_;
+  std::vector<std::pair<int, bool>> adopted_ MV_GUARDED_BY(adopt_mutex_); // (fd, front)
 
   std::vector<std::unique_ptr<connection>> conns_; // conns_[c->slot].get() == c
   std::vector<connection*> waiting_;               // connections with non-empty `waiting`

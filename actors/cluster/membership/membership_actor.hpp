@@ -18,7 +18,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,6 +25,7 @@
 #include "actors/cluster/replication/cluster_clock.hpp"
 #include "actors/cluster/membership/peer_tracker.hpp"
 #include "protocol/actors.hpp"
+#include "protocol/thread_annotations.hpp"
 #include "storage/engine.hpp"
 
 namespace minivault {
@@ -36,20 +36,20 @@ inline constexpr std::uint32_t membership_tick_ms = 100;
 class peer_board {
 public:
   void publish(std::vector<peer_view> peers, bool all_up) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    lock_guard lock(mutex_);
     peers_ = std::move(peers);
     all_up_ = all_up;
   }
   [[nodiscard]] std::vector<peer_view> peers(bool& all_up) const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    lock_guard lock(mutex_);
     all_up = all_up_;
     return peers_;
   }
 
 private:
-  mutable std::mutex mutex_;
-  std::vector<peer_view> peers_; // guarded by mutex_
-  bool all_up_ = false;          // guarded by mutex_
+  mutable minivault::mutex mutex_;
+  std::vector<peer_view> peers_ MV_GUARDED_BY(mutex_);
+  bool all_up_ MV_GUARDED_BY(mutex_) = false;
 };
 
 struct membership_config {
