@@ -21,7 +21,8 @@ DATA      ?= ./data
 # What configuring and building needs (CMake finds GTest, benchmark, python3 and nodejs
 # even when only the node is built: the client tests are configured with the rest),
 # then what the tests add: redis-server (load_test compares against a redis-server it
-# starts itself), clang (fuzz build), iproute2 (`ip netns` for the WAN and fault tests
+# starts itself), clang (fuzz build, and the thread-safety check tests/lint runs),
+# clang-format (make format-check), iproute2 (`ip netns` for the WAN and fault tests
 # in tests/wan).
 BUILD_PACKAGES := cmake g++ make pkg-config libcaf-dev libsqlite3-dev libzstd-dev \
                   libcpp-httplib-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
