@@ -39,8 +39,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build-deps bench-deps docker-deps docker-base docker-stop build \
         build-optimized test bench run docker-build docker-run docker-test cluster-up \
-        cluster-down docker-cluster-test format clean fuzz fuzz-build fuzz-seeds chaos \
-        install package package-test tour-docker-test
+        cluster-down docker-cluster-test format format-check format-deps clean fuzz \
+        fuzz-build fuzz-seeds chaos install package package-test tour-docker-test
 
 all: build
 
@@ -230,8 +230,19 @@ package-test: package
 tour-docker-test: docker-deps
 	bash tests/tour/readme_tour.sh --docker .
 
-format: deps
+# clang-format only (not the whole dependency list), installed when missing.
+format-deps:
+	@$(MAKE) deps DEB_PACKAGES="clang-format"
+
+# Rewrites every tracked .cpp/.hpp in place to .clang-format's style.
+format: format-deps
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+# Changes nothing; fails, naming each file and line, when a tracked .cpp/.hpp differs
+# from what `make format` would write. CI (.ci/run) runs it before make test.
+format-check: format-deps
+	@clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp') \
+	  || { echo "format-check: the files above drift from .clang-format; make format fixes them"; exit 1; }
 
 clean:
 	rm -rf $(BUILD_DIR) $(OPT_DIR) $(FUZZ_DIR) $(PKG_DIR)
