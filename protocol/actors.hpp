@@ -7,6 +7,8 @@
 
 #include <caf/all.hpp>
 
+#include "protocol/errc.hpp"
+
 namespace minivault {
 
 /// Writes from one I/O thread, handed to the storage actor in one message.
@@ -22,6 +24,20 @@ struct write_batch {
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
   return f(caf::meta::type_name("write_batch"), x.origin, x.ticket, x.count, x.ops);
+}
+
+/// A replica's answer to (replicate_atom, batch), once the batch is durable there or
+/// failed. `outcome`: ok, or why the replica could not apply it (io_error, bad_request,
+/// too_large, ...). `newer_hlc` (only with ok): 0 when every op took effect (or was
+/// already there), else the highest hlc among the versions this replica kept instead of
+/// an op of the batch (it held, or got in the same commit, a newer version of that key).
+struct replica_ack {
+  errc outcome = errc::ok;
+  std::uint64_t newer_hlc = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, replica_ack& x) {
+  return f(caf::meta::type_name("replica_ack"), x.outcome, x.newer_hlc);
 }
 
 /// Counters of the connections actor (for health and metrics).
@@ -55,8 +71,13 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 
 } // namespace minivault
 
+// errc is a CAF error code enum: `caf::make_error(errc::unauthorized)` (or a `caf::error`
+// from an errc) travels in error replies; add_minivault_types registers its rendering.
+CAF_ERROR_CODE_ENUM(minivault::errc, "minivault")
+
 CAF_BEGIN_TYPE_ID_BLOCK(minivault, caf::first_custom_type_id)
 CAF_ADD_TYPE_ID(minivault, (minivault::write_batch))
+CAF_ADD_TYPE_ID(minivault, (minivault::replica_ack))
 CAF_ADD_TYPE_ID(minivault, (minivault::connection_stats))
 CAF_ADD_TYPE_ID(minivault, (minivault::probe_result))
 CAF_ADD_ATOM(minivault, minivault, flush_atom, "flush")
@@ -86,13 +107,10 @@ namespace minivault {
 /// - flush_atom, tick_atom, compact_atom: its own timers (commit, compaction checks).
 /// - stop_atom: commits what is queued, closes the engine, replies true, quits.
 /// - (replicate_atom, batch): the same, for batches of versioned writes (replication,
-///   hints, repairs); replies (outcome, newer_hlc) once committed: the outcome is an errc
-///   as uint8; newer_hlc is 0 when every op took effect (or was already there), else the
-///   highest hlc among the versions this replica kept instead of an op of the batch (it
-///   held, or got in the same commit, a newer version of that key).
+///   hints, repairs); replies a replica_ack once committed (or failed).
 using storage_actor = caf::typed_actor<
     caf::reacts_to<write_batch>,
-    caf::replies_to<replicate_atom, write_batch>::with<std::uint8_t, std::uint64_t>,
+    caf::replies_to<replicate_atom, write_batch>::with<replica_ack>,
     caf::reacts_to<flush_atom>, caf::reacts_to<tick_atom>, caf::reacts_to<compact_atom>,
     caf::replies_to<stop_atom>::with<bool>>;
 
@@ -121,7 +139,7 @@ using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<con
 /// - (peer_auth_atom, node_id_a, nonce_b, proof_a): true once the sender is trusted.
 /// - (ping_atom, from_node_id): a peer's heartbeat; replies (node_id, region).
 /// - (replicate_atom, batch): versioned writes to apply (last writer wins); replies
-///   (outcome, newer_hlc) once they are durable here, as the storage actor does.
+///   a replica_ack once they are durable here (or failed), as the storage actor does.
 /// - digest_atom: replies every partition's digest (storage/partition.hpp), packed as
 ///   little-endian u64s.
 /// - (pull_atom, partition, have): `have` packs the asker's (key, version) pairs of that
@@ -131,13 +149,13 @@ using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<con
 /// - (hello_atom, node_id, endpoint): with TLS only one side of a pair dials (see
 ///   membership_actor.hpp); the dialer introduces its own endpoint this way, over the
 ///   connection it made.
-/// Everything but the challenge and the proof is refused (an error) from a sender that has
-/// not authenticated, when -auth is set.
+/// Everything but the challenge and the proof is refused with `errc::unauthorized` (a
+/// caf::error) from a sender that has not authenticated, when -auth is set.
 using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<challenge_atom, std::string>::with<std::string, std::string, std::string>,
     caf::replies_to<peer_auth_atom, std::string, std::string, std::string>::with<bool>,
     caf::replies_to<ping_atom, std::string>::with<std::string, std::string>,
-    caf::replies_to<replicate_atom, write_batch>::with<std::uint8_t, std::uint64_t>,
+    caf::replies_to<replicate_atom, write_batch>::with<replica_ack>,
     caf::replies_to<digest_atom>::with<std::string>,
     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<write_batch>,
     caf::replies_to<read_atom, std::string>::with<write_batch>,
@@ -195,6 +213,14 @@ using prober_actor =
 
 inline void add_minivault_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::minivault>();
+  // (Not add_error_category<errc>: that template does not compile in CAF 0.17.6.)
+  cfg.add_error_category(caf::atom("minivault"),
+                         [](std::uint8_t code, caf::atom_value, const caf::message& context) {
+                           std::string out = "minivault: ";
+                           out += to_string(static_cast<errc>(code));
+                           if (!context.empty()) out += " (" + to_string(context) + ")";
+                           return out;
+                         });
 }
 
 } // namespace minivault

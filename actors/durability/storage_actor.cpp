@@ -168,7 +168,7 @@ void finish(storage_state& st, std::size_t i, errc result, std::uint64_t newer =
   if (result != errc::ok) report_failure(st, result);
   auto& promise = st.promises[i];
   if (promise.pending())
-    promise.deliver(static_cast<std::uint8_t>(result), result == errc::ok ? newer : 0);
+    promise.deliver(replica_ack{result, result == errc::ok ? newer : 0});
   else
     st.board->post(st.queued[i].origin, st.queued[i].ticket, result);
 }
@@ -223,7 +223,7 @@ namespace {
 
 /// Queues a batch for the next group commit (committing at once past the byte bound).
 void enqueue(storage_actor::stateful_pointer<storage_state> self, write_batch&& batch,
-             caf::typed_response_promise<std::uint8_t, std::uint64_t> promise) {
+             caf::typed_response_promise<replica_ack> promise) {
   auto& st = self->state;
   st.queued_bytes += batch.ops.size();
   st.queued.push_back(std::move(batch));
@@ -252,10 +252,10 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
   self->delayed_send(self, st.tick_interval, tick_atom_v);
   return {
       [self](write_batch& batch) {
-        enqueue(self, std::move(batch), caf::typed_response_promise<std::uint8_t, std::uint64_t>{});
+        enqueue(self, std::move(batch), caf::typed_response_promise<replica_ack>{});
       },
-      [self](replicate_atom, write_batch& batch) -> caf::result<std::uint8_t, std::uint64_t> {
-        auto promise = self->make_response_promise<std::uint8_t, std::uint64_t>();
+      [self](replicate_atom, write_batch& batch) -> caf::result<replica_ack> {
+        auto promise = self->make_response_promise<replica_ack>();
         enqueue(self, std::move(batch), promise);
         return promise;
       },

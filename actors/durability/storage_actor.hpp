@@ -25,7 +25,7 @@ struct storage_state {
   std::vector<write_batch> queued;              // bounded: see queued_bytes_max
   /// Parallel to `queued`: the requester's promise for (replicate_atom, batch) requests;
   /// not pending for I/O-thread batches, whose outcome goes to the completion board.
-  std::vector<caf::typed_response_promise<std::uint8_t, std::uint64_t>> promises;
+  std::vector<caf::typed_response_promise<replica_ack>> promises;
   std::size_t queued_bytes = 0;
   bool flush_pending = false;
   bool compaction_pending = false;

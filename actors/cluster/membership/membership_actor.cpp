@@ -320,21 +320,20 @@ peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
         return true;
       },
       [self](ping_atom, const std::string&) -> caf::result<std::string, std::string> {
-        if (!self->state.trusts(self->current_sender()))
-          return caf::make_error(caf::sec::invalid_argument); // not authenticated
+        if (!self->state.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
         return {self->state.config.node_id, self->state.config.region};
       },
-      [self](replicate_atom, write_batch& b) -> caf::result<std::uint8_t, std::uint64_t> {
+      [self](replicate_atom, write_batch& b) -> caf::result<replica_ack> {
         auto& st = self->state;
-        if (!st.trusts(self->current_sender()) || !st.config.storage)
-          return caf::make_error(caf::sec::invalid_argument);
+        if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
+        if (!st.config.storage) return caf::make_error(caf::sec::invalid_argument);
         if (st.config.clock) st.config.clock->observe(max_version(b.ops, b.count));
         return self->delegate(st.config.storage, replicate_atom_v, std::move(b));
       },
       [self](digest_atom) -> caf::result<std::string> {
         auto& st = self->state;
-        if (!st.trusts(self->current_sender()) || !st.config.engine)
-          return caf::make_error(caf::sec::invalid_argument);
+        if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
+        if (!st.config.engine) return caf::make_error(caf::sec::invalid_argument);
         std::vector<std::uint64_t> digests;
         st.config.engine->partition_digests(digests);
         std::string out;
@@ -343,8 +342,8 @@ peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
       },
       [self](pull_atom, std::uint32_t p, std::string& have) -> caf::result<write_batch> {
         auto& st = self->state;
-        if (!st.trusts(self->current_sender()) || !st.config.anti_entropy)
-          return caf::make_error(caf::sec::invalid_argument);
+        if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
+        if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);
         return self->delegate(st.config.anti_entropy, pull_atom_v, p, std::move(have));
       },
       [self](hello_atom, const std::string& node_id, const caf::strong_actor_ptr& ep) {
@@ -354,8 +353,8 @@ peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
       },
       [self](read_atom, std::string& key) -> caf::result<write_batch> {
         auto& st = self->state;
-        if (!st.trusts(self->current_sender()) || !st.config.anti_entropy)
-          return caf::make_error(caf::sec::invalid_argument);
+        if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
+        if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);
         return self->delegate(st.config.anti_entropy, read_atom_v, std::move(key));
       },
   };

@@ -105,9 +105,9 @@ void pull_next(self_ptr self, std::size_t i, std::shared_ptr<std::vector<std::ui
             const auto n = b.count;
             self->request(st.storage, st.config.timeout, replicate_atom_v, std::move(b))
                 .then(
-                    [self, i, todo, k, n](std::uint8_t rc, std::uint64_t) {
+                    [self, i, todo, k, n](const replica_ack& ack) {
                       auto& st = self->state;
-                      if (rc == 0 && st.counters) {
+                      if (ack.outcome == errc::ok && st.counters) {
                         st.counters->partitions_repaired.fetch_add(1, std::memory_order_relaxed);
                         st.counters->records_pulled.fetch_add(n, std::memory_order_relaxed);
                       }

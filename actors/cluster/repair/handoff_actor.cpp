@@ -35,10 +35,10 @@ void deliver(self_ptr self, std::uint32_t peer) {
   st.delivering[peer] = true;
   self->request(st.endpoints[peer], st.config.timeout, replicate_atom_v, std::move(chunk))
       .then(
-          [self, peer, ids](std::uint8_t rc, std::uint64_t) {
+          [self, peer, ids](const replica_ack& ack) {
             auto& st = self->state;
             st.delivering[peer] = false;
-            if (rc != 0) return; // the peer failed to store it: the timer retries
+            if (ack.outcome != errc::ok) return; // the peer failed to store it: the timer retries
             if (st.store->remove(ids) != errc::ok) return;
             if (st.counters) st.counters->delivered.fetch_add(ids.size());
             refresh_pending(st);

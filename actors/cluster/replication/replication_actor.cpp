@@ -180,8 +180,9 @@ void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
   const auto timeout = st.config.timeout;
   if (m == 0) {
     self->request(st.storage, timeout, replicate_atom_v, *b)
-        .then([self, id](std::uint8_t rc,
-                         std::uint64_t newer) { settle(self, id, 0, rc == 0, false, newer); },
+        .then([self, id](const replica_ack& ack) {
+                settle(self, id, 0, ack.outcome == errc::ok, false, ack.newer_hlc);
+              },
               [self, id](const caf::error& e) {
                 settle(self, id, 0, false, e == caf::sec::request_timeout);
               });
@@ -199,19 +200,20 @@ void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
   const std::uint64_t epoch = l.epoch;
   self->request(l.endpoint, timeout, replicate_atom_v, *b)
       .then(
-          [self, id, m, b, epoch, bytes](std::uint8_t rc, std::uint64_t newer) {
+          [self, id, m, b, epoch, bytes](const replica_ack& ack) {
+            const bool ok = ack.outcome == errc::ok;
             auto& l = self->state.links[m];
             if (l.epoch == epoch) { // an answer: everything sent before it has drained
               --l.requests;
               l.bytes -= bytes + l.stale;
               l.stale = 0;
             }
-            if (rc != 0) {
+            if (!ok) {
               hint(self->state, m, *b);
               if (self->state.counters)
                 self->state.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
             }
-            settle(self, id, m, rc == 0, false, newer);
+            settle(self, id, m, ok, false, ack.newer_hlc);
           },
           [self, id, m, b, epoch, bytes](const caf::error& e) {
             auto& st = self->state;
@@ -241,10 +243,10 @@ void repair(self_ptr self, const replication_state::read_job& r) {
     if (!(ver < r.best)) continue;
     if (m == 0) {
       self->request(st.storage, st.config.timeout, replicate_atom_v, fix)
-          .then([](std::uint8_t, std::uint64_t) {}, [](const caf::error&) {});
+          .then([](const replica_ack&) {}, [](const caf::error&) {});
     } else if (st.links[m].endpoint) {
       self->request(st.links[m].endpoint, st.config.timeout, replicate_atom_v, fix)
-          .then([](std::uint8_t, std::uint64_t) {}, [](const caf::error&) {});
+          .then([](const replica_ack&) {}, [](const caf::error&) {});
     }
   }
 }

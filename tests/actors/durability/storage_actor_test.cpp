@@ -171,12 +171,12 @@ TEST_F(storage_actor_test, stop_commits_what_is_queued_and_replies) {
 TEST_F(storage_actor_test, a_replicated_batch_answers_the_newer_version_it_kept) {
   const storage::version base{storage::wall_ms() << 16, 7};
   auto replicate = [&](const write_batch& b) {
-    std::pair<std::uint8_t, std::uint64_t> got{0xff, 0};
+    std::pair<errc, std::uint64_t> got{errc::timeout, 0};
     auto client = sys->spawn([&](caf::event_based_actor* self) {
       self->request(actor, std::chrono::seconds(1), replicate_atom_v, b)
           .then(
-              [&](std::uint8_t rc, std::uint64_t newer) {
-                got = {rc, newer};
+              [&](const replica_ack& ack) {
+                got = {ack.outcome, ack.newer_hlc};
               },
               [](caf::error&) {});
     });
@@ -185,16 +185,16 @@ TEST_F(storage_actor_test, a_replicated_batch_answers_the_newer_version_it_kept)
   };
   write_batch newest;
   pack_versioned_write(newest, false, "k", "newest", storage::version{base.hlc + 10, 7});
-  EXPECT_EQ(replicate(newest), (std::pair<std::uint8_t, std::uint64_t>{0, 0}));
-  EXPECT_EQ(replicate(newest), (std::pair<std::uint8_t, std::uint64_t>{0, 0})) << "a duplicate";
+  EXPECT_EQ(replicate(newest), (std::pair<errc, std::uint64_t>{errc::ok, 0}));
+  EXPECT_EQ(replicate(newest), (std::pair<errc, std::uint64_t>{errc::ok, 0})) << "a duplicate";
   write_batch older;
   pack_versioned_write(older, false, "other", "x", storage::version{base.hlc + 1, 8});
   pack_versioned_write(older, false, "k", "older", storage::version{base.hlc + 2, 8});
-  EXPECT_EQ(replicate(older), (std::pair<std::uint8_t, std::uint64_t>{0, base.hlc + 10}));
+  EXPECT_EQ(replicate(older), (std::pair<errc, std::uint64_t>{errc::ok, base.hlc + 10}));
   write_batch twice; // a client that wrote one key twice: the batch's own later op wins
   pack_versioned_write(twice, false, "t", "first", storage::version{base.hlc + 20, 7});
   pack_versioned_write(twice, false, "t", "second", storage::version{base.hlc + 21, 7});
-  EXPECT_EQ(replicate(twice), (std::pair<std::uint8_t, std::uint64_t>{0, 0}));
+  EXPECT_EQ(replicate(twice), (std::pair<errc, std::uint64_t>{errc::ok, 0}));
   std::string v;
   ASSERT_EQ(engine->get("k", v), storage::get_status::found);
   EXPECT_EQ(v, "newest");
@@ -211,13 +211,13 @@ TEST_F(storage_actor_test, a_replicated_batch_is_applied_without_the_ops_this_no
   pack_versioned_write(b, false, "too-big", std::string(engine->value_bytes_max() + 1, 'x'),
                        storage::version{base.hlc + 1, 7});
   pack_versioned_write(b, true, "gone", {}, storage::version{base.hlc + 2, 7});
-  std::uint8_t rc = 0xff;
+  errc rc = errc::timeout; // until the answer comes
   auto client = sys->spawn([&](caf::event_based_actor* self) {
     self->request(actor, std::chrono::seconds(1), replicate_atom_v, b)
-        .then([&](std::uint8_t r, std::uint64_t) { rc = r; }, [](caf::error&) {});
+        .then([&](const replica_ack& ack) { rc = ack.outcome; }, [](caf::error&) {});
   });
   sched->run();
-  EXPECT_EQ(rc, 0u);
+  EXPECT_EQ(rc, errc::ok);
   std::string v;
   EXPECT_EQ(engine->get("fits", v), storage::get_status::found);
   EXPECT_EQ(engine->get("too-big", v), storage::get_status::not_found);

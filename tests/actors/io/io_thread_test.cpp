@@ -46,7 +46,7 @@ storage_actor::behavior_type fake_storage(storage_actor::pointer self, fake_stor
         cfg.board->post(b.origin, b.ticket, r);
       },
       [](replicate_atom, write_batch&) { // not used here
-        return caf::result<std::uint8_t, std::uint64_t>(std::uint8_t{0}, std::uint64_t{0});
+        return caf::result<replica_ack>(replica_ack{});
       },
       [](flush_atom) {},
       [](tick_atom) {},

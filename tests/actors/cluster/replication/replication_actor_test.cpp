@@ -39,13 +39,13 @@ TEST_F(replication_actor_test, ok_on_the_board_once_two_of_three_replicas_ack) {
   ASSERT_EQ(peer_ctl[1]->got.size(), 1u);
   ASSERT_EQ(peer_ctl[2]->got.size(), 1u);
   EXPECT_TRUE(take().empty()) << "one ack (peer 1) is not a quorum";
-  release_local(0);
+  release_local();
   auto got = take();
   ASSERT_EQ(got.size(), 1u) << show(got);
   EXPECT_EQ(got[0].ticket, 1u);
   EXPECT_EQ(got[0].result, errc::ok);
   // The third ack changes nothing on the board.
-  release_peer(2, 0);
+  release_peer(2);
   EXPECT_TRUE(take().empty());
   EXPECT_TRUE(handoff->hints.empty());
   EXPECT_EQ(counters.batches_ok.load(), 1u);
@@ -58,7 +58,7 @@ TEST_F(replication_actor_test, the_ack_waits_for_this_replica_even_when_two_peer
   local->m = replica_ctl::mode::hold;
   send(one_write(0, 1));
   EXPECT_TRUE(take().empty()) << "acknowledged before this node's replica had the write";
-  release_local(0); // the local store answers: ok
+  release_local(); // the local store answers: ok
   ASSERT_TRUE(one_outcome(take(), errc::ok));
 }
 
@@ -85,7 +85,7 @@ TEST_F(replication_actor_test, a_quorum_that_kept_a_newer_version_sends_the_batc
   const version first = first_version(local->got[0]);
   const std::uint64_t newer = first.hlc + 1000;
   peer_ctl[1]->newer_hlc = newer;
-  release_peer(1, 0);
+  release_peer(1);
   EXPECT_TRUE(take().empty()) << "acknowledged with a quorum that kept a newer version";
   ASSERT_EQ(local->got.size(), 2u) << "the batch was not sent again";
   ASSERT_EQ(peer_ctl[1]->got.size(), 2u);
@@ -94,9 +94,9 @@ TEST_F(replication_actor_test, a_quorum_that_kept_a_newer_version_sends_the_batc
   EXPECT_EQ(first_version(peer_ctl[1]->got[1]), first_version(local->got[1]));
   // The second round's answer counts even when it names a newer version: the writes
   // behind it began after this one, so either order is right.
-  release_peer(1, 0);
+  release_peer(1);
   ASSERT_TRUE(one_outcome(take(), errc::ok));
-  release_peer(2, 0); // late answers of both rounds change nothing
+  release_peer(2); // late answers of both rounds change nothing
   EXPECT_TRUE(take().empty());
   EXPECT_EQ(requests_sent(), 6u) << "no third round";
   EXPECT_EQ(counters.superseded_rounds.load(), 1u);
@@ -109,7 +109,7 @@ TEST_F(replication_actor_test, a_newer_version_reported_after_the_quorum_changes
   send(one_write(0, 1));
   ASSERT_TRUE(one_outcome(take(), errc::ok)); // local + peer 1, both clean
   peer_ctl[2]->newer_hlc = first_version(local->got[0]).hlc + 5;
-  release_peer(2, 0);
+  release_peer(2);
   EXPECT_TRUE(take().empty());
   EXPECT_EQ(requests_sent(), 3u) << "no second round after the batch was decided";
 }
@@ -124,11 +124,11 @@ TEST_F(replication_actor_test, the_second_round_beats_the_highest_newer_version_
   const std::uint64_t base = first_version(local->got[0]).hlc;
   peer_ctl[1]->newer_hlc = base + 100;
   peer_ctl[2]->newer_hlc = base + 5000;
-  release_peer(1, 0);
-  release_peer(2, 0);
+  release_peer(1);
+  release_peer(2);
   EXPECT_TRUE(take().empty()) << "the quorum waits for this node's replica";
   local->m = peer_ctl[1]->m = peer_ctl[2]->m = replica_ctl::mode::ack;
-  release_local(0); // quorum complete, with newer versions reported: a second round
+  release_local(); // quorum complete, with newer versions reported: a second round
   ASSERT_TRUE(one_outcome(take(), errc::ok));
   ASSERT_EQ(local->got.size(), 2u);
   EXPECT_GT(first_version(local->got[1]).hlc, base + 5000);
@@ -145,7 +145,7 @@ TEST_F(replication_actor_test, no_second_round_overtakes_a_later_batch_of_the_sa
   send(one_write(0, 2, "k"));
   const std::uint64_t base = first_version(local->got[0]).hlc;
   peer_ctl[1]->newer_hlc = base + 1000;
-  release_peer(1, 0); // both batches: quorum (local + peer 1), newer version reported
+  release_peer(1); // both batches: quorum (local + peer 1), newer version reported
   auto got = take();
   ASSERT_EQ(got.size(), 1u) << show(got);
   EXPECT_EQ(got[0].ticket, 1u);
@@ -154,7 +154,7 @@ TEST_F(replication_actor_test, no_second_round_overtakes_a_later_batch_of_the_sa
   EXPECT_EQ(decode(local->got[2]).at(0).key, "k");
   EXPECT_GT(first_version(local->got[2]).hlc, base + 1000);
   peer_ctl[1]->newer_hlc = 0;
-  release_peer(1, 0);
+  release_peer(1);
   got = take();
   ASSERT_EQ(got.size(), 1u) << show(got);
   EXPECT_EQ(got[0].ticket, 2u);
@@ -261,8 +261,8 @@ TEST_F(replication_actor_test, timeout_when_the_quorum_is_not_reached_in_time) {
     hinted.insert(h.first);
   EXPECT_EQ(hinted, (std::set<std::uint32_t>{peer_index(1), peer_index(2)}));
   // Answers after the timeout change nothing.
-  release_peer(1, 0);
-  release_peer(2, 0);
+  release_peer(1);
+  release_peer(2);
   EXPECT_TRUE(take().empty());
 }
 
@@ -315,8 +315,8 @@ TEST_F(replication_actor_test, outcomes_are_posted_in_ticket_order_when_a_later_
   auto lane1 = take(1);
   ASSERT_EQ(lane1.size(), 1u) << show(lane1);
   EXPECT_EQ(lane1[0].result, errc::ok);
-  release_local(0);
-  release_peer(1, 0);
+  release_local();
+  release_peer(1);
   auto got = take(0);
   ASSERT_EQ(got.size(), 2u) << show(got);
   EXPECT_EQ(got[0].ticket, 1u);
@@ -334,7 +334,7 @@ TEST_F(replication_actor_test, a_later_failure_waits_for_an_earlier_success) {
   down(2);
   send(one_write(0, 2)); // no quorum, known at once
   EXPECT_TRUE(take(0).empty()) << "ticket 2's no_quorum overtook ticket 1";
-  release_peer(1, 0); // an answer from before the peer went down still counts
+  release_peer(1); // an answer from before the peer went down still counts
   sched->run();
   auto got = take(0);
   ASSERT_EQ(got.size(), 2u) << show(got);
@@ -482,7 +482,7 @@ TEST_F(replication_actor_test, five_members_quorum_is_per_op) {
   send(one_write(0, 1, key));
   EXPECT_EQ(local->got.size(), 0u) << "this node is not a replica of " << key;
   EXPECT_TRUE(take().empty());
-  release_peer(reps[1], 0);
+  release_peer(reps[1]);
   ASSERT_TRUE(one_outcome(take(), errc::ok));
 }
 
@@ -534,7 +534,7 @@ TEST_F(replication_actor_test, a_peer_at_its_request_bound_is_skipped_and_hinted
   ASSERT_EQ(got.size(), 2u) << show(got);
   EXPECT_EQ(got[1].result, errc::ok);
   // Once it answers, it takes requests again.
-  release_peer(2, 0);
+  release_peer(2);
   send(one_write(0, 3));
   EXPECT_EQ(peer_ctl[2]->got.size(), 2u);
   EXPECT_EQ(handoff->hints.size(), 1u);
@@ -581,8 +581,8 @@ TEST_F(replication_actor_test, peers_near_their_window_are_known_up_front_nothin
   send(one_write(0, 2, "k2"));
   // Neither peer can take batch 2: only this node could, so the quorum is known missing
   // before anything is sent. Contract: no_quorum, and nothing written.
-  release_peer(1, 0);
-  release_peer(2, 0);
+  release_peer(1);
+  release_peer(2);
   auto got = take();
   ASSERT_EQ(got.size(), 2u) << show(got);
   EXPECT_EQ(got[0].result, errc::ok);

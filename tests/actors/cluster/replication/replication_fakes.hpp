@@ -43,9 +43,9 @@ struct replica_ctl {
   // -- replicate_atom
   enum class mode { ack, fail, hold };
   mode m = mode::ack;
-  std::uint8_t fail_code = static_cast<std::uint8_t>(errc::io_error);
+  errc fail_outcome = errc::io_error;
   std::vector<write_batch> got;
-  std::vector<caf::typed_response_promise<std::uint8_t, std::uint64_t>> held;
+  std::vector<caf::typed_response_promise<replica_ack>> held;
   /// Answered with ok replicate requests: the newer version this replica claims to keep
   /// instead of an op of the batch (0: every op took effect).
   std::uint64_t newer_hlc = 0;
@@ -63,27 +63,27 @@ struct replica_ctl {
   std::vector<std::string> reads;  // every key asked, in order
   std::vector<std::pair<std::string, caf::typed_response_promise<write_batch>>> held_reads;
 
-  caf::result<std::uint8_t, std::uint64_t> on_replicate(caf::local_actor* self, write_batch& b) {
+  caf::result<replica_ack> on_replicate(caf::local_actor* self, write_batch& b) {
     got.push_back(b);
     switch (m) {
     case mode::ack:
-      return {std::uint8_t{0}, newer_hlc};
+      return replica_ack{errc::ok, newer_hlc};
     case mode::fail:
-      return {fail_code, std::uint64_t{0}};
+      return replica_ack{fail_outcome, 0};
     case mode::hold:
       break;
     }
-    auto rp = self->make_response_promise<std::uint8_t, std::uint64_t>();
+    auto rp = self->make_response_promise<replica_ack>();
     held.push_back(rp);
     return rp;
   }
-  /// Answers every held request with `rc` (0: ok). Only from within the fake actor:
+  /// Answers every held request with `outcome`. Only from within the fake actor:
   /// a promise delivered from outside an actor's run crashes the test coordinator.
-  void answer_held(std::uint8_t rc) {
+  void answer_held(errc outcome) {
     auto hs = std::move(held);
     held.clear();
     for (auto& p : hs)
-      p.deliver(rc, rc == 0 ? newer_hlc : std::uint64_t{0});
+      p.deliver(replica_ack{outcome, outcome == errc::ok ? newer_hlc : std::uint64_t{0}});
   }
 
   /// The answer to a read of `key` right now (0 or 1 versioned ops).
@@ -130,8 +130,9 @@ struct replica_ctl {
   }
 };
 
-/// The fakes: the full typed interface, plus (flush_atom, rc) from the test to answer the
-/// held replicate requests with `rc`, and (read_atom, flush_atom) to answer held reads.
+/// The fakes: the full typed interface, plus (flush_atom, outcome) from the test to answer
+/// the held replicate requests with that errc (as u8), and (read_atom, flush_atom) to answer
+/// held reads.
 using fake_storage_actor = storage_actor::extend<caf::reacts_to<flush_atom, std::uint8_t>>;
 using fake_peer_actor = peer_endpoint_actor::extend<caf::reacts_to<flush_atom, std::uint8_t>,
                                                     caf::reacts_to<read_atom, flush_atom>>;
@@ -139,9 +140,9 @@ using fake_peer_actor = peer_endpoint_actor::extend<caf::reacts_to<flush_atom, s
 inline fake_storage_actor::behavior_type fake_storage(fake_storage_actor::pointer self,
                                                       std::shared_ptr<replica_ctl> ctl) {
   return {
-      [ctl](flush_atom, std::uint8_t rc) { ctl->answer_held(rc); },
+      [ctl](flush_atom, std::uint8_t rc) { ctl->answer_held(static_cast<errc>(rc)); },
       [](write_batch&) { ADD_FAILURE() << "client batch sent to the storage actor directly"; },
-      [self, ctl](replicate_atom, write_batch& b) -> caf::result<std::uint8_t, std::uint64_t> {
+      [self, ctl](replicate_atom, write_batch& b) -> caf::result<replica_ack> {
         return ctl->on_replicate(self, b);
       },
       [](flush_atom) {},
@@ -157,7 +158,7 @@ inline fake_storage_actor::behavior_type fake_storage(fake_storage_actor::pointe
 inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
                                                 std::shared_ptr<replica_ctl> ctl) {
   return {
-      [ctl](flush_atom, std::uint8_t rc) { ctl->answer_held(rc); },
+      [ctl](flush_atom, std::uint8_t rc) { ctl->answer_held(static_cast<errc>(rc)); },
       [ctl](read_atom, flush_atom) { ctl->answer_held_reads(); },
       [](challenge_atom, const std::string&) {
         return caf::result<std::string, std::string, std::string>("", "", "");
@@ -166,7 +167,7 @@ inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
         return true;
       },
       [](ping_atom, const std::string&) { return caf::result<std::string, std::string>("", ""); },
-      [self, ctl](replicate_atom, write_batch& b) -> caf::result<std::uint8_t, std::uint64_t> {
+      [self, ctl](replicate_atom, write_batch& b) -> caf::result<replica_ack> {
         return ctl->on_replicate(self, b);
       },
       [](digest_atom) { return std::string(); },
@@ -361,13 +362,13 @@ protected:
     sched->run();
   }
 
-  /// The local store / peer `m` answers its held requests with `rc`.
-  void release_local(std::uint8_t rc = 0) {
-    caf::anon_send(storage, flush_atom_v, rc);
+  /// The local store / peer `m` answers its held requests with `outcome`.
+  void release_local(errc outcome = errc::ok) {
+    caf::anon_send(storage, flush_atom_v, static_cast<std::uint8_t>(outcome));
     sched->run();
   }
-  void release_peer(std::size_t m, std::uint8_t rc = 0) {
-    caf::anon_send(peers[m], flush_atom_v, rc);
+  void release_peer(std::size_t m, errc outcome = errc::ok) {
+    caf::anon_send(peers[m], flush_atom_v, static_cast<std::uint8_t>(outcome));
     sched->run();
   }
   /// Peer `m` answers its held reads (with the records it holds now).
