@@ -10,9 +10,13 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 
+#include "actors/cluster/cluster_metrics.hpp"
+#include "actors/durability/storage_metrics.hpp"
 #include "actors/io/connections_actor.hpp"
+#include "actors/io/io_metrics.hpp"
 #include "actors/telemetry/health.hpp"
 #include "actors/telemetry/log.hpp"
+#include "actors/telemetry/process_metrics.hpp"
 #include "actors/admission/protected_mode.hpp"
 #include "actors/node/stop_actor.hpp"
 #include "actors/durability/storage_actor.hpp"
@@ -168,6 +172,11 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
   node* self = n.get();
   n->ctx_.health_json = [self] { return self->health_json(); };
   n->ctx_.metrics_text = [self] { return self->metrics_text(); };
+  if (status registered = n->register_metrics(); !registered.ok()) {
+    // Fixed names and help texts: only a programming error gets here.
+    log(log_level::error, "metrics: " + registered.reason());
+    KV_ASSERT(registered.ok());
+  }
   n->ctx_.on_fatal = [self](const std::string& why) {
     log(log_level::error, "fatal: " + why + "; stopping");
     self->failed_ = true;
@@ -218,37 +227,18 @@ std::string node::health_json() const {
 }
 
 std::string node::metrics_text() const {
-  metrics_inputs in;
-  in.storage = engine_->stats();
-  in.uptime_seconds = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
-          .count());
-  in.resident_bytes = resident_bytes();
-  in.connections_open = ctx_.open_connections.load();
-  in.connections_accepted = ctx_.accepted_connections.load();
-  in.connections_refused = ctx_.refused_connections.load();
-  if (cluster_) {
-    in.clustered = true;
-    bool all_up = false;
-    for (const auto& p : cluster_->peers.peers(all_up)) {
-      ++in.peers;
-      in.peers_up += p.state == peer_state::up ? 1 : 0;
-    }
-    const auto& r = cluster_->replication_stats;
-    in.replicated_ok = r.batches_ok.load();
-    in.replicated_no_quorum = r.batches_no_quorum.load();
-    in.replicated_timeout = r.batches_timeout.load();
-    in.replica_failures = r.peer_failures.load();
-    in.superseded_rounds = r.superseded_rounds.load();
-    const auto& h = cluster_->handoff_stats;
-    in.hints_stored = h.stored.load();
-    in.hints_delivered = h.delivered.load();
-    in.hints_dropped = h.dropped.load();
-    in.hints_pending = h.pending.load();
-    in.anti_entropy_rounds = cluster_->anti_entropy_stats.rounds.load();
-    in.anti_entropy_records = cluster_->anti_entropy_stats.records_pulled.load();
-  }
-  return render_prometheus(*metrics_, in);
+  return metrics_registry_.render();
+}
+
+status node::register_metrics() {
+  // Registration order is the order of /metrics.
+  status st = register_io_metrics(metrics_registry_, ctx_);
+  if (st.ok())
+    st = register_storage_metrics(metrics_registry_, *engine_, metrics_->commit_batch_writes);
+  if (st.ok() && cluster_) st = register_cluster_metrics(metrics_registry_, *cluster_);
+  if (st.ok()) st = register_process_metrics(metrics_registry_, started_);
+  metrics_registry_.seal();
+  return st;
 }
 
 void node::stop() {

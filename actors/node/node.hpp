@@ -10,6 +10,7 @@
 #include "actors/io/completion_board.hpp"
 #include "actors/cluster/cluster.hpp"
 #include "actors/telemetry/metrics.hpp"
+#include "actors/telemetry/metrics_registry.hpp"
 #include "actors/admission/rate_limiter.hpp"
 #include "actors/io/server_context.hpp"
 #include "protocol/actors.hpp"
@@ -45,6 +46,9 @@ private:
   [[nodiscard]] std::string health_json() const;
   /// Every metric in the Prometheus text format (thread-safe).
   [[nodiscard]] std::string metrics_text() const;
+  /// Has each component register its metric families, then seals the registry (once
+  /// the counters exist, before anything can scrape).
+  [[nodiscard]] status register_metrics();
 
   node_options opts_;
   std::string node_id_;
@@ -53,6 +57,7 @@ private:
   std::unique_ptr<completion_board> board_;
   server_context ctx_;
   std::unique_ptr<node_metrics> metrics_;
+  metrics_registry metrics_registry_;
   token_pool tokens_;
   ip_limiter ip_limits_;
   std::unique_ptr<caf::actor_system_config> cfg_;

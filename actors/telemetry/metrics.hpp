@@ -1,6 +1,8 @@
 #pragma once
-// The node's counters and latency histograms, rendered in the Prometheus text format
-// for `GET /metrics`.
+// The request counters and histograms the I/O threads and the storage actor update on
+// their hot paths. They are rendered for `GET /metrics` by the families their components
+// register (actors/telemetry/metrics_registry.hpp; the request families in
+// actors/io/io_metrics.cpp, the commit sizes in actors/durability/storage_metrics.cpp).
 //
 // Thread-safety: every field is a relaxed atomic. Each binary-protocol I/O thread owns
 // one `front_metrics` shard and is its only writer (it adds a whole event-loop round at
@@ -12,9 +14,6 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
-#include <string>
-
-#include "storage/engine.hpp"
 
 namespace minivault {
 
@@ -95,24 +94,6 @@ struct front_tally {
   void publish(front_metrics& m, std::uint64_t micros) noexcept;
 };
 
-/// Gauges the renderer reads at scrape time.
-struct metrics_inputs {
-  storage::engine_stats storage;
-  std::uint64_t connections_open = 0;
-  std::uint64_t connections_accepted = 0;
-  std::uint64_t connections_refused = 0;
-  std::uint64_t uptime_seconds = 0;
-  std::uint64_t resident_bytes = 0;
-  /// Cluster figures (rendered only when `clustered`).
-  bool clustered = false;
-  std::uint64_t peers_up = 0, peers = 0;
-  std::uint64_t replicated_ok = 0, replicated_no_quorum = 0, replicated_timeout = 0;
-  std::uint64_t superseded_rounds = 0;
-  std::uint64_t replica_failures = 0, hints_stored = 0, hints_delivered = 0, hints_dropped = 0,
-                hints_pending = 0;
-  std::uint64_t anti_entropy_rounds = 0, anti_entropy_records = 0;
-};
-
 /// Every counter of a node. Shards are created before any front-end starts and live
 /// as long as the node (a deque: adding one never moves the others).
 struct node_metrics {
@@ -122,8 +103,5 @@ struct node_metrics {
 
   explicit node_metrics(std::size_t io_threads) : binary_shards(io_threads) {}
 };
-
-/// Renders every metric in the Prometheus text exposition format (version 0.0.4).
-[[nodiscard]] std::string render_prometheus(const node_metrics& m, const metrics_inputs& in);
 
 } // namespace minivault
