@@ -45,28 +45,21 @@ int wait_for(int fd, short events, clock_type::time_point deadline) {
 }
 
 io_result connect_one(const addrinfo* ai, clock_type::time_point deadline, int& fd_out) {
-  int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-  if (fd < 0) return fail_errno("socket", errno);
+  unique_fd fd(
+      ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
+  if (!fd) return fail_errno("socket", errno);
   int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-    int err = errno;
-    ::close(fd);
-    return fail_errno("connect", err);
-  }
-  int ev = wait_for(fd, POLLOUT, deadline);
-  if (ev <= 0) {
-    ::close(fd);
-    return ev == 0 ? fail(io_status::timeout, "connect: timed out") : fail_errno("poll", errno);
-  }
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS)
+    return fail_errno("connect", errno);
+  int ev = wait_for(fd.get(), POLLOUT, deadline);
+  if (ev == 0) return fail(io_status::timeout, "connect: timed out");
+  if (ev < 0) return fail_errno("poll", errno);
   int err = 0;
   socklen_t len = sizeof(err);
-  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-  if (err != 0) {
-    ::close(fd);
-    return fail_errno("connect", err);
-  }
-  fd_out = fd;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0) return fail_errno("connect", err);
+  fd_out = fd.release();
   return {};
 }
 
@@ -91,23 +84,9 @@ io_result connect_tcp(const std::string& host, std::uint16_t port, clock_type::t
   return last;
 }
 
-socket_stream& socket_stream::operator=(socket_stream&& other) noexcept {
-  if (this != &other) {
-    close();
-    fd_ = other.fd_;
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-void socket_stream::close() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
 bool socket_stream::peer_gone() const noexcept {
-  if (fd_ < 0) return true;
-  pollfd p{fd_, POLLIN, 0};
+  if (!fd_) return true;
+  pollfd p{fd_.get(), POLLIN, 0};
   if (::poll(&p, 1, 0) <= 0) return false;
   // Readable while idle: EOF, an error, or unrequested bytes. None leaves a usable stream.
   return true;
@@ -126,14 +105,14 @@ io_result socket_stream::send_loop(std::string_view out, std::string* in,
                                    clock_type::time_point deadline) {
   std::size_t sent = 0;
   while (sent < out.size()) {
-    ssize_t n = ::send(fd_, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    ssize_t n = ::send(fd_.get(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<std::size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return fail_errno("send", errno);
-    int ev = wait_for(fd_, in ? POLLOUT | POLLIN : POLLOUT, deadline);
+    int ev = wait_for(fd_.get(), in ? POLLOUT | POLLIN : POLLOUT, deadline);
     if (ev == 0) return fail(io_status::timeout, "send: timed out");
     if (ev < 0) return fail_errno("poll", errno);
     if (in && (ev & POLLIN)) {
@@ -148,7 +127,7 @@ io_result socket_stream::send_loop(std::string_view out, std::string* in,
 io_result socket_stream::recv_some(std::string& in, clock_type::time_point deadline) {
   char buf[64 << 10]; // recv into the stack, append only what arrived (no zero-fill)
   for (;;) {
-    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    ssize_t n = ::recv(fd_.get(), buf, sizeof(buf), 0);
     if (n > 0) {
       in.append(buf, static_cast<std::size_t>(n));
       return {};
@@ -156,7 +135,7 @@ io_result socket_stream::recv_some(std::string& in, clock_type::time_point deadl
     if (n == 0) return fail(io_status::closed, "connection closed by the server");
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return fail_errno("recv", errno);
-    int ev = wait_for(fd_, POLLIN, deadline);
+    int ev = wait_for(fd_.get(), POLLIN, deadline);
     if (ev == 0) return fail(io_status::timeout, "recv: timed out");
     if (ev < 0) return fail_errno("poll", errno);
   }

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/unique_fd.hpp"
+
 namespace minivault::client {
 
 using clock_type = std::chrono::steady_clock;
@@ -40,22 +42,14 @@ struct io_result {
 class socket_stream {
 public:
   socket_stream() = default;
+  /// Takes ownership of `fd` (closed on destruction, close(), or move-assignment over it).
   explicit socket_stream(int fd) noexcept : fd_(fd) {}
-  ~socket_stream() { close(); }
-  socket_stream(socket_stream&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  socket_stream& operator=(socket_stream&& other) noexcept;
-  socket_stream(const socket_stream&) = delete;
-  socket_stream& operator=(const socket_stream&) = delete;
 
-  [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
-  [[nodiscard]] int fd() const noexcept { return fd_; }
-  void close() noexcept;
+  [[nodiscard]] bool is_open() const noexcept { return fd_.valid(); }
+  [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+  void close() noexcept { fd_.reset(); }
   /// Gives up ownership: returns the descriptor (or -1) without closing it.
-  [[nodiscard]] int release() noexcept {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
+  [[nodiscard]] int release() noexcept { return fd_.release(); }
 
   /// True when the peer has already closed (or reset) this idle connection: readable
   /// with EOF or an error pending. Costs one poll with zero timeout. Bytes that are
@@ -79,7 +73,7 @@ private:
   /// Sends all of `out`; with `in`, also reads what arrives meanwhile into it.
   io_result send_loop(std::string_view out, std::string* in, clock_type::time_point deadline);
 
-  int fd_ = -1;
+  unique_fd fd_;
 };
 
 } // namespace minivault::client

@@ -21,6 +21,7 @@
 #include "actors/node/stop_actor.hpp"
 #include "actors/durability/storage_actor.hpp"
 #include "actors/durability/sync_actor.hpp"
+#include "protocol/unique_fd.hpp"
 
 namespace minivault {
 
@@ -134,20 +135,19 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
   }
 
   n->opts_.max_connections = clamp_to_fd_limit(opts.max_connections);
-  int listen_fd = open_listener(opts.bind_address, opts.port, error);
-  if (listen_fd < 0) return nullptr;
+  // Closed by their owners on every early return below; the connections actor takes
+  // them over once it is spawned.
+  unique_fd listener(open_listener(opts.bind_address, opts.port, error));
+  if (!listener) return nullptr;
+  unique_fd front_listener; // HTTP's, with -http
   if (opts.http_port != 0) {
     if (!http) {
       error = "-http was given but this program has no HTTP front-end";
-      ::close(listen_fd);
       return nullptr;
     }
     n->ctx_.front = http;
-    n->ctx_.front_listen_fd = open_listener(opts.bind_address, opts.http_port, error);
-    if (n->ctx_.front_listen_fd < 0) {
-      ::close(listen_fd);
-      return nullptr;
-    }
+    front_listener.reset(open_listener(opts.bind_address, opts.http_port, error));
+    if (!front_listener) return nullptr;
   }
 
   std::size_t threads = io_thread_count(opts);
@@ -187,15 +187,14 @@ std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
                                             n->storage_, *n->board_);
         !started) {
       error = started.reason();
-      ::close(listen_fd);
-      if (n->ctx_.front_listen_fd >= 0) ::close(n->ctx_.front_listen_fd);
       return nullptr;
     }
     n->ctx_.replication = n->cluster_->replication;
     n->ctx_.place = n->cluster_->place.get();
   }
-  n->connections_ =
-      n->sys_->spawn<caf::detached>(connections_actor_impl, &n->ctx_, listen_fd, threads);
+  n->ctx_.front_listen_fd = front_listener.release(); // -1 without -http
+  n->connections_ = n->sys_->spawn<caf::detached>(connections_actor_impl, &n->ctx_,
+                                                  listener.release(), threads);
   log(log_level::info, "node " + n->node_id_ + " serving the binary protocol on " +
                            opts.bind_address + ":" + std::to_string(opts.port) + " with " +
                            std::to_string(threads) + " I/O threads");
