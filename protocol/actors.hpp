@@ -11,19 +11,60 @@
 
 namespace minivault {
 
-/// Writes from one I/O thread, handed to the storage actor in one message.
-/// `ops` is packed: per op `[flags:u8][key_len:u16][value_len:u32][key][value]`
-/// (flags bit0 = delete). The storage actor reports the batch's outcome for
-/// (`origin`, `ticket`) on the completion board once it is durable (or failed).
-struct write_batch {
+// The batch messages below carry `count` ops packed in `ops`, per op
+// `[flags:u8][key_len:u16][value_len:u32]([hlc:u64][node:u32])[key][value]`: flags bit0
+// delete, bit1 versioned (the version follows the header), bit2 read, bit3 quorum read.
+// actors/durability/batch_codec.hpp packs and decodes them. One type per meaning:
+
+/// Client requests from one I/O thread, handed over in one message: unversioned writes
+/// (pack_write) for the storage actor (one node) or the replication actor (a cluster),
+/// and, for the replication actor only, reads (pack_read). The outcome for (`origin`,
+/// `ticket`) is posted on the completion board once the writes are durable (or failed)
+/// and the reads answered.
+struct client_batch {
   std::uint32_t origin = 0; // index of the I/O thread that built it
   std::uint64_t ticket = 0; // per-origin sequence number, strictly increasing
   std::uint32_t count = 0;  // number of ops packed in `ops`
   std::string ops;
 };
 
-template <class Inspector> typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
-  return f(caf::meta::type_name("write_batch"), x.origin, x.ticket, x.count, x.ops);
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, client_batch& x) {
+  return f(caf::meta::type_name("client_batch"), x.origin, x.ticket, x.count, x.ops);
+}
+
+/// Writes that already carry their version (pack_versioned_write), to apply last writer
+/// wins: a replica's share of a client batch, a read repair, a pulled batch, and the
+/// hints a peer missed (a hint is exactly such a batch, delivered the same way later).
+struct versioned_writes {
+  std::uint32_t count = 0;
+  std::string ops;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, versioned_writes& x) {
+  return f(caf::meta::type_name("versioned_writes"), x.count, x.ops);
+}
+
+/// The answer to (pull_atom, partition, have): the records of that partition the asker
+/// lacks or holds older, as versioned writes, bounded in bytes.
+struct pull_reply {
+  std::uint32_t count = 0;
+  std::string ops;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, pull_reply& x) {
+  return f(caf::meta::type_name("pull_reply"), x.count, x.ops);
+}
+
+/// The answer to (read_atom, key): the replica's record of the key, 0 ops (none) or 1
+/// versioned write (a value or a tombstone).
+struct read_reply {
+  std::uint32_t count = 0;
+  std::string ops;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, read_reply& x) {
+  return f(caf::meta::type_name("read_reply"), x.count, x.ops);
 }
 
 /// A replica's answer to (replicate_atom, batch), once the batch is durable there or
@@ -76,7 +117,10 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 CAF_ERROR_CODE_ENUM(minivault::errc, "minivault")
 
 CAF_BEGIN_TYPE_ID_BLOCK(minivault, caf::first_custom_type_id)
-CAF_ADD_TYPE_ID(minivault, (minivault::write_batch))
+CAF_ADD_TYPE_ID(minivault, (minivault::client_batch))
+CAF_ADD_TYPE_ID(minivault, (minivault::versioned_writes))
+CAF_ADD_TYPE_ID(minivault, (minivault::pull_reply))
+CAF_ADD_TYPE_ID(minivault, (minivault::read_reply))
 CAF_ADD_TYPE_ID(minivault, (minivault::replica_ack))
 CAF_ADD_TYPE_ID(minivault, (minivault::connection_stats))
 CAF_ADD_TYPE_ID(minivault, (minivault::probe_result))
@@ -102,15 +146,16 @@ CAF_END_TYPE_ID_BLOCK(minivault)
 namespace minivault {
 
 /// The single writer of the storage engine (spawned detached: SQLite blocks).
-/// - write_batch: queued; all batches that arrived before the next flush are committed in
-///   one transaction (group commit); outcome posted to the completion board.
+/// - client_batch (writes only): queued; all batches that arrived before the next flush
+///   are committed in one transaction (group commit); outcome posted to the completion
+///   board.
 /// - flush_atom, tick_atom, compact_atom: its own timers (commit, compaction checks).
 /// - stop_atom: commits what is queued, closes the engine, replies true, quits.
-/// - (replicate_atom, batch): the same, for batches of versioned writes (replication,
+/// - (replicate_atom, versioned_writes): the same, for versioned writes (replication,
 ///   hints, repairs); replies a replica_ack once committed (or failed).
 using storage_actor = caf::typed_actor<
-    caf::reacts_to<write_batch>,
-    caf::replies_to<replicate_atom, write_batch>::with<replica_ack>,
+    caf::reacts_to<client_batch>,
+    caf::replies_to<replicate_atom, versioned_writes>::with<replica_ack>,
     caf::reacts_to<flush_atom>, caf::reacts_to<tick_atom>, caf::reacts_to<compact_atom>,
     caf::replies_to<stop_atom>::with<bool>>;
 
@@ -138,14 +183,14 @@ using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<con
 /// - (challenge_atom, nonce_a): replies (nonce_b, node_id, proof_b); see peer_auth.hpp.
 /// - (peer_auth_atom, node_id_a, nonce_b, proof_a): true once the sender is trusted.
 /// - (ping_atom, from_node_id): a peer's heartbeat; replies (node_id, region).
-/// - (replicate_atom, batch): versioned writes to apply (last writer wins); replies
+/// - (replicate_atom, versioned_writes): to apply (last writer wins); replies
 ///   a replica_ack once they are durable here (or failed), as the storage actor does.
 /// - digest_atom: replies every partition's digest (storage/partition.hpp), packed as
 ///   little-endian u64s.
 /// - (pull_atom, partition, have): `have` packs the asker's (key, version) pairs of that
-///   partition (cluster_codec.hpp); replies a batch of the records this node holds in a
+///   partition (cluster_codec.hpp); replies a pull_reply: the records this node holds in a
 ///   newer version (or the asker lacks), bounded in bytes.
-/// - (read_atom, key): replies a batch with this node's record of `key` (0 or 1 ops).
+/// - (read_atom, key): replies a read_reply: this node's record of `key` (0 or 1 ops).
 /// - (hello_atom, node_id, endpoint): with TLS only one side of a pair dials (see
 ///   membership_actor.hpp); the dialer introduces its own endpoint this way, over the
 ///   connection it made.
@@ -155,30 +200,31 @@ using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<challenge_atom, std::string>::with<std::string, std::string, std::string>,
     caf::replies_to<peer_auth_atom, std::string, std::string, std::string>::with<bool>,
     caf::replies_to<ping_atom, std::string>::with<std::string, std::string>,
-    caf::replies_to<replicate_atom, write_batch>::with<replica_ack>,
+    caf::replies_to<replicate_atom, versioned_writes>::with<replica_ack>,
     caf::replies_to<digest_atom>::with<std::string>,
-    caf::replies_to<pull_atom, std::uint32_t, std::string>::with<write_batch>,
-    caf::replies_to<read_atom, std::string>::with<write_batch>,
+    caf::replies_to<pull_atom, std::uint32_t, std::string>::with<pull_reply>,
+    caf::replies_to<read_atom, std::string>::with<read_reply>,
     caf::reacts_to<hello_atom, std::string, caf::strong_actor_ptr>>;
 
 /// Quorum replication (actors/cluster/replication/replication_actor.hpp), local only.
-/// - write_batch: client writes from an I/O thread; versioned, sent to every replica, and
-///   their outcome posted to the completion board once the write quorum holds them (or
-///   it cannot: no_quorum, timeout).
+/// - client_batch: client writes and reads from an I/O thread; the writes versioned, sent
+///   to every replica, and their outcome posted to the completion board once the write
+///   quorum holds them (or it cannot: no_quorum, timeout); the reads asked of a read
+///   quorum, their values posted with it.
 /// - (peer_up_atom, peer, endpoint) / (peer_down_atom, peer): from membership; `peer` is
 ///   the index in node_options::peers.
 /// - stop_atom: replies true, quits (pending batches are answered shutting_down).
 using replication_actor = caf::typed_actor<
-    caf::reacts_to<write_batch>, caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
+    caf::reacts_to<client_batch>, caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
     caf::reacts_to<peer_down_atom, std::uint32_t>, caf::replies_to<stop_atom>::with<bool>>;
 
 /// Hinted handoff (actors/cluster/repair/handoff_actor.hpp).
-/// - (hint_atom, peer, batch): versioned writes `peer` missed; stored durably (bounded).
+/// - (hint_atom, peer, versioned_writes): writes `peer` missed; stored durably (bounded).
 /// - peer_up / peer_down: as for replication; hints go to a peer while it is up.
 /// - tick_atom: its own timer (delivery).
 /// - stop_atom: replies true, quits.
 using handoff_actor =
-    caf::typed_actor<caf::reacts_to<hint_atom, std::uint32_t, write_batch>,
+    caf::typed_actor<caf::reacts_to<hint_atom, std::uint32_t, versioned_writes>,
                      caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
                      caf::reacts_to<peer_down_atom, std::uint32_t>, caf::reacts_to<tick_atom>,
                      caf::replies_to<stop_atom>::with<bool>>;
@@ -192,8 +238,8 @@ using handoff_actor =
 using anti_entropy_actor =
     caf::typed_actor<caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
                      caf::reacts_to<peer_down_atom, std::uint32_t>, caf::reacts_to<tick_atom>,
-                     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<write_batch>,
-                     caf::replies_to<read_atom, std::string>::with<write_batch>,
+                     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<pull_reply>,
+                     caf::replies_to<read_atom, std::string>::with<read_reply>,
                      caf::replies_to<stop_atom>::with<bool>>;
 
 /// Cluster membership (actors/cluster/membership/membership_actor.hpp), local only (never published).

@@ -2,7 +2,7 @@
 // The cluster side of a node: the actors that exist only with peers, assembled and torn
 // down in order. The node owns one of these when CLUSTER_NODES names peers.
 //
-//   I/O threads --write_batch--> replication --> storage (local replica)
+//   I/O threads --client_batch--> replication --> storage (local replica)
 //                                     │    └----> peers' endpoints (remote replicas)
 //                                     └ missed --> handoff (hints.db) --> peer, when up
 //   anti-entropy <--> peers' endpoints (digests, pulls) --> storage

@@ -1,5 +1,6 @@
 // Message flow:
-//   I/O thread --write_batch--> queued (+ flush_atom to self, once)
+//   I/O thread --client_batch--> queued (+ flush_atom to self, once)
+//   (replicate_atom, versioned_writes) --> queued, with its promise (replica_ack)
 //   flush_atom  --> engine.apply(all queued) --> completion_board.post(origin, ticket, result)
 //   tick_atom   --> compaction check; re-arms itself
 //   compact_atom --> one bounded compaction step; re-sends itself while more is needed
@@ -23,8 +24,8 @@ constexpr std::uint8_t flag_quorum = 8;
 constexpr std::size_t op_header_bytes = 7;      // [flags:u8][key_len:u16][value_len:u32]
 constexpr std::size_t op_version_bytes = 8 + 4; // [hlc:u64][node:u32]
 
-void pack(write_batch& b, std::uint8_t flags, std::string_view key, std::string_view value,
-          const storage::version* ver) {
+void pack(std::string& ops, std::uint32_t& count, std::uint8_t flags, std::string_view key,
+          std::string_view value, const storage::version* ver) {
   char hdr[op_header_bytes + op_version_bytes];
   hdr[0] = static_cast<char>(flags);
   wire::store_u16(hdr + 1, static_cast<std::uint16_t>(key.size()));
@@ -35,26 +36,27 @@ void pack(write_batch& b, std::uint8_t flags, std::string_view key, std::string_
     wire::store_u32(hdr + n + 8, ver->node);
     n += op_version_bytes;
   }
-  b.ops.append(hdr, n);
-  b.ops.append(key.data(), key.size());
-  b.ops.append(value.data(), value.size());
-  ++b.count;
+  ops.append(hdr, n);
+  ops.append(key.data(), key.size());
+  ops.append(value.data(), value.size());
+  ++count;
 }
 
 } // namespace
 
-void pack_write(write_batch& b, bool del, std::string_view key, std::string_view value) {
-  pack(b, del ? flag_delete : 0, key, value, nullptr);
+void pack_write(client_batch& b, bool del, std::string_view key, std::string_view value) {
+  pack(b.ops, b.count, del ? flag_delete : 0, key, value, nullptr);
 }
 
-void pack_versioned_write(write_batch& b, bool del, std::string_view key, std::string_view value,
-                          const storage::version& ver) {
-  pack(b, static_cast<std::uint8_t>((del ? flag_delete : 0) | flag_versioned), key,
+void pack_versioned_write(std::string& ops, std::uint32_t& count, bool del, std::string_view key,
+                          std::string_view value, const storage::version& ver) {
+  pack(ops, count, static_cast<std::uint8_t>((del ? flag_delete : 0) | flag_versioned), key,
        del ? std::string_view{} : value, &ver);
 }
 
-void pack_read(write_batch& b, std::string_view key, bool quorum) {
-  pack(b, static_cast<std::uint8_t>(flag_read | (quorum ? flag_quorum : 0)), key, {}, nullptr);
+void pack_read(client_batch& b, std::string_view key, bool quorum) {
+  pack(b.ops, b.count, static_cast<std::uint8_t>(flag_read | (quorum ? flag_quorum : 0)), key, {},
+       nullptr);
 }
 
 bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out) {
@@ -86,21 +88,22 @@ bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out)
   return true;
 }
 
-bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out) {
+bool unpack_writes(std::string_view ops, std::uint32_t count,
+                   std::vector<storage::write_op>& out) {
   std::size_t pos = 0;
   packed_op op;
-  for (std::uint32_t i = 0; i < batch.count; ++i) {
-    if (!decode_packed_op(batch.ops, pos, op) || op.read) return false; // reads: never here
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (!decode_packed_op(ops, pos, op) || op.read) return false; // reads: never here
     out.push_back(storage::write_op{op.key, op.value, op.del, op.ver});
   }
-  return pos == batch.ops.size();
+  return pos == ops.size();
 }
 
 namespace {
 
 /// Applies `batches` as one transaction. Never throws: an exception (e.g. bad_alloc)
 /// becomes io_error, and the engine's all-or-nothing apply leaves it consistent.
-errc apply_group(storage_state& st, const write_batch* batches, std::size_t n) {
+errc apply_group(storage_state& st, const storage_state::queued_batch* batches, std::size_t n) {
   try {
     st.ops.clear();
     for (std::size_t i = 0; i < n; ++i)
@@ -115,7 +118,8 @@ errc apply_group(storage_state& st, const write_batch* batches, std::size_t n) {
 /// node refuses whole (a value over this node's -value-max-bytes, a bad key): applied
 /// without the ops it can never take, so one such op does not block every other write
 /// in the batch forever (hints and pulls would resend it, and fail, without end).
-errc apply_what_fits(storage_state& st, const write_batch& b, std::size_t& dropped) {
+errc apply_what_fits(storage_state& st, const storage_state::queued_batch& b,
+                     std::size_t& dropped) {
   try {
     st.ops.clear();
     if (!unpack_batch(b, st.ops)) return errc::bad_request;
@@ -214,7 +218,7 @@ void commit_queued(storage_state& st) {
   st.promises.clear();
   st.queued_bytes = 0;
   if (st.ops.capacity() > (1u << 16)) std::vector<storage::write_op>().swap(st.ops);
-  if (st.queued.capacity() > 1024) std::vector<write_batch>().swap(st.queued);
+  if (st.queued.capacity() > 1024) std::vector<storage_state::queued_batch>().swap(st.queued);
 }
 
 } // namespace
@@ -222,8 +226,8 @@ void commit_queued(storage_state& st) {
 namespace {
 
 /// Queues a batch for the next group commit (committing at once past the byte bound).
-void enqueue(storage_actor::stateful_pointer<storage_state> self, write_batch&& batch,
-             caf::typed_response_promise<replica_ack> promise) {
+void enqueue(storage_actor::stateful_pointer<storage_state> self,
+             storage_state::queued_batch&& batch, caf::typed_response_promise<replica_ack> promise) {
   auto& st = self->state;
   st.queued_bytes += batch.ops.size();
   st.queued.push_back(std::move(batch));
@@ -251,12 +255,13 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
   st.commit_sizes = commit_sizes;
   self->delayed_send(self, st.tick_interval, tick_atom_v);
   return {
-      [self](write_batch& batch) {
-        enqueue(self, std::move(batch), caf::typed_response_promise<replica_ack>{});
+      [self](client_batch& b) {
+        enqueue(self, {b.origin, b.ticket, b.count, std::move(b.ops)},
+                caf::typed_response_promise<replica_ack>{});
       },
-      [self](replicate_atom, write_batch& batch) -> caf::result<replica_ack> {
+      [self](replicate_atom, versioned_writes& w) -> caf::result<replica_ack> {
         auto promise = self->make_response_promise<replica_ack>();
-        enqueue(self, std::move(batch), promise);
+        enqueue(self, {0, 0, w.count, std::move(w.ops)}, promise);
         return promise;
       },
       [self](flush_atom) {

@@ -1,7 +1,7 @@
 #pragma once
 // The storage actor: the only writer of the engine. Spawn it detached (SQLite blocks).
 //
-// Group commit: a write_batch is queued, and the first queued batch sends the actor a
+// Group commit: a client_batch is queued, and the first queued batch sends the actor a
 // flush_atom. That message lands behind every batch already in the mailbox, so when it
 // is handled, all of them are committed in one transaction. Each batch's outcome is then
 // posted to the completion board for its I/O thread, in arrival order.
@@ -22,8 +22,16 @@ struct storage_state {
   completion_board* board = nullptr;
   fsync_policy fsync = fsync_policy::none;
   std::chrono::milliseconds tick_interval{100}; // compaction checks
-  std::vector<write_batch> queued;              // bounded: see queued_bytes_max
-  /// Parallel to `queued`: the requester's promise for (replicate_atom, batch) requests;
+  /// A batch waiting for the next group commit: a client batch (origin, ticket) or
+  /// versioned writes (origin and ticket unused: their promise is pending).
+  struct queued_batch {
+    std::uint32_t origin = 0;
+    std::uint64_t ticket = 0;
+    std::uint32_t count = 0;
+    std::string ops;
+  };
+  std::vector<queued_batch> queued; // bounded: see queued_bytes_max
+  /// Parallel to `queued`: the requester's promise for (replicate_atom, writes) requests;
   /// not pending for I/O-thread batches, whose outcome goes to the completion board.
   std::vector<caf::typed_response_promise<replica_ack>> promises;
   std::size_t queued_bytes = 0;
@@ -51,19 +59,27 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
                                                 std::chrono::milliseconds tick_interval,
                                                 commit_histogram* commit_sizes);
 
-/// Appends one write to a batch in the packed form `unpack_batch` reads. A local write:
-/// the engine gives it its version.
-void pack_write(write_batch& batch, bool del, std::string_view key, std::string_view value);
+/// Appends one write to a client batch in the packed form `unpack_batch` reads. A local
+/// write: the engine gives it its version.
+void pack_write(client_batch& batch, bool del, std::string_view key, std::string_view value);
 
 /// Appends one write that already has its version (replication: the node that took the
-/// write versioned it). Packed as flags bit1, then [hlc:u64][node:u32] after the header.
-void pack_versioned_write(write_batch& batch, bool del, std::string_view key,
+/// write versioned it) to `ops`, counting it in `count`. Packed as flags bit1, then
+/// [hlc:u64][node:u32] after the header.
+void pack_versioned_write(std::string& ops, std::uint32_t& count, bool del, std::string_view key,
                           std::string_view value, const storage::version& ver);
+/// The same, appended to a batch message (versioned_writes, pull_reply, read_reply; and
+/// client_batch in tests).
+template <class Batch>
+void pack_versioned_write(Batch& batch, bool del, std::string_view key, std::string_view value,
+                          const storage::version& ver) {
+  pack_versioned_write(batch.ops, batch.count, del, key, value, ver);
+}
 
 /// Appends a read of `key` (a cluster's I/O thread asks the replication actor for it:
 /// `quorum` for a quorum read, else a read this node cannot serve itself). Never valid in
 /// a batch for the storage actor. Packed as flags bit2 (+ bit3 for quorum), no value.
-void pack_read(write_batch& batch, std::string_view key, bool quorum);
+void pack_read(client_batch& batch, std::string_view key, bool quorum);
 
 /// One op of a packed batch, as views into the batch's bytes.
 struct packed_op {
@@ -79,8 +95,14 @@ struct packed_op {
 /// the bytes there are not a whole op.
 [[nodiscard]] bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out);
 
-/// Decodes a packed write_batch into engine ops (views into `batch.ops`). Returns false
-/// when the packing is malformed (a bug in the sender: nothing is applied then).
-[[nodiscard]] bool unpack_batch(const write_batch& batch, std::vector<storage::write_op>& out);
+/// Decodes `count` packed writes into engine ops (views into `ops`). Returns false when
+/// the packing is malformed or holds a read (a bug in the sender: nothing is applied then).
+[[nodiscard]] bool unpack_writes(std::string_view ops, std::uint32_t count,
+                                 std::vector<storage::write_op>& out);
+/// The same for a batch message (client_batch, versioned_writes, pull_reply, read_reply).
+template <class Batch>
+[[nodiscard]] bool unpack_batch(const Batch& batch, std::vector<storage::write_op>& out) {
+  return unpack_writes(batch.ops, batch.count, out);
+}
 
 } // namespace minivault

@@ -1,5 +1,5 @@
 // Fuzz target: the packed batch format (actors/durability/storage_actor.hpp) as a node receives it
-// from a peer, a hint or a pull: unpack_batch (all of a write_batch, for the storage
+// from a peer, a hint or a pull: unpack_batch (all of a batch message, for the storage
 // actor) and decode_packed_op (one op; the replication actor and max_version walk
 // batches with it). Per op: [flags:u8][key_len:u16][value_len:u32], then [hlc:u64]
 // [node:u32] when versioned (flags bit1), then key and value; bit0 = delete, bit2 = read,
@@ -61,7 +61,7 @@ bool same_write(const storage::write_op& a, const storage::write_op& b) {
 }
 
 /// Packs `op` as the node's encoders would (a delete without its value).
-void repack(write_batch& b, const packed_op& op) {
+void repack(client_batch& b, const packed_op& op) {
   if (op.read)
     pack_read(b, op.key, op.quorum);
   else if (op.ver.hlc != 0)
@@ -88,7 +88,7 @@ std::uint32_t walk(std::string_view ops, std::uint32_t limit, std::size_t& end, 
                op.value.data() + op.value.size() <= ops.data() + ops.size());
     writes = writes && !op.read;
     canonical = canonical && !(op.del && !op.value.empty());
-    write_batch one;
+    client_batch one;
     repack(one, op);
     std::size_t at = 0;
     packed_op again;
@@ -105,7 +105,7 @@ std::uint32_t walk(std::string_view ops, std::uint32_t limit, std::size_t& end, 
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   fuzz::fuzz_input in(bytes, size);
-  write_batch b;
+  client_batch b;
   b.count = in.u16();
   b.ops = std::string(in.rest());
   std::vector<storage::write_op> out;
@@ -116,7 +116,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   FUZZ_CHECK(ok == (n == b.count && writes && end == b.ops.size()));
   if (!ok) return 0;
   FUZZ_CHECK(out.size() == b.count);
-  write_batch again;
+  client_batch again;
   for (const auto& w : out)
     repack(again, packed_op{false, false, w.tombstone, w.key, w.value, w.ver});
   std::vector<storage::write_op> round;

@@ -1,7 +1,7 @@
 // Fuzz target: hint records (actors/cluster/repair/hint_store.hpp). A hint is a stored (count, packed
 // ops) pair; nothing decodes a hint on its own: the handoff actor reads a peer's oldest
-// hints, concatenates them into one write_batch (ops appended, counts summed: deliver()
-// in handoff_actor.cpp) and the peer decodes that with the batch codec (unpack_batch,
+// hints, concatenates them into one versioned_writes (ops appended, counts summed:
+// deliver() in handoff_actor.cpp) and the peer decodes that with the batch codec (unpack_batch,
 // max_version). So this target stores the input's records in a real hint store (SQLite,
 // in memory), reads them back as deliver() does, frames them the same way, and decodes.
 //
@@ -54,7 +54,7 @@ struct stored {
 };
 
 /// Decodes one hint, or several framed together, as the receiving peer does.
-bool decode(const write_batch& b, std::vector<storage::write_op>& out) {
+bool decode(const versioned_writes& b, std::vector<storage::write_op>& out) {
   return unpack_batch(b, out);
 }
 
@@ -75,8 +75,8 @@ std::vector<std::int64_t> deliver_once(const std::string& peer, const std::vecto
   FUZZ_CHECK(store().oldest(peer, budget, hints) == errc::ok);
   FUZZ_CHECK(hints.size() <= model.size() && hints.empty() == model.empty());
   std::size_t bytes = 0;
-  write_batch chunk;                // as deliver() frames it
-  std::vector<write_batch> singles; // each hint alone (`each` holds views into them)
+  versioned_writes chunk;                // as deliver() frames it
+  std::vector<versioned_writes> singles; // each hint alone (`each` holds views into them)
   singles.reserve(hints.size());
   std::vector<storage::write_op> each;
   bool all_decode = true;
@@ -88,7 +88,7 @@ std::vector<std::int64_t> deliver_once(const std::string& peer, const std::vecto
     bytes += hints[i].ops.size();
     chunk.ops += hints[i].ops;
     chunk.count += hints[i].count;
-    singles.push_back(write_batch{0, 0, hints[i].count, hints[i].ops});
+    singles.push_back(versioned_writes{hints[i].count, hints[i].ops});
     all_decode = all_decode && decode(singles.back(), each);
     ids.push_back(hints[i].id);
   }

@@ -151,13 +151,13 @@ void cluster_and_batch_seeds() {
   pack_digests({0, 1, 0xffffffffffffffffULL, 0x0123456789abcdefULL}, digests);
   seed("cluster_codec", "digests", digests);
 
-  write_batch writes; // local writes, as an I/O thread packs them
+  client_batch writes; // local writes, as an I/O thread packs them
   pack_write(writes, false, "user:1", R"({"name":"ada"})");
   pack_write(writes, true, "user:2", "");
-  write_batch versioned; // replicated writes, as a peer or a hint carries them
+  versioned_writes versioned; // replicated writes, as a peer or a hint carries them
   pack_versioned_write(versioned, false, "user:1", "v1", {(1700000000000ULL << 16) | 3, 2});
   pack_versioned_write(versioned, true, "user:2", "", {(1700000000001ULL << 16), 1});
-  write_batch reads;
+  client_batch reads;
   pack_read(reads, "user:1", false);
   pack_read(reads, "user:3", true);
   seed("cluster_codec", "versioned-ops", versioned.ops);
@@ -171,7 +171,7 @@ void cluster_and_batch_seeds() {
     return std::string(1, static_cast<char>(peer)) + u16(static_cast<std::uint16_t>(count)) +
            u16(static_cast<std::uint16_t>(ops.size())) + ops;
   };
-  write_batch one;
+  versioned_writes one;
   pack_versioned_write(one, false, "k", "value", {(1700000000002ULL << 16), 3});
   seed("hint", "two-peers",
        u16(64) + record(0, versioned.count, versioned.ops) + record(1, one.count, one.ops) +

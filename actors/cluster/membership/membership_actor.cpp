@@ -323,7 +323,7 @@ peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
         if (!self->state.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
         return {self->state.config.node_id, self->state.config.region};
       },
-      [self](replicate_atom, write_batch& b) -> caf::result<replica_ack> {
+      [self](replicate_atom, versioned_writes& b) -> caf::result<replica_ack> {
         auto& st = self->state;
         if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
         if (!st.config.storage) return caf::make_error(caf::sec::invalid_argument);
@@ -340,7 +340,7 @@ peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
         pack_digests(digests, out);
         return out;
       },
-      [self](pull_atom, std::uint32_t p, std::string& have) -> caf::result<write_batch> {
+      [self](pull_atom, std::uint32_t p, std::string& have) -> caf::result<pull_reply> {
         auto& st = self->state;
         if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
         if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);
@@ -351,7 +351,7 @@ peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
         if (st.trusts(self->current_sender()) && st.config.on_hello)
           st.config.on_hello(node_id, ep);
       },
-      [self](read_atom, std::string& key) -> caf::result<write_batch> {
+      [self](read_atom, std::string& key) -> caf::result<read_reply> {
         auto& st = self->state;
         if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
         if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);

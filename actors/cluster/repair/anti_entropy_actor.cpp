@@ -14,9 +14,9 @@
 
 namespace minivault {
 
-write_batch newer_records(storage::engine& engine, std::uint32_t p, std::string_view have,
+pull_reply newer_records(storage::engine& engine, std::uint32_t p, std::string_view have,
                           std::size_t bytes_max) {
-  write_batch out;
+  pull_reply out;
   std::unordered_map<std::string_view, held_version> theirs;
   if (p >= storage::partition_count || !unpack_key_versions(have, theirs)) return out;
   std::vector<storage::engine::key_version> mine;
@@ -35,9 +35,9 @@ write_batch newer_records(storage::engine& engine, std::uint32_t p, std::string_
   return out;
 }
 
-write_batch record_of(storage::engine& engine, const std::string& key,
+read_reply record_of(storage::engine& engine, const std::string& key,
                       storage::get_status* status) {
-  write_batch out;
+  read_reply out;
   std::string value;
   storage::version ver;
   bool tombstone = false;
@@ -95,7 +95,7 @@ void pull_next(self_ptr self, std::size_t i, std::shared_ptr<std::vector<std::ui
   pack_key_versions(mine, have);
   self->request(st.endpoints[i], st.config.timeout, pull_atom_v, p, std::move(have))
       .then(
-          [self, i, todo, k](write_batch& b) {
+          [self, i, todo, k](pull_reply& b) {
             auto& st = self->state;
             if (b.count == 0) {
               pull_next(self, i, todo, k + 1);
@@ -103,7 +103,8 @@ void pull_next(self_ptr self, std::size_t i, std::shared_ptr<std::vector<std::ui
             }
             st.clock->observe(max_version(b.ops, b.count));
             const auto n = b.count;
-            self->request(st.storage, st.config.timeout, replicate_atom_v, std::move(b))
+            self->request(st.storage, st.config.timeout, replicate_atom_v,
+                          versioned_writes{b.count, std::move(b.ops)})
                 .then(
                     [self, i, todo, k, n](const replica_ack& ack) {
                       auto& st = self->state;

@@ -25,7 +25,7 @@ void deliver(self_ptr self, std::uint32_t peer) {
   if (st.store->count(name) == 0) return;
   std::vector<hint_store::hint> hints;
   if (st.store->oldest(name, st.config.chunk_bytes, hints) != errc::ok || hints.empty()) return;
-  write_batch chunk; // hints share the packed format: concatenated, they are one batch
+  versioned_writes chunk; // hints share the packed format: concatenated, they are one batch
   std::vector<std::int64_t> ids;
   for (auto& h : hints) {
     chunk.ops += h.ops;
@@ -64,7 +64,7 @@ handoff_actor::behavior_type handoff_actor_impl(self_ptr self, handoff_config co
   refresh_pending(st);
   self->delayed_send(self, st.config.retry, tick_atom_v);
   return {
-      [self](hint_atom, std::uint32_t peer, const write_batch& b) {
+      [self](hint_atom, std::uint32_t peer, const versioned_writes& b) {
         auto& st = self->state;
         if (st.counters) st.counters->queued_bytes.fetch_sub(b.ops.size());
         if (!st.store || peer >= st.config.peer_names.size()) return;

@@ -1,5 +1,5 @@
 // Message flow:
-//   I/O thread --write_batch--> version --> storage actor (replicate_atom) and each peer's
+//   I/O thread --client_batch--> version --> storage actor (replicate_atom) and each peer's
 //     endpoint (replicate_atom), one versioned batch per replica
 //   each answer --> count per op --> quorum reached / impossible --> ordered_outcomes
 //     --> completion board (in ticket order per I/O thread)
@@ -46,7 +46,7 @@ void decide(replication_state& st, pending& p, errc result) {
 }
 
 /// The keys `b` writes, appended to `out`.
-void written_keys(const write_batch& b, std::vector<std::string_view>& out) {
+void written_keys(const client_batch& b, std::vector<std::string_view>& out) {
   std::size_t pos = 0;
   packed_op op;
   for (std::uint32_t i = 0; i < b.count && decode_packed_op(b.ops, pos, op); ++i)
@@ -99,13 +99,13 @@ void release(replication_state& st, in_flight_iter it) {
   if (--it->second.outstanding == 0) st.in_flight.erase(it);
 }
 
-void start_round(self_ptr self, std::shared_ptr<const write_batch> b, std::uint32_t round);
+void start_round(self_ptr self, std::shared_ptr<const client_batch> b, std::uint32_t round);
 
 /// release(), then, when maybe_done() asked for it, the batch's second round (after the
 /// release: starting it adds to in_flight, which may move every entry).
 void release_then(self_ptr self, in_flight_iter it, bool again) {
   auto& st = self->state;
-  std::shared_ptr<const write_batch> original = again ? it->second.original : nullptr;
+  std::shared_ptr<const client_batch> original = again ? it->second.original : nullptr;
   release(st, it);
   if (!again) return;
   if (st.counters) st.counters->superseded_rounds.fetch_add(1, std::memory_order_relaxed);
@@ -159,7 +159,7 @@ void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_
   release_then(self, it, again);
 }
 
-void hint(replication_state& st, std::size_t m, const write_batch& b) {
+void hint(replication_state& st, std::size_t m, const versioned_writes& b) {
   if (st.hints) {
     if (st.hints->queued_bytes.load(std::memory_order_relaxed) + b.ops.size() >
         hint_queue_bytes_max) {
@@ -175,7 +175,7 @@ void hint(replication_state& st, std::size_t m, const write_batch& b) {
 /// Sends `b` to member `m` (this node's storage actor when m == 0); the answer settles
 /// batch `id`. A peer that cannot take it now is hinted at once.
 void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
-              const std::shared_ptr<const write_batch>& b) {
+              const std::shared_ptr<const versioned_writes>& b) {
   auto& st = self->state;
   const auto timeout = st.config.timeout;
   if (m == 0) {
@@ -237,7 +237,7 @@ void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
 void repair(self_ptr self, const replication_state::read_job& r) {
   auto& st = self->state;
   if (!r.found) return;
-  write_batch fix;
+  versioned_writes fix;
   pack_versioned_write(fix, r.best_tombstone, r.key, r.best_value, r.best);
   for (const auto& [m, ver] : r.seen) {
     if (!(ver < r.best)) continue;
@@ -254,7 +254,7 @@ void repair(self_ptr self, const replication_state::read_job& r) {
 /// Member `m`'s answer to read `j` of batch `id`: its record (0 or 1 versioned ops), or a
 /// failure (`rec` null).
 void read_answer(self_ptr self, std::uint64_t id, std::size_t j, std::size_t m,
-                 const write_batch* rec, bool timed_out) {
+                 const read_reply* rec, bool timed_out) {
   auto& st = self->state;
   auto it = st.in_flight.find(id);
   if (it == st.in_flight.end()) return;
@@ -327,13 +327,13 @@ void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
   for (std::size_t m : targets) {
     if (m == 0) { // this replica: read it here, as a peer's endpoint would answer
       auto got = storage::get_status::found;
-      const write_batch rec = record_of(*st.engine, key, &got);
+      const read_reply rec = record_of(*st.engine, key, &got);
       read_answer(self, id, j, 0, got == storage::get_status::error ? nullptr : &rec, false);
       continue;
     }
     self->request(st.links[m].endpoint, st.config.timeout, read_atom_v, key)
         .then(
-            [self, id, j, m](const write_batch& rec) { read_answer(self, id, j, m, &rec, false); },
+            [self, id, j, m](const read_reply& rec) { read_answer(self, id, j, m, &rec, false); },
             [self, id, j, m](const caf::error& e) {
               read_answer(self, id, j, m, nullptr, e == caf::sec::request_timeout);
             });
@@ -342,9 +342,9 @@ void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
 
 /// One round of client batch `b`: versions its writes, sends them to their replicas and
 /// starts its reads (round > 0: a replica kept a newer version in the previous one).
-void start_round(self_ptr self, std::shared_ptr<const write_batch> original, std::uint32_t round) {
+void start_round(self_ptr self, std::shared_ptr<const client_batch> original, std::uint32_t round) {
   auto& st = self->state;
-  const write_batch& b = *original;
+  const client_batch& b = *original;
   pending p;
   p.origin = b.origin;
   p.ticket = b.ticket;
@@ -377,7 +377,7 @@ void start_round(self_ptr self, std::shared_ptr<const write_batch> original, std
   p.writes = !st.ops.empty();
   const placement& pl = *st.place;
   const std::size_t w = st.config.write_quorum;
-  std::vector<std::pair<std::size_t, std::shared_ptr<const write_batch>>> sends;
+  std::vector<std::pair<std::size_t, std::shared_ptr<const versioned_writes>>> sends;
   if (!p.writes) {
     p.uniform = true; // nothing to count: acks and satisfied stay empty
   } else {
@@ -393,7 +393,7 @@ void start_round(self_ptr self, std::shared_ptr<const write_batch> original, std
     }
     auto version_of = [&](std::size_t i) { return storage::version{first.hlc + i, first.node}; };
     if (pl.everyone_holds_everything()) {
-      auto vb = std::make_shared<write_batch>();
+      auto vb = std::make_shared<versioned_writes>();
       vb->ops.reserve(b.ops.size() + st.ops.size() * 12);
       for (std::size_t i = 0; i < st.ops.size(); ++i)
         pack_versioned_write(*vb, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(i));
@@ -413,7 +413,7 @@ void start_round(self_ptr self, std::shared_ptr<const write_batch> original, std
         sends.emplace_back(m, vb);
     } else {
       const std::size_t rf = pl.replicas_per_partition();
-      std::vector<std::shared_ptr<write_batch>> subs(pl.members());
+      std::vector<std::shared_ptr<versioned_writes>> subs(pl.members());
       p.uniform = false;
       p.ops_of.resize(pl.members());
       p.acks.assign(st.ops.size(), 0);
@@ -426,7 +426,7 @@ void start_round(self_ptr self, std::shared_ptr<const write_batch> original, std
         if (pl.holds(0, part)) p.flags[i] = replication_state::op_flag::needs_local;
         for (std::size_t r = 0; r < rf; ++r) {
           auto& sub = subs[reps[r]];
-          if (!sub) sub = std::make_shared<write_batch>();
+          if (!sub) sub = std::make_shared<versioned_writes>();
           pack_versioned_write(*sub, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(i));
           p.ops_of[reps[r]].push_back(static_cast<std::uint32_t>(i));
         }
@@ -462,9 +462,9 @@ void start_round(self_ptr self, std::shared_ptr<const write_batch> original, std
   release_then(self, it, again);
 }
 
-void on_batch(self_ptr self, write_batch& b) {
+void on_batch(self_ptr self, client_batch& b) {
   self->state.outcomes->expect(b.origin, b.ticket);
-  start_round(self, std::make_shared<const write_batch>(std::move(b)), 0);
+  start_round(self, std::make_shared<const client_batch>(std::move(b)), 0);
 }
 
 } // namespace
@@ -490,7 +490,7 @@ replication_actor::behavior_type replication_actor_impl(
           static_cast<std::uint32_t>(i);
   st.config = std::move(config);
   return {
-      [self](write_batch& b) { on_batch(self, b); },
+      [self](client_batch& b) { on_batch(self, b); },
       [self](peer_up_atom, std::uint32_t peer, const caf::strong_actor_ptr& ptr) {
         auto& st = self->state;
         if (peer >= st.config.member_of_peer.size() || st.config.member_of_peer[peer] <= 0) return;

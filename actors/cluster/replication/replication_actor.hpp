@@ -1,7 +1,7 @@
 #pragma once
 // The replication actor: between the I/O threads and the replicas of every write.
 //
-// For each client write_batch:
+// For each client_batch:
 //  1. every op gets a version from the cluster clock (consecutive within the batch);
 //  2. each op goes to the replicas of its partition (placement.hpp): this node's storage
 //     actor if it is one, and the peers' endpoints, one versioned batch per replica;
@@ -131,7 +131,7 @@ struct replication_state {
     std::size_t reads_left = 0;
     /// The client batch as it came (unversioned), for a second round; which round this
     /// is; the highest newer version a replica reported (see "A later write wins").
-    std::shared_ptr<const write_batch> original;
+    std::shared_ptr<const client_batch> original;
     std::uint32_t round = 0;
     std::uint64_t newer_hlc = 0;
   };

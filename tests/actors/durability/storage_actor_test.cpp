@@ -14,9 +14,9 @@ using namespace minivault;
 
 namespace {
 
-write_batch batch(std::uint32_t origin, std::uint64_t ticket,
+client_batch batch(std::uint32_t origin, std::uint64_t ticket,
                   std::vector<std::pair<std::string, std::string>> sets) {
-  write_batch b;
+  client_batch b;
   b.origin = origin;
   b.ticket = ticket;
   for (auto& [k, v] : sets)
@@ -139,7 +139,7 @@ TEST_F(storage_actor_test, a_bad_batch_does_not_fail_its_neighbours_in_the_group
 TEST_F(storage_actor_test, deletes_are_applied) {
   caf::anon_send(actor, batch(0, 1, {{"d", "1"}}));
   sched->run();
-  write_batch del;
+  client_batch del;
   del.origin = 0;
   del.ticket = 2;
   pack_write(del, true, "d", "");
@@ -170,7 +170,7 @@ TEST_F(storage_actor_test, stop_commits_what_is_queued_and_replies) {
 // every op took effect or was already there.
 TEST_F(storage_actor_test, a_replicated_batch_answers_the_newer_version_it_kept) {
   const storage::version base{storage::wall_ms() << 16, 7};
-  auto replicate = [&](const write_batch& b) {
+  auto replicate = [&](const versioned_writes& b) {
     std::pair<errc, std::uint64_t> got{errc::timeout, 0};
     auto client = sys->spawn([&](caf::event_based_actor* self) {
       self->request(actor, std::chrono::seconds(1), replicate_atom_v, b)
@@ -183,15 +183,15 @@ TEST_F(storage_actor_test, a_replicated_batch_answers_the_newer_version_it_kept)
     sched->run();
     return got;
   };
-  write_batch newest;
+  versioned_writes newest;
   pack_versioned_write(newest, false, "k", "newest", storage::version{base.hlc + 10, 7});
   EXPECT_EQ(replicate(newest), (std::pair<errc, std::uint64_t>{errc::ok, 0}));
   EXPECT_EQ(replicate(newest), (std::pair<errc, std::uint64_t>{errc::ok, 0})) << "a duplicate";
-  write_batch older;
+  versioned_writes older;
   pack_versioned_write(older, false, "other", "x", storage::version{base.hlc + 1, 8});
   pack_versioned_write(older, false, "k", "older", storage::version{base.hlc + 2, 8});
   EXPECT_EQ(replicate(older), (std::pair<errc, std::uint64_t>{errc::ok, base.hlc + 10}));
-  write_batch twice; // a client that wrote one key twice: the batch's own later op wins
+  versioned_writes twice; // a client that wrote one key twice: the batch's own later op wins
   pack_versioned_write(twice, false, "t", "first", storage::version{base.hlc + 20, 7});
   pack_versioned_write(twice, false, "t", "second", storage::version{base.hlc + 21, 7});
   EXPECT_EQ(replicate(twice), (std::pair<errc, std::uint64_t>{errc::ok, 0}));
@@ -206,7 +206,7 @@ TEST_F(storage_actor_test, a_replicated_batch_answers_the_newer_version_it_kept)
 // the batch is applied, the op it cannot store is dropped, and the requester hears ok.
 TEST_F(storage_actor_test, a_replicated_batch_is_applied_without_the_ops_this_node_cannot_store) {
   const storage::version base{storage::wall_ms() << 16, 7};
-  write_batch b;
+  versioned_writes b;
   pack_versioned_write(b, false, "fits", "v", base);
   pack_versioned_write(b, false, "too-big", std::string(engine->value_bytes_max() + 1, 'x'),
                        storage::version{base.hlc + 1, 7});
@@ -232,7 +232,7 @@ TEST_F(storage_actor_test, tick_rearms_and_runs_compaction_checks) {
 }
 
 TEST(unpack_batch, rejects_truncated_packing) {
-  write_batch b;
+  client_batch b;
   pack_write(b, false, "key", "value");
   std::vector<storage::write_op> ops;
   EXPECT_TRUE(unpack_batch(b, ops));

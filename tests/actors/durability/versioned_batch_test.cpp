@@ -1,4 +1,4 @@
-// The packed write_batch with versions (actors/durability/storage_actor.hpp): pack_versioned_write,
+// The packed client_batch with versions (actors/durability/storage_actor.hpp): pack_versioned_write,
 // decode_packed_op and unpack_batch round-trip, mix with unversioned ops, and refuse
 // truncated, garbage, unknown-flag and zero-version input.
 #include <gtest/gtest.h>
@@ -21,8 +21,8 @@ struct want_op {
   version ver;
 };
 
-write_batch pack_all(const std::vector<want_op>& ops) {
-  write_batch b;
+client_batch pack_all(const std::vector<want_op>& ops) {
+  client_batch b;
   for (auto& o : ops) {
     if (o.ver.hlc == 0)
       pack_write(b, o.del, o.key, o.value);
@@ -90,7 +90,7 @@ TEST(versioned_batch, decode_packed_op_walks_the_batch_op_by_op) {
 }
 
 TEST(versioned_batch, a_versioned_delete_carries_no_value) {
-  write_batch b;
+  client_batch b;
   pack_versioned_write(b, true, "k", "ignored value", version{9, 9});
   packed_op op;
   std::size_t pos = 0;
@@ -103,7 +103,7 @@ TEST(versioned_batch, a_versioned_delete_carries_no_value) {
 TEST(versioned_batch, every_truncation_is_refused) {
   auto b = pack_all(mixed());
   for (std::size_t n = 0; n < b.ops.size(); ++n) {
-    write_batch cut = b;
+    client_batch cut = b;
     cut.ops.resize(n);
     std::vector<storage::write_op> ops;
     EXPECT_FALSE(unpack_batch(cut, ops)) << "prefix of " << n << " bytes";
@@ -113,14 +113,14 @@ TEST(versioned_batch, every_truncation_is_refused) {
 TEST(versioned_batch, count_must_match_the_bytes) {
   auto b = pack_all(mixed());
   std::vector<storage::write_op> ops;
-  write_batch more = b;
+  client_batch more = b;
   ++more.count;
   EXPECT_FALSE(unpack_batch(more, ops));
-  write_batch fewer = b;
+  client_batch fewer = b;
   --fewer.count; // the last op's bytes are left over
   ops.clear();
   EXPECT_FALSE(unpack_batch(fewer, ops));
-  write_batch trailing = b;
+  client_batch trailing = b;
   trailing.ops.push_back('\0');
   ops.clear();
   EXPECT_FALSE(unpack_batch(trailing, ops));
@@ -131,7 +131,7 @@ TEST(versioned_batch, unknown_flag_bits_are_refused) {
   for (int bit = 4; bit < 8; ++bit) {
     SCOPED_TRACE(bit);
     for (bool versioned : {false, true}) {
-      write_batch b;
+      client_batch b;
       if (versioned)
         pack_versioned_write(b, false, "k", "v", version{5, 1});
       else
@@ -157,7 +157,7 @@ TEST(versioned_batch, unknown_flag_bits_are_refused) {
 
 TEST(versioned_batch, read_flags_combine_only_as_documented) {
   auto decodes = [](std::uint8_t flags, bool versioned) {
-    write_batch b;
+    client_batch b;
     if (versioned)
       pack_versioned_write(b, false, "k", "", version{5, 1});
     else
@@ -177,7 +177,7 @@ TEST(versioned_batch, read_flags_combine_only_as_documented) {
 }
 
 TEST(versioned_batch, reads_round_trip_but_never_reach_the_storage_actor) {
-  write_batch b;
+  client_batch b;
   pack_read(b, "r1", false);
   pack_read(b, "r2", true);
   pack_write(b, false, "w", "x");
@@ -205,7 +205,7 @@ TEST(versioned_batch, reads_round_trip_but_never_reach_the_storage_actor) {
 }
 
 TEST(versioned_batch, a_versioned_op_with_hlc_zero_is_refused) {
-  write_batch b;
+  client_batch b;
   pack_versioned_write(b, false, "k", "v", version{0, 42});
   ASSERT_EQ(b.count, 1u);
   std::vector<storage::write_op> ops;
@@ -214,7 +214,7 @@ TEST(versioned_batch, a_versioned_op_with_hlc_zero_is_refused) {
   std::size_t pos = 0;
   EXPECT_FALSE(decode_packed_op(b.ops, pos, op));
   // Also in the middle of an otherwise good batch.
-  write_batch mixed_bad;
+  client_batch mixed_bad;
   pack_versioned_write(mixed_bad, false, "a", "1", version{10, 1});
   pack_versioned_write(mixed_bad, true, "b", "", version{0, 1});
   pack_write(mixed_bad, false, "c", "3");
@@ -226,7 +226,7 @@ TEST(versioned_batch, random_garbage_never_crashes_and_is_mostly_refused) {
   std::mt19937_64 rng(12345);
   std::size_t accepted = 0;
   for (int round = 0; round < 20000; ++round) {
-    write_batch b;
+    client_batch b;
     b.count = 1 + static_cast<std::uint32_t>(rng() % 4);
     std::size_t n = rng() % 64;
     for (std::size_t i = 0; i < n; ++i)
@@ -247,18 +247,18 @@ TEST(versioned_batch, random_garbage_never_crashes_and_is_mostly_refused) {
 }
 
 TEST(versioned_batch, a_corrupted_length_is_refused) {
-  write_batch b;
+  client_batch b;
   pack_versioned_write(b, false, "key", "value", version{77, 1});
   // key_len is at bytes 1..2, value_len at 3..6 (little-endian).
-  write_batch long_key = b;
+  client_batch long_key = b;
   long_key.ops[1] = static_cast<char>(0xff);
   std::vector<storage::write_op> ops;
   EXPECT_FALSE(unpack_batch(long_key, ops));
-  write_batch long_value = b;
+  client_batch long_value = b;
   long_value.ops[6] = static_cast<char>(0x80); // value_len ~ 2^31
   ops.clear();
   EXPECT_FALSE(unpack_batch(long_value, ops));
-  write_batch huge = b;
+  client_batch huge = b;
   for (int i = 3; i < 7; ++i)
     huge.ops[i] = static_cast<char>(0xff); // value_len 2^32-1: must not overflow a check
   ops.clear();

@@ -32,7 +32,7 @@ struct fake_storage_config {
 
 storage_actor::behavior_type fake_storage(storage_actor::pointer self, fake_storage_config cfg) {
   return {
-      [self, cfg](write_batch& b) {
+      [self, cfg](client_batch& b) {
         std::this_thread::sleep_for(cfg.delay);
         std::vector<storage::write_op> ops;
         (void)unpack_batch(b, ops);
@@ -45,7 +45,7 @@ storage_actor::behavior_type fake_storage(storage_actor::pointer self, fake_stor
         if (cfg.fail.count(b.ticket) == 0) r = cfg.engine->apply(ops.data(), ops.size());
         cfg.board->post(b.origin, b.ticket, r);
       },
-      [](replicate_atom, write_batch&) { // not used here
+      [](replicate_atom, versioned_writes&) { // not used here
         return caf::result<replica_ack>(replica_ack{});
       },
       [](flush_atom) {},

@@ -156,8 +156,8 @@ TEST(cluster_codec, digests_of_a_partial_length_are_refused) {
   }
 }
 
-write_batch mixed_batch() {
-  write_batch b;
+client_batch mixed_batch() {
+  client_batch b;
   pack_versioned_write(b, false, "a", "1", version{100, 1});
   pack_write(b, false, "local", "unversioned");
   pack_versioned_write(b, true, "b", "", version{300, 2});
@@ -175,7 +175,7 @@ TEST(cluster_codec, max_version_is_the_highest_of_the_batch) {
 }
 
 TEST(cluster_codec, max_version_of_unversioned_or_malformed_ops_is_zero) {
-  write_batch plain;
+  client_batch plain;
   pack_write(plain, false, "x", "y");
   pack_write(plain, true, "z", "");
   EXPECT_EQ(max_version(plain.ops, plain.count), version{});

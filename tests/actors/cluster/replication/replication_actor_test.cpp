@@ -65,7 +65,7 @@ TEST_F(replication_actor_test, the_ack_waits_for_this_replica_even_when_two_peer
 // -- a replica that kept a newer version ------------------------------------------------
 
 /// The version of the first op of `b`.
-version first_version(const write_batch& b) {
+version first_version(const versioned_writes& b) {
   std::size_t pos = 0;
   packed_op op;
   EXPECT_TRUE(decode_packed_op(b.ops, pos, op));
@@ -352,17 +352,17 @@ TEST_F(replication_actor_test, the_clock_lease_is_renewed_past_every_version_use
   config.lease_path = store.dir + "/clock";
   config.lease = 0;
   start3();
-  send(client_batch(0, 1, {{false, "a", "1"}, {false, "b", "2"}}));
+  send(make_client_batch(0, 1, {{false, "a", "1"}, {false, "b", "2"}}));
   ASSERT_EQ(local->got.size(), 1u);
   const auto ops = decode(local->got[0]);
   ASSERT_EQ(ops.size(), 2u);
   const std::uint64_t lease = read_clock_lease(config.lease_path);
   EXPECT_GT(lease, ops[1].ver.hlc);
   // A batch still under the lease leaves the file alone; one past it renews it.
-  send(client_batch(0, 2, {{false, "c", "3"}}));
+  send(make_client_batch(0, 2, {{false, "c", "3"}}));
   EXPECT_EQ(read_clock_lease(config.lease_path), lease);
   clock.observe(storage::version{lease + 5, 99}); // e.g. a peer's clock far ahead
-  send(client_batch(0, 3, {{false, "d", "4"}}));
+  send(make_client_batch(0, 3, {{false, "d", "4"}}));
   ASSERT_EQ(local->got.size(), 3u);
   const auto late = decode(local->got[2]);
   ASSERT_EQ(late.size(), 1u);
@@ -371,9 +371,9 @@ TEST_F(replication_actor_test, the_clock_lease_is_renewed_past_every_version_use
 
 TEST_F(replication_actor_test, every_op_gets_a_version_consecutive_within_the_batch) {
   start3();
-  send(client_batch(0, 1, {{false, "a", "1"}, {true, "b", ""}, {false, "c", "3"}}));
-  send(client_batch(0, 2,
-                    {{false, "d", "4"}, {false, "a", "5"}, {true, "c", ""}, {false, "e", ""}}));
+  send(make_client_batch(0, 1, {{false, "a", "1"}, {true, "b", ""}, {false, "c", "3"}}));
+  send(make_client_batch(0, 2,
+                         {{false, "d", "4"}, {false, "a", "5"}, {true, "c", ""}, {false, "e", ""}}));
   auto got = take();
   ASSERT_EQ(got.size(), 2u) << show(got);
   ASSERT_EQ(local->got.size(), 2u);
@@ -414,7 +414,7 @@ TEST_F(replication_actor_test, versions_follow_what_the_clock_observed) {
   start3();
   const version seen{(storage::wall_ms() + 3'600'000) << 16, 3};
   clock.observe(seen);
-  send(client_batch(0, 1, {{false, "a", "1"}, {false, "b", "2"}}));
+  send(make_client_batch(0, 1, {{false, "a", "1"}, {false, "b", "2"}}));
   auto b = decode(local->got.at(0));
   ASSERT_EQ(b.size(), 2u);
   EXPECT_EQ(b[0].ver.hlc, seen.hlc + 1);
@@ -430,7 +430,7 @@ TEST_F(replication_actor_test, five_members_each_replica_gets_exactly_its_partit
   for (int i = 0; i < 60; ++i)
     ops.push_back(
         {i % 5 == 0, "key-" + std::to_string(i), i % 5 == 0 ? "" : "v" + std::to_string(i)});
-  send(client_batch(0, 1, ops));
+  send(make_client_batch(0, 1, ops));
   auto got = take();
   ASSERT_EQ(got.size(), 1u) << show(got);
   EXPECT_EQ(got[0].result, errc::ok);
@@ -496,7 +496,7 @@ TEST_F(replication_actor_test, five_members_no_quorum_when_a_keys_replicas_are_d
   // One healthy key, one whose replicas are mostly down: the batch fails as a whole,
   // and nothing is sent anywhere.
   const std::string healthy = find_key_avoiding("ok-", {reps[0], reps[1]});
-  send(client_batch(0, 1, {{false, healthy, "x"}, {false, key, "y"}}));
+  send(make_client_batch(0, 1, {{false, healthy, "x"}, {false, key, "y"}}));
   auto got = take();
   ASSERT_EQ(got.size(), 1u) << show(got);
   EXPECT_EQ(got[0].result, errc::no_quorum);
@@ -511,7 +511,7 @@ TEST_F(replication_actor_test, a_malformed_batch_is_refused_and_nothing_is_sent)
   auto bad = one_write(0, 1);
   bad.count = 2;
   send(bad);
-  write_batch empty;
+  client_batch empty;
   empty.ticket = 2;
   send(empty);
   auto got = take();

@@ -44,7 +44,7 @@ struct replica_ctl {
   enum class mode { ack, fail, hold };
   mode m = mode::ack;
   errc fail_outcome = errc::io_error;
-  std::vector<write_batch> got;
+  std::vector<versioned_writes> got;
   std::vector<caf::typed_response_promise<replica_ack>> held;
   /// Answered with ok replicate requests: the newer version this replica claims to keep
   /// instead of an op of the batch (0: every op took effect).
@@ -61,9 +61,9 @@ struct replica_ctl {
   std::map<std::string, fake_record> records;
   std::set<std::string> hold_keys; // held whatever `rm` says
   std::vector<std::string> reads;  // every key asked, in order
-  std::vector<std::pair<std::string, caf::typed_response_promise<write_batch>>> held_reads;
+  std::vector<std::pair<std::string, caf::typed_response_promise<read_reply>>> held_reads;
 
-  caf::result<replica_ack> on_replicate(caf::local_actor* self, write_batch& b) {
+  caf::result<replica_ack> on_replicate(caf::local_actor* self, versioned_writes& b) {
     got.push_back(b);
     switch (m) {
     case mode::ack:
@@ -87,18 +87,18 @@ struct replica_ctl {
   }
 
   /// The answer to a read of `key` right now (0 or 1 versioned ops).
-  write_batch record_of(const std::string& key) const {
-    write_batch out;
+  read_reply record_of(const std::string& key) const {
+    read_reply out;
     auto it = records.find(key);
     if (it != records.end())
       pack_versioned_write(out, it->second.del, key, it->second.value, it->second.ver);
     return out;
   }
 
-  caf::result<write_batch> on_read(caf::local_actor* self, const std::string& key) {
+  caf::result<read_reply> on_read(caf::local_actor* self, const std::string& key) {
     reads.push_back(key);
     if (rm == read_mode::hold || hold_keys.count(key) != 0) {
-      auto rp = self->make_response_promise<write_batch>();
+      auto rp = self->make_response_promise<read_reply>();
       held_reads.emplace_back(key, rp);
       return rp;
     }
@@ -108,9 +108,9 @@ struct replica_ctl {
     case read_mode::fail:
       return caf::make_error(caf::sec::runtime_error);
     case read_mode::garbage: {
-      write_batch bad;
+      client_batch bad; // packed as a client's write
       pack_write(bad, false, key, "unversioned");
-      return bad;
+      return read_reply{bad.count, std::move(bad.ops)};
     }
     case read_mode::hold:
       break;
@@ -141,8 +141,8 @@ inline fake_storage_actor::behavior_type fake_storage(fake_storage_actor::pointe
                                                       std::shared_ptr<replica_ctl> ctl) {
   return {
       [ctl](flush_atom, std::uint8_t rc) { ctl->answer_held(static_cast<errc>(rc)); },
-      [](write_batch&) { ADD_FAILURE() << "client batch sent to the storage actor directly"; },
-      [self, ctl](replicate_atom, write_batch& b) -> caf::result<replica_ack> {
+      [](client_batch&) { ADD_FAILURE() << "client batch sent to the storage actor directly"; },
+      [self, ctl](replicate_atom, versioned_writes& b) -> caf::result<replica_ack> {
         return ctl->on_replicate(self, b);
       },
       [](flush_atom) {},
@@ -167,12 +167,12 @@ inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
         return true;
       },
       [](ping_atom, const std::string&) { return caf::result<std::string, std::string>("", ""); },
-      [self, ctl](replicate_atom, write_batch& b) -> caf::result<replica_ack> {
+      [self, ctl](replicate_atom, versioned_writes& b) -> caf::result<replica_ack> {
         return ctl->on_replicate(self, b);
       },
       [](digest_atom) { return std::string(); },
-      [](pull_atom, std::uint32_t, const std::string&) { return write_batch{}; },
-      [self, ctl](read_atom, const std::string& key) -> caf::result<write_batch> {
+      [](pull_atom, std::uint32_t, const std::string&) { return pull_reply{}; },
+      [self, ctl](read_atom, const std::string& key) -> caf::result<read_reply> {
         return ctl->on_read(self, key);
       },
       [](hello_atom, const std::string&, const caf::strong_actor_ptr&) {},
@@ -180,13 +180,13 @@ inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
 }
 
 struct handoff_ctl {
-  std::vector<std::pair<std::uint32_t, write_batch>> hints;
+  std::vector<std::pair<std::uint32_t, versioned_writes>> hints;
 };
 
 inline handoff_actor::behavior_type fake_handoff(handoff_actor::pointer self,
                                                  std::shared_ptr<handoff_ctl> ctl) {
   return {
-      [ctl](hint_atom, std::uint32_t peer, write_batch& b) {
+      [ctl](hint_atom, std::uint32_t peer, versioned_writes& b) {
         ctl->hints.emplace_back(peer, std::move(b));
       },
       [](peer_up_atom, std::uint32_t, const caf::strong_actor_ptr&) {},
@@ -207,9 +207,9 @@ struct op_spec {
   std::string value;
 };
 
-inline write_batch client_batch(std::uint32_t origin, std::uint64_t ticket,
-                                const std::vector<op_spec>& ops) {
-  write_batch b;
+inline client_batch make_client_batch(std::uint32_t origin, std::uint64_t ticket,
+                                      const std::vector<op_spec>& ops) {
+  client_batch b;
   b.origin = origin;
   b.ticket = ticket;
   for (auto& o : ops)
@@ -217,9 +217,9 @@ inline write_batch client_batch(std::uint32_t origin, std::uint64_t ticket,
   return b;
 }
 
-inline write_batch one_write(std::uint32_t origin, std::uint64_t ticket,
-                             const std::string& key = "k") {
-  return client_batch(origin, ticket, {{false, key, "value of " + key}});
+inline client_batch one_write(std::uint32_t origin, std::uint64_t ticket,
+                              const std::string& key = "k") {
+  return make_client_batch(origin, ticket, {{false, key, "value of " + key}});
 }
 
 struct decoded {
@@ -228,7 +228,7 @@ struct decoded {
   storage::version ver;
 };
 
-inline std::vector<decoded> decode(const write_batch& b) {
+inline std::vector<decoded> decode(const versioned_writes& b) {
   std::vector<decoded> out;
   std::size_t pos = 0;
   packed_op op;
@@ -345,7 +345,7 @@ protected:
       up(m);
   }
 
-  void send(write_batch b) {
+  void send(client_batch b) {
     caf::anon_send(repl, std::move(b));
     sched->run();
   }
@@ -396,7 +396,7 @@ protected:
 
   /// Stops the actor (stop_replication) while `pending` waits for its replicas: the stop
   /// is answered, and `pending` is posted once, shutting_down.
-  void expect_stop_answers(write_batch pending) {
+  void expect_stop_answers(client_batch pending) {
     send(std::move(pending));
     EXPECT_TRUE(stop_replication());
     ASSERT_TRUE(one_outcome(take(), errc::shutting_down));

@@ -39,9 +39,9 @@ struct read_spec {
   bool quorum = true;
 };
 
-write_batch read_batch(std::uint32_t origin, std::uint64_t ticket,
+client_batch read_batch(std::uint32_t origin, std::uint64_t ticket,
                        const std::vector<read_spec>& reads) {
-  write_batch b;
+  client_batch b;
   b.origin = origin;
   b.ticket = ticket;
   for (auto& r : reads)
@@ -49,7 +49,7 @@ write_batch read_batch(std::uint32_t origin, std::uint64_t ticket,
   return b;
 }
 
-write_batch qget(const std::string& key, std::uint64_t ticket = 1) {
+client_batch qget(const std::string& key, std::uint64_t ticket = 1) {
   return read_batch(0, ticket, {{key, true}});
 }
 
@@ -69,7 +69,7 @@ write_batch qget(const std::string& key, std::uint64_t ticket = 1) {
 }
 
 /// The single versioned record of a repair batch.
-::testing::AssertionResult is_repair(const write_batch& b, const std::string& key,
+::testing::AssertionResult is_repair(const versioned_writes& b, const std::string& key,
                                      const fake_record& want) {
   auto ops = decode(b);
   if (ops.size() != 1) return ::testing::AssertionFailure() << ops.size() << " ops in the repair";
@@ -84,9 +84,9 @@ write_batch qget(const std::string& key, std::uint64_t ticket = 1) {
 }
 
 /// A batch of ticket 1 on lane 0: a SET of `wkey` to `wvalue`, then a quorum read of `rkey`.
-write_batch write_then_read(const std::string& wkey, const std::string& wvalue,
+client_batch write_then_read(const std::string& wkey, const std::string& wvalue,
                             const std::string& rkey) {
-  write_batch b = client_batch(0, 1, {{false, wkey, wvalue}});
+  client_batch b = make_client_batch(0, 1, {{false, wkey, wvalue}});
   pack_read(b, rkey, true);
   return b;
 }
@@ -547,7 +547,7 @@ TEST_F(replication_reads_test, read_results_follow_the_batchs_read_order_not_ans
   peer_ctl[1]->hold_keys = {"k0"};
   peer_ctl[2]->rm = replica_ctl::read_mode::hold;
   // Between the reads, a write (the reads' indices count reads only).
-  write_batch b = read_batch(0, 1, {{"k0", true}, {"k1", true}});
+  client_batch b = read_batch(0, 1, {{"k0", true}, {"k1", true}});
   pack_write(b, false, "w", "written");
   pack_read(b, "k2", true);
   pack_read(b, "k3", true);
@@ -597,7 +597,7 @@ TEST_F(replication_reads_test, a_version_seen_in_a_read_pushes_the_clock_so_a_la
     peer_has(r, key, fake_record{false, "from-the-future", future});
   send(read_batch(0, 1, {{key, false}}));
   EXPECT_TRUE(one_read(take(), 1, errc::ok, "from-the-future"));
-  send(client_batch(0, 2, {{false, key, "read-then-written"}}));
+  send(make_client_batch(0, 2, {{false, key, "read-then-written"}}));
   auto got = take();
   ASSERT_EQ(got.size(), 1u) << show(got);
   EXPECT_EQ(got[0].result, errc::ok);
