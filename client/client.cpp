@@ -128,7 +128,7 @@ result client::ensure_connected(clock_type::time_point deadline) {
   close();
   int fd = -1;
   auto connect_deadline = std::min(deadline, clock_type::now() + opts_.connect_timeout);
-  io_result io = connect_tcp(opts_.host, opts_.port, connect_deadline, fd);
+  io_result io = connect_tcp(opts_.host, opts_.port, connect_deadline, fd, opts_.family);
   if (io.status != io_status::ok) return transport_failure(io);
   sock_ = socket_stream(fd);
   if (opts_.auth_key.empty()) return {status::ok, {}};

@@ -86,6 +86,7 @@ struct options {
   int compress_level = 3;
   /// Replies larger than this are refused as protocol_error without being buffered.
   std::size_t reply_bytes_max = value_bytes_max_ceiling;
+  ip_family family = ip_family::any; // v4: connect over IPv4 only
 };
 
 /// An ordered list of requests sent in one go (pipelining). Building a batch does no

@@ -66,9 +66,9 @@ io_result connect_one(const addrinfo* ai, clock_type::time_point deadline, int& 
 } // namespace
 
 io_result connect_tcp(const std::string& host, std::uint16_t port, clock_type::time_point deadline,
-                      int& fd_out) {
+                      int& fd_out, ip_family family) {
   addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
+  hints.ai_family = family == ip_family::v4 ? AF_INET : AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* list = nullptr;
   std::string service = std::to_string(port);

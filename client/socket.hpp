@@ -33,11 +33,18 @@ struct io_result {
   std::string detail; // empty when ok
 };
 
-/// Connects to host:port (IPv4 or IPv6, first address that accepts), bounded by
+/// Which addresses of a host name connect_tcp tries.
+enum class ip_family : std::uint8_t {
+  any, // IPv4 and IPv6, in getaddrinfo's order
+  v4,  // IPv4 only (a node's own listeners are IPv4)
+};
+
+/// Connects to host:port (first address of `family` that accepts), bounded by
 /// `deadline` (except name resolution: getaddrinfo has no timeout of its own). On success `fd_out`
 /// owns a non-blocking, TCP_NODELAY socket.
 [[nodiscard]] io_result connect_tcp(const std::string& host, std::uint16_t port,
-                                    clock_type::time_point deadline, int& fd_out);
+                                    clock_type::time_point deadline, int& fd_out,
+                                    ip_family family = ip_family::any);
 
 class socket_stream {
 public:

@@ -33,11 +33,15 @@ prober_actor::behavior_type prober_actor_impl(prober_actor::pointer,
   return {
       [timeout](probe_atom, const std::string& host, std::uint16_t port) {
         probe_result r;
-        peer_identity id;
-        r.ok = probe_peer(peer_address{host, port}, timeout, id, r.error);
-        r.node_id = std::move(id.node_id);
-        r.region = std::move(id.region);
-        r.cluster_port = id.cluster_port;
+        auto id = probe_peer(peer_address{host, port}, timeout);
+        if (!id) {
+          r.error = id.error().reason();
+          return r;
+        }
+        r.ok = true;
+        r.node_id = std::move(id->node_id);
+        r.region = std::move(id->region);
+        r.cluster_port = id->cluster_port;
         return r;
       },
   };
