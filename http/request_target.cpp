@@ -90,18 +90,6 @@ parsed_target parse_target(std::string_view raw) {
   return t;
 }
 
-bool needs_auth(auth_mode mode, bool write) noexcept {
-  switch (mode) {
-  case auth_mode::none:
-    return false;
-  case auth_mode::writes:
-    return write;
-  case auth_mode::all:
-    return true;
-  }
-  return true;
-}
-
 bool bearer_matches(std::string_view authorization, std::string_view secret) noexcept {
   constexpr std::string_view scheme = "bearer";
   if (authorization.size() <= scheme.size() ||

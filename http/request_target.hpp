@@ -35,10 +35,6 @@ struct parsed_target {
 /// Decodes %XX escapes ('+' stays '+'); false if a '%' is not followed by two hex digits.
 [[nodiscard]] bool percent_decode(std::string_view in, std::string& out);
 
-/// Whether an operation needs the auth key under `mode`: writes need it under `writes`
-/// and `all`, reads (GET of a key, /metrics) under `all`; /health never does.
-[[nodiscard]] bool needs_auth(auth_mode mode, bool write) noexcept;
-
 /// True if `authorization` (the header's value) is `Bearer <secret>` (scheme
 /// case-insensitive), compared in constant time.
 [[nodiscard]] bool bearer_matches(std::string_view authorization, std::string_view secret) noexcept;

@@ -1,5 +1,5 @@
-// I/O thread: the epoll loop, sockets and the hand-off of write batches. Request parsing
-// and replies live in requests.cpp.
+// I/O thread: the epoll loop and the sockets (io_thread.hpp). What requests mean is the
+// request pipeline's (request_pipeline.cpp).
 //
 // Loop iteration: epoll_wait -> accept / adopt / completions / read+parse per ready
 // connection -> send the write batch -> one send() per touched connection -> free closed
@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 
 #include "protocol/assert.hpp"
 #include "protocol/limits.hpp"
@@ -39,29 +38,14 @@ constexpr std::int64_t listener_backoff_ms = 100;   // out of fds: listener rest
 
 } // namespace
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
     : index_(index), ctx_(ctx), listen_fd_(listen_fd),
       front_listen_fd_(ctx.front ? ctx.front_listen_fd : -1),
+      protected_(ctx.options && protected_mode_active(*ctx.options)),
       own_metrics_(ctx.metrics ? nullptr : std::make_unique<front_metrics>()),
-      metrics_(ctx.metrics ? &ctx.metrics->binary_shards.at(index) : own_metrics_.get()),
-      http_metrics_(ctx.metrics ? &ctx.metrics->http : own_metrics_.get()), tokens_(ctx.tokens),
-      protected_(ctx.options && protected_mode_active(*ctx.options)) {
-  if (ctx.replication) {
-    eager_ops_ = cluster_batch_eager_ops;
-    eager_bytes_ = cluster_batch_eager_bytes;
-  }
+      pipeline_(index, ctx, *this,
+                ctx.metrics ? ctx.metrics->binary_shards.at(index) : *own_metrics_,
+                ctx.metrics ? ctx.metrics->http : *own_metrics_) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   KV_ASSERT(epoll_fd_ >= 0 && wake_fd_ >= 0);
@@ -119,58 +103,62 @@ void io_thread::adopt(int fd, bool front) {
 }
 
 connection_stats io_thread::stats() const {
-  return connection_stats{open_.load(), accepted_.load(), requests_.load(), protocol_errors_.load(),
-                          refused_.load()};
+  return connection_stats{open_.load(), accepted_.load(), pipeline_.requests(),
+                          pipeline_.protocol_errors(), refused_.load()};
 }
 
 void io_thread::run() {
   constexpr int max_events = 256;
   epoll_event events[max_events];
-  auto deadline = std::chrono::steady_clock::time_point::max();
   for (;;) {
-    if (stop_.load(std::memory_order_relaxed) && !draining_) {
-      // Stop taking new work; let the writes already accepted become durable.
-      draining_ = true;
-      listener_paused_until_ms_ = 0;
-      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_deadline_ms);
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-      if (front_listen_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, front_listen_fd_, nullptr);
-      for (auto& c : conns_)
-        if (!c->dead) set_interest(*c, false, c->want_write);
-      send_batch();
-    }
-    if (draining_ &&
-        ((in_flight_ == 0 && batch_.count == 0) || std::chrono::steady_clock::now() > deadline))
+    if (stop_.load(std::memory_order_relaxed) && !draining_) begin_drain();
+    if (draining_ && (pipeline_.idle() || std::chrono::steady_clock::now() > drain_deadline_))
       break;
     int timeout_ms = draining_ || !lingering_.empty() || listener_paused_until_ms_ ? 50 : 1000;
     int n = ::epoll_wait(epoll_fd_, events, max_events, timeout_ms);
     if (n < 0 && errno != EINTR) break;
     round_start_us_ = now_us();
-    for (int i = 0; i < n; ++i) {
-      void* tag = events[i].data.ptr;
-      if (tag == &listen_tag || tag == &front_listen_tag) {
-        on_accept(tag == &front_listen_tag);
-      } else if (tag == &wake_tag) {
-        on_wake();
-      } else if (tag == &completion_tag) {
-        on_completions();
-      } else {
-        auto* c = static_cast<connection*>(tag);
-        if (c->dead) continue;
-        std::uint32_t ev = events[i].events;
-        // HUP/ERR are reported even without EPOLLIN interest: a connection that is not
-        // reading (paused, closing, EOF seen) would spin on them, so it closes here.
-        if ((ev & (EPOLLHUP | EPOLLERR)) && !(c->interest & EPOLLIN)) {
-          close_connection(*c);
-          continue;
-        }
-        if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(*c);
-        if (!c->dead && (ev & EPOLLOUT)) on_writable(*c);
-      }
-    }
+    pipeline_.begin_round(round_start_us_);
+    for (int i = 0; i < n; ++i)
+      dispatch(events[i]);
     end_iteration();
   }
   shutdown_connections();
+}
+
+void io_thread::begin_drain() {
+  // Stop taking new work; let the writes already accepted become durable.
+  draining_ = true;
+  listener_paused_until_ms_ = 0;
+  drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_deadline_ms);
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  if (front_listen_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, front_listen_fd_, nullptr);
+  for (auto& c : conns_)
+    if (!c->dead) set_interest(*c, false, c->want_write);
+  pipeline_.send_batch();
+}
+
+void io_thread::dispatch(const epoll_event& e) {
+  void* tag = e.data.ptr;
+  if (tag == &listen_tag || tag == &front_listen_tag) {
+    on_accept(tag == &front_listen_tag);
+  } else if (tag == &wake_tag) {
+    on_wake();
+  } else if (tag == &completion_tag) {
+    pipeline_.on_completions();
+    if (!paused_.empty()) resume_paused();
+  } else {
+    auto* c = static_cast<connection*>(tag);
+    if (c->dead) return;
+    // HUP/ERR are reported even without EPOLLIN interest: a connection that is not
+    // reading (paused, closing, EOF seen) would spin on them, so it closes here.
+    if ((e.events & (EPOLLHUP | EPOLLERR)) && !(c->interest & EPOLLIN)) {
+      close_connection(*c);
+      return;
+    }
+    if (e.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(*c);
+    if (!c->dead && (e.events & EPOLLOUT)) flush(*c);
+  }
 }
 
 void io_thread::end_iteration() {
@@ -178,16 +166,13 @@ void io_thread::end_iteration() {
   // writes; all of it must be flushed and handed to storage before epoll_wait sleeps,
   // since nothing else would wake the loop for it.
   if (!paused_.empty()) resume_paused();
-  send_batch();
+  pipeline_.send_batch();
   for (std::size_t i = 0; i < dirty_.size(); ++i)
     flush(*dirty_[i]); // may grow dirty_
   dirty_.clear();
-  send_batch(); // flush() may have resumed a connection that queued writes
+  pipeline_.send_batch(); // flush() may have resumed a connection that queued writes
   const std::int64_t now = now_us();
-  const auto round_us =
-      static_cast<std::uint64_t>(std::max<std::int64_t>(now - round_start_us_, 0));
-  tally_.publish(*metrics_, round_us);
-  http_tally_.publish(*http_metrics_, round_us);
+  pipeline_.end_round(static_cast<std::uint64_t>(std::max<std::int64_t>(now - round_start_us_, 0)));
   sweep(now / 1000);
   reap();
 }
@@ -218,24 +203,8 @@ void io_thread::on_accept(bool front) {
     int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-      // Out of descriptors: the pending connection would make the (level-triggered)
-      // listener fire forever. Free the spare, accept and close the connection, take
-      // the spare back. If that fails too (another thread took the slot), stop
-      // watching the listener for a moment instead of spinning.
-      bool shed = false;
-      if (spare_fd_ >= 0) {
-        ::close(spare_fd_);
-        int victim = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (victim >= 0) ::close(victim);
-        spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        shed = victim >= 0;
-      }
-      if (shed) {
-        refused_.fetch_add(1, std::memory_order_relaxed);
-        ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      pause_listener();
+      if (shed_one(listen_fd)) continue;
+      pause_listener(); // instead of spinning on a listener that stays readable
       return;
     }
     if (fd < 0) return; // EAGAIN (another thread took it), or a transient error
@@ -252,7 +221,7 @@ void io_thread::on_accept(bool front) {
       // Refused by protected mode: answered here, on this thread, then closed.
       refused_.fetch_add(1, std::memory_order_relaxed);
       ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
-      if (connection* c = add_connection(fd, front)) refuse_protected(*c);
+      if (connection* c = add_connection(fd, front)) pipeline_.refuse(*c, protected_mode_refusal);
       continue;
     }
     accepted_.fetch_add(1, std::memory_order_relaxed);
@@ -263,6 +232,21 @@ void io_thread::on_accept(bool front) {
     else
       target->adopt(fd, front);
   }
+}
+
+bool io_thread::shed_one(int listen_fd) {
+  // The pending connection would make the (level-triggered) listener fire forever. Free
+  // the spare, accept and close the connection, take the spare back. That fails when
+  // another thread took the slot.
+  if (spare_fd_ < 0) return false;
+  ::close(spare_fd_);
+  int victim = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (victim >= 0) ::close(victim);
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (victim < 0) return false;
+  refused_.fetch_add(1, std::memory_order_relaxed);
+  ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 connection* io_thread::add_connection(int fd, bool front) {
@@ -292,26 +276,6 @@ connection* io_thread::add_connection(int fd, bool front) {
   return conns_.back().get();
 }
 
-void io_thread::refuse_protected(connection& c) {
-  // The reply goes out before the client's request is read; the lingering close then
-  // drops what it sends, so the kernel does not answer with a reset that would destroy
-  // the reply.
-  if (c.front) {
-    front_request req;
-    req.k = front_request::kind::refused;
-    req.status = 403;
-    req.close = true;
-    front_error(c, req, errc::unauthorized, protected_mode_refusal);
-    close_after_replies(c);
-  } else {
-    protocol_errors_.fetch_add(1, std::memory_order_relaxed);
-    reply(c, wire::status_error, protected_mode_refusal);
-    c.closing = true;
-    set_interest(c, false, c.want_write);
-    mark_dirty(c);
-  }
-}
-
 void io_thread::on_readable(connection& c) {
   if (c.lingering) {
     discard_input(c);
@@ -324,8 +288,8 @@ void io_thread::on_readable(connection& c) {
     ssize_t n = ::recv(c.fd, scratch_.data(), scratch_.size(), 0);
     if (n > 0) {
       c.last_input_ms = now_ms();
-      process_input(c, scratch_.data(), static_cast<std::size_t>(n));
-      if (batch_.count >= eager_ops_ || batch_.ops.size() >= eager_bytes_) send_batch();
+      pipeline_.process_input(c, scratch_.data(), static_cast<std::size_t>(n));
+      pipeline_.send_batch_if_eager();
       if (static_cast<std::size_t>(n) < scratch_.size()) return;
       continue;
     }
@@ -334,7 +298,7 @@ void io_thread::on_readable(connection& c) {
       // answered, if it still reads); then the connection closes.
       c.peer_closed = true;
       set_interest(c, false, c.want_write);
-      if (c.waiting.empty()) mark_dirty(c);
+      if (c.replies.nothing_waiting()) mark_dirty(c);
       return;
     }
     if (errno == EINTR) continue;
@@ -343,24 +307,31 @@ void io_thread::on_readable(connection& c) {
   }
 }
 
-void io_thread::on_writable(connection& c) {
-  flush(c);
-}
-
 void io_thread::mark_dirty(connection& c) {
   if (c.listed_dirty) return;
   c.listed_dirty = true;
   dirty_.push_back(&c);
 }
 
+void io_thread::stop_reading(connection& c) {
+  set_interest(c, false, c.want_write);
+}
+
+void io_thread::pause(connection& c) {
+  c.paused = true;
+  paused_.push_back(&c);
+  set_interest(c, false, c.want_write);
+}
+
 void io_thread::flush(connection& c) {
   c.listed_dirty = false;
   for (;;) {
     if (c.dead) return;
-    while (c.out_pos < c.out.size()) {
-      ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
+    while (!c.replies.all_sent()) {
+      std::string_view unsent = c.replies.unsent();
+      ssize_t n = ::send(c.fd, unsent.data(), unsent.size(), MSG_NOSIGNAL);
       if (n > 0) {
-        c.out_pos += static_cast<std::size_t>(n);
+        c.replies.sent(static_cast<std::size_t>(n));
         c.last_output_ms = round_start_us_ / 1000;
         continue;
       }
@@ -372,19 +343,17 @@ void io_thread::flush(connection& c) {
       close_connection(c); // the peer is gone
       return;
     }
-    c.out.clear();
-    c.out_pos = 0;
-    if (c.out.capacity() > (4u << 20)) std::string().swap(c.out);
+    c.replies.reset_sent();
     // Replies held back by the output limit can go now, and a connection paused at the
-    // limit parses again (no other event would wake it). Either may refill `out`.
-    if (!c.waiting.empty()) drain(c);
+    // limit parses again (no other event would wake it). Either may refill the output.
+    if (!c.replies.nothing_waiting()) pipeline_.drain(c);
     if (c.paused) resume(c);
-    if (c.dead || c.out.empty()) break;
+    if (c.dead || c.replies.all_sent()) break;
   }
   if (c.dead) return;
   if (c.want_write) set_interest(c, c.interest & EPOLLIN, false);
   // Everything queued so far is sent: only now may the connection end.
-  if (c.waiting.empty()) {
+  if (c.replies.nothing_waiting()) {
     if (c.peer_closed)
       close_connection(c);
     else if (c.closing && !c.lingering)
@@ -481,7 +450,7 @@ void io_thread::sweep_front(connection& c, std::int64_t now) {
     return;
   }
   c.request_seen_ms = 0;
-  const bool idle = c.waiting.empty() && c.out_pos == c.out.size() && !c.closing;
+  const bool idle = c.replies.finished() && !c.closing;
   if (!idle || now - std::max(c.last_input_ms, c.last_output_ms) < limit) return;
   // Replies still in the kernel's send queue are being read: the client is not idle
   // until it has taken them (a large reply can sit there long after the last send).
@@ -509,12 +478,9 @@ void io_thread::close_connection(connection& c) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
   c.dead = true;
-  remote_reads_ -= c.remote_reads; // its slots are never drained
-  c.remote_reads = 0;
-  if (c.listed_waiting) remove_from(waiting_, c);
+  pipeline_.forget(c);
   if (c.paused) remove_from(paused_, c);
   if (c.lingering) remove_from(lingering_, c);
-  c.listed_waiting = false;
   c.paused = false;
   dead_.push_back(&c);
   open_.fetch_sub(1, std::memory_order_relaxed);
@@ -538,26 +504,6 @@ void io_thread::reap() {
   dead_.clear();
 }
 
-bool io_thread::can_send_batch() const noexcept {
-  return in_flight_ == 0 || (in_flight_ < batches_in_flight_max &&
-                             in_flight_bytes_ + batch_.ops.size() <= batch_in_flight_bytes_max);
-}
-
-void io_thread::send_batch() {
-  if (batch_.count == 0 || !can_send_batch()) return;
-  batch_.origin = index_;
-  batch_.ticket = next_ticket_++;
-  in_flight_bytes_ += batch_.ops.size();
-  retained_.push_back(retained_batch{batch_.ticket, batch_.ops});
-  if (ctx_.replication)
-    caf::anon_send(ctx_.replication, std::move(batch_)); // a cluster: quorum writes
-  else
-    caf::anon_send(ctx_.storage, std::move(batch_));
-  batch_ = write_batch{};
-  batch_reads_ = 0;
-  ++in_flight_;
-}
-
 void io_thread::shutdown_connections() {
   // Whatever could be answered was answered while draining; flush it and close.
   for (auto& c : conns_) {
@@ -566,6 +512,32 @@ void io_thread::shutdown_connections() {
     close_connection(*c);
   }
   reap();
+}
+
+
+void io_thread::resume_paused() {
+  if (draining_) return;
+  std::vector<connection*> list = paused_; // resume() edits paused_
+  for (connection* c : list)
+    resume(*c);
+}
+
+bool io_thread::resume(connection& c) {
+  // resume() owns membership of paused_: it takes `c` out before parsing, and a parse
+  // that hits a limit again puts it back (the pipeline asks pause()).
+  if (c.dead || !c.paused) return true;
+  if (draining_ || pipeline_.must_pause(c)) return false;
+  c.paused = false;
+  remove_from(paused_, c);
+  c.last_input_ms = now_ms(); // the stall clock runs only while the node reads
+  bool read = !c.closing && !c.peer_closed;
+  set_interest(c, read, c.want_write);
+  pipeline_.parse_buffered(c);
+  return true;
+}
+
+void io_thread::remove_from(std::vector<connection*>& list, connection& c) {
+  list.erase(std::remove(list.begin(), list.end(), &c), list.end());
 }
 
 } // namespace minivault

@@ -52,15 +52,6 @@ TEST(request_target, invalid_targets_say_why) {
   EXPECT_EQ(parse_target("/" + std::string(65535, 'k')).kind, target_kind::key);
 }
 
-TEST(request_target, auth_needs_by_mode) {
-  EXPECT_FALSE(needs_auth(auth_mode::none, false));
-  EXPECT_FALSE(needs_auth(auth_mode::none, true));
-  EXPECT_FALSE(needs_auth(auth_mode::writes, false));
-  EXPECT_TRUE(needs_auth(auth_mode::writes, true));
-  EXPECT_TRUE(needs_auth(auth_mode::all, false));
-  EXPECT_TRUE(needs_auth(auth_mode::all, true));
-}
-
 TEST(request_target, bearer_matches_only_the_whole_key) {
   EXPECT_TRUE(bearer_matches("Bearer s3cret", "s3cret"));
   EXPECT_TRUE(bearer_matches("bearer s3cret", "s3cret"));
