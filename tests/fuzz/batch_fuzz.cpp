@@ -1,4 +1,4 @@
-// Fuzz target: the packed batch format (actors/durability/storage_actor.hpp) as a node receives it
+// Fuzz target: the packed batch format (actors/durability/batch_codec.hpp) as a node receives it
 // from a peer, a hint or a pull: unpack_batch (all of a batch message, for the storage
 // actor) and decode_packed_op (one op; the replication actor and max_version walk
 // batches with it). Per op: [flags:u8][key_len:u16][value_len:u32], then [hlc:u64]
@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/durability/storage_actor.hpp"
+#include "actors/durability/batch_codec.hpp"
 #include "fuzz_input.hpp"
 #include "protocol/wire.hpp"
 

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "actors/cluster/repair/cluster_codec.hpp"
-#include "actors/durability/storage_actor.hpp"
+#include "actors/durability/batch_codec.hpp"
 #include "fuzz_input.hpp"
 #include "protocol/wire.hpp"
 

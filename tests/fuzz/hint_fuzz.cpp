@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "actors/cluster/repair/hint_store.hpp"
-#include "actors/durability/storage_actor.hpp"
+#include "actors/durability/batch_codec.hpp"
 #include "fuzz_input.hpp"
 
 namespace {

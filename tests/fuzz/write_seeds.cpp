@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "actors/cluster/repair/cluster_codec.hpp"
-#include "actors/durability/storage_actor.hpp"
+#include "actors/durability/batch_codec.hpp"
 #include "protocol/compression.hpp"
 #include "protocol/wire.hpp"
 

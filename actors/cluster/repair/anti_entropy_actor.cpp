@@ -10,7 +10,7 @@
 
 #include "actors/cluster/repair/cluster_codec.hpp"
 #include "actors/telemetry/log.hpp"
-#include "actors/durability/storage_actor.hpp"
+#include "actors/durability/batch_codec.hpp"
 
 namespace minivault {
 

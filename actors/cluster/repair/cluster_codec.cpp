@@ -1,6 +1,6 @@
 #include "actors/cluster/repair/cluster_codec.hpp"
 
-#include "actors/durability/storage_actor.hpp"
+#include "actors/durability/batch_codec.hpp"
 #include "protocol/wire.hpp"
 
 namespace minivault {

@@ -27,7 +27,7 @@ public:
   struct hint {
     std::int64_t id = 0;
     std::uint32_t count = 0;
-    std::string ops; // packed versioned writes (storage_actor.hpp)
+    std::string ops; // packed versioned writes (batch_codec.hpp)
   };
 
   /// Opens (or creates) the store at `path`. nullptr with `error` set on failure.

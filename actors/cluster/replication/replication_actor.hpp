@@ -29,7 +29,7 @@
 #include "actors/cluster/repair/handoff_actor.hpp"
 #include "actors/cluster/replication/ordered_outcomes.hpp"
 #include "actors/cluster/replication/placement.hpp"
-#include "actors/durability/storage_actor.hpp"
+#include "actors/durability/batch_codec.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/limits.hpp"
 

@@ -1,4 +1,4 @@
-// The packed client_batch with versions (actors/durability/storage_actor.hpp): pack_versioned_write,
+// The packed batch with versions (actors/durability/batch_codec.hpp): pack_versioned_write,
 // decode_packed_op and unpack_batch round-trip, mix with unversioned ops, and refuse
 // truncated, garbage, unknown-flag and zero-version input.
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/durability/storage_actor.hpp"
+#include "actors/durability/batch_codec.hpp"
 
 namespace minivault {
 namespace {

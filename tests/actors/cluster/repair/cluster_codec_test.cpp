@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "actors/durability/storage_actor.hpp"
+#include "actors/durability/batch_codec.hpp"
 #include "protocol/limits.hpp"
 #include "storage/partition.hpp"
 
