@@ -9,11 +9,12 @@
 
 #include "actors/admission/ip_limiter.hpp"
 #include "actors/io/reply_queue.hpp"
+#include "protocol/unique_fd.hpp"
 
 namespace minivault {
 
 struct connection {
-  int fd = -1;
+  unique_fd fd;            // closed when the connection is freed or closed
   std::string in;          // unparsed input (only what did not parse in place)
   std::size_t need = 0;    // size of the incomplete frame at the front of `in`, if known
   reply_queue replies;     // encoded replies, in request order

@@ -27,14 +27,11 @@ namespace minivault {
 
 namespace {
 
-// Tags for the non-connection descriptors in epoll_event::data.ptr.
-char listen_tag, front_listen_tag, wake_tag, completion_tag;
 
 constexpr std::size_t scratch_bytes = 256u << 10;
 constexpr int drain_deadline_ms = 3000;
 constexpr std::int64_t linger_ms = 1000;            // lingering close: time bound
 constexpr std::size_t linger_bytes_max = 16u << 20; // ... and input bound
-constexpr std::int64_t listener_backoff_ms = 100;   // out of fds: listener rests
 
 } // namespace
 
@@ -46,33 +43,28 @@ io_thread::io_thread(std::uint32_t index, server_context& ctx, int listen_fd)
       pipeline_(index, ctx, *this,
                 ctx.metrics ? ctx.metrics->binary_shards.at(index) : *own_metrics_,
                 ctx.metrics ? ctx.metrics->http : *own_metrics_) {
-  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  KV_ASSERT(epoll_fd_ >= 0 && wake_fd_ >= 0);
+  epoll_fd_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  wake_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  KV_ASSERT(epoll_fd_ && wake_fd_);
   scratch_.resize(scratch_bytes);
-  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   bool watched = watch_listener();
   KV_ASSERT(watched);
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.ptr = &wake_tag;
-  KV_ASSERT(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
-  ev.data.ptr = &completion_tag;
-  KV_ASSERT(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ctx_.board->event_fd(index_), &ev) == 0);
+  ev.data.ptr = &wake_tag_;
+  KV_ASSERT(::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev) == 0);
+  ev.data.ptr = &completion_tag_;
+  KV_ASSERT(::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, ctx_.board->event_fd(index_), &ev) == 0);
 }
 
 io_thread::~io_thread() {
   join();
-  for (auto& c : conns_)
-    if (!c->dead) ::close(c->fd);
   {
     lock_guard guard(adopt_mutex_);
     for (auto [fd, front] : adopted_)
       ::close(fd);
   }
-  ::close(wake_fd_);
-  ::close(epoll_fd_);
-  if (spare_fd_ >= 0) ::close(spare_fd_);
 }
 
 void io_thread::start(std::vector<io_thread*> peers) {
@@ -91,7 +83,7 @@ void io_thread::join() {
 
 void io_thread::wake() {
   std::uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof(one));
+  (void)!::write(wake_fd_.get(), &one, sizeof(one));
 }
 
 void io_thread::adopt(int fd, bool front) {
@@ -115,7 +107,7 @@ void io_thread::run() {
     if (draining_ && (pipeline_.idle() || std::chrono::steady_clock::now() > drain_deadline_))
       break;
     int timeout_ms = draining_ || !lingering_.empty() || listener_paused_until_ms_ ? 50 : 1000;
-    int n = ::epoll_wait(epoll_fd_, events, max_events, timeout_ms);
+    int n = ::epoll_wait(epoll_fd_.get(), events, max_events, timeout_ms);
     if (n < 0 && errno != EINTR) break;
     round_start_us_ = now_us();
     pipeline_.begin_round(round_start_us_);
@@ -131,8 +123,8 @@ void io_thread::begin_drain() {
   draining_ = true;
   listener_paused_until_ms_ = 0;
   drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_deadline_ms);
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-  if (front_listen_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, front_listen_fd_, nullptr);
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, listen_fd_, nullptr);
+  if (front_listen_fd_ >= 0) ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, front_listen_fd_, nullptr);
   for (auto& c : conns_)
     if (!c->dead) set_interest(*c, false, c->want_write);
   pipeline_.send_batch();
@@ -140,11 +132,11 @@ void io_thread::begin_drain() {
 
 void io_thread::dispatch(const epoll_event& e) {
   void* tag = e.data.ptr;
-  if (tag == &listen_tag || tag == &front_listen_tag) {
-    on_accept(tag == &front_listen_tag);
-  } else if (tag == &wake_tag) {
+  if (tag == &listen_tag_ || tag == &front_listen_tag_) {
+    on_accept(tag == &front_listen_tag_);
+  } else if (tag == &wake_tag_) {
     on_wake();
-  } else if (tag == &completion_tag) {
+  } else if (tag == &completion_tag_) {
     pipeline_.on_completions();
     if (!paused_.empty()) resume_paused();
   } else {
@@ -177,105 +169,6 @@ void io_thread::end_iteration() {
   reap();
 }
 
-void io_thread::on_wake() {
-  std::uint64_t counter = 0;
-  (void)!::read(wake_fd_, &counter, sizeof(counter));
-  std::vector<std::pair<int, bool>> fds;
-  {
-    lock_guard guard(adopt_mutex_);
-    fds.swap(adopted_);
-  }
-  for (auto [fd, front] : fds) {
-    if (draining_) {
-      ::close(fd);
-      ctx_.open_connections.fetch_sub(1);
-    } else {
-      add_connection(fd, front);
-    }
-  }
-}
-
-void io_thread::on_accept(bool front) {
-  const int listen_fd = front ? front_listen_fd_ : listen_fd_;
-  for (int k = 0; k < 64; ++k) {
-    sockaddr_in peer{};
-    socklen_t peer_len = sizeof(peer);
-    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-      if (shed_one(listen_fd)) continue;
-      pause_listener(); // instead of spinning on a listener that stays readable
-      return;
-    }
-    if (fd < 0) return; // EAGAIN (another thread took it), or a transient error
-    if (ctx_.open_connections.load() >= ctx_.options->max_connections) {
-      ::close(fd); // over the connection limit: refuse rather than degrade everyone
-      refused_.fetch_add(1, std::memory_order_relaxed);
-      ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    ctx_.open_connections.fetch_add(1);
-    if (peer.sin_family != AF_INET || !client_allowed(protected_, ntohl(peer.sin_addr.s_addr))) {
-      // Refused by protected mode: answered here, on this thread, then closed.
-      refused_.fetch_add(1, std::memory_order_relaxed);
-      ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
-      if (connection* c = add_connection(fd, front)) pipeline_.refuse(*c, protected_mode_refusal);
-      continue;
-    }
-    accepted_.fetch_add(1, std::memory_order_relaxed);
-    ctx_.accepted_connections.fetch_add(1, std::memory_order_relaxed);
-    io_thread* target = peers_.empty() ? this : peers_[next_peer_++ % peers_.size()];
-    if (target == this)
-      add_connection(fd, front);
-    else
-      target->adopt(fd, front);
-  }
-}
-
-bool io_thread::shed_one(int listen_fd) {
-  // The pending connection would make the (level-triggered) listener fire forever. Free
-  // the spare, accept and close the connection, take the spare back. That fails when
-  // another thread took the slot.
-  if (spare_fd_ < 0) return false;
-  ::close(spare_fd_);
-  int victim = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-  if (victim >= 0) ::close(victim);
-  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (victim < 0) return false;
-  refused_.fetch_add(1, std::memory_order_relaxed);
-  ctx_.refused_connections.fetch_add(1, std::memory_order_relaxed);
-  return true;
-}
-
-connection* io_thread::add_connection(int fd, bool front) {
-  auto c = std::make_unique<connection>();
-  c->fd = fd;
-  c->front = front;
-  c->slot = conns_.size();
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = c.get();
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    ::close(fd);
-    ctx_.open_connections.fetch_sub(1);
-    return nullptr;
-  }
-  c->interest = EPOLLIN;
-  c->last_input_ms = c->last_output_ms = now_ms();
-  if (ctx_.ip_limits && ctx_.ip_limits->enabled()) {
-    sockaddr_in peer{};
-    socklen_t len = sizeof(peer);
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
-        peer.sin_family == AF_INET)
-      c->ip_bucket = ctx_.ip_limits->attach(ntohl(peer.sin_addr.s_addr), now_us());
-  }
-  open_.fetch_add(1, std::memory_order_relaxed);
-  conns_.push_back(std::move(c));
-  return conns_.back().get();
-}
-
 void io_thread::on_readable(connection& c) {
   if (c.lingering) {
     discard_input(c);
@@ -285,7 +178,7 @@ void io_thread::on_readable(connection& c) {
   // level-triggered, so what is left is reported again.
   for (int round = 0; round < 16; ++round) {
     if (c.dead || c.paused || c.closing || c.peer_closed || draining_) return;
-    ssize_t n = ::recv(c.fd, scratch_.data(), scratch_.size(), 0);
+    ssize_t n = ::recv(c.fd.get(), scratch_.data(), scratch_.size(), 0);
     if (n > 0) {
       c.last_input_ms = now_ms();
       pipeline_.process_input(c, scratch_.data(), static_cast<std::size_t>(n));
@@ -329,7 +222,7 @@ void io_thread::flush(connection& c) {
     if (c.dead) return;
     while (!c.replies.all_sent()) {
       std::string_view unsent = c.replies.unsent();
-      ssize_t n = ::send(c.fd, unsent.data(), unsent.size(), MSG_NOSIGNAL);
+      ssize_t n = ::send(c.fd.get(), unsent.data(), unsent.size(), MSG_NOSIGNAL);
       if (n > 0) {
         c.replies.sent(static_cast<std::size_t>(n));
         c.last_output_ms = round_start_us_ / 1000;
@@ -365,7 +258,7 @@ void io_thread::linger(connection& c) {
   // Closing a socket with unread input makes the kernel send RST, which can destroy
   // replies still in flight, the error reply included. So: shut our side, read and drop
   // what the client still sends (bounded in bytes and time), then close.
-  ::shutdown(c.fd, SHUT_WR);
+  ::shutdown(c.fd.get(), SHUT_WR);
   c.lingering = true;
   c.in.clear();
   c.linger_until_ms = now_ms() + linger_ms;
@@ -375,7 +268,7 @@ void io_thread::linger(connection& c) {
 
 void io_thread::discard_input(connection& c) {
   for (int round = 0; round < 16; ++round) {
-    ssize_t n = ::recv(c.fd, scratch_.data(), scratch_.size(), 0);
+    ssize_t n = ::recv(c.fd.get(), scratch_.data(), scratch_.size(), 0);
     if (n > 0) {
       c.discarded += static_cast<std::size_t>(n);
       if (c.discarded > linger_bytes_max) break;
@@ -388,28 +281,10 @@ void io_thread::discard_input(connection& c) {
   close_connection(c);
 }
 
-bool io_thread::watch_listener() {
-  // EPOLLEXCLUSIVE: a new connection wakes one waiting I/O thread, not all of them.
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-  ev.data.ptr = &listen_tag;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return false;
-  if (front_listen_fd_ < 0) return true;
-  ev.data.ptr = &front_listen_tag;
-  return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, front_listen_fd_, &ev) == 0;
-}
-
-void io_thread::pause_listener() {
-  if (listener_paused_until_ms_ != 0 || draining_) return;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-  if (front_listen_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, front_listen_fd_, nullptr);
-  listener_paused_until_ms_ = now_ms() + listener_backoff_ms;
-}
-
 void io_thread::sweep(std::int64_t now) {
   if (listener_paused_until_ms_ != 0 && now >= listener_paused_until_ms_ && !draining_) {
     listener_paused_until_ms_ = 0;
-    if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (!spare_fd_) spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     (void)watch_listener(); // as before the pause: a refusal leaves accepting to other threads
   }
   for (std::size_t i = 0; i < lingering_.size(); ++i)
@@ -455,7 +330,7 @@ void io_thread::sweep_front(connection& c, std::int64_t now) {
   // Replies still in the kernel's send queue are being read: the client is not idle
   // until it has taken them (a large reply can sit there long after the last send).
   int unsent = 0;
-  if (::ioctl(c.fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) {
+  if (::ioctl(c.fd.get(), SIOCOUTQ, &unsent) == 0 && unsent > 0) {
     c.last_output_ms = now;
     return;
   }
@@ -469,14 +344,14 @@ void io_thread::set_interest(connection& c, bool want_read, bool want_write) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = &c;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
   c.interest = events;
 }
 
 void io_thread::close_connection(connection& c) {
   if (c.dead) return;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
-  ::close(c.fd);
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
+  c.fd.reset();
   c.dead = true;
   pipeline_.forget(c);
   if (c.paused) remove_from(paused_, c);

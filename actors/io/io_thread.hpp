@@ -26,6 +26,7 @@
 #include "actors/io/server_context.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/thread_annotations.hpp"
+#include "protocol/unique_fd.hpp"
 
 namespace minivault {
 
@@ -90,12 +91,15 @@ private:
   void stop_reading(connection& c) override;
   void pause(connection& c) override;
 
+  // Tags of the non-connection descriptors in epoll_event::data.ptr.
+  inline static char listen_tag_ = 0, front_listen_tag_ = 0, wake_tag_ = 0, completion_tag_ = 0;
+
   std::uint32_t index_;
   server_context& ctx_;
   int listen_fd_;
   int front_listen_fd_; // -1 when no front protocol is served
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  unique_fd epoll_fd_;
+  unique_fd wake_fd_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::vector<io_thread*> peers_;
@@ -110,7 +114,7 @@ private:
   std::vector<connection*> dead_;                  // closed this iteration, freed by reap()
   std::vector<connection*> lingering_;             // error sent, discarding input until closed
   std::int64_t last_sweep_ms_ = 0;
-  int spare_fd_ = -1;                         // given up to accept-and-close when out of fds
+  unique_fd spare_fd_;                        // given up to accept-and-close when out of fds
   std::int64_t listener_paused_until_ms_ = 0; // out of fds: listener off until then
   bool draining_ = false;                     // stop requested: finishing in-flight writes
   std::chrono::steady_clock::time_point drain_deadline_;
