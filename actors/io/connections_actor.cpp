@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -21,35 +20,27 @@ void connections_state::stop_all() {
   for (auto& t : threads)
     t->join();
   threads.clear();
-  if (listen_fd >= 0) ::close(listen_fd);
-  if (front_listen_fd >= 0) ::close(front_listen_fd);
-  listen_fd = front_listen_fd = -1;
+  listen_fd.reset();
+  front_listen_fd.reset();
 }
 
-int open_listener(const std::string& bind_address, std::uint16_t port, std::string& error) {
+result<unique_fd> open_listener(const std::string& bind_address, std::uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
-  if (::inet_pton(AF_INET, bind_address.c_str(), &addr.sin_addr) != 1) {
-    error = "invalid bind address '" + bind_address + "' (expected IPv4, e.g. 0.0.0.0)";
-    return -1;
-  }
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = std::string("socket: ") + std::strerror(errno);
-    return -1;
-  }
+  if (::inet_pton(AF_INET, bind_address.c_str(), &addr.sin_addr) != 1)
+    return status(errc::config_error,
+                  "invalid bind address '" + bind_address + "' (expected IPv4, e.g. 0.0.0.0)");
+  unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return status(errc::io_error, std::string("socket: ") + std::strerror(errno));
   // SO_REUSEADDR lets a restarted node bind while old connections sit in TIME_WAIT.
   // (No SO_REUSEPORT: a second node on the same port must fail, not share it.)
   int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(fd, 1024) != 0) {
-    error = "cannot listen on " + bind_address + ":" + std::to_string(port) + ": " +
-            std::strerror(errno);
-    ::close(fd);
-    return -1;
-  }
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(fd.get(), 1024) != 0)
+    return status(errc::io_error, "cannot listen on " + bind_address + ":" +
+                                      std::to_string(port) + ": " + std::strerror(errno));
   return fd;
 }
 
@@ -57,8 +48,8 @@ connections_actor::behavior_type
 connections_actor_impl(connections_actor::stateful_pointer<connections_state> self,
                        server_context* ctx, int listen_fd, std::size_t io_threads) {
   auto& st = self->state;
-  st.listen_fd = listen_fd;
-  st.front_listen_fd = ctx->front_listen_fd;
+  st.listen_fd.reset(listen_fd);
+  st.front_listen_fd.reset(ctx->front_listen_fd);
   std::vector<io_thread*> peers;
   for (std::size_t i = 0; i < io_threads; ++i) {
     st.threads.push_back(

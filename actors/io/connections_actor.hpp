@@ -8,13 +8,15 @@
 #include "actors/io/io_thread.hpp"
 #include "actors/io/server_context.hpp"
 #include "protocol/actors.hpp"
+#include "protocol/status.hpp"
+#include "protocol/unique_fd.hpp"
 
 namespace minivault {
 
 struct connections_state {
   static inline const char* name = "minivault.connections";
-  int listen_fd = -1;
-  int front_listen_fd = -1; // the front protocol's (HTTP) listener, if any
+  unique_fd listen_fd;
+  unique_fd front_listen_fd; // the front protocol's (HTTP) listener, if any
   std::vector<std::unique_ptr<io_thread>> threads;
   void stop_all();
   ~connections_state() { stop_all(); }
@@ -27,9 +29,8 @@ connections_actor::behavior_type
 connections_actor_impl(connections_actor::stateful_pointer<connections_state> self,
                        server_context* ctx, int listen_fd, std::size_t io_threads);
 
-/// Opens the client listener on `bind_address:port`. Returns the fd, or -1 with
-/// `error` set (e.g. the port is in use).
-[[nodiscard]] int open_listener(const std::string& bind_address, std::uint16_t port,
-                                std::string& error);
+/// Opens a client listener on `bind_address:port` (non-blocking). Errors: config_error
+/// (not an IPv4 address), io_error (e.g. the port is in use), with the reason.
+[[nodiscard]] result<unique_fd> open_listener(const std::string& bind_address, std::uint16_t port);
 
 } // namespace minivault

@@ -37,13 +37,13 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  std::string error;
   static const http::codec http_codec; // HTTP/JSON, served by the node's I/O threads
-  auto n = node::start(opts, error, &http_codec);
-  if (!n) {
-    std::fprintf(stderr, "minivault: %s\n", error.c_str());
+  auto started = node::start(opts, &http_codec);
+  if (!started) {
+    std::fprintf(stderr, "minivault: %s\n", started.error().reason().c_str());
     return 1;
   }
+  std::unique_ptr<node> n = std::move(started).value();
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log(log_level::info, std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));

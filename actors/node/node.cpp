@@ -98,111 +98,119 @@ node::node(const node_options& opts)
     : opts_(opts), started_(std::chrono::steady_clock::now()), tokens_(opts.rate_limit_ops),
       ip_limits_(opts.rate_limit_per_ip_ops) {}
 
-std::unique_ptr<node> node::start(const node_options& opts, std::string& error,
-                                  const front_codec* http) {
+result<std::unique_ptr<node>> node::start(const node_options& opts, const front_codec* http) {
   std::unique_ptr<node> n(new node(opts));
+  if (status opened = n->open_store(); !opened) return opened;
+  const bool clustered = !opts.peers.empty();
+  if (clustered)
+    if (status configured = n->configure_cluster(); !configured) return configured;
+  n->opts_.max_connections = clamp_to_fd_limit(opts.max_connections);
+  // Closed by their owners on every early return below; the connections actor takes
+  // them over once it is spawned.
+  auto listener = open_listener(opts.bind_address, opts.port);
+  if (!listener) return listener.error();
+  unique_fd front_listener; // HTTP's, with -http
+  if (opts.http_port != 0) {
+    if (!http)
+      return status(errc::config_error, "-http was given but this program has no HTTP front-end");
+    n->ctx_.front = http;
+    auto opened = open_listener(opts.bind_address, opts.http_port);
+    if (!opened) return opened.error();
+    front_listener = std::move(*opened);
+  }
+  const std::size_t threads = io_thread_count(opts);
+  n->spawn_core(threads, clustered);
+  if (clustered)
+    if (status started = n->start_cluster(); !started) return started;
+  n->serve(std::move(*listener), std::move(front_listener), threads);
+  return n;
+}
+
+status node::open_store() {
   storage::engine_options eo;
-  eo.dir = opts.data_dir;
-  eo.cache_bytes_max = opts.cache_mb << 20;
-  eo.fsync = opts.fsync;
-  eo.compress_bytes_min = opts.compress_bytes_min;
-  eo.value_bytes_max = opts.value_bytes_max;
+  eo.dir = opts_.data_dir;
+  eo.cache_bytes_max = opts_.cache_mb << 20;
+  eo.fsync = opts_.fsync;
+  eo.compress_bytes_min = opts_.compress_bytes_min;
+  eo.value_bytes_max = opts_.value_bytes_max;
   eo.background_checkpoints = true; // the sync actor checkpoints, not the writer
   auto opened = storage::engine::open(eo);
-  if (!opened) {
-    error = opened.error().reason();
-    return nullptr;
-  }
-  n->engine_ = std::move(opened).value();
-  auto st = n->engine_->stats();
-  n->node_id_ = opts.node_name.empty() ? hex_id(st.node_id) : opts.node_name;
+  if (!opened) return opened.error();
+  engine_ = std::move(opened).value();
+  auto st = engine_->stats();
+  node_id_ = opts_.node_name.empty() ? hex_id(st.node_id) : opts_.node_name;
   if (st.corrupt_records_cut > 0)
     log(log_level::warning,
         "cut " + std::to_string(st.corrupt_records_cut) +
             " damaged log row tail(s) at open (copies kept in table quarantine)");
-  log(log_level::info, "opened " + opts.data_dir + ": " + std::to_string(st.keys) + " keys");
+  log(log_level::info, "opened " + opts_.data_dir + ": " + std::to_string(st.keys) + " keys");
+  return {};
+}
 
-  const bool clustered = !opts.peers.empty();
-  if (clustered) {
-    n->cluster_ = std::make_unique<cluster>();
-    if (status configured = n->cluster_->configure(opts); !configured) {
-      error = configured.reason();
-      return nullptr;
-    }
-    // No tombstone may go before anti-entropy has seen the peers hold it (it raises the
-    // horizon); the storage actor starts compacting before the cluster actors exist.
-    n->engine_->set_tombstone_horizon_ms(0);
-  }
+status node::configure_cluster() {
+  cluster_ = std::make_unique<cluster>();
+  if (status configured = cluster_->configure(opts_); !configured) return configured;
+  // No tombstone may go before anti-entropy has seen the peers hold it (it raises the
+  // horizon); the storage actor starts compacting before the cluster actors exist.
+  engine_->set_tombstone_horizon_ms(0);
+  return {};
+}
 
-  n->opts_.max_connections = clamp_to_fd_limit(opts.max_connections);
-  // Closed by their owners on every early return below; the connections actor takes
-  // them over once it is spawned.
-  unique_fd listener(open_listener(opts.bind_address, opts.port, error));
-  if (!listener) return nullptr;
-  unique_fd front_listener; // HTTP's, with -http
-  if (opts.http_port != 0) {
-    if (!http) {
-      error = "-http was given but this program has no HTTP front-end";
-      return nullptr;
-    }
-    n->ctx_.front = http;
-    front_listener.reset(open_listener(opts.bind_address, opts.http_port, error));
-    if (!front_listener) return nullptr;
-  }
-
-  std::size_t threads = io_thread_count(opts);
-  n->board_ = std::make_unique<completion_board>(threads);
-  n->metrics_ = std::make_unique<node_metrics>(threads);
-  n->cfg_ = make_caf_config(clustered, opts);
-  n->sys_ = std::make_unique<caf::actor_system>(*n->cfg_);
-  n->storage_ = n->sys_->spawn<caf::detached>(
-      storage_actor_impl, n->engine_.get(), n->board_.get(), opts.fsync,
-      std::chrono::milliseconds(storage_tick_ms), &n->metrics_->commit_batch_writes);
-  n->sync_ = n->sys_->spawn<caf::detached>(sync_actor_impl, n->engine_.get(), opts.fsync,
-                                           std::chrono::milliseconds(opts.fsync_interval_ms));
-  n->ctx_.options = &n->opts_;
-  n->ctx_.engine = n->engine_.get();
-  n->ctx_.storage = n->storage_;
-  n->ctx_.board = n->board_.get();
-  n->ctx_.metrics = n->metrics_.get();
-  n->ctx_.tokens = &n->tokens_;
-  n->ctx_.ip_limits = &n->ip_limits_;
-  if (n->tokens_.enabled() || n->ip_limits_.enabled())
-    n->rate_limiter_ = n->sys_->spawn(rate_limiter_actor_impl, &n->tokens_, &n->ip_limits_);
-  node* self = n.get();
-  n->ctx_.health_json = [self] { return self->health_json(); };
-  n->ctx_.metrics_text = [self] { return self->metrics_text(); };
-  if (status registered = n->register_metrics(); !registered.ok()) {
+void node::spawn_core(std::size_t threads, bool clustered) {
+  board_ = std::make_unique<completion_board>(threads);
+  metrics_ = std::make_unique<node_metrics>(threads);
+  cfg_ = make_caf_config(clustered, opts_);
+  sys_ = std::make_unique<caf::actor_system>(*cfg_);
+  storage_ = sys_->spawn<caf::detached>(storage_actor_impl, engine_.get(), board_.get(),
+                                        opts_.fsync, std::chrono::milliseconds(storage_tick_ms),
+                                        &metrics_->commit_batch_writes);
+  sync_ = sys_->spawn<caf::detached>(sync_actor_impl, engine_.get(), opts_.fsync,
+                                     std::chrono::milliseconds(opts_.fsync_interval_ms));
+  ctx_.options = &opts_;
+  ctx_.engine = engine_.get();
+  ctx_.storage = storage_;
+  ctx_.board = board_.get();
+  ctx_.metrics = metrics_.get();
+  ctx_.tokens = &tokens_;
+  ctx_.ip_limits = &ip_limits_;
+  if (tokens_.enabled() || ip_limits_.enabled())
+    rate_limiter_ = sys_->spawn(rate_limiter_actor_impl, &tokens_, &ip_limits_);
+  ctx_.health_json = [this] { return health_json(); };
+  ctx_.metrics_text = [this] { return metrics_text(); };
+  if (status registered = register_metrics(); !registered.ok()) {
     // Fixed names and help texts: only a programming error gets here.
     log(log_level::error, "metrics: " + registered.reason());
     KV_ASSERT(registered.ok());
   }
-  n->ctx_.on_fatal = [self](const std::string& why) {
+  ctx_.on_fatal = [this](const std::string& why) {
     log(log_level::error, "fatal: " + why + "; stopping");
-    self->failed_ = true;
+    failed_ = true;
     ::kill(::getpid(), SIGTERM); // main() waits for it and stops the node in order
   };
-  if (clustered) {
-    if (status started = n->cluster_->start(*n->sys_, opts, n->node_id_, *n->engine_,
-                                            n->storage_, *n->board_);
-        !started) {
-      error = started.reason();
-      return nullptr;
-    }
-    n->ctx_.replication = n->cluster_->replication;
-    n->ctx_.place = n->cluster_->place.get();
-  }
-  n->ctx_.front_listen_fd = front_listener.release(); // -1 without -http
-  n->connections_ = n->sys_->spawn<caf::detached>(connections_actor_impl, &n->ctx_,
-                                                  listener.release(), threads);
-  log(log_level::info, "node " + n->node_id_ + " serving the binary protocol on " +
-                           opts.bind_address + ":" + std::to_string(opts.port) + " with " +
+}
+
+status node::start_cluster() {
+  if (status started =
+          cluster_->start(*sys_, opts_, node_id_, *engine_, storage_, *board_);
+      !started)
+    return started;
+  ctx_.replication = cluster_->replication;
+  ctx_.place = cluster_->place.get();
+  return {};
+}
+
+void node::serve(unique_fd listener, unique_fd front_listener, std::size_t threads) {
+  ctx_.front_listen_fd = front_listener.release(); // -1 without -http
+  connections_ =
+      sys_->spawn<caf::detached>(connections_actor_impl, &ctx_, listener.release(), threads);
+  log(log_level::info, "node " + node_id_ + " serving the binary protocol on " +
+                           opts_.bind_address + ":" + std::to_string(opts_.port) + " with " +
                            std::to_string(threads) + " I/O threads");
-  if (opts.http_port != 0)
+  if (opts_.http_port != 0)
     log(log_level::info,
-        "serving HTTP/JSON on " + opts.bind_address + ":" + std::to_string(opts.http_port));
-  if (auto notice = protected_mode_notice(opts); !notice.empty()) log(log_level::warning, notice);
-  return n;
+        "serving HTTP/JSON on " + opts_.bind_address + ":" + std::to_string(opts_.http_port));
+  if (auto notice = protected_mode_notice(opts_); !notice.empty())
+    log(log_level::warning, notice);
 }
 
 std::string node::health_json() const {

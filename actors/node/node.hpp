@@ -15,6 +15,8 @@
 #include "actors/io/server_context.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/options.hpp"
+#include "protocol/status.hpp"
+#include "protocol/unique_fd.hpp"
 #include "storage/engine.hpp"
 
 namespace minivault {
@@ -23,10 +25,10 @@ class node {
 public:
   /// Opens the store, spawns the actors and starts serving. With `opts.http_port` set,
   /// `http` (which must outlive the node) is served on that port by the same I/O
-  /// threads. Returns nullptr with `error` set when the node cannot start (bad data
-  /// dir, port in use, ...).
-  [[nodiscard]] static std::unique_ptr<node> start(const node_options& opts, std::string& error,
-                                                   const front_codec* http = nullptr);
+  /// threads. Fails with the reason when the node cannot start: config_error (bad
+  /// options), io_error (port in use, data dir unusable), or the store's own error.
+  [[nodiscard]] static result<std::unique_ptr<node>> start(const node_options& opts,
+                                                           const front_codec* http = nullptr);
   ~node();
   node(const node&) = delete;
   node& operator=(const node&) = delete;
@@ -49,6 +51,12 @@ private:
   /// Has each component register its metric families, then seals the registry (once
   /// the counters exist, before anything can scrape).
   [[nodiscard]] status register_metrics();
+  // The steps of start(), in order.
+  [[nodiscard]] status open_store();
+  [[nodiscard]] status configure_cluster();
+  void spawn_core(std::size_t threads, bool clustered);
+  [[nodiscard]] status start_cluster();
+  void serve(unique_fd listener, unique_fd front_listener, std::size_t threads);
 
   node_options opts_;
   std::string node_id_;

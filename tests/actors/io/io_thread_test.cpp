@@ -74,10 +74,10 @@ protected:
     ctx_.health_json = [] { return std::string("{}"); };
     ctx_.on_fatal = [this](const std::string&) { fatal_ = true; };
     ctx_.storage = sys_->spawn<caf::detached>(fake_storage, cfg);
-    std::string error;
-    int fd = open_listener(opts_.bind_address, opts_.port, error);
-    ASSERT_GE(fd, 0) << error;
-    conns_ = sys_->spawn<caf::detached>(connections_actor_impl, &ctx_, fd, std::size_t{1});
+    auto listener = open_listener(opts_.bind_address, opts_.port);
+    ASSERT_TRUE(listener) << listener.error().reason();
+    conns_ = sys_->spawn<caf::detached>(connections_actor_impl, &ctx_, listener->release(),
+                                        std::size_t{1});
   }
   void TearDown() override {
     if (sys_) {

@@ -140,9 +140,9 @@ struct cluster_member {
     if (!dir.empty()) std::filesystem::remove_all(dir);
   }
   ::testing::AssertionResult start() {
-    std::string error;
-    n = node::start(opts, error);
-    if (!n) return ::testing::AssertionFailure() << error;
+    auto started = node::start(opts);
+    if (!started) return ::testing::AssertionFailure() << started.error().reason();
+    n = std::move(started).value();
     return ::testing::AssertionSuccess();
   }
   nlohmann::json health() const {
@@ -284,8 +284,9 @@ TEST(membership, a_taken_cluster_port_fails_the_start_cleanly) {
   cluster_member b(test::pick_free_port());
   b.opts.peers = a.opts.peers;
   b.opts.cluster_port = a.opts.cluster_port; // taken by node A
-  std::string error;
-  EXPECT_EQ(node::start(b.opts, error), nullptr);
+  auto refused = node::start(b.opts);
+  ASSERT_FALSE(refused);
+  const std::string error = refused.error().reason();
   EXPECT_NE(error.find("cannot listen for peers"), std::string::npos) << error;
   // Its client port was released: a node can start on it now.
   b.opts.cluster_port = test::pick_free_port();
