@@ -1,7 +1,8 @@
 #pragma once
 // The way back from the storage actor to the I/O threads: one lane per I/O thread, each a
 // mutex-guarded vector of (ticket, outcome) plus an eventfd that wakes the thread's epoll
-// loop. Writers: the storage actor (post). Reader: the lane's own I/O thread (take).
+// loop. Writers (post): the storage actor on one node; in a cluster the replication actor,
+// through ordered_outcomes. Reader (take): the lane's own I/O thread.
 // A lane holds at most `batches_in_flight_max` entries, because an I/O thread never has
 // more batches than that outstanding.
 #include <cstdint>

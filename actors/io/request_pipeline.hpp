@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "actors/admission/rate_limiter.hpp"
-#include "actors/durability/storage_actor.hpp"
+#include "actors/durability/batch_codec.hpp"
 #include "actors/io/connection.hpp"
 #include "actors/io/reply_encoders.hpp"
 #include "actors/io/server_context.hpp"

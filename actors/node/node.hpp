@@ -33,8 +33,9 @@ public:
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 
-  /// Stops in reverse order: connections (drain in-flight writes, bounded), then the
-  /// storage actor (commit what is queued), then the engine. Idempotent.
+  /// Stops in reverse order: connections (drain in-flight writes, bounded), the cluster
+  /// actors, the storage actor (commit what is queued), the sync actor, the rate limiter;
+  /// the engine closes when the node is destroyed. Idempotent.
   void stop();
 
   [[nodiscard]] std::uint16_t port() const noexcept { return opts_.port; }

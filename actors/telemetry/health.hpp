@@ -21,7 +21,8 @@ struct health_inputs {
   bool write_quorum_reachable = true; // false: fewer nodes up than the write quorum
 };
 
-/// Renders the health JSON object: `healthy`, or `degraded` while a peer is not up.
+/// Renders the health JSON object: `healthy`; `degraded` while a peer is not up;
+/// `no_quorum` while too few replicas are reachable for a write quorum.
 /// `cluster_port` appears only on a node with peers (peers find each other's cluster
 /// endpoint through it).
 [[nodiscard]] std::string render_health(const health_inputs& in);
