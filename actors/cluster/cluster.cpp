@@ -85,14 +85,22 @@ status cluster::start(caf::actor_system& sys, const node_options& opts, const st
 
   replication_config rc;
   rc.write_quorum = opts.write_quorum;
-  rc.read_quorum = place->replicas_per_partition() - opts.write_quorum + 1;
+  rc.read_quorum = read_quorum_for(place->replicas_per_partition(), opts.write_quorum);
   rc.timeout = timeout;
   rc.workers = opts.workers;
   rc.member_of_peer = member_of_peer;
   rc.lease_path = lease_path;
   rc.lease = lease;
-  replication = sys.spawn(replication_actor_impl, std::move(rc), place, clock.get(), &engine,
-                          storage, handoff, &board, &replication_stats, &handoff_stats);
+  replication_services rs;
+  rs.place = place;
+  rs.clock = clock.get();
+  rs.engine = &engine;
+  rs.storage = storage;
+  rs.handoff = handoff;
+  rs.board = &board;
+  rs.counters = &replication_stats;
+  rs.hints = &handoff_stats;
+  replication = sys.spawn(replication_actor_impl, std::move(rc), std::move(rs));
 
   // The endpoint hands hellos to membership, which is spawned after it (it needs the
   // endpoint's handle): a slot filled below.

@@ -29,6 +29,7 @@
 #include "actors/cluster/repair/handoff_actor.hpp"
 #include "actors/cluster/replication/ordered_outcomes.hpp"
 #include "actors/cluster/replication/placement.hpp"
+#include "actors/cluster/replication/quorum.hpp"
 #include "actors/durability/batch_codec.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/limits.hpp"
@@ -94,10 +95,8 @@ struct replication_state {
   /// One read a batch carries, until its replicas answered.
   struct read_job {
     std::string key;
-    std::size_t need = 1; // answers that resolve it
-    std::size_t asked = 0, answers = 0, failures = 0;
+    read_tally tally; // how many asked, answered, failed, and how many it needs
     bool resolved = false;
-    bool saw_timeout = false;
     bool found = false;    // some replica holds a record (maybe a tombstone)
     storage::version best; // the newest record seen
     bool best_tombstone = false;
@@ -105,21 +104,12 @@ struct replication_state {
     std::vector<std::pair<std::size_t, storage::version>> seen; // (member, its version)
   };
 
-  /// Per-op state bits of a pending batch.
-  struct op_flag {
-    static constexpr std::uint8_t needs_local = 1; // this node is one of the op's replicas
-    static constexpr std::uint8_t local_acked = 2; // ... and has made it durable
-    static constexpr std::uint8_t counted = 4;     // counted in `satisfied`
-  };
-
   /// One client batch until every replica answered.
   struct pending {
     std::uint32_t origin = 0;
     std::uint64_t ticket = 0;
-    bool uniform = true;                // every replica got every op: one counter for all
-    std::vector<std::uint8_t> acks;     // per op (one entry when uniform)
-    std::vector<std::uint8_t> possible; // replicas that may still ack, per op
-    std::vector<std::uint8_t> flags;    // op_flag bits, per op (one entry when uniform)
+    bool uniform = true;          // every replica got every op: one tally for all
+    std::vector<op_tally> tally;  // per op (one entry when uniform; none without writes)
     std::vector<std::vector<std::uint32_t>> ops_of; // per member: its ops (not uniform)
     std::size_t satisfied = 0;                      // ops (or the one group) at the write quorum
     std::size_t outstanding = 0;                    // replicas yet to answer
@@ -152,11 +142,21 @@ struct replication_state {
   std::vector<packed_op> ops; // scratch
 };
 
+/// What the replication actor works with besides its configuration. Everything pointed to
+/// outlives the actor (the cluster owns it).
+struct replication_services {
+  std::shared_ptr<const placement> place;
+  cluster_clock* clock = nullptr;
+  storage::engine* engine = nullptr; // this replica's reads
+  storage_actor storage;
+  handoff_actor handoff;
+  completion_board* board = nullptr;
+  replication_counters* counters = nullptr; // optional
+  handoff_counters* hints = nullptr;        // optional: the handoff actor's mailbox bound
+};
+
 replication_actor::behavior_type
 replication_actor_impl(replication_actor::stateful_pointer<replication_state> self,
-                       replication_config config, std::shared_ptr<const placement> place,
-                       cluster_clock* clock, storage::engine* engine, storage_actor storage,
-                       handoff_actor handoff, completion_board* board,
-                       replication_counters* counters, handoff_counters* hints);
+                       replication_config config, replication_services services);
 
 } // namespace minivault

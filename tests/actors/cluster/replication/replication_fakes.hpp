@@ -319,9 +319,16 @@ protected:
       peer_ctl[m] = std::make_shared<replica_ctl>();
       peers[m] = ts.sys->spawn(fake_peer, peer_ctl[m]);
     }
-    repl = ts.sys->spawn(replication_actor_impl, config, std::shared_ptr<const placement>(place),
-                         &clock, store.engine.get(), storage_actor{storage}, handoff_actor_, &board,
-                         &counters, &hint_counters);
+    replication_services services;
+    services.place = std::shared_ptr<const placement>(place);
+    services.clock = &clock;
+    services.engine = store.engine.get();
+    services.storage = storage_actor{storage};
+    services.handoff = handoff_actor_;
+    services.board = &board;
+    services.counters = &counters;
+    services.hints = &hint_counters;
+    repl = ts.sys->spawn(replication_actor_impl, config, std::move(services));
     sched->run();
   }
 

@@ -1,0 +1,31 @@
+#pragma once
+// The replication actor's steps, shared by its write path (write_path.cpp), its read path
+// (read_path.cpp) and its behavior (replication_actor.cpp). Internal to this folder.
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "actors/cluster/replication/replication_actor.hpp"
+
+namespace minivault::replication_detail {
+
+using self_ptr = replication_actor::stateful_pointer<replication_state>;
+using pending = replication_state::pending;
+using in_flight_iter = std::unordered_map<std::uint64_t, pending>::iterator;
+
+/// Could member `m` take a batch of `bytes` now? This node always can; a peer while it is
+/// up and under its bounds.
+[[nodiscard]] bool available(const replication_state& st, std::size_t m, std::size_t bytes);
+/// Posts the batch's outcome (once; later calls are ignored).
+void decide(replication_state& st, pending& p, errc result);
+/// True when the batch must go round again (see maybe_done in write_path.cpp).
+[[nodiscard]] bool maybe_done(replication_state& st, pending& p);
+/// One replica answer less (the batch is forgotten after the last), then the second round
+/// when `again`.
+void release_then(self_ptr self, in_flight_iter it, bool again);
+/// One round of a client batch: versions and sends its writes, starts its reads.
+void start_round(self_ptr self, std::shared_ptr<const client_batch> original, std::uint32_t round);
+/// Asks the replicas of read `j` of batch `id` for their records.
+void start_read(self_ptr self, std::uint64_t id, std::size_t j);
+
+} // namespace minivault::replication_detail
