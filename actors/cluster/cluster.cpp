@@ -64,8 +64,26 @@ status cluster::start(caf::actor_system& sys, const node_options& opts, const st
   const std::string lease_path = opts.data_dir + "/clock";
   const std::uint64_t lease = read_clock_lease(lease_path);
   clock = std::make_unique<cluster_clock>(engine.node_id(), std::max(engine.last_hlc(), lease));
-  const auto timeout = std::chrono::milliseconds(opts.request_timeout_ms);
+  spawn_repair(sys, opts, engine, storage);
+  spawn_replication(sys, opts, engine, storage, board, lease_path, lease);
+  // The endpoint hands hellos to membership, which is spawned after it (it needs the
+  // endpoint's handle): a slot filled below.
+  auto membership_slot = std::make_shared<membership_actor>();
+  if (status published = publish_endpoint(sys, opts, node_id, engine, storage, membership_slot);
+      !published)
+    return published;
+  spawn_membership(sys, opts, node_id);
+  *membership_slot = membership;
+  log(log_level::info, "cluster: member " + place->name(0) + ", " +
+                           std::to_string(place->members()) + " member(s), replication factor " +
+                           std::to_string(place->replicas_per_partition()) + ", write quorum " +
+                           std::to_string(opts.write_quorum) + ", peers on port " +
+                           std::to_string(port));
+  return {};
+}
 
+void cluster::spawn_repair(caf::actor_system& sys, const node_options& opts,
+                           storage::engine& engine, const storage_actor& storage) {
   handoff_config hc;
   hc.path = opts.data_dir + "/hints.db";
   for (const auto& p : opts.peers)
@@ -79,14 +97,20 @@ status cluster::start(caf::actor_system& sys, const node_options& opts, const st
 
   anti_entropy_config ac;
   ac.member_of_peer = member_of_peer;
-  ac.timeout = std::max(timeout, std::chrono::milliseconds(5000));
+  ac.timeout = std::max(std::chrono::milliseconds(opts.request_timeout_ms),
+                        std::chrono::milliseconds(5000));
   anti_entropy = sys.spawn<caf::detached>(anti_entropy_actor_impl, std::move(ac), &engine, storage,
                                           clock.get(), place, &anti_entropy_stats);
+}
 
+void cluster::spawn_replication(caf::actor_system& sys, const node_options& opts,
+                                storage::engine& engine, const storage_actor& storage,
+                                completion_board& board, const std::string& lease_path,
+                                std::uint64_t lease) {
   replication_config rc;
   rc.write_quorum = opts.write_quorum;
   rc.read_quorum = read_quorum_for(place->replicas_per_partition(), opts.write_quorum);
-  rc.timeout = timeout;
+  rc.timeout = std::chrono::milliseconds(opts.request_timeout_ms);
   rc.workers = opts.workers;
   rc.member_of_peer = member_of_peer;
   rc.lease_path = lease_path;
@@ -101,10 +125,12 @@ status cluster::start(caf::actor_system& sys, const node_options& opts, const st
   rs.counters = &replication_stats;
   rs.hints = &handoff_stats;
   replication = sys.spawn(replication_actor_impl, std::move(rc), std::move(rs));
+}
 
-  // The endpoint hands hellos to membership, which is spawned after it (it needs the
-  // endpoint's handle): a slot filled below.
-  auto membership_slot = std::make_shared<membership_actor>();
+status cluster::publish_endpoint(caf::actor_system& sys, const node_options& opts,
+                                 const std::string& node_id, storage::engine& engine,
+                                 const storage_actor& storage,
+                                 std::shared_ptr<membership_actor> membership_slot) {
   endpoint_config ec{node_id,
                      opts.region,
                      opts.auth_key,
@@ -124,14 +150,18 @@ status cluster::start(caf::actor_system& sys, const node_options& opts, const st
   if (!published)
     return status(errc::io_error, "cannot listen for peers on " + listen + ":" +
                                       std::to_string(port) + ": " + sys.render(published.error()));
+  return {};
+}
 
+void cluster::spawn_membership(caf::actor_system& sys, const node_options& opts,
+                               const std::string& node_id) {
   membership_config mc;
   mc.node_id = node_id;
   mc.region = opts.region;
   mc.peers = opts.peers;
   mc.board = &peers;
   mc.secret = opts.auth_key;
-  mc.tls = tls;
+  mc.tls = !opts.tls_cert.empty();
   mc.self_name = place->name(0);
   mc.timing.jitter_percent = 50;
   mc.own_endpoint = caf::actor_cast<caf::strong_actor_ptr>(endpoint);
@@ -148,13 +178,6 @@ status cluster::start(caf::actor_system& sys, const node_options& opts, const st
     }
   };
   membership = sys.spawn(membership_actor_impl, std::move(mc));
-  *membership_slot = membership;
-  log(log_level::info, "cluster: member " + place->name(0) + ", " +
-                           std::to_string(place->members()) + " member(s), replication factor " +
-                           std::to_string(place->replicas_per_partition()) + ", write quorum " +
-                           std::to_string(opts.write_quorum) + ", peers on port " +
-                           std::to_string(port));
-  return {};
 }
 
 void cluster::stop(caf::scoped_actor& self) {

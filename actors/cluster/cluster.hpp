@@ -52,6 +52,21 @@ struct cluster {
                              const storage_actor& storage, completion_board& board);
   /// Stops replication first (pending writes are answered), then the rest. Idempotent.
   void stop(caf::scoped_actor& self);
+
+private:
+  // The steps of start(), in order.
+  void spawn_repair(caf::actor_system& sys, const node_options& opts, storage::engine& engine,
+                    const storage_actor& storage);
+  void spawn_replication(caf::actor_system& sys, const node_options& opts,
+                         storage::engine& engine, const storage_actor& storage,
+                         completion_board& board, const std::string& lease_path,
+                         std::uint64_t lease);
+  [[nodiscard]] status publish_endpoint(caf::actor_system& sys, const node_options& opts,
+                                        const std::string& node_id, storage::engine& engine,
+                                        const storage_actor& storage,
+                                        std::shared_ptr<membership_actor> membership_slot);
+  void spawn_membership(caf::actor_system& sys, const node_options& opts,
+                        const std::string& node_id);
 };
 
 } // namespace minivault
