@@ -178,8 +178,8 @@ using rate_limiter_actor =
 using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<connection_stats>,
                                            caf::replies_to<stop_atom>::with<bool>>;
 
-/// What a node publishes on its cluster port (actors/cluster/membership/membership_actor.hpp): only what a
-/// peer may ask, nothing that controls the node.
+/// What a node publishes on its cluster port (actors/cluster/endpoint/peer_endpoint.hpp):
+/// only what a peer may ask, nothing that controls the node.
 /// - (challenge_atom, nonce_a): replies (nonce_b, node_id, proof_b); see peer_auth.hpp.
 /// - (peer_auth_atom, node_id_a, nonce_b, proof_a): true once the sender is trusted.
 /// - (ping_atom, from_node_id): a peer's heartbeat; replies (node_id, region).

@@ -14,6 +14,7 @@
 #include "actors/cluster/repair/anti_entropy_actor.hpp"
 #include "actors/cluster/replication/cluster_clock.hpp"
 #include "actors/cluster/repair/handoff_actor.hpp"
+#include "actors/cluster/endpoint/peer_endpoint.hpp"
 #include "actors/cluster/membership/membership_actor.hpp"
 #include "actors/cluster/replication/placement.hpp"
 #include "actors/cluster/replication/replication_actor.hpp"

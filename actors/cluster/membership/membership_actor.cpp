@@ -3,17 +3,18 @@
 //                 (connect_atom) --> monitor + connected
 //             --> due_heartbeats --> peer (ping_atom) --> heard
 //             --> expire_silent --> drop handle; snapshot --> peer_board
-//   (ping_atom, from) --> (node_id, region)
+//   (hello_atom, node_id, endpoint) from this node's endpoint --> on_connected
 //   down_msg of a peer's handle --> lost
 #include "actors/cluster/membership/membership_actor.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 
-#include "actors/cluster/repair/cluster_codec.hpp"
-#include "actors/telemetry/log.hpp"
+#include <set>
+
 #include "actors/cluster/membership/peer_auth.hpp"
 #include "actors/cluster/membership/peer_probe.hpp"
+#include "actors/telemetry/log.hpp"
 #include "protocol/security.hpp"
 
 namespace minivault {
@@ -22,10 +23,6 @@ std::int64_t membership_state::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                started)
       .count();
-}
-
-bool endpoint_state::trusts(const caf::strong_actor_ptr& sender) const {
-  return config.secret.empty() || (sender && trusted.count(sender->node()) > 0);
 }
 
 prober_actor::behavior_type prober_actor_impl(prober_actor::pointer,
@@ -270,96 +267,6 @@ membership_actor::behavior_type membership_actor_impl(self_ptr self, membership_
           self->send_exit(p, caf::exit_reason::user_shutdown);
         self->quit();
         return true;
-      },
-  };
-}
-
-peer_endpoint_actor::behavior_type
-peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
-                   endpoint_config config) {
-  self->state.config = std::move(config);
-  // Anything else a stranger sends is dropped silently (no log line per message); a
-  // request gets an error back. The endpoint never quits on it.
-  self->set_default_handler(caf::drop);
-  return {
-      [self](challenge_atom,
-             const std::string& nonce_a) -> caf::result<std::string, std::string, std::string> {
-        auto& st = self->state;
-        const auto& sender = self->current_sender();
-        if (!sender) return caf::make_error(caf::sec::invalid_argument);
-        std::string nonce_b = make_nonce();
-        if (st.challenges.insert_or_assign(sender->node(), nonce_b).second) {
-          // Bounded: past the limit the oldest open challenge goes (that peer retries),
-          // so strangers cannot wipe everyone's handshakes at once.
-          st.challenge_order.push_back(sender->node());
-          while (st.challenge_order.size() > endpoint_challenges_max) {
-            st.challenges.erase(st.challenge_order.front());
-            st.challenge_order.pop_front();
-          }
-        }
-        return {nonce_b, st.config.node_id,
-                peer_proof(st.config.secret, "server", nonce_a, st.config.node_id)};
-      },
-      [self](peer_auth_atom, const std::string& node_a, const std::string& nonce_b,
-             const std::string& proof_a) -> caf::result<bool> {
-        auto& st = self->state;
-        const auto& sender = self->current_sender();
-        if (!sender) return false;
-        auto it = st.challenges.find(sender->node());
-        if (it == st.challenges.end() || it->second != nonce_b) return false;
-        st.challenges.erase(it); // each nonce is good for one proof
-        if (!constant_time_equal(proof_a,
-                                 peer_proof(st.config.secret, "client", nonce_b, node_a))) {
-          log(log_level::warning,
-              "a peer claiming to be " + node_a + " failed to prove the cluster secret");
-          return false;
-        }
-        if (st.trusted.insert(sender->node()).second) {
-          st.trusted_order.push_back(sender->node());
-          while (st.trusted_order.size() > endpoint_trusted_max) { // the oldest re-proves
-            st.trusted.erase(st.trusted_order.front());
-            st.trusted_order.pop_front();
-          }
-        }
-        return true;
-      },
-      [self](ping_atom, const std::string&) -> caf::result<std::string, std::string> {
-        if (!self->state.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
-        return {self->state.config.node_id, self->state.config.region};
-      },
-      [self](replicate_atom, versioned_writes& b) -> caf::result<replica_ack> {
-        auto& st = self->state;
-        if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
-        if (!st.config.storage) return caf::make_error(caf::sec::invalid_argument);
-        if (st.config.clock) st.config.clock->observe(max_version(b.ops, b.count));
-        return self->delegate(st.config.storage, replicate_atom_v, std::move(b));
-      },
-      [self](digest_atom) -> caf::result<std::string> {
-        auto& st = self->state;
-        if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
-        if (!st.config.engine) return caf::make_error(caf::sec::invalid_argument);
-        std::vector<std::uint64_t> digests;
-        st.config.engine->partition_digests(digests);
-        std::string out;
-        pack_digests(digests, out);
-        return out;
-      },
-      [self](pull_atom, std::uint32_t p, std::string& have) -> caf::result<pull_reply> {
-        auto& st = self->state;
-        if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
-        if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);
-        return self->delegate(st.config.anti_entropy, pull_atom_v, p, std::move(have));
-      },
-      [self](hello_atom, const std::string& node_id, const caf::strong_actor_ptr& ep) {
-        auto& st = self->state;
-        if (st.trusts(self->current_sender()) && st.config.on_hello)
-          st.config.on_hello(node_id, ep);
-      },
-      [self](read_atom, std::string& key) -> caf::result<read_reply> {
-        auto& st = self->state;
-        if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
-        if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);
-        return self->delegate(st.config.anti_entropy, read_atom_v, std::move(key));
       },
   };
 }

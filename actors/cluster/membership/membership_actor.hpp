@@ -13,20 +13,17 @@
 //     down_after_ms (e.g. SIGSTOPped, whose TCP connection stays open) or whose handle
 //     goes down is marked down and retried after backoff_min_ms.
 // Decisions live in peer_tracker; this actor only carries them out. Every tick it
-// publishes a snapshot to the peer_board that health reads.
-#include <deque>
+// publishes a snapshot to the peer_board that health reads. The peers' pings (and
+// everything else they ask) are answered by the peer endpoint
+// (actors/cluster/endpoint/peer_endpoint.hpp), which hands hellos to this actor.
 #include <functional>
-#include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "actors/cluster/replication/cluster_clock.hpp"
 #include "actors/cluster/membership/peer_tracker.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/thread_annotations.hpp"
-#include "storage/engine.hpp"
 
 namespace minivault {
 
@@ -86,41 +83,6 @@ struct membership_state {
 membership_actor::behavior_type
 membership_actor_impl(membership_actor::stateful_pointer<membership_state> self,
                       membership_config config);
-
-/// What the peer endpoint needs: who this node is, and the secret peers must prove.
-struct endpoint_config {
-  std::string node_id;
-  std::string region;
-  std::string secret; // empty: every peer is trusted
-  /// A trusted peer's hello (TLS), handed to membership.
-  std::function<void(const std::string&, const caf::strong_actor_ptr&)> on_hello;
-  // Where peers' requests go (all optional: a missing one refuses those requests).
-  storage_actor storage;                   // replicate_atom
-  anti_entropy_actor anti_entropy;         // pull_atom, read_atom
-  const storage::engine* engine = nullptr; // digest_atom
-  cluster_clock* clock = nullptr;          // observes the versions peers send
-};
-
-/// Bounds of the endpoint's per-connection state (oldest entries go first).
-inline constexpr std::size_t endpoint_challenges_max = 1024;
-inline constexpr std::size_t endpoint_trusted_max = 1024;
-
-struct endpoint_state {
-  static inline const char* name = "minivault.peer_endpoint";
-  endpoint_config config;
-  std::map<caf::node_id, std::string> challenges; // nonce handed to each connecting node
-  std::deque<caf::node_id> challenge_order;       // insertion order, for eviction
-  std::set<caf::node_id> trusted;                 // nodes that proved the secret
-  std::deque<caf::node_id> trusted_order;
-  [[nodiscard]] bool trusts(const caf::strong_actor_ptr& sender) const;
-};
-
-/// The actor a node publishes on its cluster port: answers challenges, proofs and
-/// heartbeats, and nothing else, so a stranger who reaches the port cannot control the
-/// node.
-peer_endpoint_actor::behavior_type
-peer_endpoint_impl(peer_endpoint_actor::stateful_pointer<endpoint_state> self,
-                   endpoint_config config);
 
 /// The prober of one peer's client port (spawn detached: it blocks).
 prober_actor::behavior_type prober_actor_impl(prober_actor::pointer self,
