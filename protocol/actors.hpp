@@ -206,41 +206,53 @@ using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<read_atom, std::string>::with<read_reply>,
     caf::reacts_to<hello_atom, std::string, caf::strong_actor_ptr>>;
 
+/// Told when a peer comes up or goes down. Declared once; replication, handoff and
+/// anti-entropy extend it. Sender: only the membership actor, through the node's
+/// `on_peer_change` callback (actors/cluster/cluster.cpp), which sends each message to all
+/// three listeners, in the order membership saw the changes.
+/// - (peer_up_atom, peer, endpoint): `peer` is the index in node_options::peers
+///   (CLUSTER_NODES); `endpoint` is that peer's peer_endpoint_actor (actor_cast it),
+///   authenticated when -auth is set.
+/// - (peer_down_atom, peer): the peer is silent or its connection is gone.
+/// A listener replaces its handle for `peer` on each up (a peer may come up again with a
+/// new endpoint), drops it on down (sending nothing more to it until the next up), ignores
+/// an index it does not know, and never replies.
+using peer_listener_actor =
+    caf::typed_actor<caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
+                     caf::reacts_to<peer_down_atom, std::uint32_t>>;
+
 /// Quorum replication (actors/cluster/replication/replication_actor.hpp), local only.
 /// - client_batch: client writes and reads from an I/O thread; the writes versioned, sent
 ///   to every replica, and their outcome posted to the completion board once the write
 ///   quorum holds them (or it cannot: no_quorum, timeout); the reads asked of a read
 ///   quorum, their values posted with it.
-/// - (peer_up_atom, peer, endpoint) / (peer_down_atom, peer): from membership; `peer` is
-///   the index in node_options::peers.
+/// - peer_up / peer_down (peer_listener_actor): each starts a new epoch of that member's
+///   link (late answers of older epochs are ignored); an entry that is this node is ignored.
 /// - stop_atom: replies true, quits (pending batches are answered shutting_down).
-using replication_actor = caf::typed_actor<
-    caf::reacts_to<client_batch>, caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
-    caf::reacts_to<peer_down_atom, std::uint32_t>, caf::replies_to<stop_atom>::with<bool>>;
+using replication_actor =
+    peer_listener_actor::extend<caf::reacts_to<client_batch>,
+                                caf::replies_to<stop_atom>::with<bool>>;
 
 /// Hinted handoff (actors/cluster/repair/handoff_actor.hpp).
 /// - (hint_atom, peer, versioned_writes): writes `peer` missed; stored durably (bounded).
-/// - peer_up / peer_down: as for replication; hints go to a peer while it is up.
+/// - peer_up / peer_down (peer_listener_actor): hints go to a peer while it is up.
 /// - tick_atom: its own timer (delivery).
 /// - stop_atom: replies true, quits.
 using handoff_actor =
-    caf::typed_actor<caf::reacts_to<hint_atom, std::uint32_t, versioned_writes>,
-                     caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
-                     caf::reacts_to<peer_down_atom, std::uint32_t>, caf::reacts_to<tick_atom>,
-                     caf::replies_to<stop_atom>::with<bool>>;
+    peer_listener_actor::extend<caf::reacts_to<hint_atom, std::uint32_t, versioned_writes>,
+                                caf::reacts_to<tick_atom>, caf::replies_to<stop_atom>::with<bool>>;
 
 /// Anti-entropy (actors/cluster/repair/anti_entropy_actor.hpp; detached: reads may touch SQLite).
-/// - peer_up / peer_down: as for replication.
+/// - peer_up / peer_down (peer_listener_actor): rounds go to up peers only.
 /// - tick_atom: its own timer: one comparison round with the next peer.
 /// - (pull_atom, partition, have): a peer's pull, delegated by the endpoint.
 /// - (read_atom, key): a peer's read, delegated by the endpoint.
 /// - stop_atom: replies true, quits.
-using anti_entropy_actor =
-    caf::typed_actor<caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
-                     caf::reacts_to<peer_down_atom, std::uint32_t>, caf::reacts_to<tick_atom>,
-                     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<pull_reply>,
-                     caf::replies_to<read_atom, std::string>::with<read_reply>,
-                     caf::replies_to<stop_atom>::with<bool>>;
+using anti_entropy_actor = peer_listener_actor::extend<
+    caf::reacts_to<tick_atom>,
+    caf::replies_to<pull_atom, std::uint32_t, std::string>::with<pull_reply>,
+    caf::replies_to<read_atom, std::string>::with<read_reply>,
+    caf::replies_to<stop_atom>::with<bool>>;
 
 /// Cluster membership (actors/cluster/membership/membership_actor.hpp), local only (never published).
 /// - tick_atom: its own timer (attempts, heartbeats, expiry, the health snapshot).
