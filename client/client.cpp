@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "protocol/compression.hpp"
+#include "protocol/enum_names.hpp"
 
 namespace minivault::client {
 
@@ -55,23 +56,9 @@ const char* unsendable(wire::opcode code, std::string_view key, std::string_view
 } // namespace
 
 std::string_view to_string(status s) noexcept {
-  switch (s) {
-  case status::ok:
-    return "ok";
-  case status::not_found:
-    return "not found";
-  case status::error_reply:
-    return "error";
-  case status::io_error:
-    return "io error";
-  case status::timeout:
-    return "timeout";
-  case status::protocol_error:
-    return "protocol error";
-  case status::invalid_request:
-    return "invalid request";
-  }
-  return "unknown";
+  static constexpr std::string_view names[] = {
+      "ok", "not found", "error", "io error", "timeout", "protocol error", "invalid request"};
+  return enum_name(s, names, std::string_view("unknown"));
 }
 
 std::string result::message() const {

@@ -3,7 +3,10 @@
 // (inside an `outcome`, `caf::error` or a wire error reply); a missing key is `not_found`,
 // a normal result rather than a failure.
 #include <cstdint>
+#include <iterator>
 #include <string_view>
+
+#include "protocol/enum_names.hpp"
 
 namespace minivault {
 
@@ -25,41 +28,17 @@ enum class errc : std::uint8_t {
   config_error,    // a configuration value was refused
 };
 
-/// Short, stable, lower-case text for wire error replies and logs.
+/// Short, stable, lower-case text for wire error replies and logs (protocol/README.md §2),
+/// in the order of the enumerators.
+inline constexpr std::string_view errc_names[] = {
+    "ok",           "not found",    "bad request",  "bad frame", "too large", "bad compression",
+    "unauthorized", "rate limited", "overloaded",   "io error",  "corrupt",   "shutting down",
+    "no quorum",    "timeout",      "config error",
+};
+static_assert(std::size(errc_names) == static_cast<std::size_t>(errc::config_error) + 1);
+
 [[nodiscard]] constexpr std::string_view to_string(errc e) noexcept {
-  switch (e) {
-  case errc::ok:
-    return "ok";
-  case errc::not_found:
-    return "not found";
-  case errc::bad_request:
-    return "bad request";
-  case errc::bad_frame:
-    return "bad frame";
-  case errc::too_large:
-    return "too large";
-  case errc::bad_compression:
-    return "bad compression";
-  case errc::unauthorized:
-    return "unauthorized";
-  case errc::rate_limited:
-    return "rate limited";
-  case errc::overloaded:
-    return "overloaded";
-  case errc::io_error:
-    return "io error";
-  case errc::corrupt:
-    return "corrupt";
-  case errc::shutting_down:
-    return "shutting down";
-  case errc::no_quorum:
-    return "no quorum";
-  case errc::timeout:
-    return "timeout";
-  case errc::config_error:
-    return "config error";
-  }
-  return "unknown error";
+  return enum_name(e, errc_names, std::string_view("unknown error"));
 }
 
 } // namespace minivault

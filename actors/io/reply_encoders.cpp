@@ -1,6 +1,7 @@
 // Reply encoders (reply_encoders.hpp).
 #include "actors/io/reply_encoders.hpp"
 
+#include "protocol/enum_names.hpp"
 #include "protocol/wire.hpp"
 
 namespace minivault {
@@ -24,26 +25,11 @@ void binary_encoder::document(std::string& out, const reply_shape&, std::string_
 
 front_request front_shape(const reply_shape& s) {
   using fkind = front_request::kind;
+  // Indexed by op_kind: get, set, del, health, auth (no HTTP form: a GET), metrics.
+  static constexpr fkind kinds[] = {fkind::get,    fkind::put, fkind::del,
+                                    fkind::health, fkind::get, fkind::metrics};
   front_request req;
-  switch (s.op) {
-  case op_kind::set:
-    req.k = fkind::put;
-    break;
-  case op_kind::del:
-    req.k = fkind::del;
-    break;
-  case op_kind::health:
-    req.k = fkind::health;
-    break;
-  case op_kind::metrics:
-    req.k = fkind::metrics;
-    break;
-  case op_kind::get:
-  case op_kind::auth:
-  case op_kind::count_:
-    req.k = fkind::get;
-    break;
-  }
+  req.k = enum_name(s.op, kinds, fkind::get);
   req.head = s.head;
   req.close = s.close;
   return req;

@@ -1,45 +1,27 @@
 #include "actors/telemetry/metrics.hpp"
 
+#include <iterator>
+
+#include "protocol/enum_names.hpp"
+
 namespace minivault {
 
+namespace {
+
+constexpr const char* op_kind_names[] = {"get", "set", "delete", "health", "auth", "metrics"};
+static_assert(std::size(op_kind_names) == op_kinds);
+constexpr const char* op_result_names[] = {"ok",           "not_found",    "bad_request",
+                                           "unauthorized", "rate_limited", "error"};
+static_assert(std::size(op_result_names) == op_results);
+
+} // namespace
+
 const char* to_string(op_kind k) noexcept {
-  switch (k) {
-  case op_kind::get:
-    return "get";
-  case op_kind::set:
-    return "set";
-  case op_kind::del:
-    return "delete";
-  case op_kind::health:
-    return "health";
-  case op_kind::auth:
-    return "auth";
-  case op_kind::metrics:
-    return "metrics";
-  case op_kind::count_:
-    break;
-  }
-  return "unknown";
+  return enum_name(k, op_kind_names, "unknown");
 }
 
 const char* to_string(op_result r) noexcept {
-  switch (r) {
-  case op_result::ok:
-    return "ok";
-  case op_result::not_found:
-    return "not_found";
-  case op_result::bad_request:
-    return "bad_request";
-  case op_result::unauthorized:
-    return "unauthorized";
-  case op_result::rate_limited:
-    return "rate_limited";
-  case op_result::error:
-    return "error";
-  case op_result::count_:
-    break;
-  }
-  return "unknown";
+  return enum_name(r, op_result_names, "unknown");
 }
 
 const char* to_string(front_kind f) noexcept {

@@ -3,19 +3,13 @@
 #include <cstdio>
 
 #include "protocol/assert.hpp"
+#include "protocol/enum_names.hpp"
 
 namespace minivault {
 
 const char* to_string(metric_type t) noexcept {
-  switch (t) {
-  case metric_type::counter:
-    return "counter";
-  case metric_type::gauge:
-    return "gauge";
-  case metric_type::histogram:
-    return "histogram";
-  }
-  return "untyped";
+  static constexpr const char* names[] = {"counter", "gauge", "histogram"};
+  return enum_name(t, names, "untyped");
 }
 
 bool valid_metric_name(std::string_view name) noexcept {

@@ -2,20 +2,14 @@
 
 #include <algorithm>
 
-#include "storage/partition.hpp"
+#include "protocol/enum_names.hpp"
+#include "storage/partition.hpp" // mix64
 
 namespace minivault {
 
 const char* to_string(peer_state s) noexcept {
-  switch (s) {
-  case peer_state::connecting:
-    return "connecting";
-  case peer_state::up:
-    return "up";
-  case peer_state::down:
-    return "down";
-  }
-  return "unknown";
+  static constexpr const char* names[] = {"connecting", "up", "down"};
+  return enum_name(s, names, "unknown");
 }
 
 bool dials_peer(const std::string& self_name, const std::string& peer_name,
