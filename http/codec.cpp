@@ -247,8 +247,8 @@ void classify(const head& h, const node_options& opts, front_request& req) {
   // Auth is judged before anything else is said about the request (the I/O thread
   // checks it first), so an unauthenticated client learns nothing from validation.
   const access a = t.kind == target_kind::health ? access::open
-                   : read                         ? access::read
-                                                  : access::write;
+                   : read                        ? access::read
+                                                 : access::write;
   req.needs_auth = needs_credential(opts.auth, !opts.auth_key.empty(), a);
   req.credential_ok = req.needs_auth && bearer_matches(h.authorization, opts.auth_key);
   if (t.kind == target_kind::invalid) {

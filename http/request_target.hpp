@@ -21,8 +21,8 @@ enum class target_kind : std::uint8_t { key, health, metrics, invalid };
 
 struct parsed_target {
   target_kind kind = target_kind::invalid;
-  std::string key;   // target_kind::key: the decoded key (1..65535 bytes)
-  std::string error; // target_kind::invalid: why, for the 400 reply
+  std::string key;     // target_kind::key: the decoded key (1..65535 bytes)
+  std::string error;   // target_kind::invalid: why, for the 400 reply
   bool quorum = false; // ?consistency=quorum
 };
 

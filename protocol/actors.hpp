@@ -153,11 +153,11 @@ namespace minivault {
 /// - stop_atom: commits what is queued, closes the engine, replies true, quits.
 /// - (replicate_atom, versioned_writes): the same, for versioned writes (replication,
 ///   hints, repairs); replies a replica_ack once committed (or failed).
-using storage_actor = caf::typed_actor<
-    caf::reacts_to<client_batch>,
-    caf::replies_to<replicate_atom, versioned_writes>::with<replica_ack>,
-    caf::reacts_to<flush_atom>, caf::reacts_to<tick_atom>, caf::reacts_to<compact_atom>,
-    caf::replies_to<stop_atom>::with<bool>>;
+using storage_actor =
+    caf::typed_actor<caf::reacts_to<client_batch>,
+                     caf::replies_to<replicate_atom, versioned_writes>::with<replica_ack>,
+                     caf::reacts_to<flush_atom>, caf::reacts_to<tick_atom>,
+                     caf::reacts_to<compact_atom>, caf::replies_to<stop_atom>::with<bool>>;
 
 /// Durability housekeeping off the writer's thread (spawned detached: fsync blocks).
 /// - tick_atom: its own timer: fdatasync under policy `interval`, WAL checkpoints.
@@ -229,9 +229,8 @@ using peer_listener_actor =
 /// - peer_up / peer_down (peer_listener_actor): each starts a new epoch of that member's
 ///   link (late answers of older epochs are ignored); an entry that is this node is ignored.
 /// - stop_atom: replies true, quits (pending batches are answered shutting_down).
-using replication_actor =
-    peer_listener_actor::extend<caf::reacts_to<client_batch>,
-                                caf::replies_to<stop_atom>::with<bool>>;
+using replication_actor = peer_listener_actor::extend<caf::reacts_to<client_batch>,
+                                                      caf::replies_to<stop_atom>::with<bool>>;
 
 /// Hinted handoff (actors/cluster/repair/handoff_actor.hpp).
 /// - (hint_atom, peer, versioned_writes): writes `peer` missed; stored durably (bounded).
@@ -254,7 +253,8 @@ using anti_entropy_actor = peer_listener_actor::extend<
     caf::replies_to<read_atom, std::string>::with<read_reply>,
     caf::replies_to<stop_atom>::with<bool>>;
 
-/// Cluster membership (actors/cluster/membership/membership_actor.hpp), local only (never published).
+/// Cluster membership (actors/cluster/membership/membership_actor.hpp), local only (never
+/// published).
 /// - tick_atom: its own timer (attempts, heartbeats, expiry, the health snapshot).
 /// - (hello_atom, node_id, endpoint): a peer that dialed this node introduced its
 ///   endpoint (forwarded by this node's endpoint, from an authenticated sender).

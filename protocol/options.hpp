@@ -45,25 +45,25 @@ struct node_options {
   std::size_t workers = workers_default;                   // -workers
   std::string config_file;                                 // -config
   // minivault settings (same key in flags and file)
-  std::string bind_address = "0.0.0.0";                  // -bind
-  bool bind_explicit = false;                            // -bind was given (flag or file)
+  std::string bind_address = "0.0.0.0"; // -bind
+  bool bind_explicit = false;           // -bind was given (flag or file)
   bool protected_mode = true; // -protected-mode yes|no (see actors/admission/protected_mode.hpp)
-  std::string region = region_default;                   // -region
-  std::string node_name;                                 // -node-id ("" = generated, kept in data)
-  fsync_policy fsync = fsync_policy::none;               // -fsync
+  std::string region = region_default;     // -region
+  std::string node_name;                   // -node-id ("" = generated, kept in data)
+  fsync_policy fsync = fsync_policy::none; // -fsync
   std::uint32_t fsync_interval_ms = fsync_interval_ms_default; // -fsync-interval-ms
-  std::size_t value_bytes_max = value_bytes_max_default; // -value-max-bytes
+  std::size_t value_bytes_max = value_bytes_max_default;       // -value-max-bytes
   std::size_t compress_bytes_min = compress_bytes_min_default; // -compress-min-bytes
   std::size_t io_threads = 0;                            // -io-threads (0 = cores - 1, at least 1)
   std::size_t max_connections = connections_max_default; // -max-connections
   std::size_t replication_factor = replication_factor_default; // -replication-factor
-  std::size_t write_quorum = write_quorum_default;       // -write-quorum
+  std::size_t write_quorum = write_quorum_default;             // -write-quorum
   std::uint16_t cluster_port = 0; // -cluster-port (0 = client port + cluster_port_offset)
   std::uint32_t request_timeout_ms = request_timeout_ms_default; // -request-timeout-ms
-  std::uint32_t stall_timeout_ms = stall_timeout_ms_default; // -stall-timeout-ms
-  std::string log_level = "info";                        // -log-level: error|warning|info|debug
-  std::string tls_cert, tls_key, tls_ca;                 // -tls-cert, -tls-key, -tls-ca
-  std::vector<peer_address> peers;                       // CLUSTER_NODES / -cluster-nodes
+  std::uint32_t stall_timeout_ms = stall_timeout_ms_default;     // -stall-timeout-ms
+  std::string log_level = "info";        // -log-level: error|warning|info|debug
+  std::string tls_cert, tls_key, tls_ca; // -tls-cert, -tls-key, -tls-ca
+  std::vector<peer_address> peers;       // CLUSTER_NODES / -cluster-nodes
 };
 
 /// Outcome of parsing: either options, a request for help (`-h`), or an error message

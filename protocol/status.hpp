@@ -28,8 +28,7 @@ public:
   [[nodiscard]] errc code() const noexcept { return code_; }
   /// Empty on success; otherwise never empty (falls back to the code's text).
   [[nodiscard]] std::string reason() const {
-    if (ok() || !reason_.empty())
-      return reason_;
+    if (ok() || !reason_.empty()) return reason_;
     return std::string(to_string(code_));
   }
 

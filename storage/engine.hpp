@@ -153,8 +153,7 @@ public:
 
   /// Reads `key`'s record whatever it is: its version, whether it is a tombstone, and
   /// (live records only) its value. not_found: the engine holds no record of the key.
-  get_status read_record(std::string_view key, std::string& value, version& ver,
-                         bool& tombstone);
+  get_status read_record(std::string_view key, std::string& value, version& ver, bool& tombstone);
 
   // -- replication support (any thread unless noted) --------------------------------------
 

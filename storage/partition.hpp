@@ -32,9 +32,9 @@ inline constexpr std::uint32_t partition_count = 1024;
 /// which the writes arrived.
 [[nodiscard]] constexpr std::uint64_t digest_term(std::uint64_t key_hash, const version& v,
                                                   bool tombstone) noexcept {
-  return mix64(key_hash ^ (v.hlc * 0x9e3779b97f4a7c15ULL) ^
-               ((static_cast<std::uint64_t>(v.node) << 1 | (tombstone ? 1u : 0u)) *
-                0xc2b2ae3d27d4eb4fULL));
+  return mix64(
+      key_hash ^ (v.hlc * 0x9e3779b97f4a7c15ULL) ^
+      ((static_cast<std::uint64_t>(v.node) << 1 | (tombstone ? 1u : 0u)) * 0xc2b2ae3d27d4eb4fULL));
 }
 
 } // namespace minivault::storage

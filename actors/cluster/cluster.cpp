@@ -3,10 +3,10 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>
 
-#include "actors/cluster/replication/clock_lease.hpp"
-#include "actors/telemetry/log.hpp"
 #include "actors/admission/protected_mode.hpp"
+#include "actors/cluster/replication/clock_lease.hpp"
 #include "actors/node/stop_actor.hpp"
+#include "actors/telemetry/log.hpp"
 
 namespace minivault {
 
@@ -97,8 +97,8 @@ void cluster::spawn_repair(caf::actor_system& sys, const node_options& opts,
 
   anti_entropy_config ac;
   ac.member_of_peer = member_of_peer;
-  ac.timeout = std::max(std::chrono::milliseconds(opts.request_timeout_ms),
-                        std::chrono::milliseconds(5000));
+  ac.timeout =
+      std::max(std::chrono::milliseconds(opts.request_timeout_ms), std::chrono::milliseconds(5000));
   anti_entropy = sys.spawn<caf::detached>(anti_entropy_actor_impl, std::move(ac), &engine, storage,
                                           clock.get(), place, &anti_entropy_stats);
 }

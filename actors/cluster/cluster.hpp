@@ -11,11 +11,11 @@
 #include <memory>
 #include <string>
 
-#include "actors/cluster/repair/anti_entropy_actor.hpp"
-#include "actors/cluster/replication/cluster_clock.hpp"
-#include "actors/cluster/repair/handoff_actor.hpp"
 #include "actors/cluster/endpoint/peer_endpoint.hpp"
 #include "actors/cluster/membership/membership_actor.hpp"
+#include "actors/cluster/repair/anti_entropy_actor.hpp"
+#include "actors/cluster/repair/handoff_actor.hpp"
+#include "actors/cluster/replication/cluster_clock.hpp"
 #include "actors/cluster/replication/placement.hpp"
 #include "actors/cluster/replication/replication_actor.hpp"
 #include "protocol/options.hpp"
@@ -58,10 +58,9 @@ private:
   // The steps of start(), in order.
   void spawn_repair(caf::actor_system& sys, const node_options& opts, storage::engine& engine,
                     const storage_actor& storage);
-  void spawn_replication(caf::actor_system& sys, const node_options& opts,
-                         storage::engine& engine, const storage_actor& storage,
-                         completion_board& board, const std::string& lease_path,
-                         std::uint64_t lease);
+  void spawn_replication(caf::actor_system& sys, const node_options& opts, storage::engine& engine,
+                         const storage_actor& storage, completion_board& board,
+                         const std::string& lease_path, std::uint64_t lease);
   [[nodiscard]] status publish_endpoint(caf::actor_system& sys, const node_options& opts,
                                         const std::string& node_id, storage::engine& engine,
                                         const storage_actor& storage,

@@ -78,8 +78,7 @@ bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out)
   return true;
 }
 
-bool unpack_writes(std::string_view ops, std::uint32_t count,
-                   std::vector<storage::write_op>& out) {
+bool unpack_writes(std::string_view ops, std::uint32_t count, std::vector<storage::write_op>& out) {
   std::size_t pos = 0;
   packed_op op;
   for (std::uint32_t i = 0; i < count; ++i) {

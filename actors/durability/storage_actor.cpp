@@ -142,7 +142,8 @@ namespace {
 
 /// Queues a batch for the next group commit (committing at once past the byte bound).
 void enqueue(storage_actor::stateful_pointer<storage_state> self,
-             storage_state::queued_batch&& batch, caf::typed_response_promise<replica_ack> promise) {
+             storage_state::queued_batch&& batch,
+             caf::typed_response_promise<replica_ack> promise) {
   auto& st = self->state;
   st.queued_bytes += batch.ops.size();
   st.queued.push_back(std::move(batch));

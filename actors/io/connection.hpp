@@ -14,10 +14,10 @@
 namespace minivault {
 
 struct connection {
-  unique_fd fd;            // closed when the connection is freed or closed
-  std::string in;          // unparsed input (only what did not parse in place)
-  std::size_t need = 0;    // size of the incomplete frame at the front of `in`, if known
-  reply_queue replies;     // encoded replies, in request order
+  unique_fd fd;                 // closed when the connection is freed or closed
+  std::string in;               // unparsed input (only what did not parse in place)
+  std::size_t need = 0;         // size of the incomplete frame at the front of `in`, if known
+  reply_queue replies;          // encoded replies, in request order
   bool front = false;           // speaks the front codec (HTTP), not the binary protocol
   bool continue_sent = false;   // front: the interim reply for the request in `in` went out
   bool continue_wanted = false; // front: owed once the replies queued ahead are sent

@@ -39,8 +39,8 @@ result<unique_fd> open_listener(const std::string& bind_address, std::uint16_t p
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       ::listen(fd.get(), 1024) != 0)
-    return status(errc::io_error, "cannot listen on " + bind_address + ":" +
-                                      std::to_string(port) + ": " + std::strerror(errno));
+    return status(errc::io_error, "cannot listen on " + bind_address + ":" + std::to_string(port) +
+                                      ": " + std::strerror(errno));
   return fd;
 }
 

@@ -40,8 +40,7 @@ std::size_t request_pipeline::consume_front(connection& c, const char* data, std
       if (p.expect_continue && !c.continue_sent) offer_continue(c);
       break;
     }
-    if (p.st == front_parse::state::fatal)
-      protocol_errors_.fetch_add(1, std::memory_order_relaxed);
+    if (p.st == front_parse::state::fatal) protocol_errors_.fetch_add(1, std::memory_order_relaxed);
     client_request r = to_client_request(p.req);
     if (r.refusal != errc::ok && r.authorized)
       codec.append_error(r.refusal_reply, p.req, r.refusal, p.req.detail);

@@ -27,7 +27,6 @@ namespace minivault {
 
 namespace {
 
-
 constexpr std::size_t scratch_bytes = 256u << 10;
 constexpr int drain_deadline_ms = 3000;
 constexpr std::int64_t linger_ms = 1000;            // lingering close: time bound
@@ -388,7 +387,6 @@ void io_thread::shutdown_connections() {
   }
   reap();
 }
-
 
 void io_thread::resume_paused() {
   if (draining_) return;

@@ -118,9 +118,9 @@ private:
   std::int64_t listener_paused_until_ms_ = 0; // out of fds: listener off until then
   bool draining_ = false;                     // stop requested: finishing in-flight writes
   std::chrono::steady_clock::time_point drain_deadline_;
-  std::string scratch_;                       // receive buffer, parsed in place when possible
-  std::int64_t round_start_us_ = 0;           // when this round's epoll_wait returned
-  bool protected_ = false;                    // protected mode: serve loopback clients only
+  std::string scratch_;             // receive buffer, parsed in place when possible
+  std::int64_t round_start_us_ = 0; // when this round's epoll_wait returned
+  bool protected_ = false;          // protected mode: serve loopback clients only
 
   std::unique_ptr<front_metrics> own_metrics_; // when the context has no metrics
   request_pipeline pipeline_;

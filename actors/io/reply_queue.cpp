@@ -46,8 +46,8 @@ void reply_queue::deliver_reads(std::uint64_t ticket, std::vector<read_result>& 
   }
 }
 
-bool reply_queue::drain(std::uint64_t completed_ticket, const reply_encoder& enc,
-                        front_metrics& m, std::int64_t now_us) {
+bool reply_queue::drain(std::uint64_t completed_ticket, const reply_encoder& enc, front_metrics& m,
+                        std::int64_t now_us) {
   bool wrote = false;
   while (!waiting_.empty() && out_.size() - out_pos_ < limits_.out_bytes_soft_max) {
     reply_slot& s = waiting_.front();
@@ -64,7 +64,8 @@ bool reply_queue::drain(std::uint64_t completed_ticket, const reply_encoder& enc
 
 void reply_queue::append_answer(reply_slot& s, const reply_encoder& enc, front_metrics& m,
                                 std::int64_t now_us) {
-  const auto latency_us = static_cast<std::uint64_t>(std::max<std::int64_t>(now_us - s.start_us, 0));
+  const auto latency_us =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(now_us - s.start_us, 0));
   switch (s.k) {
   case reply_slot::kind::write_ack:
     m.count(s.shape.op, s.result == errc::ok ? op_result::ok : op_result::error);

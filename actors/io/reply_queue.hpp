@@ -63,9 +63,9 @@ struct reply_slot {
   reply_shape shape;
   std::int64_t start_us = 0; // write_ack, remote_read: when its round began (latency)
   std::uint64_t ticket = 0;
-  errc result = errc::ok;        // set when batch `ticket` failed
-  std::uint32_t read_index = 0;  // remote_read: which of the batch's reads
-  errc read_status = errc::ok;   // remote_read: its answer (`data` holds the value)
+  errc result = errc::ok;       // set when batch `ticket` failed
+  std::uint32_t read_index = 0; // remote_read: which of the batch's reads
+  errc read_status = errc::ok;  // remote_read: its answer (`data` holds the value)
   std::string data;
 };
 
@@ -136,8 +136,8 @@ private:
   std::string out_;         // encoded replies not yet sent
   std::size_t out_pos_ = 0; // bytes of out_ already sent
   std::deque<reply_slot> waiting_;
-  std::size_t waiting_bytes_ = 0; // sum of data sizes in waiting_
-  std::size_t remote_reads_ = 0;  // remote_read slots in waiting_
+  std::size_t waiting_bytes_ = 0;     // sum of data sizes in waiting_
+  std::size_t remote_reads_ = 0;      // remote_read slots in waiting_
   std::deque<pending_write> pending_; // in ticket order; pruned by drain()
 };
 

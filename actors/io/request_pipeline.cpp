@@ -226,7 +226,7 @@ void request_pipeline::document(connection& c, const client_request& r) {
   const bool health = r.shape.op == op_kind::health;
   std::string out;
   encoder(c).document(out, r.shape,
-                      health             ? ctx_.health_json()
+                      health              ? ctx_.health_json()
                       : ctx_.metrics_text ? ctx_.metrics_text()
                                           : std::string());
   tally(c).count(r.shape.op, op_result::ok);

@@ -35,14 +35,14 @@ namespace minivault {
 
 /// A request as either codec hands it to the pipeline.
 struct client_request {
-  reply_shape shape;          // shape.op: get, set, del, health or metrics
-  std::string_view key;       // get, set, del
-  std::string_view value;     // set: the bytes to store (decompressed)
-  bool quorum = false;        // get: a quorum read
-  bool authorized = true;     // the auth rule let it through (protocol/auth_rule.hpp)
-  bool metered = false;       // costs a rate-limit token (data ops)
-  errc refusal = errc::ok;    // refused after auth and the rate limit (e.g. an empty key)
-  std::string refusal_reply;  // the refusal, already encoded (the codec knew more); or empty
+  reply_shape shape;         // shape.op: get, set, del, health or metrics
+  std::string_view key;      // get, set, del
+  std::string_view value;    // set: the bytes to store (decompressed)
+  bool quorum = false;       // get: a quorum read
+  bool authorized = true;    // the auth rule let it through (protocol/auth_rule.hpp)
+  bool metered = false;      // costs a rate-limit token (data ops)
+  errc refusal = errc::ok;   // refused after auth and the rate limit (e.g. an empty key)
+  std::string refusal_reply; // the refusal, already encoded (the codec knew more); or empty
 };
 
 /// What the pipeline asks of the event loop that owns the sockets.
@@ -153,10 +153,10 @@ private:
   std::vector<completion> completions_;
   std::vector<connection*> waiting_; // connections whose replies may wait (listed_waiting)
 
-  client_batch batch_;             // the batch being filled
-  std::uint64_t next_ticket_ = 1;  // ticket of `batch_`
-  std::uint32_t batch_reads_ = 0;  // reads packed in `batch_`
-  std::size_t remote_reads_ = 0;   // remote_read slots over all connections
+  client_batch batch_;            // the batch being filled
+  std::uint64_t next_ticket_ = 1; // ticket of `batch_`
+  std::uint32_t batch_reads_ = 0; // reads packed in `batch_`
+  std::size_t remote_reads_ = 0;  // remote_read slots over all connections
   /// A batch is handed over early at these sizes (larger in a cluster, where every batch
   /// costs a message per replica).
   std::size_t eager_ops_ = batch_eager_ops;

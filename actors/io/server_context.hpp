@@ -7,13 +7,13 @@
 #include <functional>
 #include <string>
 
-#include "actors/io/completion_board.hpp"
-#include "protocol/front_codec.hpp"
 #include "actors/admission/ip_limiter.hpp"
-#include "actors/telemetry/metrics.hpp"
-#include "actors/cluster/replication/placement.hpp"
 #include "actors/admission/rate_limiter.hpp"
+#include "actors/cluster/replication/placement.hpp"
+#include "actors/io/completion_board.hpp"
+#include "actors/telemetry/metrics.hpp"
 #include "protocol/actors.hpp"
+#include "protocol/front_codec.hpp"
 #include "protocol/options.hpp"
 #include "storage/engine.hpp"
 

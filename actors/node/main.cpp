@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <thread>
 
-#include "actors/telemetry/log.hpp"
 #include "actors/node/node.hpp"
+#include "actors/telemetry/log.hpp"
 #include "http/codec.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/options.hpp"

@@ -10,17 +10,17 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 
+#include "actors/admission/protected_mode.hpp"
 #include "actors/cluster/cluster_metrics.hpp"
+#include "actors/durability/storage_actor.hpp"
 #include "actors/durability/storage_metrics.hpp"
+#include "actors/durability/sync_actor.hpp"
 #include "actors/io/connections_actor.hpp"
 #include "actors/io/io_metrics.hpp"
+#include "actors/node/stop_actor.hpp"
 #include "actors/telemetry/health.hpp"
 #include "actors/telemetry/log.hpp"
 #include "actors/telemetry/process_metrics.hpp"
-#include "actors/admission/protected_mode.hpp"
-#include "actors/node/stop_actor.hpp"
-#include "actors/durability/storage_actor.hpp"
-#include "actors/durability/sync_actor.hpp"
 #include "protocol/unique_fd.hpp"
 
 namespace minivault {
@@ -190,8 +190,7 @@ void node::spawn_core(std::size_t threads, bool clustered) {
 }
 
 status node::start_cluster() {
-  if (status started =
-          cluster_->start(*sys_, opts_, node_id_, *engine_, storage_, *board_);
+  if (status started = cluster_->start(*sys_, opts_, node_id_, *engine_, storage_, *board_);
       !started)
     return started;
   ctx_.replication = cluster_->replication;
@@ -209,8 +208,7 @@ void node::serve(unique_fd listener, unique_fd front_listener, std::size_t threa
   if (opts_.http_port != 0)
     log(log_level::info,
         "serving HTTP/JSON on " + opts_.bind_address + ":" + std::to_string(opts_.http_port));
-  if (auto notice = protected_mode_notice(opts_); !notice.empty())
-    log(log_level::warning, notice);
+  if (auto notice = protected_mode_notice(opts_); !notice.empty()) log(log_level::warning, notice);
 }
 
 std::string node::health_json() const {

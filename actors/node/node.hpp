@@ -7,12 +7,12 @@
 #include <memory>
 #include <string>
 
-#include "actors/io/completion_board.hpp"
+#include "actors/admission/rate_limiter.hpp"
 #include "actors/cluster/cluster.hpp"
+#include "actors/io/completion_board.hpp"
+#include "actors/io/server_context.hpp"
 #include "actors/telemetry/metrics.hpp"
 #include "actors/telemetry/metrics_registry.hpp"
-#include "actors/admission/rate_limiter.hpp"
-#include "actors/io/server_context.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/options.hpp"
 #include "protocol/status.hpp"

@@ -28,9 +28,7 @@ std::uint64_t resident_bytes() {
 
 std::string render_health(const health_inputs& in) {
   nlohmann::ordered_json j;
-  j["status"] = !in.write_quorum_reachable ? "no_quorum"
-                : in.all_peers_up          ? "healthy"
-                                           : "degraded";
+  j["status"] = !in.write_quorum_reachable ? "no_quorum" : in.all_peers_up ? "healthy" : "degraded";
   j["node_id"] = in.node_id;
   j["region"] = in.region;
   j["uptime_seconds"] = in.uptime_seconds;

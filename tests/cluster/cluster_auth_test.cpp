@@ -138,8 +138,8 @@ void wrong_secret_scenario(bool listed) {
     ++checks;
     std::this_thread::sleep_for(100ms);
   }
-  std::cout << "[ info ] wrong secret" << (listed ? " (listed as a member)" : "") << ": "
-            << checks << " rounds of checks over 4 s\n";
+  std::cout << "[ info ] wrong secret" << (listed ? " (listed as a member)" : "") << ": " << checks
+            << " rounds of checks over 4 s\n";
 
   // The correct nodes still replicate among themselves.
   test_client good(c.port(1));
@@ -154,7 +154,9 @@ void wrong_secret_scenario(bool listed) {
   impostor.stop();
 }
 
-TEST(ClusterAuth, WrongSecretNodeIsNeverTrusted) { wrong_secret_scenario(false); }
+TEST(ClusterAuth, WrongSecretNodeIsNeverTrusted) {
+  wrong_secret_scenario(false);
+}
 
 TEST(ClusterAuth, WrongSecretNodeAtAMemberAddressIsNeverTrusted) {
   wrong_secret_scenario(true);

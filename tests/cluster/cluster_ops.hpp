@@ -61,7 +61,8 @@ struct stream_stats {
 /// in flight, appending each to `ops` and recording its reply and latency. Ends after
 /// `ops_max` ops, when `stop` is set, or when the connection fails (e.g. the node died).
 /// With `auth`, sends AUTH first.
-inline stream_stats stream_ops(std::uint16_t port, const std::function<op_record(std::size_t)>& next_op,
+inline stream_stats stream_ops(std::uint16_t port,
+                               const std::function<op_record(std::size_t)>& next_op,
                                std::size_t ops_max, std::vector<op_record>& ops,
                                std::size_t window = 8, const std::atomic<bool>* stop = nullptr,
                                std::atomic<std::size_t>* acked_count = nullptr,
@@ -240,7 +241,8 @@ inline std::string summarize_failures(const std::vector<op_record>& ops,
 
 /// Applies the acknowledged ops of `ops` in order onto `expected` (for streams in which
 /// every op must be acknowledged).
-inline void apply_acked(const std::vector<op_record>& ops, std::map<std::string, key_state>& expected) {
+inline void apply_acked(const std::vector<op_record>& ops,
+                        std::map<std::string, key_state>& expected) {
   for (const auto& op : ops) {
     if (op.state != op_state::acked) continue;
     if (op.kind == op_kind::set)
@@ -314,8 +316,7 @@ wait_node_holds(std::uint16_t port, const std::map<std::string, std::vector<key_
     if (read_keys(port, pending, got, error, auth)) {
       for (const auto& k : pending) {
         const auto& options = allowed.at(k);
-        if (std::find(options.begin(), options.end(), got[k]) == options.end())
-          still.push_back(k);
+        if (std::find(options.begin(), options.end(), got[k]) == options.end()) still.push_back(k);
       }
       if (still.empty()) {
         if (full_pass) {
@@ -352,12 +353,10 @@ wait_node_holds(std::uint16_t port, const std::map<std::string, std::vector<key_
 }
 
 /// The same for exact expected states.
-inline ::testing::AssertionResult wait_node_holds(std::uint16_t port,
-                                                  const std::map<std::string, key_state>& expected,
-                                                  std::chrono::milliseconds timeout,
-                                                  const std::string& what,
-                                                  const std::string& auth = {},
-                                                  clock_type::duration* took = nullptr) {
+inline ::testing::AssertionResult
+wait_node_holds(std::uint16_t port, const std::map<std::string, key_state>& expected,
+                std::chrono::milliseconds timeout, const std::string& what,
+                const std::string& auth = {}, clock_type::duration* took = nullptr) {
   std::map<std::string, std::vector<key_state>> allowed;
   for (const auto& [k, v] : expected)
     allowed[k] = {v};
@@ -382,8 +381,8 @@ inline ::testing::AssertionResult node_holds_now(std::uint16_t port,
         << describe(v);
   }
   if (bad == 0) return ::testing::AssertionSuccess();
-  return r << "\n" << what << ": " << bad << " of " << expected.size() << " keys wrong on port "
-           << port;
+  return r << "\n"
+           << what << ": " << bad << " of " << expected.size() << " keys wrong on port " << port;
 }
 
 /// Reads `names` from every node of `c` into `seen` (one map per node); whether every

@@ -7,7 +7,8 @@
 // What is not tested here: that read repair (rather than hinted handoff or anti-entropy)
 // fixed a stale replica. Both catch a returning node up within about a second, and no
 // flag turns them off, so which mechanism won is not observable from outside; the unit
-// tests (tests/actors/cluster/replication/replication_reads_test.cpp) cover read repair deterministically.
+// tests (tests/actors/cluster/replication/replication_reads_test.cpp) cover read repair
+// deterministically.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -40,14 +41,19 @@ std::optional<raw_response> http_once(std::uint16_t port, const std::string& met
   raw_http h(port);
   if (!h.connected()) return std::nullopt;
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: t\r\n";
-  if (!body.empty() || method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "PUT")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n" + body;
   if (!h.send(req)) return std::nullopt;
   return h.read_response(timeout, method == "HEAD");
 }
 
-std::string json_value(const std::string& v) { return R"({"success":true,"data":")" + v + R"("})"; }
-std::string json_error(const std::string& e) { return R"({"success":false,"error":")" + e + R"("})"; }
+std::string json_value(const std::string& v) {
+  return R"({"success":true,"data":")" + v + R"("})";
+}
+std::string json_error(const std::string& e) {
+  return R"({"success":false,"error":")" + e + R"("})";
+}
 
 /// One HTTP request (on its own connection) and what it must answer.
 struct http_check {
@@ -246,10 +252,14 @@ TEST(ClusterReads, PipelinedQuorumReadsKeepOrderAndSeeTheConnectionsOwnWrites) {
     bool head = false;
   };
   const std::vector<hwant> hwants = {
-      {200, R"({"success":true})"}, {200, json_value("one")},
-      {200, "", true},              {200, json_value("why")},
-      {404, json_error("not found")}, {400, json_error("consistency must be one or quorum")},
-      {200, R"({"success":true})"}, {404, json_error("not found")},
+      {200, R"({"success":true})"},
+      {200, json_value("one")},
+      {200, "", true},
+      {200, json_value("why")},
+      {404, json_error("not found")},
+      {400, json_error("consistency must be one or quorum")},
+      {200, R"({"success":true})"},
+      {404, json_error("not found")},
       {200, json_value("why")},
   };
   for (std::size_t i = 0; i < hwants.size(); ++i) {
@@ -430,10 +440,9 @@ TEST(ClusterReads, EveryQuorumReadIsCountedOnceInTheMetrics) {
     long long ok, not_found, error, set_error;
   };
   auto now = [&](const std::string& proto) {
-    return counts{metric(hp, requests(proto, "get", "ok")),
-                  metric(hp, requests(proto, "get", "not_found")),
-                  metric(hp, requests(proto, "get", "error")),
-                  metric(hp, requests(proto, "set", "error"))};
+    return counts{
+        metric(hp, requests(proto, "get", "ok")), metric(hp, requests(proto, "get", "not_found")),
+        metric(hp, requests(proto, "get", "error")), metric(hp, requests(proto, "set", "error"))};
   };
   auto b0 = now("binary");
   ASSERT_GE(b0.ok, 0);
@@ -572,7 +581,8 @@ TEST(ClusterReads, FiveNodesReadsOfKeysANodeDoesNotHoldAreForwarded) {
   }
   // Quorum reads through every node: exact, at once.
   for (std::size_t i = 0; i < c.size(); ++i)
-    EXPECT_TRUE(node_holds_now(c.port(i), expected, "QGET through node " + std::to_string(i), true));
+    EXPECT_TRUE(
+        node_holds_now(c.port(i), expected, "QGET through node " + std::to_string(i), true));
   // Plain reads (forwarded ones answered by the first replica; the third replica of a key
   // may lag its ack by a moment, so these poll).
   for (std::size_t i = 0; i < c.size(); ++i)

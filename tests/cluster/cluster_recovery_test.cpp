@@ -73,7 +73,8 @@ TEST(ClusterRecovery, FrozenNodeStallsNoWriteAndCatchesUp) {
     for (const auto& op : streams[n])
       bytes += op.value.size();
     EXPECT_EQ(stats[n].acked, ops_per_writer)
-        << "writer via node " << n << ": " << stats[n].first_error << summarize_failures(streams[n]);
+        << "writer via node " << n << ": " << stats[n].first_error
+        << summarize_failures(streams[n]);
     std::size_t slow = 0;
     for (const auto& op : streams[n])
       slow += op.latency >= request_timeout ? 1 : 0;
@@ -85,8 +86,8 @@ TEST(ClusterRecovery, FrozenNodeStallsNoWriteAndCatchesUp) {
         << peak_kib[n] / 1024 << " MiB while its peer was frozen";
     apply_acked(streams[n], expected);
   }
-  std::cout << "[ info ] frozen peer: " << 2 * ops_per_writer << " writes ("
-            << bytes / (1 << 20) << " MiB) in " << ms(streamed) << " ms; slowest ack "
+  std::cout << "[ info ] frozen peer: " << 2 * ops_per_writer << " writes (" << bytes / (1 << 20)
+            << " MiB) in " << ms(streamed) << " ms; slowest ack "
             << ms(std::max(stats[0].max_latency, stats[1].max_latency)) << " ms; RSS node 0 "
             << baseline_kib[0] / 1024 << " -> " << peak_kib[0] / 1024 << " MiB, node 1 "
             << baseline_kib[1] / 1024 << " -> " << peak_kib[1] / 1024 << " MiB\n";
@@ -99,8 +100,8 @@ TEST(ClusterRecovery, FrozenNodeStallsNoWriteAndCatchesUp) {
   ASSERT_TRUE(c.node(2).thaw());
   clock_type::duration took{};
   EXPECT_TRUE(wait_node_holds(c.port(2), expected, 40s, "node 2 after SIGCONT", {}, &took));
-  std::cout << "[ info ] node 2 caught up " << ms(took) << " ms after SIGCONT ("
-            << expected.size() << " keys)\n";
+  std::cout << "[ info ] node 2 caught up " << ms(took) << " ms after SIGCONT (" << expected.size()
+            << " keys)\n";
   EXPECT_TRUE(c.wait_cluster_up());
   for (std::size_t n : {0, 1})
     EXPECT_TRUE(wait_node_holds(c.port(n), expected, 10s, "node " + std::to_string(n)));
@@ -120,8 +121,8 @@ TEST(ClusterRecovery, WipedNodeRefillsByAntiEntropy) {
       ops.push_back(set_op(key, make_value("wipe" + std::to_string(n), i, 16 + (i * 131) % 3000)));
     }
     for (std::size_t i = 0; i < 600; i += 5) // overwrites
-      ops.push_back(set_op("wipe" + std::to_string(n) + "/" + std::to_string(i),
-                           make_value("wipe-over", i)));
+      ops.push_back(
+          set_op("wipe" + std::to_string(n) + "/" + std::to_string(i), make_value("wipe-over", i)));
     for (std::size_t i = 1; i < 600; i += 4) // deletes
       ops.push_back(del_op("wipe" + std::to_string(n) + "/" + std::to_string(i)));
     ASSERT_TRUE(write_acked(c.port(n), ops, expected));
@@ -140,19 +141,20 @@ TEST(ClusterRecovery, WipedNodeRefillsByAntiEntropy) {
   // a quarter of the keys: read repair fixes what a quorum read finds stale, and the
   // rest must be refilled by anti-entropy alone.
   ASSERT_TRUE(c.wait_all_peers_up(2));
-  EXPECT_TRUE(node_holds_now(c.port(2), every_nth(expected, 4), "QGET through the wiped node",
-                             true));
+  EXPECT_TRUE(
+      node_holds_now(c.port(2), every_nth(expected, 4), "QGET through the wiped node", true));
 
   clock_type::duration took{};
   EXPECT_TRUE(wait_node_holds(c.port(2), expected, 30s, "wiped node 2", {}, &took));
   std::cout << "[ info ] wiped node refilled in " << ms(took) << " ms (" << expected.size()
-            << " keys, " << std::count_if(expected.begin(), expected.end(),
-                                           [](const auto& e) { return !e.second; })
+            << " keys, "
+            << std::count_if(expected.begin(), expected.end(),
+                             [](const auto& e) { return !e.second; })
             << " deleted)\n";
   EXPECT_TRUE(c.wait_cluster_up());
   for (std::size_t n = 0; n < 3; ++n)
-    EXPECT_TRUE(wait_node_holds(c.port(n), expected, 5s,
-                                "after the refill, node " + std::to_string(n)));
+    EXPECT_TRUE(
+        wait_node_holds(c.port(n), expected, 5s, "after the refill, node " + std::to_string(n)));
 
   // The refilled node (with its new identity) replicates its own writes again.
   std::vector<op_record> after = {set_op("after-wipe", "v1"), del_op("wipe0/0")};
@@ -188,8 +190,7 @@ TEST(ClusterRecovery, FullClusterRestartLosesNoAcknowledgedWrite) {
       200000, 16, &stop, &acked);
   // Mid-stream: after a while and once enough writes were acknowledged (bounded).
   const auto started = clock_type::now();
-  poll_until(
-      [&] { return clock_type::now() - started >= 1500ms && acked.load() >= 300; }, 10s);
+  poll_until([&] { return clock_type::now() - started >= 1500ms && acked.load() >= 300; }, 10s);
   for (std::size_t n = 0; n < 3; ++n) // SIGKILL all three at once, then reap
     c.node(n).send_signal(SIGKILL);
   for (std::size_t n = 0; n < 3; ++n)
@@ -203,8 +204,8 @@ TEST(ClusterRecovery, FullClusterRestartLosesNoAcknowledgedWrite) {
   for (std::size_t n = 0; n < 3; ++n) {
     total_acked += stats[n].acked;
     total_failed += stats[n].failed;
-    EXPECT_GT(stats[n].acked, 0u) << "no write via node " << n << " was acknowledged: "
-                                  << stats[n].first_error;
+    EXPECT_GT(stats[n].acked, 0u) << "no write via node " << n
+                                  << " was acknowledged: " << stats[n].first_error;
     for (const auto& op : streams[n])
       acked_deletes += op.kind == op_kind::del && op.state == op_state::acked;
   }
@@ -229,9 +230,9 @@ TEST(ClusterRecovery, FullClusterRestartLosesNoAcknowledgedWrite) {
     report_disagreement(names, seen);
     ADD_FAILURE() << "the replicas never converged (last read error: " << error << ")";
   }
-  std::cout << "[ info ] full restart: " << total_acked << " writes acknowledged ("
-            << acked_deletes << " DELETEs), " << total_failed << " error replies, "
-            << names.size() << " keys checked on each node\n";
+  std::cout << "[ info ] full restart: " << total_acked << " writes acknowledged (" << acked_deletes
+            << " DELETEs), " << total_failed << " error replies, " << names.size()
+            << " keys checked on each node\n";
 }
 
 // A node stops promptly and cleanly on SIGTERM (exit status 0, well before main's 5 s
@@ -255,8 +256,8 @@ TEST(ClusterShutdown, SigtermStopsPromptlyWhileAPeerIsFrozen) {
     EXPECT_TRUE(clean) << "node " << n << " needed SIGKILL";
     EXPECT_EQ(c.node(n).last_exit_description(), "exited 0") << "node " << n;
     EXPECT_LT(ms(took), 3000) << "node " << n << " took " << ms(took)
-                            << " ms to stop on SIGTERM; log tail:\n"
-                            << c.node(n).log_tail(800);
+                              << " ms to stop on SIGTERM; log tail:\n"
+                              << c.node(n).log_tail(800);
     std::cout << "[ info ] node " << n << " stopped on SIGTERM in " << ms(took) << " ms ("
               << c.node(n).last_exit_description() << ")\n";
   }
@@ -316,7 +317,7 @@ TEST(ClusterShutdown, SigtermToEveryNodeAfterACatchUpStopsEachCleanly) {
           << " ms after SIGTERM; log tail:\n"
           << c.node(n).log_tail(600);
       EXPECT_LT(ms(*exited[n]), 3000) << "round " << round << ": node " << n << " stopped "
-                                    << ms(*exited[n]) << " ms after SIGTERM";
+                                      << ms(*exited[n]) << " ms after SIGTERM";
     }
     if (::testing::Test::HasFailure()) break;
     for (std::size_t n = 0; n < 3; ++n)

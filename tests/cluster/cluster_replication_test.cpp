@@ -51,10 +51,10 @@ TEST(ClusterReplication, WritesOnOneNodeAreReadableOnTheOthers) {
   ASSERT_TRUE(write_acked(c.port(0), ops, expected));
   for (std::size_t n : {1, 2}) {
     clock_type::duration took{};
-    ASSERT_TRUE(wait_node_holds(c.port(n), expected, 5s, "SETs through node 0 on node " +
-                                                              std::to_string(n), {}, &took));
-    std::cout << "[ info ] 100 SETs through node 0 visible on node " << n << " after "
-              << ms(took) << " ms\n";
+    ASSERT_TRUE(wait_node_holds(c.port(n), expected, 5s,
+                                "SETs through node 0 on node " + std::to_string(n), {}, &took));
+    std::cout << "[ info ] 100 SETs through node 0 visible on node " << n << " after " << ms(took)
+              << " ms\n";
   }
 
   // Overwrites through node 1, deletes through node 2 (of keys node 0 wrote).
@@ -113,8 +113,8 @@ TEST(ClusterReplication, OneNodeKilledWritesKeepSucceeding) {
                                   << summarize_failures(b);
     apply_acked(a, expected);
     apply_acked(b, expected);
-    std::cout << "[ info ] " << tag << ": slowest ack " << ms(std::max(sa.max_latency, sb.max_latency))
-              << " ms\n";
+    std::cout << "[ info ] " << tag << ": slowest ack "
+              << ms(std::max(sa.max_latency, sb.max_latency)) << " ms\n";
   };
   round("before-noticed");
   for (std::size_t n : {0, 1}) {
@@ -163,15 +163,13 @@ TEST(ClusterReplication, TwoNodesKilledWritesFailFastWithNoQuorum) {
     const std::string fresh = "nq-new/" + std::to_string(i);
     const std::string old = "nq/" + std::to_string(i);
     const auto t0 = clock_type::now();
-    reply r = i % 3 == 0   ? w.set(fresh, "x")
-              : i % 3 == 1 ? w.set(old, "overwritten")
-                           : w.del(old);
+    reply r = i % 3 == 0 ? w.set(fresh, "x") : i % 3 == 1 ? w.set(old, "overwritten") : w.del(old);
     const auto took = clock_type::now() - t0;
     worst = std::max(worst, took);
     EXPECT_TRUE(r.is_error("no quorum")) << "write " << i << ": " << r;
     EXPECT_EQ(r.status, wire::status_error);
-    EXPECT_LT(ms(took), ms(fast)) << "write " << i << " took " << ms(took) << " ms (request timeout "
-                          << request_timeout.count() << " ms)";
+    EXPECT_LT(ms(took), ms(fast)) << "write " << i << " took " << ms(took)
+                                  << " ms (request timeout " << request_timeout.count() << " ms)";
   }
   std::cout << "[ info ] writes without quorum: slowest refusal " << ms(worst) << " ms\n";
 
@@ -312,8 +310,8 @@ TEST(ClusterReplication, ConcurrentWritersOnTheSameKeysConverge) {
     FAIL() << "the nodes never agreed (last read error: " << error << ")";
   }
   for (const auto& k : names)
-    EXPECT_TRUE(written[k].count(seen[0][k])) << k << " reads " << describe(seen[0][k])
-                                               << ", which no writer wrote";
+    EXPECT_TRUE(written[k].count(seen[0][k]))
+        << k << " reads " << describe(seen[0][k]) << ", which no writer wrote";
   // Stable: still the same a moment later (no late replica flips a value).
   auto before = seen;
   ASSERT_TRUE(agree());
@@ -333,7 +331,8 @@ TEST(ClusterReplication, HttpPutOnOneNodeIsReadableOnTheOthers) {
     http.back()->set_connection_timeout(5);
     http.back()->set_read_timeout(10);
   }
-  const std::string value = R"({"name": "Ada", "id": 12345678901234567890, "tags": ["x","\u00e9"]})";
+  const std::string value =
+      R"({"name": "Ada", "id": 12345678901234567890, "tags": ["x","\u00e9"]})";
   auto res = http[0]->Put("/user%3A1", R"({"value": )" + value + "}", "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;

@@ -30,9 +30,9 @@ public:
             openssl({"x509", "-req", "-in", path(n) + ".csr", "-CA", path("ca.pem"), "-CAkey",
                      path("ca.key"), "-CAcreateserial", "-out", path(n) + ".pem", "-days", "2"});
     }
-    ok_ = ok_ && openssl({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                          path("stranger.key"), "-out", path("stranger.pem"), "-days", "2",
-                          "-subj", "/CN=stranger"});
+    ok_ = ok_ &&
+          openssl({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("stranger.key"),
+                   "-out", path("stranger.pem"), "-days", "2", "-subj", "/CN=stranger"});
   }
   ~tls_files() {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
@@ -42,8 +42,8 @@ public:
   /// The TLS flags of a node using certificate `name` (signed by CA `ca`).
   [[nodiscard]] std::vector<std::string> args(const std::string& name,
                                               const std::string& ca = "ca") const {
-    return {"-tls-cert", path(name) + ".pem", "-tls-key", path(name) + ".key", "-tls-ca",
-            path(ca) + ".pem"};
+    return {"-tls-cert",         path(name) + ".pem", "-tls-key",
+            path(name) + ".key", "-tls-ca",           path(ca) + ".pem"};
   }
 
 private:

@@ -1,7 +1,7 @@
-// Fuzz target: the peers' compact encodings (actors/cluster/repair/cluster_codec.hpp), decoded from the
-// bytes a peer sent: unpack_key_versions (anti-entropy: what a peer holds of a
-// partition), unpack_digests (partition digests) and max_version (the newest version in
-// a replicated batch, which the node's clock observes). All three read the same input.
+// Fuzz target: the peers' compact encodings (actors/cluster/repair/cluster_codec.hpp), decoded from
+// the bytes a peer sent: unpack_key_versions (anti-entropy: what a peer holds of a partition),
+// unpack_digests (partition digests) and max_version (the newest version in a replicated batch,
+// which the node's clock observes). All three read the same input.
 //
 // Checked for every input, beyond "no crash, no sanitizer report":
 // - unpack_key_versions succeeds exactly when the input is a whole number of entries

@@ -1,5 +1,5 @@
-// Fuzz target: hint records (actors/cluster/repair/hint_store.hpp). A hint is a stored (count, packed
-// ops) pair; nothing decodes a hint on its own: the handoff actor reads a peer's oldest
+// Fuzz target: hint records (actors/cluster/repair/hint_store.hpp). A hint is a stored (count,
+// packed ops) pair; nothing decodes a hint on its own: the handoff actor reads a peer's oldest
 // hints, concatenates them into one versioned_writes (ops appended, counts summed:
 // deliver() in handoff_actor.cpp) and the peer decodes that with the batch codec (unpack_batch,
 // max_version). So this target stores the input's records in a real hint store (SQLite,

@@ -467,7 +467,7 @@ namespace {
 TEST(replication_support, an_older_op_behind_a_newer_one_in_one_call_never_comes_back) {
   storage::engine_options o;
   o.tombstone_grace_ms = 0;
-  o.compact_log_bytes_min = 0;    // every step considers every row
+  o.compact_log_bytes_min = 0; // every step considers every row
   o.compact_live_ratio_min = 2.0;
   test::temp_store s("mv-newest-first", o);
   ASSERT_TRUE(s.engine);

@@ -82,8 +82,8 @@ bool poll_until(const std::function<bool()>& pred, milliseconds timeout) {
 }
 
 bool read_keys(std::uint16_t port, const std::vector<std::string>& keys,
-               std::map<std::string, key_state>& out, std::string& error,
-               const std::string& auth, bool quorum) {
+               std::map<std::string, key_state>& out, std::string& error, const std::string& auth,
+               bool quorum) {
   test_client c(port, std::chrono::seconds(10));
   if (!c.connected()) {
     error = "connect to port " + std::to_string(port) + " failed";
@@ -114,7 +114,8 @@ bool read_keys(std::uint16_t port, const std::vector<std::string>& keys,
         out[keys[k]] = std::nullopt;
       } else {
         std::ostringstream s;
-        s << (quorum ? "QGET " : "GET ") << printable(keys[k], 60) << " on port " << port << ": " << r;
+        s << (quorum ? "QGET " : "GET ") << printable(keys[k], 60) << " on port " << port << ": "
+          << r;
         error = s.str();
         return false;
       }
@@ -145,9 +146,9 @@ cluster_harness::cluster_harness(cluster_config config) {
       if (j != i) add_peer(ports_[j]);
     for (auto p : config.extra_members)
       add_peer(p);
-    std::vector<std::string> a = {"-bind",         "127.0.0.1",
-                                  "-public-url",   address(i),
-                                  "-cluster-port", std::to_string(cluster_ports_[i]),
+    std::vector<std::string> a = {"-bind",          "127.0.0.1",
+                                  "-public-url",    address(i),
+                                  "-cluster-port",  std::to_string(cluster_ports_[i]),
                                   "-cluster-nodes", peers};
     if (config.http) {
       a.push_back("-http");
@@ -208,11 +209,10 @@ cluster_harness::wait_health(std::size_t i, const std::function<bool(const healt
       },
       timeout);
   if (held) return ::testing::AssertionSuccess();
-  auto waited =
-      std::chrono::duration_cast<milliseconds>(clock_type::now() - start).count();
-  return ::testing::AssertionFailure() << "node " << i << " (" << address(i) << ") never showed "
-                                       << what << " within " << waited
-                                       << " ms; last health: " << last.raw;
+  auto waited = std::chrono::duration_cast<milliseconds>(clock_type::now() - start).count();
+  return ::testing::AssertionFailure()
+         << "node " << i << " (" << address(i) << ") never showed " << what << " within " << waited
+         << " ms; last health: " << last.raw;
 }
 
 ::testing::AssertionResult cluster_harness::wait_all_peers_up(std::size_t i, milliseconds timeout) {

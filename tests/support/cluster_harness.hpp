@@ -50,8 +50,8 @@ struct health_view {
 };
 
 /// HEALTH over the binary protocol on 127.0.0.1:port.
-[[nodiscard]] health_view fetch_health(std::uint16_t port,
-                                       std::chrono::milliseconds io_timeout = std::chrono::seconds(2));
+[[nodiscard]] health_view
+fetch_health(std::uint16_t port, std::chrono::milliseconds io_timeout = std::chrono::seconds(2));
 
 /// Polls `pred` every 10 ms until it holds or `timeout` passes; true if it held.
 bool poll_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
@@ -67,10 +67,10 @@ bool read_keys(std::uint16_t port, const std::vector<std::string>& keys,
 
 struct cluster_config {
   std::size_t nodes = 3;
-  bool http = false;                                  // give every node an -http port
-  std::vector<std::string> common_args;               // for every node
+  bool http = false;                                         // give every node an -http port
+  std::vector<std::string> common_args;                      // for every node
   std::map<std::size_t, std::vector<std::string>> node_args; // for node i only
-  std::vector<std::uint16_t> extra_members;           // client ports of members not started here
+  std::vector<std::uint16_t> extra_members; // client ports of members not started here
 };
 
 class cluster_harness {

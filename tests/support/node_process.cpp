@@ -246,9 +246,13 @@ bool node_process::send_signal(int sig) {
   return ::kill(pid_, sig) == 0;
 }
 
-bool node_process::freeze() { return send_signal(SIGSTOP); }
+bool node_process::freeze() {
+  return send_signal(SIGSTOP);
+}
 
-bool node_process::thaw() { return send_signal(SIGCONT); }
+bool node_process::thaw() {
+  return send_signal(SIGCONT);
+}
 
 bool node_process::running() {
   if (pid_ <= 0) return false;

@@ -138,9 +138,7 @@ peer_endpoint_actor::behavior_type peer_endpoint_impl(self_ptr self, endpoint_co
       [self](hello_atom, const std::string& node_id, const caf::strong_actor_ptr& ep) {
         on_hello(self, node_id, ep);
       },
-      [self](read_atom, std::string& key) -> caf::result<read_reply> {
-        return on_read(self, key);
-      },
+      [self](read_atom, std::string& key) -> caf::result<read_reply> { return on_read(self, key); },
   };
 }
 

@@ -9,13 +9,13 @@
 #include <algorithm>
 
 #include "actors/cluster/repair/cluster_codec.hpp"
-#include "actors/telemetry/log.hpp"
 #include "actors/durability/batch_codec.hpp"
+#include "actors/telemetry/log.hpp"
 
 namespace minivault {
 
 pull_reply newer_records(storage::engine& engine, std::uint32_t p, std::string_view have,
-                          std::size_t bytes_max) {
+                         std::size_t bytes_max) {
   pull_reply out;
   std::unordered_map<std::string_view, held_version> theirs;
   if (p >= storage::partition_count || !unpack_key_versions(have, theirs)) return out;
@@ -35,8 +35,7 @@ pull_reply newer_records(storage::engine& engine, std::uint32_t p, std::string_v
   return out;
 }
 
-read_reply record_of(storage::engine& engine, const std::string& key,
-                      storage::get_status* status) {
+read_reply record_of(storage::engine& engine, const std::string& key, storage::get_status* status) {
   read_reply out;
   std::string value;
   storage::version ver;

@@ -74,11 +74,11 @@ anti_entropy_actor_impl(anti_entropy_actor::stateful_pointer<anti_entropy_state>
 /// The records of `engine` in partition `p` that the asker lacks or holds older
 /// (`have`: pack_key_versions bytes), as versioned writes, stopping past `bytes_max`.
 [[nodiscard]] pull_reply newer_records(storage::engine& engine, std::uint32_t p,
-                                        std::string_view have, std::size_t bytes_max);
+                                       std::string_view have, std::size_t bytes_max);
 
 /// `key`'s record in `engine` as a batch of 0 (unknown) or 1 versioned write. `status`,
 /// when given, receives the lookup's outcome (error: the batch says nothing).
 [[nodiscard]] read_reply record_of(storage::engine& engine, const std::string& key,
-                                    storage::get_status* status = nullptr);
+                                   storage::get_status* status = nullptr);
 
 } // namespace minivault

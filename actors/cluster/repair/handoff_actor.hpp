@@ -26,18 +26,18 @@ struct handoff_counters {
 inline constexpr std::uint64_t hint_queue_bytes_max = 64u << 20;
 
 struct handoff_config {
-  std::string path;                       // the hints database
-  std::vector<std::string> peer_names;    // per peer index: the name hints are kept under
-  std::uint64_t bytes_max = 256u << 20;   // all hints together
-  std::size_t chunk_bytes = 1u << 20;     // one delivery request
+  std::string path;                        // the hints database
+  std::vector<std::string> peer_names;     // per peer index: the name hints are kept under
+  std::uint64_t bytes_max = 256u << 20;    // all hints together
+  std::size_t chunk_bytes = 1u << 20;      // one delivery request
   std::chrono::milliseconds timeout{5000}; // per delivery request
-  std::chrono::milliseconds retry{500};   // the delivery timer
+  std::chrono::milliseconds retry{500};    // the delivery timer
 };
 
 struct handoff_state {
   static inline const char* name = "minivault.handoff";
   handoff_config config;
-  std::unique_ptr<hint_store> store; // null when it could not be opened: hints are dropped
+  std::unique_ptr<hint_store> store;          // null when it could not be opened: hints are dropped
   std::vector<peer_endpoint_actor> endpoints; // per peer, while up
   std::vector<bool> delivering;
   handoff_counters* counters = nullptr;

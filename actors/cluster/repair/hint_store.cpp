@@ -49,8 +49,8 @@ std::unique_ptr<hint_store> hint_store::open(const std::string& path, std::uint6
   sqlite3_finalize(scan);
   if (sqlite3_prepare_v2(s->db_, "INSERT INTO hints(peer, count, ops) VALUES(?, ?, ?)", -1,
                          &s->insert_, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v2(s->db_, "SELECT id, count, ops FROM hints WHERE peer = ? ORDER BY id",
-                         -1, &s->select_, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->db_, "SELECT id, count, ops FROM hints WHERE peer = ? ORDER BY id", -1,
+                         &s->select_, nullptr) != SQLITE_OK ||
       sqlite3_prepare_v2(s->db_, "DELETE FROM hints WHERE id = ?", -1, &s->delete_, nullptr) !=
           SQLITE_OK) {
     error = path + ": " + sqlite3_errmsg(s->db_);

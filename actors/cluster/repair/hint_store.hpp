@@ -31,9 +31,8 @@ public:
   };
 
   /// Opens (or creates) the store at `path`. nullptr with `error` set on failure.
-  [[nodiscard]] static std::unique_ptr<hint_store> open(const std::string& path,
-                                                        std::uint64_t bytes_max,
-                                                        std::string& error);
+  [[nodiscard]] static std::unique_ptr<hint_store>
+  open(const std::string& path, std::uint64_t bytes_max, std::string& error);
   ~hint_store();
   hint_store(const hint_store&) = delete;
   hint_store& operator=(const hint_store&) = delete;
@@ -58,7 +57,7 @@ private:
   sqlite3_stmt* delete_ = nullptr;
   std::uint64_t bytes_max_ = 0;
   std::uint64_t bytes_ = 0;
-  std::map<std::string, std::uint64_t> counts_; // hints per peer
+  std::map<std::string, std::uint64_t> counts_;                       // hints per peer
   std::map<std::int64_t, std::pair<std::string, std::size_t>> sizes_; // id -> (peer, bytes)
 };
 

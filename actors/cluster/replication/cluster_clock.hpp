@@ -16,7 +16,8 @@ namespace minivault {
 
 class cluster_clock {
 public:
-  cluster_clock(std::uint32_t node, std::uint64_t seed_hlc) noexcept : node_(node), last_(seed_hlc) {}
+  cluster_clock(std::uint32_t node, std::uint64_t seed_hlc) noexcept
+      : node_(node), last_(seed_hlc) {}
 
   /// Reserves `n` (>= 1) consecutive versions and returns the first; the others are
   /// first.hlc + 1 .. first.hlc + n - 1, same node.

@@ -103,11 +103,10 @@ void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
       continue;
     }
     self->request(st.links[m].endpoint, st.config.timeout, read_atom_v, key)
-        .then(
-            [self, id, j, m](const read_reply& rec) { read_answer(self, id, j, m, &rec, false); },
-            [self, id, j, m](const caf::error& e) {
-              read_answer(self, id, j, m, nullptr, e == caf::sec::request_timeout);
-            });
+        .then([self, id, j, m](const read_reply& rec) { read_answer(self, id, j, m, &rec, false); },
+              [self, id, j, m](const caf::error& e) {
+                read_answer(self, id, j, m, nullptr, e == caf::sec::request_timeout);
+              });
   }
 }
 

@@ -24,13 +24,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "actors/cluster/replication/cluster_clock.hpp"
-#include "actors/io/completion_board.hpp"
 #include "actors/cluster/repair/handoff_actor.hpp"
+#include "actors/cluster/replication/cluster_clock.hpp"
 #include "actors/cluster/replication/ordered_outcomes.hpp"
 #include "actors/cluster/replication/placement.hpp"
 #include "actors/cluster/replication/quorum.hpp"
 #include "actors/durability/batch_codec.hpp"
+#include "actors/io/completion_board.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/limits.hpp"
 
@@ -70,7 +70,7 @@ struct replication_config {
   std::size_t read_quorum = // replicas a quorum read hears from (rf - w + 1)
       replication_factor_default - write_quorum_default + 1;
   std::chrono::milliseconds timeout{request_timeout_ms_default};
-  std::size_t workers = workers_default; // requests in flight per peer
+  std::size_t workers = workers_default;     // requests in flight per peer
   std::size_t peer_window_bytes = 64u << 20; // bytes in flight per peer
   /// Peer index (node_options::peers) -> member index in the placement (-1: the entry
   /// is this node itself).
@@ -108,8 +108,8 @@ struct replication_state {
   struct pending {
     std::uint32_t origin = 0;
     std::uint64_t ticket = 0;
-    bool uniform = true;          // every replica got every op: one tally for all
-    std::vector<op_tally> tally;  // per op (one entry when uniform; none without writes)
+    bool uniform = true;         // every replica got every op: one tally for all
+    std::vector<op_tally> tally; // per op (one entry when uniform; none without writes)
     std::vector<std::vector<std::uint32_t>> ops_of; // per member: its ops (not uniform)
     std::size_t satisfied = 0;                      // ops (or the one group) at the write quorum
     std::size_t outstanding = 0;                    // replicas yet to answer

@@ -118,12 +118,13 @@ void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
   const auto timeout = st.config.timeout;
   if (m == 0) {
     self->request(st.storage, timeout, replicate_atom_v, *b)
-        .then([self, id](const replica_ack& ack) {
-                settle(self, id, 0, ack.outcome == errc::ok, false, ack.newer_hlc);
-              },
-              [self, id](const caf::error& e) {
-                settle(self, id, 0, false, e == caf::sec::request_timeout);
-              });
+        .then(
+            [self, id](const replica_ack& ack) {
+              settle(self, id, 0, ack.outcome == errc::ok, false, ack.newer_hlc);
+            },
+            [self, id](const caf::error& e) {
+              settle(self, id, 0, false, e == caf::sec::request_timeout);
+            });
     return;
   }
   auto& l = st.links[m];
@@ -278,8 +279,7 @@ bool route_to_everyone(replication_state& st, const client_batch& b, pending& p,
 /// Each op to its partition's replicas: one batch per member, one tally per op. False
 /// when some op cannot reach its quorum now (judged with each replica's own batch, as
 /// dispatch() judges it): then nothing is written.
-bool route_by_partition(replication_state& st, pending& p, storage::version first,
-                        sends_t& sends) {
+bool route_by_partition(replication_state& st, pending& p, storage::version first, sends_t& sends) {
   const placement& pl = *st.place;
   const std::size_t rf = pl.replicas_per_partition();
   std::vector<std::shared_ptr<versioned_writes>> subs(pl.members());

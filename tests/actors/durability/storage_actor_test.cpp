@@ -15,7 +15,7 @@ using namespace minivault;
 namespace {
 
 client_batch batch(std::uint32_t origin, std::uint64_t ticket,
-                  std::vector<std::pair<std::string, std::string>> sets) {
+                   std::vector<std::pair<std::string, std::string>> sets) {
   client_batch b;
   b.origin = origin;
   b.ticket = ticket;

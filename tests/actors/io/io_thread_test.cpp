@@ -10,8 +10,8 @@
 #include <set>
 #include <thread>
 
-#include "actors/io/connections_actor.hpp"
 #include "actors/durability/storage_actor.hpp"
+#include "actors/io/connections_actor.hpp"
 #include "tests/support/node_process.hpp"
 #include "tests/support/temp_store.hpp"
 #include "tests/support/test_client.hpp"

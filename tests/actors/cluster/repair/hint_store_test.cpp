@@ -61,7 +61,12 @@ TEST_F(hint_store_test, oldest_returns_each_peers_hints_in_insertion_order) {
   ASSERT_EQ(s->add("b", "b1", 2), errc::ok);
   ASSERT_EQ(s->add("a", "a2", 3), errc::ok);
   ASSERT_EQ(s->add("b", "b2", 4), errc::ok);
-  ASSERT_EQ(s->add("a", std::string("a\0" "3", 3), 5), errc::ok); // binary ops survive
+  ASSERT_EQ(s->add("a",
+                   std::string("a\0"
+                               "3",
+                               3),
+                   5),
+            errc::ok); // binary ops survive
   EXPECT_EQ(s->count("a"), 3u);
   EXPECT_EQ(s->count("b"), 2u);
   EXPECT_EQ(s->total(), 5u);
@@ -69,7 +74,10 @@ TEST_F(hint_store_test, oldest_returns_each_peers_hints_in_insertion_order) {
   std::vector<hint_store::hint> a, b;
   ASSERT_EQ(s->oldest("a", 1u << 20, a), errc::ok);
   ASSERT_EQ(s->oldest("b", 1u << 20, b), errc::ok);
-  EXPECT_EQ(ops_of(a), (std::vector<std::string>{"a1", "a2", std::string("a\0" "3", 3)}));
+  EXPECT_EQ(ops_of(a), (std::vector<std::string>{"a1", "a2",
+                                                 std::string("a\0"
+                                                             "3",
+                                                             3)}));
   EXPECT_EQ(ops_of(b), (std::vector<std::string>{"b1", "b2"}));
   ASSERT_EQ(a.size(), 3u);
   EXPECT_EQ(a[0].count, 1u);

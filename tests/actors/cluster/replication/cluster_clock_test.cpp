@@ -1,7 +1,8 @@
-// The cluster's hybrid logical clock (actors/cluster/replication/cluster_clock.hpp): reserved ranges strictly
-// increase and never overlap, also across threads; observe() and the seed move it on.
-#include "actors/cluster/replication/cluster_clock.hpp"
+// The cluster's hybrid logical clock (actors/cluster/replication/cluster_clock.hpp): reserved
+// ranges strictly increase and never overlap, also across threads; observe() and the seed move it
+// on.
 #include "actors/cluster/replication/clock_lease.hpp"
+#include "actors/cluster/replication/cluster_clock.hpp"
 
 #include <gtest/gtest.h>
 
@@ -112,7 +113,8 @@ TEST(cluster_clock, concurrent_reservations_never_overlap) {
 } // namespace
 } // namespace minivault
 
-// The clock lease (actors/cluster/replication/clock_lease.hpp): stored and read back; missing or garbage is 0.
+// The clock lease (actors/cluster/replication/clock_lease.hpp): stored and read back; missing or
+// garbage is 0.
 
 namespace minivault {
 namespace {

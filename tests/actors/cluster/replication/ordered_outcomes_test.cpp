@@ -1,5 +1,5 @@
-// ordered_outcomes (actors/cluster/replication/ordered_outcomes.hpp) with a real completion_board: outcomes
-// decided out of order reach the board in ticket order per lane; lanes are independent.
+// ordered_outcomes (actors/cluster/replication/ordered_outcomes.hpp) with a real completion_board:
+// outcomes decided out of order reach the board in ticket order per lane; lanes are independent.
 #include "actors/cluster/replication/ordered_outcomes.hpp"
 
 #include <gtest/gtest.h>
@@ -147,7 +147,8 @@ TEST(ordered_outcomes, read_results_travel_with_their_ticket) {
   completion_board board(1);
   ordered_outcomes oo(1);
   expect_tickets(oo, 0, 1, 2);
-  oo.decide(board, 0, 2, errc::ok, {read_result{errc::ok, "two"}, read_result{errc::not_found, ""}});
+  oo.decide(board, 0, 2, errc::ok,
+            {read_result{errc::ok, "two"}, read_result{errc::not_found, ""}});
   oo.decide(board, 0, 1, errc::ok, {read_result{errc::ok, "one"}});
   auto got = take(board, 0);
   ASSERT_EQ(got.size(), 2u);

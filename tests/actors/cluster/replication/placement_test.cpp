@@ -1,5 +1,5 @@
-// Placement (actors/cluster/replication/placement.hpp): rendezvous hashing of partitions onto members,
-// checked against its contract: deterministic, rf distinct replicas, balanced, minimal
+// Placement (actors/cluster/replication/placement.hpp): rendezvous hashing of partitions onto
+// members, checked against its contract: deterministic, rf distinct replicas, balanced, minimal
 // movement when a member joins, and shared().
 #include "actors/cluster/replication/placement.hpp"
 
@@ -159,7 +159,8 @@ TEST(placement, removing_a_member_only_moves_its_partitions) {
   placement before(five, 3), after(four, 3);
   for (std::uint32_t p = 0; p < partition_count; ++p) {
     auto old_names = replica_names(before, p), new_names = replica_names(after, p);
-    std::set<std::string> o(old_names.begin(), old_names.end()), n(new_names.begin(), new_names.end());
+    std::set<std::string> o(old_names.begin(), old_names.end()),
+        n(new_names.begin(), new_names.end());
     if (!o.count(five[2])) {
       EXPECT_EQ(o, n) << "partition " << p;
     } else {

@@ -1,8 +1,8 @@
-// The replication actor (actors/cluster/replication/replication_actor.hpp) on CAF's deterministic test
-// coordinator, with fake replicas: a typed storage actor and typed peer endpoints that
-// ack, fail or hold their answer until the test releases it, and a typed handoff actor
-// that records hints. No threads, no sleeps, no network: time moves only when the test
-// advances the coordinator's clock.
+// The replication actor (actors/cluster/replication/replication_actor.hpp) on CAF's deterministic
+// test coordinator, with fake replicas: a typed storage actor and typed peer endpoints that ack,
+// fail or hold their answer until the test releases it, and a typed handoff actor that records
+// hints. No threads, no sleeps, no network: time moves only when the test advances the
+// coordinator's clock.
 #include "actors/cluster/replication/clock_lease.hpp"
 #include "actors/cluster/replication/replication_actor.hpp"
 
@@ -346,8 +346,8 @@ TEST_F(replication_actor_test, a_later_failure_waits_for_an_earlier_success) {
 
 // -- versions -----------------------------------------------------------------------------
 
-// The clock lease (actors/cluster/replication/clock_lease.hpp) is renewed past every version before the
-// version is used, so a restart never hands one out again.
+// The clock lease (actors/cluster/replication/clock_lease.hpp) is renewed past every version before
+// the version is used, so a restart never hands one out again.
 TEST_F(replication_actor_test, the_clock_lease_is_renewed_past_every_version_used) {
   config.lease_path = store.dir + "/clock";
   config.lease = 0;
@@ -372,8 +372,8 @@ TEST_F(replication_actor_test, the_clock_lease_is_renewed_past_every_version_use
 TEST_F(replication_actor_test, every_op_gets_a_version_consecutive_within_the_batch) {
   start3();
   send(make_client_batch(0, 1, {{false, "a", "1"}, {true, "b", ""}, {false, "c", "3"}}));
-  send(make_client_batch(0, 2,
-                         {{false, "d", "4"}, {false, "a", "5"}, {true, "c", ""}, {false, "e", ""}}));
+  send(make_client_batch(
+      0, 2, {{false, "d", "4"}, {false, "a", "5"}, {true, "c", ""}, {false, "e", ""}}));
   auto got = take();
   ASSERT_EQ(got.size(), 2u) << show(got);
   ASSERT_EQ(local->got.size(), 2u);

@@ -1,10 +1,10 @@
 #pragma once
-// Fakes and a fixture for testing the replication actor (actors/cluster/replication/replication_actor.hpp) on
-// CAF's deterministic test coordinator: a typed storage actor and typed peer endpoints
-// that ack, fail or hold their answer until the test releases it, a typed handoff actor
-// that records hints, and (for reads) peers that answer read_atom with a configurable
-// record per key, fail, answer garbage, or hold the answer. This node's own replica is a
-// real engine (test::temp_store): the replication actor reads it directly.
+// Fakes and a fixture for testing the replication actor
+// (actors/cluster/replication/replication_actor.hpp) on CAF's deterministic test coordinator: a
+// typed storage actor and typed peer endpoints that ack, fail or hold their answer until the test
+// releases it, a typed handoff actor that records hints, and (for reads) peers that answer
+// read_atom with a configurable record per key, fail, answer garbage, or hold the answer. This
+// node's own replica is a real engine (test::temp_store): the replication actor reads it directly.
 //
 // Used by replication_actor_test.cpp (writes) and replication_reads_test.cpp (reads).
 // No threads, no sleeps, no network: time moves only when a test advances the

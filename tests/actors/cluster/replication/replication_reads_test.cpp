@@ -1,9 +1,9 @@
-// The read path of the replication actor (actors/cluster/replication/replication_actor.cpp: start_read,
-// read_answer, repair, maybe_done) on CAF's deterministic test coordinator: quorum reads
-// (need = read_quorum = 2 of 3) and forwarded reads (need 1, 5 members, a key this node
-// does not hold). This node's replica is a real engine the actor reads directly; peers
-// are fake endpoints whose read_atom answers a configurable record, fails, answers
-// garbage or holds (replication_fakes.hpp). No threads, no sleeps, no network.
+// The read path of the replication actor (actors/cluster/replication/replication_actor.cpp:
+// start_read, read_answer, repair, maybe_done) on CAF's deterministic test coordinator: quorum
+// reads (need = read_quorum = 2 of 3) and forwarded reads (need 1, 5 members, a key this node does
+// not hold). This node's replica is a real engine the actor reads directly; peers are fake
+// endpoints whose read_atom answers a configurable record, fails, answers garbage or holds
+// (replication_fakes.hpp). No threads, no sleeps, no network.
 //
 // Note on what "newest" means here: a read resolves after `need` answers, so it returns
 // the newest record among the answers counted so far; an answer arriving later only
@@ -26,7 +26,9 @@ using namespace std::chrono_literals;
 using namespace minivault::test;
 
 /// A version of "time" n (ms) taken by node `node`.
-version ver(std::uint64_t n, std::uint32_t node = 1) { return version{n << 16, node}; }
+version ver(std::uint64_t n, std::uint32_t node = 1) {
+  return version{n << 16, node};
+}
 fake_record value(const std::string& v, std::uint64_t n, std::uint32_t node = 1) {
   return fake_record{false, v, ver(n, node)};
 }
@@ -40,7 +42,7 @@ struct read_spec {
 };
 
 client_batch read_batch(std::uint32_t origin, std::uint64_t ticket,
-                       const std::vector<read_spec>& reads) {
+                        const std::vector<read_spec>& reads) {
   client_batch b;
   b.origin = origin;
   b.ticket = ticket;
@@ -63,8 +65,7 @@ client_batch qget(const std::string& key, std::uint64_t ticket = 1) {
     return ::testing::AssertionFailure() << "completion: " << show(got);
   if (c.reads[0].status != status || (status == errc::ok && c.reads[0].value != value))
     return ::testing::AssertionFailure()
-           << "read: " << show(got) << ", expected " << to_string(status) << " \"" << value
-           << "\"";
+           << "read: " << show(got) << ", expected " << to_string(status) << " \"" << value << "\"";
   return ::testing::AssertionSuccess();
 }
 
@@ -74,18 +75,19 @@ client_batch qget(const std::string& key, std::uint64_t ticket = 1) {
   auto ops = decode(b);
   if (ops.size() != 1) return ::testing::AssertionFailure() << ops.size() << " ops in the repair";
   const decoded& d = ops[0];
-  if (d.key != key || d.del != want.del || d.ver != want.ver || (!want.del && d.value != want.value))
+  if (d.key != key || d.del != want.del || d.ver != want.ver ||
+      (!want.del && d.value != want.value))
     return ::testing::AssertionFailure()
            << "repair carries " << (d.del ? "a tombstone" : "\"" + d.value + "\"") << " of "
            << d.key << " at " << d.ver.hlc << "/" << d.ver.node << ", expected "
-           << (want.del ? "a tombstone" : "\"" + want.value + "\"") << " at " << want.ver.hlc
-           << "/" << want.ver.node;
+           << (want.del ? "a tombstone" : "\"" + want.value + "\"") << " at " << want.ver.hlc << "/"
+           << want.ver.node;
   return ::testing::AssertionSuccess();
 }
 
 /// A batch of ticket 1 on lane 0: a SET of `wkey` to `wvalue`, then a quorum read of `rkey`.
 client_batch write_then_read(const std::string& wkey, const std::string& wvalue,
-                            const std::string& rkey) {
+                             const std::string& rkey) {
   client_batch b = make_client_batch(0, 1, {{false, wkey, wvalue}});
   pack_read(b, rkey, true);
   return b;
