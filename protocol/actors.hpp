@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "protocol/errc.hpp"
+#include "protocol/ids.hpp"
 
 namespace minivault {
 
@@ -124,6 +125,7 @@ CAF_ADD_TYPE_ID(minivault, (minivault::read_reply))
 CAF_ADD_TYPE_ID(minivault, (minivault::replica_ack))
 CAF_ADD_TYPE_ID(minivault, (minivault::connection_stats))
 CAF_ADD_TYPE_ID(minivault, (minivault::probe_result))
+CAF_ADD_TYPE_ID(minivault, (minivault::peer_id))
 CAF_ADD_ATOM(minivault, minivault, flush_atom, "flush")
 CAF_ADD_ATOM(minivault, minivault, tick_atom, "tick")
 CAF_ADD_ATOM(minivault, minivault, compact_atom, "compact")
@@ -210,16 +212,16 @@ using peer_endpoint_actor = caf::typed_actor<
 /// anti-entropy extend it. Sender: only the membership actor, through the node's
 /// `on_peer_change` callback (actors/cluster/cluster.cpp), which sends each message to all
 /// three listeners, in the order membership saw the changes.
-/// - (peer_up_atom, peer, endpoint): `peer` is the index in node_options::peers
-///   (CLUSTER_NODES); `endpoint` is that peer's peer_endpoint_actor (actor_cast it),
+/// - (peer_up_atom, peer, endpoint): `peer` names the CLUSTER_NODES entry (protocol/ids.hpp);
+///   `endpoint` is that peer's peer_endpoint_actor (actor_cast it),
 ///   authenticated when -auth is set.
 /// - (peer_down_atom, peer): the peer is silent or its connection is gone.
 /// A listener replaces its handle for `peer` on each up (a peer may come up again with a
 /// new endpoint), drops it on down (sending nothing more to it until the next up), ignores
 /// an index it does not know, and never replies.
 using peer_listener_actor =
-    caf::typed_actor<caf::reacts_to<peer_up_atom, std::uint32_t, caf::strong_actor_ptr>,
-                     caf::reacts_to<peer_down_atom, std::uint32_t>>;
+    caf::typed_actor<caf::reacts_to<peer_up_atom, peer_id, caf::strong_actor_ptr>,
+                     caf::reacts_to<peer_down_atom, peer_id>>;
 
 /// Quorum replication (actors/cluster/replication/replication_actor.hpp), local only.
 /// - client_batch: client writes and reads from an I/O thread; the writes versioned, sent
@@ -238,7 +240,7 @@ using replication_actor = peer_listener_actor::extend<caf::reacts_to<client_batc
 /// - tick_atom: its own timer (delivery).
 /// - stop_atom: replies true, quits.
 using handoff_actor =
-    peer_listener_actor::extend<caf::reacts_to<hint_atom, std::uint32_t, versioned_writes>,
+    peer_listener_actor::extend<caf::reacts_to<hint_atom, peer_id, versioned_writes>,
                                 caf::reacts_to<tick_atom>, caf::replies_to<stop_atom>::with<bool>>;
 
 /// Anti-entropy (actors/cluster/repair/anti_entropy_actor.hpp; detached: reads may touch SQLite).

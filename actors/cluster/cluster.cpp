@@ -36,14 +36,14 @@ status cluster::configure(const node_options& opts) {
     return status(errc::config_error, "-public-url (this node's host:port as its peers list "
                                       "it) is required with peers");
   std::vector<std::string> names{self};
-  member_of_peer.clear();
+  members = peer_map{};
   for (const auto& p : opts.peers) {
     std::string n = member_name(p);
     if (n == self) {
-      member_of_peer.push_back(-1); // CLUSTER_NODES may list every node, this one included
+      members.add(std::nullopt); // CLUSTER_NODES may list every node, this one included
       continue;
     }
-    member_of_peer.push_back(static_cast<int>(names.size()));
+    members.add(member_id{static_cast<std::uint32_t>(names.size())});
     names.push_back(std::move(n));
   }
   if (opts.write_quorum > std::min(opts.replication_factor, names.size())) {
@@ -74,7 +74,7 @@ status cluster::start(caf::actor_system& sys, const node_options& opts, const st
     return published;
   spawn_membership(sys, opts, node_id);
   *membership_slot = membership;
-  log(log_level::info, "cluster: member " + place->name(0) + ", " +
+  log(log_level::info, "cluster: member " + place->name(self_member) + ", " +
                            std::to_string(place->members()) + " member(s), replication factor " +
                            std::to_string(place->replicas_per_partition()) + ", write quorum " +
                            std::to_string(opts.write_quorum) + ", peers on port " +
@@ -96,7 +96,7 @@ void cluster::spawn_repair(caf::actor_system& sys, const node_options& opts,
   handoff = sys.spawn(handoff_actor_impl, std::move(hc), &handoff_stats);
 
   anti_entropy_config ac;
-  ac.member_of_peer = member_of_peer;
+  ac.members = members;
   ac.timeout =
       std::max(std::chrono::milliseconds(opts.request_timeout_ms), std::chrono::milliseconds(5000));
   anti_entropy = sys.spawn<caf::detached>(anti_entropy_actor_impl, std::move(ac), &engine, storage,
@@ -112,7 +112,7 @@ void cluster::spawn_replication(caf::actor_system& sys, const node_options& opts
   rc.read_quorum = read_quorum_for(place->replicas_per_partition(), opts.write_quorum);
   rc.timeout = std::chrono::milliseconds(opts.request_timeout_ms);
   rc.workers = opts.workers;
-  rc.member_of_peer = member_of_peer;
+  rc.members = members;
   rc.lease_path = lease_path;
   rc.lease = lease;
   replication_services rs;
@@ -162,11 +162,11 @@ void cluster::spawn_membership(caf::actor_system& sys, const node_options& opts,
   mc.board = &peers;
   mc.secret = opts.auth_key;
   mc.tls = !opts.tls_cert.empty();
-  mc.self_name = place->name(0);
+  mc.self_name = place->name(self_member);
   mc.timing.jitter_percent = 50;
   mc.own_endpoint = caf::actor_cast<caf::strong_actor_ptr>(endpoint);
   mc.on_peer_change = [r = replication, h = handoff,
-                       a = anti_entropy](std::uint32_t peer, const caf::strong_actor_ptr& ep) {
+                       a = anti_entropy](peer_id peer, const caf::strong_actor_ptr& ep) {
     if (ep) {
       caf::anon_send(r, peer_up_atom_v, peer, ep);
       caf::anon_send(h, peer_up_atom_v, peer, ep);

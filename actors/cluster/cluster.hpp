@@ -31,7 +31,7 @@ namespace minivault {
 struct cluster {
   std::unique_ptr<cluster_clock> clock;
   std::shared_ptr<const placement> place;
-  std::vector<int> member_of_peer;
+  peer_map members; // which member each CLUSTER_NODES entry is
   replication_counters replication_stats;
   handoff_counters handoff_stats;
   anti_entropy_counters anti_entropy_stats;

@@ -146,7 +146,7 @@ bool request_pipeline::served_remotely(std::string_view key, bool quorum) const 
   if (pl == nullptr) return false; // a single node: every read is local
   if (quorum) return true;
   return !pl->everyone_holds_everything() &&
-         !pl->holds(0, storage::partition_of(storage::table::hash_key(key)));
+         !pl->holds(self_member, storage::partition_of(storage::table::hash_key(key)));
 }
 
 op_result request_pipeline::append_stored(std::string& out, const reply_encoder& enc,

@@ -88,7 +88,7 @@ bool holds(cluster_harness& c, std::size_t i, const std::string& key) {
   for (std::size_t j = 0; j < c.size(); ++j)
     if (j != i) names.push_back(c.address(j));
   placement p(names, 3);
-  return p.holds(0, storage::partition_of(storage::table::hash_key(key)));
+  return p.holds(self_member, storage::partition_of(storage::table::hash_key(key)));
 }
 
 /// The value of one sample of node `http_port`'s /metrics (0 when absent; -1 when the

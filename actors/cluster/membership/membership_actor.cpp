@@ -50,7 +50,7 @@ using self_ptr = membership_actor::stateful_pointer<membership_state>;
 
 void notify(self_ptr self, std::size_t i, const caf::strong_actor_ptr& endpoint) {
   const auto& f = self->state.config.on_peer_change;
-  if (f) f(static_cast<std::uint32_t>(i), endpoint);
+  if (f) f(peer_id{static_cast<std::uint32_t>(i)}, endpoint);
 }
 
 void drop_handle(self_ptr self, std::size_t i) {

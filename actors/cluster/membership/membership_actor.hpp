@@ -62,9 +62,10 @@ struct membership_config {
   bool tls = false;
   std::string self_name;              // this node's member name (decides who dials)
   caf::strong_actor_ptr own_endpoint; // what the hello introduces
-  /// Told (on the membership actor's thread) when peer `i` comes up (with its endpoint)
-  /// or goes down (nullptr): the node forwards it to replication, handoff, anti-entropy.
-  std::function<void(std::uint32_t, const caf::strong_actor_ptr&)> on_peer_change;
+  /// Told (on the membership actor's thread) when a peer (`peers[p]`) comes up (with its
+  /// endpoint) or goes down (nullptr): the node forwards it to replication, handoff,
+  /// anti-entropy.
+  std::function<void(peer_id, const caf::strong_actor_ptr&)> on_peer_change;
 };
 
 struct membership_state {

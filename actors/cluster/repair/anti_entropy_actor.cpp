@@ -7,6 +7,7 @@
 #include "actors/cluster/repair/anti_entropy_actor.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "actors/cluster/repair/cluster_codec.hpp"
 #include "actors/durability/batch_codec.hpp"
@@ -67,8 +68,8 @@ void schedule(self_ptr self, bool soon) {
 
 void update_horizon(anti_entropy_state& st) {
   std::uint64_t h = ~std::uint64_t{0};
-  for (std::size_t i = 0; i < st.in_sync_ms.size(); ++i)
-    if (st.config.member_of_peer[i] > 0) h = std::min(h, st.in_sync_ms[i]);
+  for (peer_id p : st.config.members.all())
+    if (st.config.members.member_of(p)) h = std::min(h, st.in_sync_ms[p.at()]);
   st.engine->set_tombstone_horizon_ms(h);
 }
 
@@ -80,10 +81,10 @@ void end_round(self_ptr self) {
 }
 
 /// Pulls partitions `todo[k..]` from peer `i`, one request at a time.
-void pull_next(self_ptr self, std::size_t i, std::shared_ptr<std::vector<std::uint32_t>> todo,
+void pull_next(self_ptr self, peer_id i, std::shared_ptr<std::vector<std::uint32_t>> todo,
                std::size_t k) {
   auto& st = self->state;
-  if (k >= todo->size() || !st.endpoints[i]) {
+  if (k >= todo->size() || !st.endpoints[i.at()]) {
     end_round(self);
     return;
   }
@@ -92,7 +93,7 @@ void pull_next(self_ptr self, std::size_t i, std::shared_ptr<std::vector<std::ui
   st.engine->partition_keys(p, mine);
   std::string have;
   pack_key_versions(mine, have);
-  self->request(st.endpoints[i], st.config.timeout, pull_atom_v, p, std::move(have))
+  self->request(st.endpoints[i.at()], st.config.timeout, pull_atom_v, p, std::move(have))
       .then(
           [self, i, todo, k](pull_reply& b) {
             auto& st = self->state;
@@ -120,26 +121,26 @@ void pull_next(self_ptr self, std::size_t i, std::shared_ptr<std::vector<std::ui
 
 void round(self_ptr self) {
   auto& st = self->state;
-  // The next up peer that shares partitions with this node.
-  std::size_t n = st.endpoints.size(), i = n;
-  for (std::size_t k = 0; k < n; ++k) {
-    std::size_t c = (st.next_peer + k) % n;
-    if (st.endpoints[c] && st.config.member_of_peer[c] > 0) {
-      i = c;
-      break;
-    }
+  // The next up peer that is another member (the one after the last round's).
+  const std::size_t n = st.endpoints.size();
+  std::optional<peer_id> next;
+  std::optional<member_id> m;
+  for (std::size_t k = 0; k < n && !next; ++k) {
+    const peer_id c{static_cast<std::uint32_t>((st.next_peer + k) % n)};
+    if (st.endpoints[c.at()] && (m = st.config.members.member_of(c))) next = c;
   }
-  if (i == n) {
+  if (!next) {
     st.found_differences = false;
     schedule(self, false);
     return;
   }
-  st.next_peer = i + 1;
+  const peer_id i = *next;
+  st.next_peer = i.at() + 1;
   st.busy = true;
   const std::uint64_t started = storage::wall_ms();
-  self->request(st.endpoints[i], st.config.timeout, digest_atom_v)
+  self->request(st.endpoints[i.at()], st.config.timeout, digest_atom_v)
       .then(
-          [self, i, started](const std::string& packed) {
+          [self, i, m = *m, started](const std::string& packed) {
             auto& st = self->state;
             std::vector<std::uint64_t> theirs, mine;
             if (!unpack_digests(packed, theirs) || theirs.size() != storage::partition_count) {
@@ -147,14 +148,13 @@ void round(self_ptr self) {
               return;
             }
             st.engine->partition_digests(mine);
-            auto m = static_cast<std::size_t>(st.config.member_of_peer[i]);
             auto todo = std::make_shared<std::vector<std::uint32_t>>();
             for (std::uint32_t p = 0; p < storage::partition_count; ++p)
-              if (mine[p] != theirs[p] && st.place->holds(0, p) && st.place->holds(m, p))
+              if (mine[p] != theirs[p] && st.place->holds(self_member, p) && st.place->holds(m, p))
                 todo->push_back(p);
             st.found_differences = !todo->empty();
             if (todo->empty()) {
-              st.in_sync_ms[i] = started;
+              st.in_sync_ms[i.at()] = started;
               update_horizon(st);
             } else if (todo->size() > st.config.partitions_per_round) {
               todo->resize(st.config.partitions_per_round);
@@ -179,20 +179,20 @@ anti_entropy_actor_impl(self_ptr self, anti_entropy_config config, storage::engi
   st.clock = clock;
   st.place = std::move(place);
   st.counters = counters;
-  st.endpoints.resize(config.member_of_peer.size());
-  st.in_sync_ms.assign(config.member_of_peer.size(), 0);
+  st.endpoints.resize(config.members.peers());
+  st.in_sync_ms.assign(config.members.peers(), 0);
   st.config = std::move(config);
   update_horizon(st);
   schedule(self, false);
   return {
-      [self](peer_up_atom, std::uint32_t peer, const caf::strong_actor_ptr& ptr) {
+      [self](peer_up_atom, peer_id peer, const caf::strong_actor_ptr& ptr) {
         auto& st = self->state;
-        if (peer >= st.endpoints.size()) return;
-        st.endpoints[peer] = caf::actor_cast<peer_endpoint_actor>(ptr);
+        if (peer.at() >= st.endpoints.size()) return;
+        st.endpoints[peer.at()] = caf::actor_cast<peer_endpoint_actor>(ptr);
       },
-      [self](peer_down_atom, std::uint32_t peer) {
+      [self](peer_down_atom, peer_id peer) {
         auto& st = self->state;
-        if (peer < st.endpoints.size()) st.endpoints[peer] = nullptr;
+        if (peer.at() < st.endpoints.size()) st.endpoints[peer.at()] = nullptr;
       },
       [self](tick_atom) {
         auto& st = self->state;

@@ -41,7 +41,7 @@ struct anti_entropy_config {
   std::chrono::milliseconds timeout{5000};
   std::size_t partitions_per_round = 64;
   std::size_t pull_bytes_max = 4u << 20;
-  std::vector<int> member_of_peer; // as replication_config
+  peer_map members; // as replication_config
 };
 
 struct anti_entropy_state {

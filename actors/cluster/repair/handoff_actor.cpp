@@ -17,11 +17,11 @@ void refresh_pending(handoff_state& st) {
   if (st.counters && st.store) st.counters->pending.store(st.store->total());
 }
 
-void deliver(self_ptr self, std::uint32_t peer) {
+void deliver(self_ptr self, peer_id peer) {
   auto& st = self->state;
-  if (!st.store || peer >= st.endpoints.size() || !st.endpoints[peer] || st.delivering[peer])
-    return;
-  const std::string& name = st.config.peer_names[peer];
+  const std::size_t i = peer.at();
+  if (!st.store || i >= st.endpoints.size() || !st.endpoints[i] || st.delivering[i]) return;
+  const std::string& name = st.config.peer_names[i];
   if (st.store->count(name) == 0) return;
   std::vector<hint_store::hint> hints;
   if (st.store->oldest(name, st.config.chunk_bytes, hints) != errc::ok || hints.empty()) return;
@@ -32,19 +32,19 @@ void deliver(self_ptr self, std::uint32_t peer) {
     chunk.count += h.count;
     ids.push_back(h.id);
   }
-  st.delivering[peer] = true;
-  self->request(st.endpoints[peer], st.config.timeout, replicate_atom_v, std::move(chunk))
+  st.delivering[i] = true;
+  self->request(st.endpoints[i], st.config.timeout, replicate_atom_v, std::move(chunk))
       .then(
           [self, peer, ids](const replica_ack& ack) {
             auto& st = self->state;
-            st.delivering[peer] = false;
+            st.delivering[peer.at()] = false;
             if (ack.outcome != errc::ok) return; // the peer failed to store it: the timer retries
             if (st.store->remove(ids) != errc::ok) return;
             if (st.counters) st.counters->delivered.fetch_add(ids.size());
             refresh_pending(st);
             deliver(self, peer); // the next chunk at once
           },
-          [self, peer](const caf::error&) { self->state.delivering[peer] = false; });
+          [self, peer](const caf::error&) { self->state.delivering[peer.at()] = false; });
 }
 
 } // namespace
@@ -64,11 +64,12 @@ handoff_actor::behavior_type handoff_actor_impl(self_ptr self, handoff_config co
   refresh_pending(st);
   self->delayed_send(self, st.config.retry, tick_atom_v);
   return {
-      [self](hint_atom, std::uint32_t peer, const versioned_writes& b) {
+      [self](hint_atom, peer_id peer, const versioned_writes& b) {
         auto& st = self->state;
         if (st.counters) st.counters->queued_bytes.fetch_sub(b.ops.size());
-        if (!st.store || peer >= st.config.peer_names.size()) return;
-        errc e = st.store->add(st.config.peer_names[peer], b.ops, b.count);
+        if (!st.store || peer.at() >= st.config.peer_names.size()) return;
+        const std::string& name = st.config.peer_names[peer.at()];
+        errc e = st.store->add(name, b.ops, b.count);
         if (e == errc::ok) {
           if (st.counters) st.counters->stored.fetch_add(1);
           refresh_pending(st);
@@ -78,24 +79,23 @@ handoff_actor::behavior_type handoff_actor_impl(self_ptr self, handoff_config co
         auto now = std::chrono::steady_clock::now();
         if (now - st.last_drop_log >= std::chrono::seconds(10)) {
           st.last_drop_log = now;
-          log(log_level::warning, "hint for " + st.config.peer_names[peer] + " dropped (" +
-                                      std::string(to_string(e)) +
+          log(log_level::warning, "hint for " + name + " dropped (" + std::string(to_string(e)) +
                                       "); anti-entropy will repair that peer");
         }
       },
-      [self](peer_up_atom, std::uint32_t peer, const caf::strong_actor_ptr& ptr) {
+      [self](peer_up_atom, peer_id peer, const caf::strong_actor_ptr& ptr) {
         auto& st = self->state;
-        if (peer >= st.endpoints.size()) return;
-        st.endpoints[peer] = caf::actor_cast<peer_endpoint_actor>(ptr);
+        if (peer.at() >= st.endpoints.size()) return;
+        st.endpoints[peer.at()] = caf::actor_cast<peer_endpoint_actor>(ptr);
         deliver(self, peer);
       },
-      [self](peer_down_atom, std::uint32_t peer) {
+      [self](peer_down_atom, peer_id peer) {
         auto& st = self->state;
-        if (peer < st.endpoints.size()) st.endpoints[peer] = nullptr;
+        if (peer.at() < st.endpoints.size()) st.endpoints[peer.at()] = nullptr;
       },
       [self](tick_atom) {
         auto& st = self->state;
-        for (std::uint32_t p = 0; p < st.endpoints.size(); ++p)
+        for (peer_id p : all_ids<peer_id>(st.endpoints.size()))
           deliver(self, p);
         self->delayed_send(self, st.config.retry, tick_atom_v);
       },

@@ -27,7 +27,7 @@ inline constexpr std::uint64_t hint_queue_bytes_max = 64u << 20;
 
 struct handoff_config {
   std::string path;                        // the hints database
-  std::vector<std::string> peer_names;     // per peer index: the name hints are kept under
+  std::vector<std::string> peer_names;     // by peer_id: the name hints are kept under
   std::uint64_t bytes_max = 256u << 20;    // all hints together
   std::size_t chunk_bytes = 1u << 20;      // one delivery request
   std::chrono::milliseconds timeout{5000}; // per delivery request

@@ -1,7 +1,6 @@
 #include "actors/cluster/replication/placement.hpp"
 
 #include <algorithm>
-#include <numeric>
 
 #include "protocol/assert.hpp"
 
@@ -27,24 +26,25 @@ placement::placement(std::vector<std::string> names, std::size_t replication_fac
   for (std::size_t m = 0; m < names_.size(); ++m)
     hashes[m] = name_hash(names_[m]);
   table_.resize(static_cast<std::size_t>(storage::partition_count) * rf_);
-  std::vector<std::uint16_t> order(names_.size());
+  std::vector<member_id> order(names_.size());
   for (std::uint32_t p = 0; p < storage::partition_count; ++p) {
-    std::iota(order.begin(), order.end(), std::uint16_t{0});
+    for (member_id m : all())
+      order[m.at()] = m;
     std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(rf_), order.end(),
-                      [&](std::uint16_t a, std::uint16_t b) {
-                        auto sa = score(hashes[a], p), sb = score(hashes[b], p);
-                        return sa != sb ? sa > sb : names_[a] < names_[b];
+                      [&](member_id a, member_id b) {
+                        auto sa = score(hashes[a.at()], p), sb = score(hashes[b.at()], p);
+                        return sa != sb ? sa > sb : names_[a.at()] < names_[b.at()];
                       });
     std::copy_n(order.begin(), rf_, table_.begin() + static_cast<std::ptrdiff_t>(p * rf_));
   }
 }
 
-bool placement::holds(std::size_t member, std::uint32_t p) const noexcept {
-  const std::uint16_t* r = replicas(p);
-  return std::find(r, r + rf_, member) != r + rf_;
+bool placement::holds(member_id m, std::uint32_t p) const noexcept {
+  const member_id* r = replicas(p);
+  return std::find(r, r + rf_, m) != r + rf_;
 }
 
-std::vector<std::uint32_t> placement::shared(std::size_t a, std::size_t b) const {
+std::vector<std::uint32_t> placement::shared(member_id a, member_id b) const {
   std::vector<std::uint32_t> out;
   for (std::uint32_t p = 0; p < storage::partition_count; ++p)
     if (holds(a, p) && holds(b, p)) out.push_back(p);

@@ -7,11 +7,13 @@
 //
 // Members are named by their client address as the cluster is configured (-public-url
 // for this node, the CLUSTER_NODES entries for the others), so every node must spell a
-// member the same way. Member 0 is this node.
+// member the same way. Member 0 (self_member) is this node.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "protocol/ids.hpp"
 #include "storage/partition.hpp"
 
 namespace minivault {
@@ -22,18 +24,19 @@ public:
   placement(std::vector<std::string> names, std::size_t replication_factor);
 
   [[nodiscard]] std::size_t members() const noexcept { return names_.size(); }
-  [[nodiscard]] const std::string& name(std::size_t m) const { return names_[m]; }
+  [[nodiscard]] all_ids<member_id> all() const noexcept { return all_ids<member_id>(members()); }
+  [[nodiscard]] const std::string& name(member_id m) const { return names_[m.at()]; }
   /// Replicas per partition: min(replication_factor, members).
   [[nodiscard]] std::size_t replicas_per_partition() const noexcept { return rf_; }
   /// True when every member holds every partition (members <= replication factor).
   [[nodiscard]] bool everyone_holds_everything() const noexcept { return rf_ == names_.size(); }
   /// The members holding partition `p` (rf_ of them, highest score first).
-  [[nodiscard]] const std::uint16_t* replicas(std::uint32_t p) const noexcept {
+  [[nodiscard]] const member_id* replicas(std::uint32_t p) const noexcept {
     return &table_[static_cast<std::size_t>(p) * rf_];
   }
-  [[nodiscard]] bool holds(std::size_t member, std::uint32_t p) const noexcept;
+  [[nodiscard]] bool holds(member_id m, std::uint32_t p) const noexcept;
   /// Partitions that both members hold.
-  [[nodiscard]] std::vector<std::uint32_t> shared(std::size_t a, std::size_t b) const;
+  [[nodiscard]] std::vector<std::uint32_t> shared(member_id a, member_id b) const;
 
   /// The score of `name` for partition `p` (exposed for tests).
   [[nodiscard]] static std::uint64_t score(std::uint64_t name_hash, std::uint32_t p) noexcept;
@@ -42,7 +45,24 @@ public:
 private:
   std::vector<std::string> names_;
   std::size_t rf_;
-  std::vector<std::uint16_t> table_; // partition_count * rf_ member indices
+  std::vector<member_id> table_; // partition_count * rf_
+};
+
+/// Which member each CLUSTER_NODES entry (node_options::peers) is. CLUSTER_NODES may list
+/// this node too: that entry is no other member.
+class peer_map {
+public:
+  /// Appends the next entry: the member it is, or nullopt when it is this node.
+  void add(std::optional<member_id> m) { members_.push_back(m); }
+  [[nodiscard]] std::size_t peers() const noexcept { return members_.size(); }
+  [[nodiscard]] all_ids<peer_id> all() const noexcept { return all_ids<peer_id>(peers()); }
+  /// The member entry `p` is; nullopt when it is this node or not an entry.
+  [[nodiscard]] std::optional<member_id> member_of(peer_id p) const noexcept {
+    return p.at() < members_.size() ? members_[p.at()] : std::nullopt;
+  }
+
+private:
+  std::vector<std::optional<member_id>> members_;
 };
 
 } // namespace minivault

@@ -19,11 +19,11 @@ void repair(self_ptr self, const replication_state::read_job& r) {
   pack_versioned_write(fix, r.best_tombstone, r.key, r.best_value, r.best);
   for (const auto& [m, ver] : r.seen) {
     if (!(ver < r.best)) continue;
-    if (m == 0) {
+    if (m == self_member) {
       self->request(st.storage, st.config.timeout, replicate_atom_v, fix)
           .then([](const replica_ack&) {}, [](const caf::error&) {});
-    } else if (st.links[m].endpoint) {
-      self->request(st.links[m].endpoint, st.config.timeout, replicate_atom_v, fix)
+    } else if (st.links[m.at()].endpoint) {
+      self->request(st.links[m.at()].endpoint, st.config.timeout, replicate_atom_v, fix)
           .then([](const replica_ack&) {}, [](const caf::error&) {});
     }
   }
@@ -31,8 +31,8 @@ void repair(self_ptr self, const replication_state::read_job& r) {
 
 /// Member `m`'s answer to read `j` of batch `id`: its record (0 or 1 versioned ops), or a
 /// failure (`rec` null).
-void read_answer(self_ptr self, std::uint64_t id, std::size_t j, std::size_t m,
-                 const read_reply* rec, bool timed_out) {
+void read_answer(self_ptr self, std::uint64_t id, std::size_t j, member_id m, const read_reply* rec,
+                 bool timed_out) {
   auto& st = self->state;
   auto it = st.in_flight.find(id);
   if (it == st.in_flight.end()) return;
@@ -83,10 +83,10 @@ void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
   auto& p = st.in_flight.at(id);
   auto& r = p.reads[j];
   const placement& pl = *st.place;
-  const std::uint16_t* reps = pl.replicas(storage::partition_of(storage::table::hash_key(r.key)));
-  std::vector<std::size_t> targets;
+  const member_id* reps = pl.replicas(storage::partition_of(storage::table::hash_key(r.key)));
+  std::vector<member_id> targets;
   for (std::size_t k = 0; k < pl.replicas_per_partition(); ++k)
-    if (reps[k] == 0 || st.links[reps[k]].endpoint) targets.push_back(reps[k]);
+    if (reps[k] == self_member || st.links[reps[k].at()].endpoint) targets.push_back(reps[k]);
   r.tally.asked = targets.size();
   p.outstanding += targets.size();
   if (targets.size() < r.tally.need) { // known up front: answer at once
@@ -95,14 +95,14 @@ void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
     --p.reads_left;
   }
   const std::string key = r.key; // `r` may move: requests below can answer synchronously
-  for (std::size_t m : targets) {
-    if (m == 0) { // this replica: read it here, as a peer's endpoint would answer
+  for (member_id m : targets) {
+    if (m == self_member) { // this replica: read it here, as a peer's endpoint would answer
       auto got = storage::get_status::found;
       const read_reply rec = record_of(*st.engine, key, &got);
-      read_answer(self, id, j, 0, got == storage::get_status::error ? nullptr : &rec, false);
+      read_answer(self, id, j, m, got == storage::get_status::error ? nullptr : &rec, false);
       continue;
     }
-    self->request(st.links[m].endpoint, st.config.timeout, read_atom_v, key)
+    self->request(st.links[m.at()].endpoint, st.config.timeout, read_atom_v, key)
         .then([self, id, j, m](const read_reply& rec) { read_answer(self, id, j, m, &rec, false); },
               [self, id, j, m](const caf::error& e) {
                 read_answer(self, id, j, m, nullptr, e == caf::sec::request_timeout);

@@ -37,24 +37,24 @@ replication_actor::behavior_type replication_actor_impl(self_ptr self, replicati
   st.hints = services.hints;
   st.outcomes = std::make_unique<ordered_outcomes>(st.board->lanes());
   st.links.resize(st.place->members());
-  for (std::size_t i = 0; i < config.member_of_peer.size(); ++i)
-    if (config.member_of_peer[i] > 0)
-      st.links[static_cast<std::size_t>(config.member_of_peer[i])].peer =
-          static_cast<std::uint32_t>(i);
+  for (peer_id p : config.members.all())
+    if (auto m = config.members.member_of(p)) st.links[m->at()].peer = p;
   st.config = std::move(config);
   return {
       [self](client_batch& b) { on_batch(self, b); },
-      [self](peer_up_atom, std::uint32_t peer, const caf::strong_actor_ptr& ptr) {
+      [self](peer_up_atom, peer_id peer, const caf::strong_actor_ptr& ptr) {
         auto& st = self->state;
-        if (peer >= st.config.member_of_peer.size() || st.config.member_of_peer[peer] <= 0) return;
-        auto& l = st.links[static_cast<std::size_t>(st.config.member_of_peer[peer])];
+        auto m = st.config.members.member_of(peer);
+        if (!m) return;
+        auto& l = st.links[m->at()];
         l = replication_state::link{
             caf::actor_cast<peer_endpoint_actor>(ptr), peer, l.epoch + 1, 0, 0, 0};
       },
-      [self](peer_down_atom, std::uint32_t peer) {
+      [self](peer_down_atom, peer_id peer) {
         auto& st = self->state;
-        if (peer >= st.config.member_of_peer.size() || st.config.member_of_peer[peer] <= 0) return;
-        auto& l = st.links[static_cast<std::size_t>(st.config.member_of_peer[peer])];
+        auto m = st.config.members.member_of(peer);
+        if (!m) return;
+        auto& l = st.links[m->at()];
         l = replication_state::link{peer_endpoint_actor{}, peer, l.epoch + 1, 0, 0, 0};
       },
       [self](stop_atom) {

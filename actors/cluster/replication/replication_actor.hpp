@@ -72,9 +72,8 @@ struct replication_config {
   std::chrono::milliseconds timeout{request_timeout_ms_default};
   std::size_t workers = workers_default;     // requests in flight per peer
   std::size_t peer_window_bytes = 64u << 20; // bytes in flight per peer
-  /// Peer index (node_options::peers) -> member index in the placement (-1: the entry
-  /// is this node itself).
-  std::vector<int> member_of_peer;
+  /// Which member each peer (node_options::peers) is.
+  peer_map members;
   /// Where the clock lease lives (clock_lease.hpp); empty: no lease (tests).
   std::string lease_path;
   std::uint64_t lease = 0; // the lease already stored there
@@ -85,7 +84,7 @@ struct replication_state {
 
   struct link {
     peer_endpoint_actor endpoint; // null while the peer is down
-    std::uint32_t peer = 0;       // index in node_options::peers
+    peer_id peer;                 // the same node as a CLUSTER_NODES entry
     std::uint64_t epoch = 0;      // bumped on up/down: late answers of old epochs are ignored
     std::size_t requests = 0;     // in flight
     std::size_t bytes = 0;        // in flight, including `stale`
@@ -101,7 +100,7 @@ struct replication_state {
     storage::version best; // the newest record seen
     bool best_tombstone = false;
     std::string best_value;
-    std::vector<std::pair<std::size_t, storage::version>> seen; // (member, its version)
+    std::vector<std::pair<member_id, storage::version>> seen; // (member, its version)
   };
 
   /// One client batch until every replica answered.
@@ -136,7 +135,7 @@ struct replication_state {
   replication_counters* counters = nullptr;
   handoff_counters* hints = nullptr; // the handoff actor's (its mailbox bound)
   std::unique_ptr<ordered_outcomes> outcomes;
-  std::vector<link> links; // per member; links[0] (this node) unused
+  std::vector<link> links; // per member; links[self_member] unused
   std::unordered_map<std::uint64_t, pending> in_flight;
   std::uint64_t next_id = 1;
   std::vector<packed_op> ops; // scratch

@@ -15,7 +15,7 @@ using in_flight_iter = std::unordered_map<std::uint64_t, pending>::iterator;
 
 /// Could member `m` take a batch of `bytes` now? This node always can; a peer while it is
 /// up and under its bounds.
-[[nodiscard]] bool available(const replication_state& st, std::size_t m, std::size_t bytes);
+[[nodiscard]] bool available(const replication_state& st, member_id m, std::size_t bytes);
 /// Posts the batch's outcome (once; later calls are ignored).
 void decide(replication_state& st, pending& p, errc result);
 /// True when the batch must go round again (see maybe_done in write_path.cpp).

@@ -11,9 +11,9 @@
 
 namespace minivault::replication_detail {
 
-bool available(const replication_state& st, std::size_t m, std::size_t bytes) {
-  if (m == 0) return true;
-  const auto& l = st.links[m];
+bool available(const replication_state& st, member_id m, std::size_t bytes) {
+  if (m == self_member) return true;
+  const auto& l = st.links[m.at()];
   return l.endpoint && l.requests < st.config.workers &&
          (l.bytes == 0 || l.bytes + bytes <= st.config.peer_window_bytes);
 }
@@ -67,7 +67,7 @@ void release(replication_state& st, in_flight_iter it) {
 /// time). `newer_hlc` != 0: it applied them but kept a newer version of some key instead
 /// (replicate_atom's reply): it counts for the quorum, and the highest such hlc is kept
 /// for maybe_done.
-void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_out,
+void settle(self_ptr self, std::uint64_t id, member_id m, bool ok, bool timed_out,
             std::uint64_t newer_hlc = 0) {
   auto& st = self->state;
   auto it = st.in_flight.find(id);
@@ -82,22 +82,22 @@ void settle(self_ptr self, std::uint64_t id, std::size_t m, bool ok, bool timed_
   auto count = [&](std::size_t i) {
     op_tally& t = p.tally[i];
     if (ok) {
-      if (tally_ack(t, m == 0, w)) ++p.satisfied;
-    } else if (auto verdict = tally_failure(t, m == 0, w, timed_out, p.saw_timeout)) {
+      if (tally_ack(t, m == self_member, w)) ++p.satisfied;
+    } else if (auto verdict = tally_failure(t, m == self_member, w, timed_out, p.saw_timeout)) {
       decide(st, p, *verdict);
     }
   };
   if (p.uniform) {
     count(0);
   } else {
-    for (std::uint32_t i : p.ops_of[m])
+    for (std::uint32_t i : p.ops_of[m.at()])
       count(i);
   }
   const bool again = ok && maybe_done(st, p);
   release_then(self, it, again);
 }
 
-void hint(replication_state& st, std::size_t m, const versioned_writes& b) {
+void hint(replication_state& st, member_id m, const versioned_writes& b) {
   if (st.hints) {
     if (st.hints->queued_bytes.load(std::memory_order_relaxed) + b.ops.size() >
         hint_queue_bytes_max) {
@@ -107,27 +107,27 @@ void hint(replication_state& st, std::size_t m, const versioned_writes& b) {
     st.hints->queued_bytes.fetch_add(b.ops.size(), std::memory_order_relaxed);
   }
   if (st.counters) st.counters->hinted_batches.fetch_add(1, std::memory_order_relaxed);
-  caf::anon_send(st.handoff, hint_atom_v, st.links[m].peer, b);
+  caf::anon_send(st.handoff, hint_atom_v, st.links[m.at()].peer, b);
 }
 
-/// Sends `b` to member `m` (this node's storage actor when m == 0); the answer settles
-/// batch `id`. A peer that cannot take it now is hinted at once.
-void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
+/// Sends `b` to member `m` (this node's storage actor when it is self_member); the answer
+/// settles batch `id`. A peer that cannot take it now is hinted at once.
+void dispatch(self_ptr self, std::uint64_t id, member_id m,
               const std::shared_ptr<const versioned_writes>& b) {
   auto& st = self->state;
   const auto timeout = st.config.timeout;
-  if (m == 0) {
+  if (m == self_member) {
     self->request(st.storage, timeout, replicate_atom_v, *b)
         .then(
             [self, id](const replica_ack& ack) {
-              settle(self, id, 0, ack.outcome == errc::ok, false, ack.newer_hlc);
+              settle(self, id, self_member, ack.outcome == errc::ok, false, ack.newer_hlc);
             },
             [self, id](const caf::error& e) {
-              settle(self, id, 0, false, e == caf::sec::request_timeout);
+              settle(self, id, self_member, false, e == caf::sec::request_timeout);
             });
     return;
   }
-  auto& l = st.links[m];
+  auto& l = st.links[m.at()];
   const std::size_t bytes = b->ops.size();
   if (!available(st, m, bytes)) {
     hint(st, m, *b);
@@ -141,7 +141,7 @@ void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
       .then(
           [self, id, m, b, epoch, bytes](const replica_ack& ack) {
             const bool ok = ack.outcome == errc::ok;
-            auto& l = self->state.links[m];
+            auto& l = self->state.links[m.at()];
             if (l.epoch == epoch) { // an answer: everything sent before it has drained
               --l.requests;
               l.bytes -= bytes + l.stale;
@@ -156,7 +156,7 @@ void dispatch(self_ptr self, std::uint64_t id, std::size_t m,
           },
           [self, id, m, b, epoch, bytes](const caf::error& e) {
             auto& st = self->state;
-            auto& l = st.links[m];
+            auto& l = st.links[m.at()];
             const bool timed_out = e == caf::sec::request_timeout;
             if (l.epoch == epoch) {
               --l.requests;
@@ -211,7 +211,7 @@ void release_then(self_ptr self, in_flight_iter it, bool again) {
 
 namespace {
 
-using sends_t = std::vector<std::pair<std::size_t, std::shared_ptr<const versioned_writes>>>;
+using sends_t = std::vector<std::pair<member_id, std::shared_ptr<const versioned_writes>>>;
 
 /// Splits `b` into its reads (p.reads) and its writes (st.ops); false if it is malformed
 /// (a bug in the sender).
@@ -263,7 +263,7 @@ bool route_to_everyone(replication_state& st, const client_batch& b, pending& p,
   for (std::size_t i = 0; i < st.ops.size(); ++i)
     pack_versioned_write(*vb, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(first, i));
   std::size_t up = 0;
-  for (std::size_t m = 0; m < pl.members(); ++m)
+  for (member_id m : pl.all())
     up += available(st, m, vb->ops.size()) ? 1 : 0;
   if (up < st.config.write_quorum) return false;
   p.uniform = true;
@@ -271,7 +271,7 @@ bool route_to_everyone(replication_state& st, const client_batch& b, pending& p,
   t.possible = static_cast<std::uint8_t>(pl.members());
   t.needs_local = true;
   p.tally.assign(1, t);
-  for (std::size_t m = 0; m < pl.members(); ++m)
+  for (member_id m : pl.all())
     sends.emplace_back(m, vb);
   return true;
 }
@@ -288,30 +288,30 @@ bool route_by_partition(replication_state& st, pending& p, storage::version firs
   op_tally fresh;
   fresh.possible = static_cast<std::uint8_t>(rf);
   p.tally.assign(st.ops.size(), fresh);
-  std::vector<const std::uint16_t*> reps_of(st.ops.size());
+  std::vector<const member_id*> reps_of(st.ops.size());
   for (std::size_t i = 0; i < st.ops.size(); ++i) {
     const auto part = storage::partition_of(storage::table::hash_key(st.ops[i].key));
-    const std::uint16_t* reps = reps_of[i] = pl.replicas(part);
-    p.tally[i].needs_local = pl.holds(0, part);
+    const member_id* reps = reps_of[i] = pl.replicas(part);
+    p.tally[i].needs_local = pl.holds(self_member, part);
     for (std::size_t r = 0; r < rf; ++r) {
-      auto& sub = subs[reps[r]];
+      auto& sub = subs[reps[r].at()];
       if (!sub) sub = std::make_shared<versioned_writes>();
       pack_versioned_write(*sub, st.ops[i].del, st.ops[i].key, st.ops[i].value,
                            version_of(first, i));
-      p.ops_of[reps[r]].push_back(static_cast<std::uint32_t>(i));
+      p.ops_of[reps[r].at()].push_back(static_cast<std::uint32_t>(i));
     }
   }
   std::vector<bool> up_now(pl.members(), false);
-  for (std::size_t m = 0; m < pl.members(); ++m)
-    up_now[m] = subs[m] && available(st, m, subs[m]->ops.size());
+  for (member_id m : pl.all())
+    up_now[m.at()] = subs[m.at()] && available(st, m, subs[m.at()]->ops.size());
   for (std::size_t i = 0; i < st.ops.size(); ++i) {
     std::size_t up = 0;
     for (std::size_t r = 0; r < rf; ++r)
-      up += up_now[reps_of[i][r]] ? 1 : 0;
+      up += up_now[reps_of[i][r].at()] ? 1 : 0;
     if (up < st.config.write_quorum) return false;
   }
-  for (std::size_t m = 0; m < pl.members(); ++m)
-    if (subs[m]) sends.emplace_back(m, std::move(subs[m]));
+  for (member_id m : pl.all())
+    if (subs[m.at()]) sends.emplace_back(m, std::move(subs[m.at()]));
   return true;
 }
 

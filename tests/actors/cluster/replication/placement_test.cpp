@@ -25,7 +25,7 @@ std::vector<std::string> names(std::size_t n) {
 /// The replica names of partition p, in the placement's order (highest score first).
 std::vector<std::string> replica_names(const placement& pl, std::uint32_t p) {
   std::vector<std::string> out;
-  const std::uint16_t* r = pl.replicas(p);
+  const member_id* r = pl.replicas(p);
   for (std::size_t i = 0; i < pl.replicas_per_partition(); ++i)
     out.push_back(pl.name(r[i]));
   return out;
@@ -48,7 +48,7 @@ TEST(placement, every_node_agrees_whatever_member_it_lists_first) {
     std::rotate(mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(self), mine.end());
     std::reverse(mine.begin() + 1, mine.end());
     placement other(mine, 3);
-    ASSERT_EQ(other.name(0), n[self]);
+    ASSERT_EQ(other.name(self_member), n[self]);
     for (std::uint32_t p = 0; p < partition_count; ++p)
       ASSERT_EQ(replica_names(first, p), replica_names(other, p)) << "partition " << p;
   }
@@ -62,16 +62,16 @@ TEST(placement, every_partition_has_min_rf_members_distinct_replicas) {
       ASSERT_EQ(pl.replicas_per_partition(), want) << members << " members, rf " << rf;
       EXPECT_EQ(pl.everyone_holds_everything(), members <= rf);
       for (std::uint32_t p = 0; p < partition_count; ++p) {
-        std::set<std::uint16_t> seen;
+        std::set<member_id> seen;
         for (std::size_t i = 0; i < want; ++i) {
-          std::uint16_t m = pl.replicas(p)[i];
-          ASSERT_LT(m, members);
+          member_id m = pl.replicas(p)[i];
+          ASSERT_LT(m.at(), members);
           EXPECT_TRUE(pl.holds(m, p));
           seen.insert(m);
         }
         ASSERT_EQ(seen.size(), want) << "duplicate replica in partition " << p;
         std::size_t holders = 0;
-        for (std::size_t m = 0; m < members; ++m)
+        for (member_id m : pl.all())
           holders += pl.holds(m, p) ? 1 : 0;
         ASSERT_EQ(holders, want) << "holds() disagrees with replicas() in partition " << p;
       }
@@ -82,14 +82,14 @@ TEST(placement, every_partition_has_min_rf_members_distinct_replicas) {
 TEST(placement, replicas_are_ordered_by_score) {
   placement pl(names(5), 3);
   for (std::uint32_t p = 0; p < partition_count; ++p) {
-    const std::uint16_t* r = pl.replicas(p);
+    const member_id* r = pl.replicas(p);
     std::uint64_t lowest_held = ~std::uint64_t{0};
     for (std::size_t i = 0; i < 3; ++i) {
       auto s = placement::score(placement::name_hash(pl.name(r[i])), p);
       ASSERT_LE(s, lowest_held) << "replicas not highest score first in partition " << p;
       lowest_held = s;
     }
-    for (std::size_t m = 0; m < 5; ++m) {
+    for (member_id m : pl.all()) {
       if (!pl.holds(m, p)) {
         ASSERT_LE(placement::score(placement::name_hash(pl.name(m)), p), lowest_held)
             << "a member with a higher score was left out of partition " << p;
@@ -102,7 +102,7 @@ TEST(placement, five_members_rf3_each_hold_about_three_fifths) {
   placement pl(names(5), 3);
   const double expected = partition_count * 3.0 / 5.0;
   std::size_t total = 0;
-  for (std::size_t m = 0; m < 5; ++m) {
+  for (member_id m : pl.all()) {
     std::size_t held = 0;
     for (std::uint32_t p = 0; p < partition_count; ++p)
       held += pl.holds(m, p) ? 1 : 0;
@@ -117,10 +117,11 @@ TEST(placement, up_to_rf_members_everyone_holds_everything) {
   for (std::size_t members : {1u, 2u, 3u}) {
     placement pl(names(members), 3);
     EXPECT_TRUE(pl.everyone_holds_everything());
-    for (std::size_t m = 0; m < members; ++m) {
+    for (member_id m : pl.all()) {
       for (std::uint32_t p = 0; p < partition_count; ++p)
-        ASSERT_TRUE(pl.holds(m, p)) << members << " members: member " << m << " partition " << p;
-      for (std::size_t o = 0; o < members; ++o)
+        ASSERT_TRUE(pl.holds(m, p))
+            << members << " members: member " << m.value() << " partition " << p;
+      for (member_id o : pl.all())
         EXPECT_EQ(pl.shared(m, o).size(), partition_count);
     }
   }
@@ -131,17 +132,17 @@ TEST(placement, a_sixth_member_only_takes_partitions_none_move_between_old_membe
   auto six = five;
   six.push_back("http://10.0.0.99:8080");
   placement before(five, 3), after(six, 3);
-  const std::size_t newcomer = 5;
+  const member_id newcomer{5};
   std::size_t gained = 0;
   for (std::uint32_t p = 0; p < partition_count; ++p) {
-    std::set<std::uint16_t> old_set(before.replicas(p), before.replicas(p) + 3);
-    std::set<std::uint16_t> new_set(after.replicas(p), after.replicas(p) + 3);
+    std::set<member_id> old_set(before.replicas(p), before.replicas(p) + 3);
+    std::set<member_id> new_set(after.replicas(p), after.replicas(p) + 3);
     if (new_set.count(newcomer)) {
       ++gained;
       // The newcomer replaced exactly one old replica; the other two stayed.
       new_set.erase(newcomer);
       for (auto m : new_set)
-        EXPECT_TRUE(old_set.count(m)) << "partition " << p << " moved to old member " << m;
+        EXPECT_TRUE(old_set.count(m)) << "partition " << p << " moved to old member " << m.value();
     } else {
       EXPECT_EQ(old_set, new_set) << "partition " << p << " moved between old members";
     }
@@ -173,14 +174,14 @@ TEST(placement, removing_a_member_only_moves_its_partitions) {
 
 TEST(placement, shared_lists_exactly_the_partitions_both_hold) {
   placement pl(names(5), 3);
-  for (std::size_t a = 0; a < 5; ++a) {
-    for (std::size_t b = 0; b < 5; ++b) {
+  for (member_id a : pl.all()) {
+    for (member_id b : pl.all()) {
       auto s = pl.shared(a, b);
       EXPECT_TRUE(std::is_sorted(s.begin(), s.end()));
       std::vector<std::uint32_t> want;
       for (std::uint32_t p = 0; p < partition_count; ++p)
         if (pl.holds(a, p) && pl.holds(b, p)) want.push_back(p);
-      EXPECT_EQ(s, want) << a << "," << b;
+      EXPECT_EQ(s, want) << a.value() << "," << b.value();
       EXPECT_EQ(s, pl.shared(b, a));
       if (a != b) {
         // Two given members share a partition with probability 3/5 * 2/4 = 0.3.
@@ -195,8 +196,8 @@ TEST(placement, names_and_members_are_reported) {
   auto n = names(4);
   placement pl(n, 2);
   EXPECT_EQ(pl.members(), 4u);
-  for (std::size_t i = 0; i < n.size(); ++i)
-    EXPECT_EQ(pl.name(i), n[i]);
+  for (member_id m : pl.all())
+    EXPECT_EQ(pl.name(m), n[m.at()]);
   EXPECT_FALSE(pl.everyone_holds_everything());
   EXPECT_EQ(placement::name_hash("abc"), placement::name_hash(std::string("abc")));
   EXPECT_NE(placement::name_hash("a"), placement::name_hash("b"));

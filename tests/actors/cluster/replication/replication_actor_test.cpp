@@ -200,7 +200,7 @@ TEST_F(replication_actor_test, one_peer_down_the_write_succeeds_and_the_down_pee
   EXPECT_EQ(got[0].result, errc::ok);
   EXPECT_EQ(peer_ctl[2]->got.size(), 0u);
   ASSERT_EQ(handoff->hints.size(), 1u);
-  EXPECT_EQ(handoff->hints[0].first, peer_index(2)) << "hint for the wrong peer";
+  EXPECT_EQ(handoff->hints[0].first, peer_of(2)) << "hint for the wrong peer";
   ASSERT_EQ(local->got.size(), 1u);
   EXPECT_EQ(handoff->hints[0].second.ops, local->got[0].ops) << "the hint is the versioned batch";
   EXPECT_EQ(handoff->hints[0].second.count, local->got[0].count);
@@ -216,7 +216,7 @@ TEST_F(replication_actor_test, a_silent_peer_is_hinted_and_the_batch_succeeds_wi
   EXPECT_TRUE(handoff->hints.empty()) << "not hinted before its request timed out";
   advance(config.timeout);
   ASSERT_EQ(handoff->hints.size(), 1u);
-  EXPECT_EQ(handoff->hints[0].first, peer_index(1));
+  EXPECT_EQ(handoff->hints[0].first, peer_of(1));
   ASSERT_EQ(peer_ctl[1]->got.size(), 1u);
   EXPECT_EQ(handoff->hints[0].second.ops, peer_ctl[1]->got[0].ops);
   EXPECT_TRUE(take().empty()) << "the batch was answered once";
@@ -256,10 +256,10 @@ TEST_F(replication_actor_test, timeout_when_the_quorum_is_not_reached_in_time) {
   ASSERT_EQ(got.size(), 1u) << show(got);
   EXPECT_EQ(got[0].result, errc::timeout);
   EXPECT_EQ(counters.batches_timeout.load(), 1u);
-  std::set<std::uint32_t> hinted;
+  std::set<peer_id> hinted;
   for (auto& h : handoff->hints)
     hinted.insert(h.first);
-  EXPECT_EQ(hinted, (std::set<std::uint32_t>{peer_index(1), peer_index(2)}));
+  EXPECT_EQ(hinted, (std::set<peer_id>{peer_of(1), peer_of(2)}));
   // Answers after the timeout change nothing.
   release_peer(1);
   release_peer(2);
@@ -460,7 +460,8 @@ TEST_F(replication_actor_test, five_members_each_replica_gets_exactly_its_partit
   EXPECT_GT(first, 0u);
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const auto part = storage::partition_of(storage::table::hash_key(ops[i].key));
-    std::set<std::size_t> want(place->replicas(part), place->replicas(part) + 3);
+    const auto reps = replicas_of(ops[i].key);
+    std::set<std::size_t> want(reps.begin(), reps.end());
     EXPECT_EQ(holders[ops[i].key], want) << ops[i].key;
     EXPECT_EQ(ver_of[ops[i].key].hlc, first + i) << ops[i].key;
     EXPECT_EQ(ver_of[ops[i].key].node, node_id);
@@ -529,7 +530,7 @@ TEST_F(replication_actor_test, a_peer_at_its_request_bound_is_skipped_and_hinted
   send(one_write(0, 2)); // peer 2 has one request in flight: skipped
   EXPECT_EQ(peer_ctl[2]->got.size(), 1u);
   ASSERT_EQ(handoff->hints.size(), 1u) << "skipped at once, not after a timeout";
-  EXPECT_EQ(handoff->hints[0].first, peer_index(2));
+  EXPECT_EQ(handoff->hints[0].first, peer_of(2));
   auto got = take();
   ASSERT_EQ(got.size(), 2u) << show(got);
   EXPECT_EQ(got[1].result, errc::ok);

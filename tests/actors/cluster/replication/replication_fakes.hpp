@@ -180,17 +180,17 @@ inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
 }
 
 struct handoff_ctl {
-  std::vector<std::pair<std::uint32_t, versioned_writes>> hints;
+  std::vector<std::pair<peer_id, versioned_writes>> hints;
 };
 
 inline handoff_actor::behavior_type fake_handoff(handoff_actor::pointer self,
                                                  std::shared_ptr<handoff_ctl> ctl) {
   return {
-      [ctl](hint_atom, std::uint32_t peer, versioned_writes& b) {
+      [ctl](hint_atom, peer_id peer, versioned_writes& b) {
         ctl->hints.emplace_back(peer, std::move(b));
       },
-      [](peer_up_atom, std::uint32_t, const caf::strong_actor_ptr&) {},
-      [](peer_down_atom, std::uint32_t) {},
+      [](peer_up_atom, peer_id, const caf::strong_actor_ptr&) {},
+      [](peer_down_atom, peer_id) {},
       [](tick_atom) {},
       [self](stop_atom) {
         self->quit();
@@ -298,8 +298,10 @@ protected:
     config.timeout = std::chrono::milliseconds(1000);
   }
 
-  std::uint32_t peer_index(std::size_t member) const {
-    return static_cast<std::uint32_t>(names.size() - 1 - member);
+  /// The CLUSTER_NODES entry of `member`: start() lists the peers in reverse, then this
+  /// node, so the two numberings differ.
+  peer_id peer_of(std::size_t member) const {
+    return peer_id{static_cast<std::uint32_t>(names.size() - 1 - member)};
   }
 
   /// Spawns everything for a cluster of `members` with replication factor `rf`.
@@ -307,10 +309,10 @@ protected:
     for (std::size_t m = 0; m < members; ++m)
       names.push_back("http://node" + std::to_string(m) + ":8080");
     place = std::make_shared<placement>(names, rf);
-    config.member_of_peer.clear();
+    config.members = peer_map{};
     for (std::size_t i = 0; i + 1 < members; ++i)
-      config.member_of_peer.push_back(static_cast<int>(members - 1 - i));
-    config.member_of_peer.push_back(-1); // this node, listed among its peers
+      config.members.add(member_id{static_cast<std::uint32_t>(members - 1 - i)});
+    config.members.add(std::nullopt); // this node, listed among its peers
     storage = ts.sys->spawn(fake_storage, local);
     handoff_actor_ = ts.sys->spawn(fake_handoff, handoff);
     peer_ctl.resize(members);
@@ -339,12 +341,12 @@ protected:
   }
 
   void up(std::size_t member) {
-    caf::anon_send(repl, peer_up_atom_v, peer_index(member),
+    caf::anon_send(repl, peer_up_atom_v, peer_of(member),
                    caf::actor_cast<caf::strong_actor_ptr>(peers[member]));
     sched->run();
   }
   void down(std::size_t member) {
-    caf::anon_send(repl, peer_down_atom_v, peer_index(member));
+    caf::anon_send(repl, peer_down_atom_v, peer_of(member));
     sched->run();
   }
   void all_up() {
@@ -432,14 +434,17 @@ protected:
 
   [[nodiscard]] std::vector<std::size_t> replicas_of(const std::string& key) const {
     const auto part = storage::partition_of(storage::table::hash_key(key));
-    const std::uint16_t* reps = place->replicas(part);
-    return std::vector<std::size_t>(reps, reps + place->replicas_per_partition());
+    std::vector<std::size_t> out;
+    for (std::size_t r = 0; r < place->replicas_per_partition(); ++r)
+      out.push_back(place->replicas(part)[r].at());
+    return out;
   }
   /// The first "<prefix><i>" this node holds (`held`) or does not hold.
   [[nodiscard]] std::string find_key(const std::string& prefix, bool held) const {
     for (int i = 0;; ++i) {
       std::string k = prefix + std::to_string(i);
-      if (place->holds(0, storage::partition_of(storage::table::hash_key(k))) == held) return k;
+      if (place->holds(self_member, storage::partition_of(storage::table::hash_key(k))) == held)
+        return k;
     }
   }
 
