@@ -263,6 +263,7 @@ void classify(const head& h, const node_options& opts, front_request& req) {
     req.k = read ? kind::get : h.method == "DELETE" ? kind::del : kind::put;
     req.key = std::move(t.key);
     req.quorum = read && t.quorum;
+    req.level = t.level;
   }
 }
 

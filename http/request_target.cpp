@@ -77,14 +77,12 @@ parsed_target parse_target(std::string_view raw) {
     constexpr std::string_view name = "consistency=";
     if (param.substr(0, name.size()) != name) continue;
     std::string_view v = param.substr(name.size());
-    if (v == "quorum") {
-      t.quorum = true;
-    } else if (v == "one") {
-      t.quorum = false;
-    } else {
-      t.error = "consistency must be one or quorum";
+    t.level = parse_consistency(v);
+    if (!t.level) {
+      t.error = "consistency must be one|local_quorum|region_safe|each_quorum|quorum|all";
       return t;
     }
+    t.quorum = *t.level != consistency::one;
   }
   t.kind = target_kind::key;
   return t;

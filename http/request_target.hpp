@@ -6,10 +6,12 @@
 // other path is a key. The key is the percent-decoded path after the first `/` (it may
 // contain `/`, and any byte written as %XX). So a key named `health` is reached as
 // `/%68ealth` (or any other percent-encoded spelling): the endpoints never shadow a key.
-// A query string (`?...`) is not part of the key. Its one parameter is
-// `consistency=quorum` (a quorum read, in a cluster) or `consistency=one` (the default);
-// any other consistency value is refused, other parameters are ignored.
+// A query string (`?...`) is not part of the key. Its one parameter is `consistency=LEVEL`
+// (protocol/README.md §4): on a write, the level it is acknowledged at; on a read, `one`
+// is the local read (the default) and any other level a quorum read at that level. An
+// unknown level is refused; other parameters are ignored.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,9 +23,10 @@ enum class target_kind : std::uint8_t { key, health, metrics, invalid };
 
 struct parsed_target {
   target_kind kind = target_kind::invalid;
-  std::string key;     // target_kind::key: the decoded key (1..65535 bytes)
-  std::string error;   // target_kind::invalid: why, for the 400 reply
-  bool quorum = false; // ?consistency=quorum
+  std::string key;                  // target_kind::key: the decoded key (1..65535 bytes)
+  std::string error;                // target_kind::invalid: why, for the 400 reply
+  bool quorum = false;              // ?consistency= a level other than one
+  std::optional<consistency> level; // ?consistency=LEVEL
 };
 
 /// Classifies a raw request target such as `/user%2F1?x=y`.

@@ -14,7 +14,8 @@ namespace minivault {
 
 // The batch messages below carry `count` ops packed in `ops`, per op
 // `[flags:u8][key_len:u16][value_len:u32]([hlc:u64][node:u32])[key][value]`: flags bit0
-// delete, bit1 versioned (the version follows the header), bit2 read, bit3 quorum read.
+// delete, bit1 versioned (the version follows the header), bit2 read, bit3 quorum read,
+// bits 4-6 the consistency level of an unversioned write or a quorum read (0 elsewhere).
 // actors/durability/batch_codec.hpp packs and decodes them. One type per meaning:
 
 /// Client requests from one I/O thread, handed over in one message: unversioned writes

@@ -9,6 +9,7 @@
 // const and keep no state between calls (per-request state travels in front_request).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,17 +30,18 @@ struct front_request {
   };
   kind k = kind::refused;
   std::string key;
-  std::string_view value;     // put: the bytes to store (a view into the parsed input)
-  bool needs_auth = false;    // the auth mode requires a credential for this request
-  bool credential_ok = false; // a credential was sent and it is the node's key
-  bool head = false;          // reply without a body (HEAD)
-  bool close = false;         // close the connection after the reply (client asked)
-  bool quorum = false;        // get: a quorum read (?consistency=quorum)
-  errc refusal = errc::ok;    // kind::refused: the error
-  std::uint16_t status = 0;   // kind::refused: a protocol status overriding the error's
-  std::string detail;         // kind::refused: text for the client (may be empty)
-  bool endpoint = false;      // the target is an endpoint, not a key (for 405's Allow)
-  kind intended = kind::get;  // kind::refused: what the method asked for (for metrics)
+  std::string_view value;           // put: the bytes to store (a view into the parsed input)
+  bool needs_auth = false;          // the auth mode requires a credential for this request
+  bool credential_ok = false;       // a credential was sent and it is the node's key
+  bool head = false;                // reply without a body (HEAD)
+  bool close = false;               // close the connection after the reply (client asked)
+  bool quorum = false;              // get: a quorum read (?consistency= a level other than one)
+  std::optional<consistency> level; // ?consistency=LEVEL (protocol/README.md §4)
+  errc refusal = errc::ok;          // kind::refused: the error
+  std::uint16_t status = 0;         // kind::refused: a protocol status overriding the error's
+  std::string detail;               // kind::refused: text for the client (may be empty)
+  bool endpoint = false;            // the target is an endpoint, not a key (for 405's Allow)
+  kind intended = kind::get;        // kind::refused: what the method asked for (for metrics)
 };
 
 /// Outcome of parsing the front of a connection's input.

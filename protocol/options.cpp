@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "protocol/options_impl.hpp"
+#include "protocol/utf8.hpp"
 
 namespace minivault {
 namespace options_detail {
@@ -102,9 +103,19 @@ result<std::vector<peer_address>> parse_peer_list(const std::string& text) {
     auto entry = trim(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     if (entry.empty()) continue;
-    auto bad = [&](const char* why) {
-      return status(errc::config_error, "bad peer " + quoted(entry) + ": " + why);
+    const std::string_view whole = entry;
+    auto bad = [whole](const char* why) {
+      return status(errc::config_error, "bad peer " + quoted(whole) + ": " + why);
     };
+    std::string_view region;
+    if (auto at = entry.rfind('@'); at != std::string_view::npos) {
+      region = entry.substr(at + 1);
+      entry = entry.substr(0, at);
+      if (region.empty()) return bad("empty region after '@'");
+      if (!valid_utf8(region)) return bad("region must be valid UTF-8");
+      for (char c : region)
+        if (is_space(c) || c == '@') return bad("invalid character in region");
+    }
     auto colon = entry.rfind(':');
     if (colon == std::string_view::npos) return bad("expected host:port");
     auto host = entry.substr(0, colon);
@@ -118,10 +129,12 @@ result<std::vector<peer_address>> parse_peer_list(const std::string& text) {
     std::uint64_t port = 0;
     if (!parse_uint(entry.substr(colon + 1), 1, 65535, port).empty())
       return bad("port must be an integer in 1..65535");
-    peer_address p{std::string(host), static_cast<std::uint16_t>(port)};
+    peer_address p{std::string(host), static_cast<std::uint16_t>(port), std::string(region)};
     bool duplicate = false;
-    for (const auto& q : peers)
+    for (const auto& q : peers) {
+      if (q == p && q.region != p.region) return bad("listed twice with different regions");
       duplicate = duplicate || q == p;
+    }
     if (!duplicate) peers.push_back(std::move(p));
     if (peers.size() > peers_max) return bad("too many peers (at most 1024)");
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/consistency.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/status.hpp"
 
@@ -22,9 +23,13 @@ enum class fsync_policy : std::uint8_t {
 
 enum class auth_mode : std::uint8_t { none, writes, all };
 
+/// A CLUSTER_NODES entry: `host:port` of a node's client port, optionally `@region`
+/// (protocol/README.md §4). An entry without a region is in this node's region.
 struct peer_address {
   std::string host;
   std::uint16_t port = 0;
+  std::string region; // empty: this node's -region
+  /// Same node (the region is not part of its identity).
   friend bool operator==(const peer_address& a, const peer_address& b) {
     return a.host == b.host && a.port == b.port;
   }
@@ -58,6 +63,8 @@ struct node_options {
   std::size_t max_connections = connections_max_default; // -max-connections
   std::size_t replication_factor = replication_factor_default; // -replication-factor
   std::size_t write_quorum = write_quorum_default;             // -write-quorum
+  consistency write_consistency = consistency::local_quorum;   // -write-consistency
+  consistency read_consistency = consistency::local_quorum;    // -read-consistency (QGET)
   std::uint16_t cluster_port = 0; // -cluster-port (0 = client port + cluster_port_offset)
   std::uint32_t request_timeout_ms = request_timeout_ms_default; // -request-timeout-ms
   std::uint32_t stall_timeout_ms = stall_timeout_ms_default;     // -stall-timeout-ms

@@ -111,6 +111,14 @@ std::string set_fsync(node_options& o, std::string_view v) {
   return err;
 }
 
+std::string set_level(consistency& field, std::string_view text) {
+  if (auto c = parse_consistency(text)) {
+    field = *c;
+    return {};
+  }
+  return "expected one|local_quorum|region_safe|each_quorum|quorum|all, got " + quoted(text);
+}
+
 constexpr const char* yes_no_names[] = {"no", "yes"};
 
 std::string set_protected(node_options& o, std::string_view v) {
@@ -137,7 +145,8 @@ std::string set_peers(node_options& o, std::string_view v) {
 std::string show_peers(const node_options& o) {
   std::string s;
   for (const auto& p : o.peers)
-    s += (s.empty() ? "" : ",") + p.host + ":" + std::to_string(p.port);
+    s += (s.empty() ? "" : ",") + p.host + ":" + std::to_string(p.port) +
+         (p.region.empty() ? "" : "@" + p.region);
   return dquoted(s);
 }
 
@@ -214,9 +223,15 @@ const option_desc option_table[] = {
     {"replication-factor", "N", "replicas of every key, 1..64",
      [](const opts& o) { return num(o.replication_factor); },
      [](opts& o, sv v) { return set_uint(o.replication_factor, v, 1, replication_factor_max); }},
-    {"write-quorum", "N", "replicas that must ack a write, 1..replication-factor",
+    {"write-quorum", "N", "a region's write quorum, 1..replication-factor",
      [](const opts& o) { return num(o.write_quorum); },
      [](opts& o, sv v) { return set_uint(o.write_quorum, v, 1, replication_factor_max); }},
+    {"write-consistency", "LEVEL", "default level of writes (protocol/README.md §4)",
+     [](const opts& o) { return std::string(to_string(o.write_consistency)); },
+     [](opts& o, sv v) { return set_level(o.write_consistency, v); }},
+    {"read-consistency", "LEVEL", "default level of quorum reads (QGET, ?consistency)",
+     [](const opts& o) { return std::string(to_string(o.read_consistency)); },
+     [](opts& o, sv v) { return set_level(o.read_consistency, v); }},
     {"cluster-port", "N", "peer-to-peer TCP port, 0 = client port + 1000",
      [](const opts& o) { return num(o.cluster_port); },
      [](opts& o, sv v) { return set_uint(o.cluster_port, v, 0, 65535); }},
@@ -237,7 +252,8 @@ const option_desc option_table[] = {
     {"tls-ca", "FILE", "PEM CA bundle that peer certificates must chain to",
      [](const opts& o) { return dquoted(o.tls_ca); },
      [](opts& o, sv v) { return set_text(o.tls_ca, v, false); }},
-    {"cluster-nodes", "LIST", "other nodes as host:port,host:port (client ports)", show_peers,
+    {"cluster-nodes", "LIST",
+     "other nodes as host:port[@region],... (client ports; no region: this node's)", show_peers,
      set_peers},
 };
 

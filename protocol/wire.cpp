@@ -12,6 +12,7 @@ bool known_opcode(std::uint8_t op) noexcept {
   case opcode::health:
   case opcode::auth:
   case opcode::qget:
+  case opcode::consistency:
     return true;
   }
   return false;

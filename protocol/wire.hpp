@@ -14,6 +14,9 @@ namespace minivault::wire {
 
 /// `qget` (0x07, minivault's addition): a GET answered by a read quorum of the key's
 /// replicas (newest version wins; stale replicas are repaired). Same frame as GET.
+/// `consistency` (0x08): the key field names a level (protocol/consistency.hpp) for the
+/// connection's later SET, DELETE and QGET; replied like AUTH, an unknown level with an
+/// error while the connection stays open.
 enum class opcode : std::uint8_t {
   get = 0x01,
   set = 0x02,
@@ -21,6 +24,7 @@ enum class opcode : std::uint8_t {
   health = 0x05,
   auth = 0x06,
   qget = 0x07,
+  consistency = 0x08,
 };
 
 inline constexpr std::uint8_t status_ok = 0x00;

@@ -35,25 +35,37 @@ status cluster::configure(const node_options& opts) {
   if (self.empty())
     return status(errc::config_error, "-public-url (this node's host:port as its peers list "
                                       "it) is required with peers");
-  std::vector<std::string> names{self};
+  std::vector<placement::member> all{{self, opts.region}};
   members = peer_map{};
+  std::vector<std::string> regions{opts.region};
   for (const auto& p : opts.peers) {
     std::string n = member_name(p);
+    const std::string& region = p.region.empty() ? opts.region : p.region;
     if (n == self) {
+      if (region != opts.region)
+        return status(errc::config_error, "CLUSTER_NODES lists this node (" + n + ") in region " +
+                                              region + ", but -region is " + opts.region);
       members.add(std::nullopt); // CLUSTER_NODES may list every node, this one included
       continue;
     }
-    members.add(member_id{static_cast<std::uint32_t>(names.size())});
-    names.push_back(std::move(n));
+    if (std::find(regions.begin(), regions.end(), region) == regions.end())
+      regions.push_back(region);
+    members.add(member_id{static_cast<std::uint32_t>(all.size())});
+    all.push_back({std::move(n), region});
   }
-  if (opts.write_quorum > std::min(opts.replication_factor, names.size())) {
-    return status(errc::config_error,
-                  "write-quorum " + std::to_string(opts.write_quorum) +
-                      " needs at least that many replicas, but the cluster has " +
-                      std::to_string(names.size()) + " node(s) and replication-factor " +
-                      std::to_string(opts.replication_factor));
+  if (regions.size() > regions_max)
+    return status(errc::config_error, "CLUSTER_NODES names " + std::to_string(regions.size()) +
+                                          " regions; at most " + std::to_string(regions_max));
+  const std::size_t local =
+      std::count_if(all.begin(), all.end(), [&](const auto& m) { return m.region == opts.region; });
+  if (opts.write_quorum > std::min(opts.replication_factor, local)) {
+    return status(errc::config_error, "write-quorum " + std::to_string(opts.write_quorum) +
+                                          " needs at least that many replicas, but region " +
+                                          opts.region + " has " + std::to_string(local) +
+                                          " node(s) and replication-factor " +
+                                          std::to_string(opts.replication_factor));
   }
-  place = std::make_shared<placement>(std::move(names), opts.replication_factor);
+  place = std::make_shared<placement>(std::move(all), opts.replication_factor);
   return {};
 }
 
@@ -109,7 +121,6 @@ void cluster::spawn_replication(caf::actor_system& sys, const node_options& opts
                                 std::uint64_t lease) {
   replication_config rc;
   rc.write_quorum = opts.write_quorum;
-  rc.read_quorum = read_quorum_for(place->replicas_per_partition(), opts.write_quorum);
   rc.timeout = std::chrono::milliseconds(opts.request_timeout_ms);
   rc.workers = opts.workers;
   rc.members = members;

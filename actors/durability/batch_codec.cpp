@@ -11,7 +11,14 @@ constexpr std::uint8_t flag_delete = 1;
 constexpr std::uint8_t flag_versioned = 2;
 constexpr std::uint8_t flag_read = 4;
 constexpr std::uint8_t flag_quorum = 8;
-constexpr std::size_t op_header_bytes = 7;      // [flags:u8][key_len:u16][value_len:u32]
+// Bits 4..6: the consistency level of a client write or quorum read (protocol/consistency.hpp).
+constexpr int level_shift = 4;
+constexpr std::uint8_t level_mask = 7 << level_shift;
+constexpr std::size_t op_header_bytes = 7; // [flags:u8][key_len:u16][value_len:u32]
+
+std::uint8_t level_bits(consistency c) {
+  return static_cast<std::uint8_t>(static_cast<unsigned>(c) << level_shift);
+}
 constexpr std::size_t op_version_bytes = 8 + 4; // [hlc:u64][node:u32]
 
 void pack(std::string& ops, std::uint32_t& count, std::uint8_t flags, std::string_view key,
@@ -34,8 +41,10 @@ void pack(std::string& ops, std::uint32_t& count, std::uint8_t flags, std::strin
 
 } // namespace
 
-void pack_write(client_batch& b, bool del, std::string_view key, std::string_view value) {
-  pack(b.ops, b.count, del ? flag_delete : 0, key, value, nullptr);
+void pack_write(client_batch& b, bool del, std::string_view key, std::string_view value,
+                consistency level) {
+  pack(b.ops, b.count, static_cast<std::uint8_t>((del ? flag_delete : 0) | level_bits(level)), key,
+       value, nullptr);
 }
 
 void pack_versioned_write(std::string& ops, std::uint32_t& count, bool del, std::string_view key,
@@ -44,18 +53,25 @@ void pack_versioned_write(std::string& ops, std::uint32_t& count, bool del, std:
        del ? std::string_view{} : value, &ver);
 }
 
-void pack_read(client_batch& b, std::string_view key, bool quorum) {
-  pack(b.ops, b.count, static_cast<std::uint8_t>(flag_read | (quorum ? flag_quorum : 0)), key, {},
-       nullptr);
+void pack_read(client_batch& b, std::string_view key, bool quorum, consistency level) {
+  pack(b.ops, b.count,
+       static_cast<std::uint8_t>(flag_read | (quorum ? flag_quorum | level_bits(level) : 0)), key,
+       {}, nullptr);
 }
 
 bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out) {
   if (offset > ops.size() || ops.size() - offset < op_header_bytes) return false;
   const char* p = ops.data() + offset;
   const auto flags = static_cast<std::uint8_t>(p[0]);
-  if ((flags & ~(flag_delete | flag_versioned | flag_read | flag_quorum)) != 0) return false;
+  if ((flags & ~(flag_delete | flag_versioned | flag_read | flag_quorum | level_mask)) != 0)
+    return false;
   if ((flags & flag_read) && (flags & (flag_delete | flag_versioned))) return false;
   if ((flags & flag_quorum) && !(flags & flag_read)) return false;
+  const unsigned level = (flags & level_mask) >> level_shift;
+  if (level > static_cast<unsigned>(consistency::all)) return false;
+  // A level only on what a client sent with one: an unversioned write, a quorum read.
+  if (level != 0 && ((flags & flag_versioned) || ((flags & flag_read) && !(flags & flag_quorum))))
+    return false;
   std::size_t header = op_header_bytes;
   out.ver = storage::version{};
   if (flags & flag_versioned) {
@@ -72,6 +88,7 @@ bool decode_packed_op(std::string_view ops, std::size_t& offset, packed_op& out)
   out.del = (flags & flag_delete) != 0;
   out.read = (flags & flag_read) != 0;
   out.quorum = (flags & flag_quorum) != 0;
+  out.level = static_cast<consistency>(level);
   out.key = std::string_view(p + header, klen);
   out.value = std::string_view(p + header + klen, vlen);
   offset += header + klen + vlen;

@@ -9,13 +9,16 @@
 #include <vector>
 
 #include "protocol/actors.hpp"
+#include "protocol/consistency.hpp"
 #include "storage/engine.hpp"
 
 namespace minivault {
 
 /// Appends one write to a client batch in the packed form `unpack_batch` reads. A local
 /// write: the engine gives it its version.
-void pack_write(client_batch& batch, bool del, std::string_view key, std::string_view value);
+/// `level`: what the replication actor waits for (a single node ignores it).
+void pack_write(client_batch& batch, bool del, std::string_view key, std::string_view value,
+                consistency level = consistency::local_quorum);
 
 /// Appends one write that already has its version (replication: the node that took the
 /// write versioned it) to `ops`, counting it in `count`. Packed as flags bit1, then
@@ -33,13 +36,16 @@ void pack_versioned_write(Batch& batch, bool del, std::string_view key, std::str
 /// Appends a read of `key` (a cluster's I/O thread asks the replication actor for it:
 /// `quorum` for a quorum read, else a read this node cannot serve itself). Never valid in
 /// a batch for the storage actor. Packed as flags bit2 (+ bit3 for quorum), no value.
-void pack_read(client_batch& batch, std::string_view key, bool quorum);
+void pack_read(client_batch& batch, std::string_view key, bool quorum,
+               consistency level = consistency::local_quorum);
 
 /// One op of a packed batch, as views into the batch's bytes.
 struct packed_op {
   bool read = false;   // a read (pack_read), not a write
   bool quorum = false; // read: a quorum read
   bool del = false;
+  /// An unversioned write's or a quorum read's level; `one` (0) on every other op.
+  consistency level = consistency::one;
   std::string_view key;
   std::string_view value;
   storage::version ver; // hlc == 0: unversioned (a local write)

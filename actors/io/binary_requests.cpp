@@ -24,6 +24,7 @@ op_kind kind_of(wire::opcode op) noexcept {
   case wire::opcode::health:
     return op_kind::health;
   case wire::opcode::auth:
+  case wire::opcode::consistency:
     break;
   }
   return op_kind::auth;
@@ -95,6 +96,10 @@ bool request_pipeline::handle_binary(connection& c, const wire::request& req) {
     handle_auth(c, req.key);
     return !c.closing;
   }
+  if (req.op == wire::opcode::consistency) {
+    handle_consistency(c, req.key);
+    return true;
+  }
   const node_options& o = *ctx_.options;
   client_request r;
   r.shape.op = kind_of(req.op);
@@ -115,6 +120,19 @@ bool request_pipeline::handle_binary(connection& c, const wire::request& req) {
   // A large decompression buffer is not kept around (a refused bomb would pin it too).
   if (plain_.capacity() > (1u << 20)) std::string().swap(plain_);
   return !c.closing;
+}
+
+void request_pipeline::handle_consistency(connection& c, std::string_view name) {
+  std::string out;
+  if (auto level = parse_consistency(name)) {
+    c.level = level;
+    wire::append_reply(out, wire::status_ok);
+  } else {
+    wire::append_reply(out, wire::status_error,
+                       "bad request: unknown consistency level (one|local_quorum|region_safe|"
+                       "each_quorum|quorum|all)");
+  }
+  reply(c, std::move(out));
 }
 
 void request_pipeline::handle_auth(connection& c, std::string_view key) {

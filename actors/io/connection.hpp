@@ -5,10 +5,12 @@
 // read-your-writes contract).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/admission/ip_limiter.hpp"
 #include "actors/io/reply_queue.hpp"
+#include "protocol/consistency.hpp"
 #include "protocol/unique_fd.hpp"
 
 namespace minivault {
@@ -23,6 +25,8 @@ struct connection {
   bool continue_wanted = false; // front: owed once the replies queued ahead are sent
   std::shared_ptr<ip_limiter::bucket> ip_bucket; // -ratelimit-per-ip: this address's bucket
   bool authed = false;
+  /// binary CONSISTENCY (0x08): the level of this connection's later writes and QGETs.
+  std::optional<consistency> level;
   bool closing = false;     // protocol error or auth failure: flush replies, then close
   bool peer_closed = false; // EOF seen: finish in-flight work, then close
   bool paused = false;      // parsing stopped (a limit was reached); EPOLLIN off

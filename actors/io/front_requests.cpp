@@ -20,6 +20,7 @@ client_request to_client_request(const front_request& req) {
   r.key = req.key;
   r.value = req.value;
   r.quorum = req.quorum;
+  r.level = req.level;
   r.authorized = !req.needs_auth || req.credential_ok;
   r.metered = req.k == fkind::get || req.k == fkind::put || req.k == fkind::del;
   r.refusal = req.k == fkind::refused ? req.refusal : errc::ok;

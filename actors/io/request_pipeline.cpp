@@ -23,6 +23,15 @@ std::int64_t now_us() {
       .count();
 }
 
+namespace {
+
+/// The level of request `r`: its own, else its connection's, else the node's `fallback`.
+consistency level_of(const connection& c, const client_request& r, consistency fallback) {
+  return r.level ? *r.level : c.level ? *c.level : fallback;
+}
+
+} // namespace
+
 request_pipeline::request_pipeline(std::uint32_t index, server_context& ctx,
                                    connection_events& loop, front_metrics& binary,
                                    front_metrics& http)
@@ -204,7 +213,7 @@ void request_pipeline::queue_remote_read(connection& c, const client_request& r)
   s.ticket = next_ticket_;
   s.read_index = batch_reads_++;
   s.start_us = round_start_us_;
-  pack_read(batch_, r.key, r.quorum);
+  pack_read(batch_, r.key, r.quorum, level_of(c, r, ctx_.options->read_consistency));
   ++remote_reads_;
   queue(c, std::move(s));
 }
@@ -213,7 +222,8 @@ void request_pipeline::write(connection& c, const client_request& r) {
   const bool del = r.shape.op == op_kind::del;
   c.replies.add_pending(pending_write{next_ticket_, std::hash<std::string_view>{}(r.key),
                                       static_cast<std::uint32_t>(batch_.ops.size())});
-  pack_write(batch_, del, r.key, del ? std::string_view{} : r.value);
+  pack_write(batch_, del, r.key, del ? std::string_view{} : r.value,
+             level_of(c, r, ctx_.options->write_consistency));
   reply_slot ack;
   ack.k = reply_slot::kind::write_ack;
   ack.shape = r.shape;

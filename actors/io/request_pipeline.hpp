@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,10 +36,13 @@ namespace minivault {
 
 /// A request as either codec hands it to the pipeline.
 struct client_request {
-  reply_shape shape;         // shape.op: get, set, del, health or metrics
-  std::string_view key;      // get, set, del
-  std::string_view value;    // set: the bytes to store (decompressed)
-  bool quorum = false;       // get: a quorum read
+  reply_shape shape;      // shape.op: get, set, del, health or metrics
+  std::string_view key;   // get, set, del
+  std::string_view value; // set: the bytes to store (decompressed)
+  bool quorum = false;    // get: a quorum read
+  /// set, del, quorum get: the level asked for this request (HTTP ?consistency=); else the
+  /// connection's (binary CONSISTENCY), else the node's -write/-read-consistency.
+  std::optional<consistency> level;
   bool authorized = true;    // the auth rule let it through (protocol/auth_rule.hpp)
   bool metered = false;      // costs a rate-limit token (data ops)
   errc refusal = errc::ok;   // refused after auth and the rate limit (e.g. an empty key)
@@ -102,6 +106,8 @@ private:
   std::size_t consume_binary(connection& c, const char* data, std::size_t len);
   void prefetch_gets(const char* data, std::size_t len, std::size_t value_max);
   [[nodiscard]] bool handle_binary(connection& c, const wire::request& req);
+  /// CONSISTENCY (0x08): sets the connection's level, or answers an error (it stays open).
+  void handle_consistency(connection& c, std::string_view name);
   void handle_auth(connection& c, std::string_view key);
   // front_requests.cpp: the front codec (HTTP)
   std::size_t consume_front(connection& c, const char* data, std::size_t len);

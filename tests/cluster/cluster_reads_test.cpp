@@ -144,22 +144,22 @@ TEST(ClusterReads, QuorumReadsThroughEveryNodeSeeAnAcknowledgedWriteAtOnce) {
     got = qget(r, "qr-a");
     EXPECT_TRUE(got.ok() && got.payload == "alpha") << got;
 
-    ASSERT_NO_FATAL_FAILURE(
-        expect_http(c.http_port(i),
-                    {
-                        {"GET", "/qr-a?consistency=quorum", 200, json_value("alpha")},
-                        {"GET", "/qr-a?consistency=one", 200, std::nullopt,
-                         "consistency=one is a plain (local) read"},
-                        {"GET", "/qr-gone?consistency=quorum", 404, json_error("not found")},
-                        {"GET", "/qr-never-written?consistency=quorum", 404},
-                        {"GET", "/qr-a?consistency=bogus", 400,
-                         json_error("consistency must be one or quorum")},
-                        {"GET", "/qr-a?consistency=", 400, std::nullopt, "an empty consistency"},
-                        // HEAD: the GET's status and Content-Length, no body.
-                        {"HEAD", "/qr-a?consistency=quorum", 200, "", "",
-                         std::to_string(json_value("alpha").size())},
-                        {"HEAD", "/qr-never-written?consistency=quorum", 404},
-                    }));
+    ASSERT_NO_FATAL_FAILURE(expect_http(
+        c.http_port(i),
+        {
+            {"GET", "/qr-a?consistency=quorum", 200, json_value("alpha")},
+            {"GET", "/qr-a?consistency=one", 200, std::nullopt,
+             "consistency=one is a plain (local) read"},
+            {"GET", "/qr-gone?consistency=quorum", 404, json_error("not found")},
+            {"GET", "/qr-never-written?consistency=quorum", 404},
+            {"GET", "/qr-a?consistency=bogus", 400,
+             json_error("consistency must be one|local_quorum|region_safe|each_quorum|quorum|all")},
+            {"GET", "/qr-a?consistency=", 400, std::nullopt, "an empty consistency"},
+            // HEAD: the GET's status and Content-Length, no body.
+            {"HEAD", "/qr-a?consistency=quorum", 200, "", "",
+             std::to_string(json_value("alpha").size())},
+            {"HEAD", "/qr-never-written?consistency=quorum", 404},
+        }));
   }
 }
 
@@ -257,7 +257,7 @@ TEST(ClusterReads, PipelinedQuorumReadsKeepOrderAndSeeTheConnectionsOwnWrites) {
       {200, "", true},
       {200, json_value("why")},
       {404, json_error("not found")},
-      {400, json_error("consistency must be one or quorum")},
+      {400, json_error("consistency must be one|local_quorum|region_safe|each_quorum|quorum|all")},
       {200, R"({"success":true})"},
       {404, json_error("not found")},
       {200, json_value("why")},
@@ -305,7 +305,8 @@ TEST(ClusterReads, OnASingleNodeQgetWorksLikeGet) {
       {
           {"GET", "/solo2?consistency=quorum", 200, json_value("v2")},
           {"GET", "/solo-missing?consistency=quorum", 404},
-          {"GET", "/solo2?consistency=bogus", 400, json_error("consistency must be one or quorum")},
+          {"GET", "/solo2?consistency=bogus", 400,
+           json_error("consistency must be one|local_quorum|region_safe|each_quorum|quorum|all")},
       }));
 }
 

@@ -46,6 +46,8 @@ const std::vector<std::string> all_keys = {
     "max-connections",
     "replication-factor",
     "write-quorum",
+    "write-consistency",
+    "read-consistency",
     "cluster-port",
     "request-timeout-ms",
     "stall-timeout-ms",
@@ -98,6 +100,8 @@ void expect_defaults(const node_options& o) {
   EXPECT_EQ(o.max_connections, 10000u);
   EXPECT_EQ(o.replication_factor, 3u);
   EXPECT_EQ(o.write_quorum, 2u);
+  EXPECT_EQ(o.write_consistency, consistency::local_quorum);
+  EXPECT_EQ(o.read_consistency, consistency::local_quorum);
   EXPECT_EQ(o.cluster_port, 0);
   EXPECT_EQ(o.request_timeout_ms, 2000u);
   EXPECT_EQ(o.log_level, "info");
@@ -130,6 +134,8 @@ const std::vector<std::pair<std::string, std::string>> non_defaults = {
     {"max-connections", "77"},
     {"replication-factor", "5"},
     {"write-quorum", "5"},
+    {"write-consistency", "each_quorum"},
+    {"read-consistency", "one"},
     {"cluster-port", "65535"},
     {"request-timeout-ms", "4294967295"},
     {"stall-timeout-ms", "1500"},
@@ -163,6 +169,8 @@ void expect_non_defaults(const node_options& o) {
   EXPECT_EQ(o.max_connections, 77u);
   EXPECT_EQ(o.replication_factor, 5u);
   EXPECT_EQ(o.write_quorum, 5u);
+  EXPECT_EQ(o.write_consistency, consistency::each_quorum);
+  EXPECT_EQ(o.read_consistency, consistency::one);
   EXPECT_EQ(o.cluster_port, 65535);
   EXPECT_EQ(o.request_timeout_ms, 4294967295u);
   EXPECT_EQ(o.stall_timeout_ms, 1500u);
@@ -401,6 +409,8 @@ const std::vector<bad_case> bad_values = {
     {"max-connections", "0", ">= 1"},
     {"replication-factor", "0", "1..64"},
     {"write-quorum", "0", "1..64"},
+    {"write-consistency", "QUORUM", "local_quorum"},
+    {"read-consistency", "two", "'two'"},
     {"request-timeout-ms", "0", "1..4294967295"},
     {"stall-timeout-ms", "0", "1..4294967295"},
     {"data", "", "empty"},
@@ -822,6 +832,36 @@ TEST(peer_list, bad_entries_are_named) {
     EXPECT_TRUE(contains(out.error().reason(), "'" + bad + "'"))
         << bad << ": " << out.error().reason();
   }
+}
+
+TEST(peer_list, an_entry_may_name_its_region) {
+  auto out = parse_peer_list("a:1@eu-west, b:2 ,[::1]:3@us");
+  ASSERT_TRUE(out) << out.error().reason();
+  ASSERT_EQ(out->size(), 3u);
+  EXPECT_EQ((*out)[0].region, "eu-west");
+  EXPECT_EQ((*out)[1].region, "") << "no region: this node's";
+  EXPECT_EQ((*out)[2].host, "::1");
+  EXPECT_EQ((*out)[2].region, "us");
+  // The list as -h and the config writer show it reads back the same.
+  node_options o;
+  auto r = parse_config_text("cluster-nodes = \"a:1@eu-west,b:2\"\n", "c.ini", o);
+  ASSERT_EQ(r.status, kind::ok) << r.message;
+  ASSERT_EQ(r.options.peers.size(), 2u);
+  EXPECT_EQ(r.options.peers[0].region, "eu-west");
+  EXPECT_EQ(r.options.peers[1].region, "");
+}
+
+TEST(peer_list, bad_regions_are_named) {
+  for (std::string bad : {"h:1@", "h:1@a b", "h:1@x@y"}) {
+    auto out = parse_peer_list("ok:1," + bad);
+    EXPECT_FALSE(out) << bad;
+    if (!out)
+      EXPECT_TRUE(contains(out.error().reason(), "'" + bad + "'"))
+          << bad << ": " << out.error().reason();
+  }
+  auto twice = parse_peer_list("a:1@eu,a:1@us");
+  ASSERT_FALSE(twice);
+  EXPECT_TRUE(contains(twice.error().reason(), "different regions")) << twice.error().reason();
 }
 
 TEST(peer_list, is_bounded) {

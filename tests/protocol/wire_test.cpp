@@ -97,7 +97,7 @@ TEST(wire, qget_is_framed_like_get) {
 }
 
 TEST(wire, unknown_opcode_is_invalid_at_once) {
-  for (int op : {0x00, 0x04, 0x08, 0x09, 0x7f, 0xff}) { // 0x07 is QGET
+  for (int op : {0x00, 0x04, 0x09, 0x7f, 0xff}) { // 0x07 is QGET, 0x08 CONSISTENCY
     char b = static_cast<char>(op);
     auto r = parse_request(&b, 1, limit);
     EXPECT_EQ(r.state, parse_state::invalid) << op;

@@ -1,13 +1,15 @@
 #pragma once
-// Placement: which members of the cluster hold which partitions (storage/partition.hpp).
-// Rendezvous hashing: for each partition, every member gets a score from a hash of its
-// name and the partition, and the `replication_factor` highest scores hold it. Every node
-// computes the same table from the same member names, and adding or removing a member
-// moves only the partitions it gains or loses.
+// Placement: which members of the cluster hold which partitions (storage/partition.hpp),
+// by region (protocol/README.md §4). Every region holds a full copy: in each region, the
+// `replication_factor` members (fewer where the region has fewer) with the highest
+// rendezvous scores for a partition hold it. A score is a hash of the member's name and
+// the partition. Every node computes the same table from the same members, and adding or
+// removing a member moves only partitions of its own region, and only those it gains or
+// loses. With one region this is plain rendezvous hashing over all members.
 //
 // Members are named by their client address as the cluster is configured (-public-url
 // for this node, the CLUSTER_NODES entries for the others), so every node must spell a
-// member the same way. Member 0 (self_member) is this node.
+// member the same way. Member 0 (self_member) is this node; region 0 is its region.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,21 +20,50 @@
 
 namespace minivault {
 
+/// At most this many regions in one cluster (quorum counts are kept per region).
+inline constexpr std::size_t regions_max = 16;
+
 class placement {
 public:
-  /// `names[0]` is this node. Names must be distinct and non-empty.
-  placement(std::vector<std::string> names, std::size_t replication_factor);
+  struct member {
+    std::string name;
+    std::string region;
+  };
 
-  [[nodiscard]] std::size_t members() const noexcept { return names_.size(); }
+  /// `members[0]` is this node. Names must be distinct and non-empty; at most
+  /// regions_max distinct regions.
+  placement(std::vector<member> members, std::size_t replication_factor);
+  /// All members in one region (tests, single-region callers).
+  placement(const std::vector<std::string>& names, std::size_t replication_factor);
+
+  [[nodiscard]] std::size_t members() const noexcept { return members_.size(); }
   [[nodiscard]] all_ids<member_id> all() const noexcept { return all_ids<member_id>(members()); }
-  [[nodiscard]] const std::string& name(member_id m) const { return names_[m.at()]; }
-  /// Replicas per partition: min(replication_factor, members).
-  [[nodiscard]] std::size_t replicas_per_partition() const noexcept { return rf_; }
-  /// True when every member holds every partition (members <= replication factor).
-  [[nodiscard]] bool everyone_holds_everything() const noexcept { return rf_ == names_.size(); }
-  /// The members holding partition `p` (rf_ of them, highest score first).
+  [[nodiscard]] const std::string& name(member_id m) const { return members_[m.at()].name; }
+
+  /// Regions, this node's first, the others by name.
+  [[nodiscard]] std::size_t regions() const noexcept { return regions_.size(); }
+  [[nodiscard]] const std::string& region_name(std::size_t r) const { return regions_[r].name; }
+  /// The region member `m` is in (0: this node's).
+  [[nodiscard]] std::size_t region_of(member_id m) const { return region_of_[m.at()]; }
+  /// Members in region `r`.
+  [[nodiscard]] std::size_t region_members(std::size_t r) const { return regions_[r].members; }
+  /// Replicas region `r` holds of every partition: min(replication_factor, its members).
+  [[nodiscard]] std::size_t region_replicas(std::size_t r) const { return regions_[r].replicas; }
+
+  /// Replicas per partition over all regions.
+  [[nodiscard]] std::size_t replicas_per_partition() const noexcept { return per_partition_; }
+  /// True when every member holds every partition.
+  [[nodiscard]] bool everyone_holds_everything() const noexcept {
+    return per_partition_ == members_.size();
+  }
+  /// The members holding partition `p`: replicas_per_partition() of them, by region
+  /// (region 0 first), highest score first within a region.
   [[nodiscard]] const member_id* replicas(std::uint32_t p) const noexcept {
-    return &table_[static_cast<std::size_t>(p) * rf_];
+    return &table_[static_cast<std::size_t>(p) * per_partition_];
+  }
+  /// The first region_replicas(0) entries of replicas(p): this region's.
+  [[nodiscard]] const member_id* local_replicas(std::uint32_t p) const noexcept {
+    return replicas(p);
   }
   [[nodiscard]] bool holds(member_id m, std::uint32_t p) const noexcept;
   /// Partitions that both members hold.
@@ -43,9 +74,19 @@ public:
   [[nodiscard]] static std::uint64_t name_hash(const std::string& name) noexcept;
 
 private:
-  std::vector<std::string> names_;
-  std::size_t rf_;
-  std::vector<member_id> table_; // partition_count * rf_
+  struct region {
+    std::string name;
+    std::size_t members = 0;
+    std::size_t replicas = 0;
+  };
+
+  void fill_region(std::size_t r, std::size_t offset, const std::vector<std::uint64_t>& hashes);
+
+  std::vector<member> members_;
+  std::vector<region> regions_;
+  std::vector<std::size_t> region_of_; // per member
+  std::size_t per_partition_ = 0;
+  std::vector<member_id> table_; // partition_count * per_partition_
 };
 
 /// Which member each CLUSTER_NODES entry (node_options::peers) is. CLUSTER_NODES may list

@@ -44,7 +44,7 @@ void read_answer(self_ptr self, std::uint64_t id, std::size_t j, member_id m, co
   if (rec != nullptr &&
       (rec->count == 0 || (rec->count == 1 && decode_packed_op(rec->ops, pos, op) && !op.read &&
                            op.ver.hlc != 0 && op.key == r.key && pos == rec->ops.size()))) {
-    ++r.tally.answers;
+    ++r.tally.answers[st.place->region_of(m)];
     storage::version v = rec->count == 1 ? op.ver : storage::version{};
     r.seen.emplace_back(m, v);
     // A version seen is observed (as replicated writes are): a write that follows this
@@ -57,7 +57,7 @@ void read_answer(self_ptr self, std::uint64_t id, std::size_t j, member_id m, co
       r.best_value.assign(op.value.data(), op.value.size());
     }
   } else {
-    ++r.tally.failures;
+    ++r.tally.failures[st.place->region_of(m)];
     r.tally.saw_timeout = r.tally.saw_timeout || timed_out;
   }
   bool again = false; // maybe_done asked for a second round
@@ -71,7 +71,7 @@ void read_answer(self_ptr self, std::uint64_t id, std::size_t j, member_id m, co
       again = maybe_done(st, p);
     }
   }
-  if (r.tally.answers + r.tally.failures == r.tally.asked) repair(self, r);
+  if (r.tally.all_heard()) repair(self, r);
   release_then(self, it, again);
 }
 
@@ -84,12 +84,17 @@ void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
   auto& r = p.reads[j];
   const placement& pl = *st.place;
   const member_id* reps = pl.replicas(storage::partition_of(storage::table::hash_key(r.key)));
+  // A level that stays in this region asks only its replicas (listed first).
+  const std::size_t n = is_local(r.level) ? pl.region_replicas(0) : pl.replicas_per_partition();
   std::vector<member_id> targets;
-  for (std::size_t k = 0; k < pl.replicas_per_partition(); ++k)
-    if (reps[k] == self_member || st.links[reps[k].at()].endpoint) targets.push_back(reps[k]);
-  r.tally.asked = targets.size();
+  for (std::size_t k = 0; k < n; ++k) {
+    if (reps[k] == self_member || st.links[reps[k].at()].endpoint) {
+      targets.push_back(reps[k]);
+      ++r.tally.asked[pl.region_of(reps[k])];
+    }
+  }
   p.outstanding += targets.size();
-  if (targets.size() < r.tally.need) { // known up front: answer at once
+  if (!met(r.tally.need, r.tally.asked)) { // known up front: answer at once
     r.resolved = true;
     p.read_results[j].status = errc::no_quorum;
     --p.reads_left;

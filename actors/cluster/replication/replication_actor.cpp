@@ -37,6 +37,8 @@ replication_actor::behavior_type replication_actor_impl(self_ptr self, replicati
   st.hints = services.hints;
   st.outcomes = std::make_unique<ordered_outcomes>(st.board->lanes());
   st.links.resize(st.place->members());
+  for (std::size_t r = 0; r < st.place->regions(); ++r)
+    st.layout[r] = static_cast<std::uint8_t>(st.place->region_replicas(r));
   for (peer_id p : config.members.all())
     if (auto m = config.members.member_of(p)) st.links[m->at()].peer = p;
   st.config = std::move(config);

@@ -66,9 +66,8 @@ struct replication_counters {
 /// quorum reads: see maybe_done).
 
 struct replication_config {
+  /// -write-quorum: a region's quorum where it holds that many replicas (quorum.hpp).
   std::size_t write_quorum = write_quorum_default;
-  std::size_t read_quorum = // replicas a quorum read hears from (rf - w + 1)
-      replication_factor_default - write_quorum_default + 1;
   std::chrono::milliseconds timeout{request_timeout_ms_default};
   std::size_t workers = workers_default;     // requests in flight per peer
   std::size_t peer_window_bytes = 64u << 20; // bytes in flight per peer
@@ -94,6 +93,7 @@ struct replication_state {
   /// One read a batch carries, until its replicas answered.
   struct read_job {
     std::string key;
+    consistency level = consistency::local_quorum;
     read_tally tally; // how many asked, answered, failed, and how many it needs
     bool resolved = false;
     bool found = false;    // some replica holds a record (maybe a tombstone)
@@ -127,6 +127,7 @@ struct replication_state {
 
   replication_config config;
   std::shared_ptr<const placement> place;
+  region_counts layout{}; // replicas of one partition per region (place->region_replicas)
   cluster_clock* clock = nullptr;
   storage_actor storage;
   storage::engine* engine = nullptr; // this replica's reads

@@ -77,13 +77,14 @@ void settle(self_ptr self, std::uint64_t id, member_id m, bool ok, bool timed_ou
     st.clock->observe(storage::version{newer_hlc, 0}); // the next round is versioned past it
     p.newer_hlc = std::max(p.newer_hlc, newer_hlc);
   }
-  const std::size_t w = st.config.write_quorum;
   if (timed_out) p.saw_timeout = true;
+  const std::size_t region = st.place->region_of(m);
   auto count = [&](std::size_t i) {
     op_tally& t = p.tally[i];
     if (ok) {
-      if (tally_ack(t, m == self_member, w)) ++p.satisfied;
-    } else if (auto verdict = tally_failure(t, m == self_member, w, timed_out, p.saw_timeout)) {
+      if (tally_ack(t, region, m == self_member)) ++p.satisfied;
+    } else if (auto verdict =
+                   tally_failure(t, region, m == self_member, timed_out, p.saw_timeout)) {
       decide(st, p, *verdict);
     }
   };
@@ -227,7 +228,8 @@ bool parse_round(replication_state& st, const client_batch& b, pending& p) {
       r.key.assign(op.key.data(), op.key.size());
       // A forwarded read asks for a read quorum too: one answer could come from the
       // replica that has not applied this client's acknowledged write yet.
-      r.tally.need = st.config.read_quorum;
+      r.level = op.quorum ? op.level : consistency::local_quorum;
+      r.tally.need = read_need(r.level, st.layout, st.place->regions(), st.config.write_quorum);
       p.reads.push_back(std::move(r));
     } else {
       st.ops.push_back(op);
@@ -248,13 +250,28 @@ std::optional<storage::version> reserve_versions(replication_state& st) {
   return first;
 }
 
+bool one_level(const std::vector<packed_op>& ops) {
+  for (const auto& op : ops)
+    if (op.level != ops[0].level) return false;
+  return true;
+}
+
 storage::version version_of(storage::version first, std::size_t i) {
   return storage::version{first.hlc + i, first.node};
 }
 
-/// Every member holds every key: one versioned batch for all, one tally. False when too
-/// few members can take it now (judged with the bytes that will be sent, as dispatch()
-/// judges them).
+/// A fresh tally for a write at `level` of a partition whose replicas are `st.layout`.
+op_tally tally_for(const replication_state& st, consistency level, bool needs_local) {
+  op_tally t;
+  t.need = write_need(level, st.layout, st.place->regions(), st.config.write_quorum);
+  t.possible = st.layout;
+  t.needs_local = needs_local;
+  return t;
+}
+
+/// Every member holds every key and every op asks the same level: one versioned batch for
+/// all, one tally. False when too few members can take it now (judged with the bytes that
+/// will be sent, as dispatch() judges them).
 bool route_to_everyone(replication_state& st, const client_batch& b, pending& p,
                        storage::version first, sends_t& sends) {
   const placement& pl = *st.place;
@@ -262,14 +279,12 @@ bool route_to_everyone(replication_state& st, const client_batch& b, pending& p,
   vb->ops.reserve(b.ops.size() + st.ops.size() * 12);
   for (std::size_t i = 0; i < st.ops.size(); ++i)
     pack_versioned_write(*vb, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(first, i));
-  std::size_t up = 0;
+  const op_tally t = tally_for(st, st.ops[0].level, true);
+  region_counts up{};
   for (member_id m : pl.all())
-    up += available(st, m, vb->ops.size()) ? 1 : 0;
-  if (up < st.config.write_quorum) return false;
+    up[pl.region_of(m)] += available(st, m, vb->ops.size()) ? 1 : 0;
+  if (!met(t.need, up)) return false;
   p.uniform = true;
-  op_tally t;
-  t.possible = static_cast<std::uint8_t>(pl.members());
-  t.needs_local = true;
   p.tally.assign(1, t);
   for (member_id m : pl.all())
     sends.emplace_back(m, vb);
@@ -285,14 +300,12 @@ bool route_by_partition(replication_state& st, pending& p, storage::version firs
   std::vector<std::shared_ptr<versioned_writes>> subs(pl.members());
   p.uniform = false;
   p.ops_of.resize(pl.members());
-  op_tally fresh;
-  fresh.possible = static_cast<std::uint8_t>(rf);
-  p.tally.assign(st.ops.size(), fresh);
+  p.tally.clear();
   std::vector<const member_id*> reps_of(st.ops.size());
   for (std::size_t i = 0; i < st.ops.size(); ++i) {
     const auto part = storage::partition_of(storage::table::hash_key(st.ops[i].key));
     const member_id* reps = reps_of[i] = pl.replicas(part);
-    p.tally[i].needs_local = pl.holds(self_member, part);
+    p.tally.push_back(tally_for(st, st.ops[i].level, pl.holds(self_member, part)));
     for (std::size_t r = 0; r < rf; ++r) {
       auto& sub = subs[reps[r].at()];
       if (!sub) sub = std::make_shared<versioned_writes>();
@@ -305,10 +318,10 @@ bool route_by_partition(replication_state& st, pending& p, storage::version firs
   for (member_id m : pl.all())
     up_now[m.at()] = subs[m.at()] && available(st, m, subs[m.at()]->ops.size());
   for (std::size_t i = 0; i < st.ops.size(); ++i) {
-    std::size_t up = 0;
+    region_counts up{};
     for (std::size_t r = 0; r < rf; ++r)
-      up += up_now[reps_of[i][r].at()] ? 1 : 0;
-    if (up < st.config.write_quorum) return false;
+      up[pl.region_of(reps_of[i][r])] += up_now[reps_of[i][r].at()] ? 1 : 0;
+    if (!met(p.tally[i].need, up)) return false;
   }
   for (member_id m : pl.all())
     if (subs[m.at()]) sends.emplace_back(m, std::move(subs[m.at()]));
@@ -341,7 +354,7 @@ void start_round(self_ptr self, std::shared_ptr<const client_batch> original, st
       decide(st, p, errc::io_error); // cannot promise unique versions: write nothing
       return;
     }
-    const bool routed = st.place->everyone_holds_everything()
+    const bool routed = st.place->everyone_holds_everything() && one_level(st.ops)
                             ? route_to_everyone(st, b, p, *first, sends)
                             : route_by_partition(st, p, *first, sends);
     if (!routed) {

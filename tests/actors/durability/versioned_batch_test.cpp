@@ -126,17 +126,46 @@ TEST(versioned_batch, count_must_match_the_bytes) {
   EXPECT_FALSE(unpack_batch(trailing, ops));
 }
 
+TEST(versioned_batch, consistency_levels_travel_with_client_ops_only) {
+  for (std::uint8_t l = 0; l <= static_cast<std::uint8_t>(consistency::all); ++l) {
+    const auto level = static_cast<consistency>(l);
+    client_batch b;
+    pack_write(b, true, "w", "", level);
+    pack_read(b, "q", true, level);
+    pack_read(b, "plain", false, level); // a plain read has no level: packed as one
+    std::size_t pos = 0;
+    packed_op op;
+    ASSERT_TRUE(decode_packed_op(b.ops, pos, op));
+    EXPECT_EQ(op.level, level);
+    EXPECT_TRUE(op.del);
+    ASSERT_TRUE(decode_packed_op(b.ops, pos, op));
+    EXPECT_EQ(op.level, level);
+    EXPECT_TRUE(op.quorum);
+    ASSERT_TRUE(decode_packed_op(b.ops, pos, op));
+    EXPECT_EQ(op.level, consistency::one);
+    EXPECT_EQ(pos, b.ops.size());
+  }
+}
+
 TEST(versioned_batch, unknown_flag_bits_are_refused) {
-  // Known: bit0 delete, bit1 versioned, bit2 read, bit3 quorum (read only).
-  for (int bit = 4; bit < 8; ++bit) {
-    SCOPED_TRACE(bit);
-    for (bool versioned : {false, true}) {
+  // Known: bit0 delete, bit1 versioned, bit2 read, bit3 quorum (read only), bits 4-6 the
+  // level (0..5, only on an unversioned write or a quorum read); bit 7 never.
+  const std::uint8_t levels_6_and_7[] = {0x60, 0x70};
+  std::vector<std::pair<bool, std::uint8_t>> cases; // (versioned, bits to set)
+  for (int bit = 4; bit < 8; ++bit)
+    cases.emplace_back(true, static_cast<std::uint8_t>(1u << bit)); // no level when versioned
+  cases.emplace_back(false, 0x80);
+  for (auto bits : levels_6_and_7)
+    cases.emplace_back(false, bits);
+  for (auto [versioned, bits] : cases) {
+    SCOPED_TRACE(int{bits});
+    {
       client_batch b;
       if (versioned)
         pack_versioned_write(b, false, "k", "v", version{5, 1});
       else
-        pack_write(b, false, "k", "v");
-      b.ops[0] = static_cast<char>(static_cast<unsigned char>(b.ops[0]) | (1u << bit));
+        pack_write(b, false, "k", "v", consistency::one);
+      b.ops[0] = static_cast<char>(static_cast<unsigned char>(b.ops[0]) | bits);
       std::vector<storage::write_op> ops;
       EXPECT_FALSE(unpack_batch(b, ops));
       packed_op op;

@@ -106,7 +106,7 @@ protected:
 };
 
 TEST_F(NodeBadInput, UnknownOpcodeGetsErrorThenClose) {
-  for (int op : {0x09, 0x00, 0x04, 0x08, 0x7F, 0xFF}) { // 0x07 is QGET
+  for (int op : {0x09, 0x00, 0x04, 0x7F, 0xFF}) { // 0x07 is QGET, 0x08 CONSISTENCY
     std::string frame(1, static_cast<char>(op));
     frame += u16le(1) + "k";
     expect_error_then_close(frame, "bad frame", "opcode " + std::to_string(op));
@@ -227,6 +227,30 @@ TEST_F(NodeBadInput, BadCompressionKeepsTheConnection) {
   EXPECT_TRUE(c.set("bc-after", "still fine").ok());
   EXPECT_EQ(c.get("bc-after").payload, "still fine");
   expect_node_serving("bad compression");
+}
+
+// CONSISTENCY (0x08) sets a level for the connection; an unknown level is an error reply
+// and the connection stays open and in step (protocol/README.md §1).
+TEST_F(NodeBadInput, UnknownConsistencyLevelKeepsTheConnection) {
+  test_client c(node_.port());
+  ASSERT_TRUE(c.connected());
+  std::string frames;
+  wire::append_request(frames, wire::opcode::consistency, "each_quorum");
+  wire::append_request(frames, wire::opcode::consistency, "EACH_QUORUM");
+  wire::append_request(frames, wire::opcode::consistency, "");
+  wire::append_request(frames, wire::opcode::set, "cl", "v");
+  ASSERT_TRUE(c.send_raw(frames));
+  auto ok = c.read_reply();
+  EXPECT_TRUE(ok.io_ok && ok.status == wire::status_ok && ok.payload.empty()) << ok;
+  for (const char* what : {"upper case", "empty"}) {
+    auto bad = c.read_reply();
+    EXPECT_TRUE(bad.io_ok && bad.status == wire::status_error) << what << ": " << bad;
+    EXPECT_NE(bad.payload.find("unknown consistency level"), std::string::npos) << bad;
+  }
+  auto set = c.read_reply();
+  EXPECT_TRUE(set.ok()) << "a single node meets every level: " << set;
+  EXPECT_EQ(c.get("cl").payload, "v");
+  expect_node_serving("unknown consistency level");
 }
 
 TEST_F(NodeBadInput, ZstdBombIsRefusedWithoutMemoryJump) {

@@ -1,6 +1,7 @@
 // Placement (actors/cluster/replication/placement.hpp): rendezvous hashing of partitions onto
 // members, checked against its contract: deterministic, rf distinct replicas, balanced, minimal
-// movement when a member joins, and shared().
+// movement when a member joins, and shared(); with regions, rf replicas per region and
+// movement confined to the region that changed.
 #include "actors/cluster/replication/placement.hpp"
 
 #include <gtest/gtest.h>
@@ -201,6 +202,103 @@ TEST(placement, names_and_members_are_reported) {
   EXPECT_FALSE(pl.everyone_holds_everything());
   EXPECT_EQ(placement::name_hash("abc"), placement::name_hash(std::string("abc")));
   EXPECT_NE(placement::name_hash("a"), placement::name_hash("b"));
+}
+
+// -- regions ------------------------------------------------------------------------------
+
+/// `per_region[r]` members in region "r<r>", named "r<r>-n<i>"; member 0 is r0's first.
+std::vector<placement::member> regional(const std::vector<std::size_t>& per_region) {
+  std::vector<placement::member> out;
+  for (std::size_t r = 0; r < per_region.size(); ++r)
+    for (std::size_t i = 0; i < per_region[r]; ++i)
+      out.push_back({"r" + std::to_string(r) + "-n" + std::to_string(i), "r" + std::to_string(r)});
+  return out;
+}
+
+/// Partition p's replica names in `region`, highest score first.
+std::vector<std::string> region_replica_names(const placement& pl, std::uint32_t p,
+                                              const std::string& region) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < pl.replicas_per_partition(); ++i) {
+    member_id m = pl.replicas(p)[i];
+    if (pl.region_name(pl.region_of(m)) == region) out.push_back(pl.name(m));
+  }
+  return out;
+}
+
+TEST(placement_regions, every_region_holds_rf_replicas_of_every_partition) {
+  placement pl(regional({3, 3}), 3);
+  ASSERT_EQ(pl.regions(), 2u);
+  EXPECT_EQ(pl.replicas_per_partition(), 6u);
+  EXPECT_TRUE(pl.everyone_holds_everything());
+  placement big(regional({5, 2, 4}), 3);
+  ASSERT_EQ(big.regions(), 3u);
+  EXPECT_EQ(big.region_replicas(0), 3u);
+  EXPECT_EQ(big.region_replicas(1), 2u) << "fewer where a region has fewer nodes";
+  EXPECT_EQ(big.region_replicas(2), 3u);
+  EXPECT_EQ(big.replicas_per_partition(), 8u);
+  EXPECT_FALSE(big.everyone_holds_everything());
+  for (std::uint32_t p = 0; p < partition_count; ++p) {
+    std::set<member_id> seen;
+    std::vector<std::size_t> per_region(3, 0);
+    std::size_t last_region = 0;
+    for (std::size_t i = 0; i < big.replicas_per_partition(); ++i) {
+      member_id m = big.replicas(p)[i];
+      ASSERT_GE(big.region_of(m), last_region) << "replicas grouped by region, region 0 first";
+      last_region = big.region_of(m);
+      ++per_region[big.region_of(m)];
+      seen.insert(m);
+    }
+    ASSERT_EQ(seen.size(), 8u) << "duplicate replica in partition " << p;
+    ASSERT_EQ(per_region, (std::vector<std::size_t>{3, 2, 3})) << "partition " << p;
+    for (std::size_t i = 0; i < big.region_replicas(0); ++i)
+      ASSERT_EQ(big.region_of(big.local_replicas(p)[i]), 0u);
+  }
+}
+
+TEST(placement_regions, inside_a_region_it_is_the_same_rendezvous_as_one_region_alone) {
+  // Region r1 of a two-region cluster places exactly as a cluster of r1's members alone.
+  auto members = regional({3, 5});
+  placement both(members, 3);
+  std::vector<std::string> r1;
+  for (const auto& m : members)
+    if (m.region == "r1") r1.push_back(m.name);
+  placement alone(r1, 3);
+  for (std::uint32_t p = 0; p < partition_count; ++p)
+    ASSERT_EQ(region_replica_names(both, p, "r1"), replica_names(alone, p)) << "partition " << p;
+}
+
+TEST(placement_regions, a_node_added_to_one_region_moves_nothing_in_the_others) {
+  auto before_members = regional({4, 4});
+  auto after_members = before_members;
+  after_members.push_back({"r1-new", "r1"});
+  placement before(before_members, 3), after(after_members, 3);
+  std::size_t moved_in_r1 = 0;
+  for (std::uint32_t p = 0; p < partition_count; ++p) {
+    ASSERT_EQ(region_replica_names(before, p, "r0"), region_replica_names(after, p, "r0"))
+        << "partition " << p << " moved in the region that did not change";
+    moved_in_r1 += region_replica_names(before, p, "r1") != region_replica_names(after, p, "r1");
+  }
+  // The newcomer takes about 3/5 of r1's partitions; nothing else moves there.
+  EXPECT_GT(moved_in_r1, partition_count * 3 / 5 * 0.9);
+  EXPECT_LT(moved_in_r1, partition_count * 3 / 5 * 1.1);
+}
+
+TEST(placement_regions, nodes_of_different_regions_agree_on_every_replica) {
+  auto members = regional({3, 2, 3});
+  placement at_r0(members, 2);
+  // The same cluster as a node of r2 lists it: itself first, the rest in another order.
+  auto mine = members;
+  std::rotate(mine.begin(), mine.begin() + 6, mine.end());
+  std::reverse(mine.begin() + 1, mine.end());
+  placement at_r2(mine, 2);
+  ASSERT_EQ(at_r2.region_name(0), "r2") << "this node's region comes first";
+  EXPECT_EQ(at_r2.region_name(1), "r0");
+  EXPECT_EQ(at_r2.region_name(2), "r1");
+  for (std::uint32_t p = 0; p < partition_count; ++p)
+    for (const char* r : {"r0", "r1", "r2"})
+      ASSERT_EQ(region_replica_names(at_r0, p, r), region_replica_names(at_r2, p, r))
+          << "partition " << p << " region " << r;
 }
 
 } // namespace

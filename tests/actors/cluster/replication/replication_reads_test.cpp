@@ -1,9 +1,10 @@
 // The read path of the replication actor (actors/cluster/replication/replication_actor.cpp:
 // start_read, read_answer, repair, maybe_done) on CAF's deterministic test coordinator: quorum
-// reads (need = read_quorum = 2 of 3) and forwarded reads (need 1, 5 members, a key this node does
-// not hold). This node's replica is a real engine the actor reads directly; peers are fake
-// endpoints whose read_atom answers a configurable record, fails, answers garbage or holds
-// (replication_fakes.hpp). No threads, no sleeps, no network.
+// reads at local_quorum (need 2 of 3: rf - write quorum + 1) and forwarded reads (also 2 of
+// the key's 3 replicas, 5 members, a key this node does not hold). This node's replica is a real
+// engine the actor reads directly; peers are fake endpoints whose read_atom answers a configurable
+// record, fails, answers garbage or holds (replication_fakes.hpp). No threads, no sleeps, no
+// network.
 //
 // Note on what "newest" means here: a read resolves after `need` answers, so it returns
 // the newest record among the answers counted so far; an answer arriving later only
