@@ -8,10 +8,13 @@ protocol/README.md §1 in the minivault repository).
         db.delete("user:1")                  # deleting a missing key also succeeds
         db.health()                          # dict
         db.pipeline([("set", "a", "1"), ("get", "a"), ("delete", "b")])  # N results, in order
+    Client("127.0.0.1", 3000, consistency="each_quorum")  # level of SET, DELETE, quorum GET
 
 Contract:
 - One TCP connection, opened lazily (bounded by `timeout`). With `auth`, AUTH is sent
-  first on every (re)connect, so callers never handle it.
+  first on every (re)connect, so callers never handle it; with `consistency` (a level of
+  protocol/README.md §4: one, local_quorum, region_safe, each_quorum, quorum, all), so is
+  CONSISTENCY, and every SET, DELETE and quorum GET is acknowledged at that level.
 - Errors raise `MinivaultError`: `ReplyError` when the node refused the request (its
   reason is the message), `ConnectionFailed` when the connection broke or timed out. After
   a ConnectionFailed on SET/DELETE the outcome is unknown; GET and HEALTH, which change
@@ -30,6 +33,8 @@ import time
 __all__ = ["Client", "MinivaultError", "ReplyError", "ConnectionFailed", "NotFound"]
 
 OP_GET, OP_SET, OP_DELETE, OP_HEALTH, OP_AUTH, OP_QGET = 0x01, 0x02, 0x03, 0x05, 0x06, 0x07
+OP_CONSISTENCY = 0x08
+LEVELS = ("one", "local_quorum", "region_safe", "each_quorum", "quorum", "all")
 STATUS_OK, STATUS_ERROR = 0x00, 0xFF
 KEY_BYTES_MAX = 65535
 REPLY_BYTES_MAX = 1 << 30  # refuse a reply claiming more than any value can be
@@ -80,11 +85,14 @@ _CLOSING_REASONS = {b"unauthorized", b"bad frame", b"too large"}
 
 
 class Client:
-    def __init__(self, host="127.0.0.1", port=3000, auth=None, timeout=5.0):
+    def __init__(self, host="127.0.0.1", port=3000, auth=None, timeout=5.0, consistency=None):
         self.host, self.port, self.timeout = host, port, timeout
         self._auth = None if auth is None else _bytes(auth, "auth")
         self._sock = None
         self._buf = bytearray()
+        self._level = None
+        if consistency is not None:
+            self.consistency(consistency)
 
     # -- public API -------------------------------------------------------------------
 
@@ -114,6 +122,14 @@ class Client:
     def auth(self, key):
         """Switches to another auth key: the next request reconnects with it."""
         self._auth = _bytes(key, "auth")
+        self.close()
+
+    def consistency(self, level):
+        """Sets the level of later SET, DELETE and quorum GET (None: the node's default);
+        sent on the next request's connection."""
+        if level is not None and level not in LEVELS:
+            raise ValueError("consistency must be one of " + ", ".join(LEVELS))
+        self._level = level
         self.close()
 
     def pipeline(self, ops):
@@ -203,15 +219,22 @@ class Client:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock, self._buf = sock, bytearray()
         if self._auth is not None:
-            try:
-                self._send(_frame(OP_AUTH, self._auth), deadline)
-                status, payload = self._read_reply(deadline)
-            except OSError as e:
-                self.close()
-                raise ConnectionFailed(str(e)) from e
-            if status != STATUS_OK:
-                self.close()
-                raise ReplyError("auth failed: " + payload.decode("utf-8", "replace"))
+            self._handshake(_frame(OP_AUTH, self._auth), "auth failed", deadline)
+        if self._level is not None:
+            self._handshake(_frame(OP_CONSISTENCY, self._level.encode()), "consistency refused",
+                            deadline)
+
+    def _handshake(self, frame, what, deadline):
+        """A session request sent first on a new connection (AUTH, CONSISTENCY)."""
+        try:
+            self._send(frame, deadline)
+            status, payload = self._read_reply(deadline)
+        except OSError as e:
+            self.close()
+            raise ConnectionFailed(str(e)) from e
+        if status != STATUS_OK:
+            self.close()
+            raise ReplyError(what + ": " + payload.decode("utf-8", "replace"))
 
     def _send(self, data, deadline):
         self._sock.settimeout(max(deadline - time.monotonic(), 0.001))

@@ -40,7 +40,8 @@ class WanCluster:
 
     def start(self, i):
         assert self.procs[i] is None or self.procs[i].poll() is not None
-        peers = ",".join(self.url(j) for j in range(self.n) if j != i)
+        peers = ",".join("%s@%s" % (self.url(j), self.regions[j])
+                         for j in range(self.n) if j != i)
         args = [self.binary, "-port", str(PORT), "-http", str(HTTP_PORT),
                 "-data", os.path.join(self.workdir, "node%d" % i),
                 "-public-url", self.url(i), "-cluster-nodes", peers,
