@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "protocol/consistency.hpp"
+
 namespace minivault::client {
 
 namespace {
@@ -54,6 +56,8 @@ std::string cli_usage() {
          "  --host HOST        node address (default 127.0.0.1)\n"
          "  --port PORT        binary protocol port (default 3000)\n"
          "  --auth KEY         authenticate first (default: $MINIVAULT_AUTH if set)\n"
+         "  --consistency L    level of set/del/qget: one, local_quorum, region_safe,\n"
+         "                     each_quorum, quorum, all (default: the node's)\n"
          "  --compress[=MIN]   zstd-compress values of MIN bytes or more (default 512)\n"
          "  --timeout MS       connect and per-request timeout (default 5000)\n"
          "  -h, --help         this text\n"
@@ -100,7 +104,8 @@ std::string parse_cli_args(const std::vector<std::string>& args, const char* env
       }
       continue;
     }
-    if (name != "--host" && name != "--port" && name != "--auth" && name != "--timeout")
+    if (name != "--host" && name != "--port" && name != "--auth" && name != "--timeout" &&
+        name != "--consistency")
       return "unknown flag '" + name + "'";
     if (!has_value) {
       if (i + 1 >= args.size()) return name + ": missing value";
@@ -115,6 +120,12 @@ std::string parse_cli_args(const std::vector<std::string>& args, const char* env
       out.conn.port = static_cast<std::uint16_t>(*n);
     } else if (name == "--auth") {
       out.conn.auth_key = value;
+    } else if (name == "--consistency") {
+      if (!parse_consistency(value))
+        return "--consistency: expected one|local_quorum|region_safe|each_quorum|quorum|all, "
+               "got '" +
+               value + "'";
+      out.conn.consistency = value;
     } else {
       auto n = parse_number(value, 1, 3600u * 1000u);
       if (!n) return "--timeout: expected milliseconds 1..3600000, got '" + value + "'";

@@ -118,14 +118,25 @@ result client::ensure_connected(clock_type::time_point deadline) {
   io_result io = connect_tcp(opts_.host, opts_.port, connect_deadline, fd, opts_.family);
   if (io.status != io_status::ok) return transport_failure(io);
   sock_ = socket_stream(fd);
-  if (opts_.auth_key.empty()) return {status::ok, {}};
-  std::string frame;
-  wire::append_request(frame, wire::opcode::auth, opts_.auth_key);
-  const wire::opcode op = wire::opcode::auth;
+  // The session requests, pipelined: AUTH, then CONSISTENCY.
+  std::string frames;
+  std::vector<wire::opcode> ops;
+  for (auto [op, arg] : {std::pair{wire::opcode::auth, &opts_.auth_key},
+                         std::pair{wire::opcode::consistency, &opts_.consistency}}) {
+    if (arg->empty()) continue;
+    wire::append_request(frames, op, *arg);
+    ops.push_back(op);
+  }
+  if (ops.empty()) return {status::ok, {}};
   std::vector<result> out;
-  exchange(frame, 1, &op, deadline, out);
-  if (!out[0].ok()) close();
-  return std::move(out[0]);
+  exchange(frames, ops.size(), ops.data(), deadline, out);
+  for (auto& r : out) {
+    if (!r.ok()) {
+      close();
+      return std::move(r);
+    }
+  }
+  return {status::ok, {}};
 }
 
 void client::append_frame(std::string& out, wire::opcode code, std::string_view key,

@@ -81,7 +81,10 @@ struct options {
   std::uint16_t port = binary_port_default;
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds io_timeout{10000};
-  std::string auth_key;               // non-empty: AUTH after every connect
+  std::string auth_key; // non-empty: AUTH after every connect
+  /// Non-empty: a consistency level (protocol/README.md §4) sent as CONSISTENCY after
+  /// every connect; SET, DEL and get_quorum are then acknowledged at that level.
+  std::string consistency;
   std::size_t compress_min_bytes = 0; // 0 = never compress
   int compress_level = 3;
   /// Replies larger than this are refused as protocol_error without being buffered.

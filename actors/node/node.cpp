@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <thread>
+#include <unordered_map>
 
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
@@ -35,6 +36,22 @@ std::size_t io_thread_count(const node_options& o) {
   if (o.io_threads > 0) return o.io_threads;
   auto hw = std::thread::hardware_concurrency();
   return hw <= 2 ? 1 : hw - 1;
+}
+
+/// The cluster's regions (this node's first) with their nodes and how many are up. A peer
+/// view's address is its member name (placement.hpp).
+std::vector<region_view> region_views(const placement& pl, const std::vector<peer_view>& peers) {
+  std::vector<region_view> out(pl.regions());
+  for (std::size_t r = 0; r < pl.regions(); ++r)
+    out[r] = region_view{pl.region_name(r), pl.region_members(r), 0};
+  out[0].nodes_up = 1; // this node
+  std::unordered_map<std::string, std::size_t> region_of;
+  for (member_id m : pl.all())
+    region_of.emplace(pl.name(m), pl.region_of(m));
+  for (const peer_view& v : peers)
+    if (auto it = region_of.find(v.address); it != region_of.end() && v.state == peer_state::up)
+      ++out[it->second].nodes_up;
+  return out;
 }
 
 std::unique_ptr<caf::actor_system_config> make_caf_config(bool clustered, const node_options& o) {
@@ -223,10 +240,8 @@ std::string node::health_json() const {
   if (cluster_) {
     in.cluster_port = cluster_->port;
     in.peers = cluster_->peers.peers(in.all_peers_up);
-    std::size_t up = 1; // this node
-    for (const auto& p : in.peers)
-      up += p.state == peer_state::up ? 1 : 0;
-    in.write_quorum_reachable = up >= opts_.write_quorum;
+    in.regions = region_views(*cluster_->place, in.peers);
+    in.write_quorum_reachable = in.regions[0].nodes_up >= opts_.write_quorum;
   }
   return render_health(in);
 }

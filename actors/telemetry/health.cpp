@@ -50,6 +50,11 @@ std::string render_health(const health_inputs& in) {
     if (!p.region.empty()) peer["region"] = p.region;
     j["peers"].push_back(std::move(peer));
   }
+  if (!in.regions.empty()) {
+    j["regions"] = nlohmann::ordered_json::array();
+    for (const region_view& r : in.regions)
+      j["regions"].push_back({{"name", r.name}, {"nodes", r.nodes}, {"nodes_up", r.nodes_up}});
+  }
   // Never throws: invalid UTF-8 (options refuse it, but be safe) is replaced, not fatal.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }

@@ -8,6 +8,13 @@
 
 namespace minivault {
 
+/// One region of the cluster as health shows it (this node's first).
+struct region_view {
+  std::string name;
+  std::size_t nodes = 0;
+  std::size_t nodes_up = 0; // this node counts as up in its own region
+};
+
 struct health_inputs {
   std::string node_id;
   std::string region;
@@ -17,8 +24,9 @@ struct health_inputs {
   // Cluster: only when the node has peers.
   std::uint16_t cluster_port = 0; // 0 = no cluster
   std::vector<peer_view> peers;
+  std::vector<region_view> regions;
   bool all_peers_up = true;
-  bool write_quorum_reachable = true; // false: fewer nodes up than the write quorum
+  bool write_quorum_reachable = true; // false: fewer nodes of this region up than its quorum
 };
 
 /// Renders the health JSON object: `healthy`; `degraded` while a peer is not up;

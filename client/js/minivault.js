@@ -9,10 +9,12 @@
 //   await db.delete('user:1');            // deleting a missing key also succeeds
 //   await db.health();                    // object
 //   db.close();
+//   new Client({ consistency: 'each_quorum' }) // level of set, delete, quorum get
 //
 // Contract:
 // - One TCP connection, opened lazily. Calls made without awaiting are pipelined on it and
-//   settle in order. With `auth`, AUTH goes first on every (re)connect.
+//   settle in order. With `auth`, AUTH goes first on every (re)connect; with `consistency`
+//   (a level of protocol/README.md §4), so does CONSISTENCY.
 // - Errors reject with MinivaultError: ReplyError when the node refused the request (its
 //   reason is the message), ConnectionFailed when the connection broke or a reply took
 //   longer than `timeout` ms (then every pending call fails and the next call
@@ -23,7 +25,10 @@
 
 const net = require('net');
 
-const OP = { get: 0x01, set: 0x02, delete: 0x03, health: 0x05, auth: 0x06, qget: 0x07 };
+const OP = {
+  get: 0x01, set: 0x02, delete: 0x03, health: 0x05, auth: 0x06, qget: 0x07, consistency: 0x08,
+};
+const LEVELS = ['one', 'local_quorum', 'region_safe', 'each_quorum', 'quorum', 'all'];
 const STATUS_OK = 0x00;
 const STATUS_ERROR = 0xff;
 const KEY_BYTES_MAX = 65535;
@@ -62,11 +67,15 @@ function checkedKey(key) {
 }
 
 class Client {
-  constructor({ host = '127.0.0.1', port = 3000, auth = null, timeout = 5000 } = {}) {
+  constructor({
+    host = '127.0.0.1', port = 3000, auth = null, timeout = 5000, consistency = null,
+  } = {}) {
     this.host = host;
     this.port = port;
     this.timeout = timeout;
     this._auth = auth === null ? null : toBuffer(auth, 'auth');
+    this._level = null;
+    if (consistency !== null) this.consistency(consistency);
     this._socket = null;
     this._pending = []; // in request order: { resolve, reject, timer }
     this._chunks = [];
@@ -100,6 +109,15 @@ class Client {
   /** Switches to another auth key: the next call reconnects with it. */
   auth(key) {
     this._auth = toBuffer(key, 'auth');
+    this.close();
+  }
+
+  /** Sets the level of later set, delete and quorum get (null: the node's default). */
+  consistency(level) {
+    if (level !== null && !LEVELS.includes(level)) {
+      throw new RangeError(`consistency must be one of ${LEVELS.join(', ')}`);
+    }
+    this._level = level;
     this.close();
   }
 
@@ -148,15 +166,19 @@ class Client {
     socket.on('data', (chunk) => this._onData(socket, chunk));
     socket.on('error', (e) => this._fail(new ConnectionFailed(e.message), socket));
     socket.on('close', () => this._fail(new ConnectionFailed('the node closed the connection'), socket));
-    if (this._auth) {
-      // The AUTH reply is consumed here; its failure fails everything queued behind it.
-      this._enqueue(([status, payload]) => {
-        if (status !== STATUS_OK) {
-          this._fail(new ReplyError(`auth failed: ${payload.toString()}`), socket);
-        }
-      }, () => {});
-      socket.write(frame(OP.auth, this._auth));
+    if (this._auth) this._handshake(socket, OP.auth, this._auth, 'auth failed');
+    if (this._level) {
+      this._handshake(socket, OP.consistency, Buffer.from(this._level), 'consistency refused');
     }
+  }
+
+  // A session request sent first on a new connection (AUTH, CONSISTENCY): its reply is
+  // consumed here, and its failure fails everything queued behind it.
+  _handshake(socket, op, arg, what) {
+    this._enqueue(([status, payload]) => {
+      if (status !== STATUS_OK) this._fail(new ReplyError(`${what}: ${payload.toString()}`), socket);
+    }, () => {});
+    socket.write(frame(op, arg));
   }
 
   _onData(socket, chunk) {

@@ -146,6 +146,23 @@ TEST_F(Cli, HealthPrintsIndentedJson) {
   EXPECT_EQ(nlohmann::json::parse(h.out)["keys"], 0);
 }
 
+TEST(CliArgs, ConsistencyIsALevelName) {
+  EXPECT_EQ(parsed({"--consistency", "each_quorum", "set", "k", "v"}).conn.consistency,
+            "each_quorum");
+  EXPECT_EQ(parsed({"get", "k"}).conn.consistency, "") << "the node's default";
+  EXPECT_NE(refusal({"--consistency", "QUORUM", "get", "k"}).find("--consistency"),
+            std::string::npos);
+}
+
+TEST_F(Cli, ConsistencyIsSentBeforeTheRequest) {
+  // A single node meets every level; the node answered CONSISTENCY before the SET.
+  auto set = run_cli(at({"--consistency", "all", "set", "cl", "v"}));
+  EXPECT_EQ(set.exit_code, 0) << set.err;
+  auto q = run_cli(at({"--consistency=quorum", "qget", "cl"}));
+  EXPECT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(q.out, "v");
+}
+
 TEST(CliAuth, FlagOrEnvironmentAuthenticatesAndAWrongKeyIsAnError) {
   node_process node({"-auth", "s3cret", "-authmode", "writes"});
   ASSERT_TRUE(node.start());

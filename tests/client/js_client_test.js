@@ -139,6 +139,22 @@ test('reconnects after a restart; writes on a broken connection are not retried'
   }
 });
 
+test('sends its consistency level on connect; an unknown level is refused at once', async () => {
+  const node = await new Node([]).start();
+  const db = new Client({ port: node.port, consistency: 'all' });
+  try {
+    await db.set('lv', '1'); // a single node meets every level
+    assert.strictEqual((await db.get('lv', { quorum: true })).toString(), '1');
+    db.consistency('one'); // the next call reconnects with it
+    await db.set('lv', '2');
+    assert.strictEqual((await db.get('lv')).toString(), '2');
+    assert.throws(() => db.consistency('QUORUM'), RangeError);
+  } finally {
+    db.close();
+    await node.stop();
+  }
+});
+
 test('authenticates by itself; a missing or wrong key is refused', async () => {
   const node = await new Node(['-auth', 's3cret', '-authmode', 'all']).start();
   const good = new Client({ port: node.port, auth: 's3cret' });

@@ -166,6 +166,21 @@ class Restarts(unittest.TestCase):
             c.set("w", "2")
 
 
+class Consistency(unittest.TestCase):
+    def test_a_level_is_sent_on_connect_and_a_bad_one_refused_before_sending(self):
+        node = Node().start()
+        self.addCleanup(node.stop)
+        c = minivault.Client("127.0.0.1", node.port, consistency="all")
+        self.addCleanup(c.close)
+        c.set("lv", "1")  # a single node meets every level
+        self.assertEqual(c.get("lv", quorum=True), b"1")
+        c.consistency("one")  # reconnects with the new level
+        c.set("lv", "2")
+        self.assertEqual(c.get("lv"), b"2")
+        with self.assertRaises(ValueError):
+            c.consistency("QUORUM")
+
+
 class Auth(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -151,6 +151,9 @@ def partition_and_heal(cluster, net, check):
     # The other region is known down by now: each_quorum fails at once, naming it.
     wait_until(lambda: all(p.get("state") == "down" for p in cluster.health(0)["peers"]
                            if p.get("region") == "west"), 15, 0.2)
+    regions = cluster.health(0)["regions"]
+    check.expect([r["nodes_up"] for r in regions] == [3, 0],
+                 "health shows the other region down: %s" % regions)
     eq = minivault.Client(cluster.net.address(0), 3000, timeout=5, consistency="each_quorum")
     error, took = "", 0.0
     t0 = time.monotonic()
@@ -207,6 +210,10 @@ def main():
             formed = wait_until(lambda: all(all_peers_up(cluster, n) for n in range(NODES)),
                                 60, 0.1)
             check.expect(formed, "two regions of three nodes formed")
+            regions = cluster.health(4).get("regions")
+            check.expect(regions == [{"name": "west", "nodes": 3, "nodes_up": 3},
+                                     {"name": "east", "nodes": 3, "nodes_up": 3}],
+                         "health lists the regions, this node's first: %s" % regions)
             if formed:
                 local_writes_do_not_wait_for_the_wan(cluster, check)
                 each_quorum_waits_for_the_other_region(cluster, check)
