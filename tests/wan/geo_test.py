@@ -27,10 +27,24 @@ from netem import Netem, Skip, SKIP, skip_unless_possible  # noqa: E402
 from wan_cluster import WanCluster, wait_until, all_peers_up  # noqa: E402
 import minivault  # noqa: E402  (wan_cluster put client/python on the path)
 
-EAST, WEST = [0, 1, 2], [3, 4, 5]
-NODES = 6
-CLIENT = NODES  # the client's namespace: no delay to either region
 ONE_WAY_MS = 40.0
+REGION_NAMES = ["east", "west", "south"]
+
+
+class Layout:
+    """`regions` regions of `per_region` nodes: node namespaces 0.., region by region;
+    the client's namespace is the last one (no delay to any region). `home` is the first
+    region (where most writes go), `away` every node of the others."""
+
+    def __init__(self, spec):
+        self.regions, self.per_region = (int(x) for x in spec.split("x"))
+        self.nodes = self.regions * self.per_region
+        self.members = [list(range(r * self.per_region, (r + 1) * self.per_region))
+                        for r in range(self.regions)]
+        self.home = self.members[0]
+        self.away = [n for m in self.members[1:] for n in m]
+        self.client = self.nodes
+        self.labels = [REGION_NAMES[n // self.per_region] for n in range(self.nodes)]
 
 
 def percentile(xs, p):
@@ -54,8 +68,8 @@ class Check:
             self.failures.append(what)
 
 
-def local_writes_do_not_wait_for_the_wan(cluster, check):
-    db = cluster.client(0)
+def local_writes_do_not_wait_for_the_wan(cluster, lay, check):
+    db = cluster.client(lay.home[0])
     lat = [timed(lambda i=i: db.set("lq-%d" % i, "v%d" % i)) for i in range(200)]
     p50, p90 = percentile(lat, 0.5), percentile(lat, 0.9)
     print("local_quorum SET p50 %.2f ms, p90 %.2f ms, p99 %.2f ms" %
@@ -65,14 +79,16 @@ def local_writes_do_not_wait_for_the_wan(cluster, check):
                  % (p50, p90))
 
 
-def each_quorum_waits_for_the_other_region(cluster, check):
+def each_quorum_waits_for_the_other_region(cluster, lay, check):
     # The burst above filled the window of requests in flight to each remote replica
     # (-workers); until it drains, a level that needs the other region cannot be met and
     # fails at once. Shipping (one stream per region instead of a request per replica)
     # is what removes that coupling.
     time.sleep(1.0)
-    east = minivault.Client(cluster.net.address(0), 3000, timeout=5, consistency="each_quorum")
-    west = minivault.Client(cluster.net.address(4), 3000, timeout=5, consistency="local_quorum")
+    east = minivault.Client(cluster.net.address(lay.home[0]), 3000, timeout=5,
+                            consistency="each_quorum")
+    west = minivault.Client(cluster.net.address(lay.away[-1]), 3000, timeout=5,
+                            consistency="local_quorum")
     lat, stale = [], 0
     for i in range(20):
         key, value = "eq-%d" % i, "each-%d" % i
@@ -86,8 +102,8 @@ def each_quorum_waits_for_the_other_region(cluster, check):
                  "the ack (%d of 20 were not)" % stale)
 
 
-def visibility_in_the_other_region(cluster, check):
-    east, west = cluster.client(1), cluster.client(3)
+def visibility_in_the_other_region(cluster, lay, check):
+    east, west = cluster.client(lay.home[1]), cluster.client(lay.away[0])
     seen = []
     for i in range(60):
         key, value = "vis-%d" % i, ("x%d" % i).encode()
@@ -105,14 +121,14 @@ def visibility_in_the_other_region(cluster, check):
                  "visible in the other region within one-way + 50 ms (p99 %.1f ms)" % p99)
 
 
-def partition_and_heal(cluster, net, check):
-    east, west = cluster.client(0), cluster.client(3)
+def partition_and_heal(cluster, net, lay, check):
+    east, west = cluster.client(lay.home[0]), cluster.client(lay.away[0])
     # Keys deleted on one side during the partition, written everywhere before it.
     for i in range(10):
         east.set("del-%d" % i, "before")
     time.sleep(0.5)
 
-    net.cut(EAST, WEST)
+    net.cut(lay.home, lay.away)
     cut_at = time.time()
     last = {}  # key -> the value of its last acknowledged write (None: deleted)
     shared_last = {}  # shared key -> {side: its last acknowledged value}
@@ -149,12 +165,13 @@ def partition_and_heal(cluster, net, check):
                      % (side, acked[side], attempts[side]))
 
     # The other region is known down by now: each_quorum fails at once, naming it.
-    wait_until(lambda: all(p.get("state") == "down" for p in cluster.health(0)["peers"]
-                           if p.get("region") == "west"), 15, 0.2)
-    regions = cluster.health(0)["regions"]
-    check.expect([r["nodes_up"] for r in regions] == [3, 0],
-                 "health shows the other region down: %s" % regions)
-    eq = minivault.Client(cluster.net.address(0), 3000, timeout=5, consistency="each_quorum")
+    home = lay.home[0]
+    wait_until(lambda: all(p.get("state") == "down" for p in cluster.health(home)["peers"]
+                           if p.get("region") != "east"), 15, 0.2)
+    regions = cluster.health(home)["regions"]
+    check.expect([r["nodes_up"] for r in regions] == [lay.per_region] + [0] * (lay.regions - 1),
+                 "health shows the other regions down: %s" % regions)
+    eq = minivault.Client(cluster.net.address(home), 3000, timeout=5, consistency="each_quorum")
     error, took = "", 0.0
     t0 = time.monotonic()
     try:
@@ -169,7 +186,7 @@ def partition_and_heal(cluster, net, check):
     net.heal()
     healed_at = time.time()
     keys = sorted(set(last) | set(shared_last))
-    clients = [cluster.client(n) for n in range(NODES)]
+    clients = [cluster.client(n) for n in range(lay.nodes)]
 
     def values_everywhere():
         return [[c.get(k) for k in keys] for c in clients]
@@ -191,39 +208,83 @@ def partition_and_heal(cluster, net, check):
                  "(%d do not: %s)" % (len(bad_shared), bad_shared[:5]))
 
 
+def region_loss(cluster, lay, check):
+    """The home region is SIGKILLed right after region_safe writes: every one of them is
+    readable in the other region once it has settled; the other region goes on; the
+    restarted region catches up with what it missed."""
+    safe = minivault.Client(cluster.net.address(lay.home[0]), 3000, timeout=5,
+                            consistency="region_safe")
+    acked = {}
+    for i in range(30):
+        key, value = "rs-%d" % i, "safe-%d" % i
+        try:
+            safe.set(key, value)
+            acked[key] = value.encode()
+        except minivault.MinivaultError as e:
+            print("region_safe write failed: %s" % e)
+    check.expect(len(acked) == 30, "region_safe writes acknowledged (%d of 30)" % len(acked))
+    for n in lay.home:
+        cluster.kill(n)
+    away = [cluster.client(n) for n in lay.away]
+    survived = wait_until(lambda: all(c.get(k) == v for c in away for k, v in acked.items()),
+                          15, 0.2)
+    check.expect(survived, "every region_safe write is readable on every node of the "
+                 "surviving region after the whole writing region was SIGKILLed")
+    missed = {}
+    for i in range(30):
+        key, value = "while-down-%d" % i, "w%d" % i
+        away[0].set(key, value)
+        missed[key] = value.encode()
+    for n in lay.home:
+        cluster.start(n)
+    t0 = time.time()
+    home = [cluster.client(n) for n in lay.home]
+    caught_up = wait_until(lambda: all(c.get(k) == v for c in home
+                                       for k, v in {**missed, **acked}.items()), 30, 0.2)
+    print("restarted region caught up=%s in %.1f s" % (caught_up, time.time() - t0))
+    check.expect(caught_up, "the restarted region has every write it missed")
+
+
 def main():
     netem_bin, mv_bin = sys.argv[1], sys.argv[2]
+    lay = Layout(sys.argv[3] if len(sys.argv) > 3 else "2x3")
     skip_unless_possible(netem_bin)
     check = Check()
     try:
-        net = Netem(netem_bin, NODES + 1)
+        net = Netem(netem_bin, lay.nodes + 1)
     except Skip as e:
         print("SKIPPED:", e)
         return SKIP
     with net, tempfile.TemporaryDirectory(prefix="mv-geo-") as work:
-        net.delay(EAST, WEST, ONE_WAY_MS)
-        cluster = WanCluster(net, mv_bin, NODES, work, regions=["east"] * 3 + ["west"] * 3)
-        client_ns = net.inside(CLIENT)
+        for a in range(lay.regions):
+            for b in range(a + 1, lay.regions):
+                net.delay(lay.members[a], lay.members[b], ONE_WAY_MS)
+        cluster = WanCluster(net, mv_bin, lay.nodes, work, regions=lay.labels)
+        client_ns = net.inside(lay.client)
         client_ns.__enter__()
         try:
             cluster.start_all()
-            formed = wait_until(lambda: all(all_peers_up(cluster, n) for n in range(NODES)),
-                                60, 0.1)
-            check.expect(formed, "two regions of three nodes formed")
-            regions = cluster.health(4).get("regions")
-            check.expect(regions == [{"name": "west", "nodes": 3, "nodes_up": 3},
-                                     {"name": "east", "nodes": 3, "nodes_up": 3}],
+            formed = wait_until(
+                lambda: all(all_peers_up(cluster, n) for n in range(lay.nodes)), 60, 0.1)
+            check.expect(formed, "%d regions of %d nodes formed" % (lay.regions, lay.per_region))
+            regions = cluster.health(lay.away[0]).get("regions")
+            want_first = REGION_NAMES[1]
+            check.expect(regions is not None and len(regions) == lay.regions and
+                         regions[0]["name"] == want_first and
+                         all(r["nodes"] == r["nodes_up"] == lay.per_region for r in regions),
                          "health lists the regions, this node's first: %s" % regions)
             if formed:
-                local_writes_do_not_wait_for_the_wan(cluster, check)
-                each_quorum_waits_for_the_other_region(cluster, check)
-                visibility_in_the_other_region(cluster, check)
-                partition_and_heal(cluster, net, check)
+                local_writes_do_not_wait_for_the_wan(cluster, lay, check)
+                each_quorum_waits_for_the_other_region(cluster, lay, check)
+                visibility_in_the_other_region(cluster, lay, check)
+                partition_and_heal(cluster, net, lay, check)
+                if lay.regions == 2:
+                    region_loss(cluster, lay, check)
         finally:
             client_ns.__exit__(None, None, None)
             cluster.stop_all()
             if check.failures:
-                for n in range(NODES):
+                for n in range(lay.nodes):
                     print("---- node %d log (tail)" % n)
                     print("\n".join(cluster.log_text(n).splitlines()[-15:]))
     print("PASS" if not check.failures else "FAILED", flush=True)
