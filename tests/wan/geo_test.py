@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Geo-replication on the emulator: two regions of three nodes, 40 ms one-way between them
-(protocol/README.md §4). Checked from a client namespace next to both regions:
+"""Geo-replication on the emulator: two regions of three nodes (or three of two, `3x2`),
+40 ms one-way between regions (protocol/README.md §4). Checked from a client namespace
+next to every region:
 
 - local_quorum writes (the default) are acknowledged without waiting for the WAN: their
   latency stays far below one WAN round trip (80 ms);
@@ -9,11 +10,14 @@
 - a local_quorum write becomes visible in the other region within one-way delay plus the
   spec's 50 ms (p99, polled with plain GETs from outside);
 - the regions cut off from each other: local_quorum writes go on on both sides (every one
-  acknowledged), each_quorum fails fast with `no quorum` naming the missing region;
+  acknowledged), each_quorum fails fast with `no quorum`;
   after the heal every node converges to the same value of every key (last writer wins
-  for keys both sides wrote), no acknowledged write is lost and deleted keys stay deleted.
+  for keys both sides wrote), no acknowledged write is lost and deleted keys stay deleted;
+- (two regions) the whole writing region SIGKILLed right after region_safe writes: all
+  of them are on every node of the other region, which goes on taking writes; restarted,
+  the region catches up with what it missed.
 
-usage: geo_test.py NETEM_BINARY MINIVAULT_BINARY   (exit 77 = skipped: needs root)
+usage: geo_test.py NETEM_BINARY MINIVAULT_BINARY [2x3|3x2]   (exit 77 = skipped: needs root)
 """
 
 import os
