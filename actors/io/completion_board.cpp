@@ -22,12 +22,12 @@ completion_board::~completion_board() {
 }
 
 void completion_board::post(std::uint32_t origin, std::uint64_t ticket, errc result,
-                            std::vector<read_result> reads) {
+                            std::vector<read_result> reads, std::string detail) {
   KV_ASSERT(origin < lanes_.size());
   lane& l = *lanes_[origin];
   {
     lock_guard guard(l.mutex);
-    l.items.push_back({ticket, result, std::move(reads)});
+    l.items.push_back({ticket, result, std::move(reads), std::move(detail)});
   }
   std::uint64_t one = 1;
   (void)!::write(l.efd, &one, sizeof(one));

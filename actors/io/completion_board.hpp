@@ -20,12 +20,14 @@ namespace minivault {
 struct read_result {
   errc status = errc::ok; // ok (value), not_found, or why it failed
   std::string value;
+  std::string detail; // a failure's text for the client (e.g. which region); may be empty
 };
 
 struct completion {
   std::uint64_t ticket = 0;
   errc result = errc::ok;
   std::vector<read_result> reads; // empty unless the batch carried reads
+  std::string detail;             // a failure's text for the client; may be empty
 };
 
 class completion_board {
@@ -37,7 +39,7 @@ public:
 
   /// Records the outcome of batch `ticket` of lane `origin` and wakes that lane.
   void post(std::uint32_t origin, std::uint64_t ticket, errc result,
-            std::vector<read_result> reads = {});
+            std::vector<read_result> reads = {}, std::string detail = {});
   /// Moves the lane's completions (in posting order) into `out`; clears the eventfd.
   void take(std::uint32_t origin, std::vector<completion>& out);
   /// The eventfd to watch for lane `origin` (readable when completions are waiting).

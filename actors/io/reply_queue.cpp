@@ -24,13 +24,14 @@ void reply_queue::push(reply_slot&& s) {
   waiting_.push_back(std::move(s));
 }
 
-void reply_queue::fail(std::uint64_t ticket, errc e) {
+void reply_queue::fail(std::uint64_t ticket, errc e, std::string_view detail) {
   for (reply_slot& s : waiting_) {
     if (s.k == reply_slot::kind::ready || s.ticket != ticket) continue;
     if (s.k == reply_slot::kind::remote_read)
       s.read_status = e; // answered (and counted) as a failed read
     else
       s.result = e;
+    s.detail = detail;
   }
 }
 
@@ -42,6 +43,7 @@ void reply_queue::deliver_reads(std::uint64_t ticket, std::vector<read_result>& 
     read_result& r = reads[s.read_index];
     s.read_status = r.status;
     s.data = std::move(r.value);
+    s.detail = std::move(r.detail);
     waiting_bytes_ += s.data.size();
   }
 }
@@ -73,7 +75,7 @@ void reply_queue::append_answer(reply_slot& s, const reply_encoder& enc, front_m
     if (s.result == errc::ok)
       enc.done(out_, s.shape);
     else
-      enc.error(out_, s.shape, s.result); // its batch failed
+      enc.error(out_, s.shape, s.result, s.detail); // its batch failed
     return;
   case reply_slot::kind::remote_read: {
     --remote_reads_;
@@ -85,13 +87,13 @@ void reply_queue::append_answer(reply_slot& s, const reply_encoder& enc, front_m
     if (st == errc::ok)
       enc.value(out_, s.shape, s.data);
     else
-      enc.error(out_, s.shape, st);
+      enc.error(out_, s.shape, st, s.detail);
     return;
   }
   case reply_slot::kind::read_own_write:
   case reply_slot::kind::ready:
     if (s.result != errc::ok)
-      enc.error(out_, s.shape, s.result); // it read a write whose batch failed
+      enc.error(out_, s.shape, s.result, s.detail); // it read a write whose batch failed
     else
       out_.append(s.data);
     return;

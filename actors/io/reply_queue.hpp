@@ -66,6 +66,7 @@ struct reply_slot {
   errc result = errc::ok;       // set when batch `ticket` failed
   std::uint32_t read_index = 0; // remote_read: which of the batch's reads
   errc read_status = errc::ok;  // remote_read: its answer (`data` holds the value)
+  std::string detail;           // a failure's text for the client (may be empty)
   std::string data;
 };
 
@@ -96,8 +97,9 @@ public:
   /// Queues a reply behind the waiting ones (it may itself wait for its batch).
   void push(reply_slot&& s);
 
-  /// Batch `ticket` failed with `e`: every reply that depends on it answers `e`.
-  void fail(std::uint64_t ticket, errc e);
+  /// Batch `ticket` failed with `e`: every reply that depends on it answers `e` (with
+  /// `detail` as its text when not empty).
+  void fail(std::uint64_t ticket, errc e, std::string_view detail = {});
   /// Batch `ticket` completed; its reads' answers go to the remote reads waiting on it.
   void deliver_reads(std::uint64_t ticket, std::vector<read_result>& reads);
   /// Moves replies whose batch is at or before `completed_ticket` to the output, in

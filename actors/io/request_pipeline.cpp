@@ -360,7 +360,7 @@ void request_pipeline::on_completions() {
     // to connections with remote reads waiting (at most conn_remote_reads_max each).
     if (done.result != errc::ok)
       for (connection* c : waiting_)
-        c->replies.fail(done.ticket, done.result);
+        c->replies.fail(done.ticket, done.result, done.detail);
     else if (!done.reads.empty())
       for (connection* c : waiting_)
         c->replies.deliver_reads(done.ticket, done.reads);

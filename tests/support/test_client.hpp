@@ -31,6 +31,11 @@ struct reply {
   [[nodiscard]] bool is_error(std::string_view reason) const noexcept {
     return io_ok && status == wire::status_error && payload == reason;
   }
+  /// An error reply whose text starts with `reason` (some add a detail after it, such as
+  /// "no quorum: region west has 0 of 3 replicas up, 2 needed").
+  [[nodiscard]] bool is_error_like(std::string_view reason) const noexcept {
+    return io_ok && status == wire::status_error && payload.substr(0, reason.size()) == reason;
+  }
 };
 
 /// Prints status and a printable, truncated rendering of the payload (for gtest messages).

@@ -19,23 +19,25 @@ public:
 
   /// A batch arrived: its outcome is due, in this order within its lane.
   void expect(std::uint32_t lane, std::uint64_t ticket) {
-    lanes_[lane].push_back(entry{ticket, false, errc::ok, {}});
+    lanes_[lane].push_back(entry{ticket, false, errc::ok, {}, {}});
   }
 
   /// Records the outcome of (lane, ticket) and posts every outcome at the front of the
   /// lane that is now known. Unknown tickets are ignored.
   void decide(completion_board& board, std::uint32_t lane, std::uint64_t ticket, errc result,
-              std::vector<read_result> reads = {}) {
+              std::vector<read_result> reads = {}, std::string detail = {}) {
     auto& q = lanes_[lane];
     for (auto& e : q)
       if (e.ticket == ticket) {
         e.known = true;
         e.result = result;
         e.reads = std::move(reads);
+        e.detail = std::move(detail);
         break;
       }
     while (!q.empty() && q.front().known) {
-      board.post(lane, q.front().ticket, q.front().result, std::move(q.front().reads));
+      board.post(lane, q.front().ticket, q.front().result, std::move(q.front().reads),
+                 std::move(q.front().detail));
       q.pop_front();
     }
   }
@@ -48,6 +50,7 @@ private:
     bool known;
     errc result;
     std::vector<read_result> reads;
+    std::string detail;
   };
   std::vector<std::deque<entry>> lanes_;
 };

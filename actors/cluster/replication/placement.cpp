@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "protocol/assert.hpp"
+#include "protocol/limits.hpp"
 
 namespace minivault {
 
@@ -24,7 +25,7 @@ namespace {
 std::vector<placement::member> in_one_region(const std::vector<std::string>& names) {
   std::vector<placement::member> out;
   for (const auto& n : names)
-    out.push_back({n, ""});
+    out.push_back({n, region_default});
   return out;
 }
 

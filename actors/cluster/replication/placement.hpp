@@ -33,7 +33,7 @@ public:
   /// `members[0]` is this node. Names must be distinct and non-empty; at most
   /// regions_max distinct regions.
   placement(std::vector<member> members, std::size_t replication_factor);
-  /// All members in one region (tests, single-region callers).
+  /// All members in one region, named region_default (tests).
   placement(const std::vector<std::string>& names, std::size_t replication_factor);
 
   [[nodiscard]] std::size_t members() const noexcept { return members_.size(); }

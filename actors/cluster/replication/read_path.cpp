@@ -67,6 +67,8 @@ void read_answer(self_ptr self, std::uint64_t id, std::size_t j, member_id m, co
       read_result& out = p.read_results[j];
       out.status = *verdict;
       if (*verdict == errc::ok) out.value = r.best_value;
+      if (*verdict == errc::no_quorum || *verdict == errc::timeout)
+        out.detail = shortfall(st, *verdict, r.tally.need, r.tally.still_possible());
       --p.reads_left;
       again = maybe_done(st, p);
     }
@@ -97,6 +99,7 @@ void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
   if (!met(r.tally.need, r.tally.asked)) { // known up front: answer at once
     r.resolved = true;
     p.read_results[j].status = errc::no_quorum;
+    p.read_results[j].detail = shortfall(st, errc::no_quorum, r.tally.need, r.tally.asked);
     --p.reads_left;
   }
   const std::string key = r.key; // `r` may move: requests below can answer synchronously

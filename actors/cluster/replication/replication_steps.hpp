@@ -16,8 +16,14 @@ using in_flight_iter = std::unordered_map<std::uint64_t, pending>::iterator;
 /// Could member `m` take a batch of `bytes` now? This node always can; a peer while it is
 /// up and under its bounds.
 [[nodiscard]] bool available(const replication_state& st, member_id m, std::size_t bytes);
-/// Posts the batch's outcome (once; later calls are ignored).
-void decide(replication_state& st, pending& p, errc result);
+/// Posts the batch's outcome (once; later calls are ignored); `detail`, when not empty,
+/// is the client's error text.
+void decide(replication_state& st, pending& p, errc result, std::string detail = {});
+/// The client's text for `result` (no_quorum or timeout) when `reachable` replicas per
+/// region cannot meet `need`: it names the region that falls short, e.g.
+/// "no quorum: region west has 0 of 3 replicas up, 2 needed".
+[[nodiscard]] std::string shortfall(const replication_state& st, errc result,
+                                    const quorum_need& need, const region_counts& reachable);
 /// True when the batch must go round again (see maybe_done in write_path.cpp).
 [[nodiscard]] bool maybe_done(replication_state& st, pending& p);
 /// One replica answer less (the batch is forgotten after the last), then the second round

@@ -7,6 +7,7 @@
 
 #include "actors/cluster/replication/clock_lease.hpp"
 #include "actors/cluster/replication/replication_steps.hpp"
+#include "protocol/status.hpp"
 #include "storage/table.hpp"
 
 namespace minivault::replication_detail {
@@ -18,7 +19,7 @@ bool available(const replication_state& st, member_id m, std::size_t bytes) {
          (l.bytes == 0 || l.bytes + bytes <= st.config.peer_window_bytes);
 }
 
-void decide(replication_state& st, pending& p, errc result) {
+void decide(replication_state& st, pending& p, errc result, std::string detail) {
   if (p.answered) return;
   p.answered = true;
   if (auto* c = st.counters; c != nullptr && p.writes) {
@@ -28,7 +29,25 @@ void decide(replication_state& st, pending& p, errc result) {
         .fetch_add(1, std::memory_order_relaxed);
   }
   st.outcomes->decide(*st.board, p.origin, p.ticket, result,
-                      result == errc::ok ? std::move(p.read_results) : std::vector<read_result>{});
+                      result == errc::ok ? std::move(p.read_results) : std::vector<read_result>{},
+                      std::move(detail));
+}
+
+std::string shortfall(const replication_state& st, errc result, const quorum_need& need,
+                      const region_counts& reachable) {
+  std::string out(to_string(result));
+  const auto r = short_region(need, reachable);
+  if (!r) return out;
+  const char* verb = result == errc::timeout ? " answered, " : " up, ";
+  if (*r < st.place->regions()) {
+    return out + ": region " + st.place->region_name(*r) + " has " + std::to_string(reachable[*r]) +
+           " of " + std::to_string(st.layout[*r]) + " replicas" + verb +
+           std::to_string(need.per_region[*r]) + " needed";
+  }
+  if (sum(reachable, 1) < need.remote_any)
+    return out + ": no replica of another region" + (result == errc::timeout ? " answered" : " up");
+  return out + ": " + std::to_string(sum(reachable)) + " of " + std::to_string(sum(st.layout)) +
+         " replicas" + verb + std::to_string(need.total) + " needed";
 }
 
 namespace {
@@ -85,7 +104,7 @@ void settle(self_ptr self, std::uint64_t id, member_id m, bool ok, bool timed_ou
       if (tally_ack(t, region, m == self_member)) ++p.satisfied;
     } else if (auto verdict =
                    tally_failure(t, region, m == self_member, timed_out, p.saw_timeout)) {
-      decide(st, p, *verdict);
+      decide(st, p, *verdict, shortfall(st, *verdict, t.need, t.possible));
     }
   };
   if (p.uniform) {
@@ -270,10 +289,10 @@ op_tally tally_for(const replication_state& st, consistency level, bool needs_lo
 }
 
 /// Every member holds every key and every op asks the same level: one versioned batch for
-/// all, one tally. False when too few members can take it now (judged with the bytes that
-/// will be sent, as dispatch() judges them).
-bool route_to_everyone(replication_state& st, const client_batch& b, pending& p,
-                       storage::version first, sends_t& sends) {
+/// all, one tally. no_quorum when too few members can take it now (judged with the bytes
+/// that will be sent, as dispatch() judges them).
+status route_to_everyone(replication_state& st, const client_batch& b, pending& p,
+                         storage::version first, sends_t& sends) {
   const placement& pl = *st.place;
   auto vb = std::make_shared<versioned_writes>();
   vb->ops.reserve(b.ops.size() + st.ops.size() * 12);
@@ -283,18 +302,19 @@ bool route_to_everyone(replication_state& st, const client_batch& b, pending& p,
   region_counts up{};
   for (member_id m : pl.all())
     up[pl.region_of(m)] += available(st, m, vb->ops.size()) ? 1 : 0;
-  if (!met(t.need, up)) return false;
+  if (!met(t.need, up)) return status(errc::no_quorum, shortfall(st, errc::no_quorum, t.need, up));
   p.uniform = true;
   p.tally.assign(1, t);
   for (member_id m : pl.all())
     sends.emplace_back(m, vb);
-  return true;
+  return {};
 }
 
-/// Each op to its partition's replicas: one batch per member, one tally per op. False
+/// Each op to its partition's replicas: one batch per member, one tally per op. no_quorum
 /// when some op cannot reach its quorum now (judged with each replica's own batch, as
 /// dispatch() judges it): then nothing is written.
-bool route_by_partition(replication_state& st, pending& p, storage::version first, sends_t& sends) {
+status route_by_partition(replication_state& st, pending& p, storage::version first,
+                          sends_t& sends) {
   const placement& pl = *st.place;
   const std::size_t rf = pl.replicas_per_partition();
   std::vector<std::shared_ptr<versioned_writes>> subs(pl.members());
@@ -321,11 +341,12 @@ bool route_by_partition(replication_state& st, pending& p, storage::version firs
     region_counts up{};
     for (std::size_t r = 0; r < rf; ++r)
       up[pl.region_of(reps_of[i][r])] += up_now[reps_of[i][r].at()] ? 1 : 0;
-    if (!met(p.tally[i].need, up)) return false;
+    if (!met(p.tally[i].need, up))
+      return status(errc::no_quorum, shortfall(st, errc::no_quorum, p.tally[i].need, up));
   }
   for (member_id m : pl.all())
     if (subs[m.at()]) sends.emplace_back(m, std::move(subs[m.at()]));
-  return true;
+  return {};
 }
 
 } // namespace
@@ -354,11 +375,11 @@ void start_round(self_ptr self, std::shared_ptr<const client_batch> original, st
       decide(st, p, errc::io_error); // cannot promise unique versions: write nothing
       return;
     }
-    const bool routed = st.place->everyone_holds_everything() && one_level(st.ops)
-                            ? route_to_everyone(st, b, p, *first, sends)
-                            : route_by_partition(st, p, *first, sends);
-    if (!routed) {
-      decide(st, p, errc::no_quorum); // known up front: fail fast, write nothing
+    const status routed = st.place->everyone_holds_everything() && one_level(st.ops)
+                              ? route_to_everyone(st, b, p, *first, sends)
+                              : route_by_partition(st, p, *first, sends);
+    if (!routed) { // known up front: fail fast, write nothing
+      decide(st, p, routed.code(), routed.reason());
       return;
     }
   }

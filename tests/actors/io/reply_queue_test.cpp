@@ -106,6 +106,18 @@ TEST_F(reply_queue_test, a_failed_batch_fails_only_the_replies_that_depend_on_it
   EXPECT_EQ(count(metrics, op_kind::set, op_result::ok), 1u);
 }
 
+TEST_F(reply_queue_test, a_failure_with_a_detail_is_answered_with_it) {
+  reply_queue q;
+  q.push(ack(1));
+  q.push(remote_read(2, 0));
+  q.fail(1, errc::no_quorum, "no quorum: region west has 0 of 3 replicas up, 2 needed");
+  std::vector<read_result> reads(1);
+  reads[0] = {errc::timeout, "", "timeout: 1 of 3 replicas answered, 2 needed"};
+  q.deliver_reads(2, reads);
+  EXPECT_EQ(take(q, 2), "E:no quorum: region west has 0 of 3 replicas up, 2 needed;"
+                        "E:timeout: 1 of 3 replicas answered, 2 needed;");
+}
+
 TEST_F(reply_queue_test, remote_reads_get_their_own_answer_of_the_batch) {
   reply_queue q;
   q.push(remote_read(3, 1));

@@ -218,7 +218,7 @@ TEST(membership, an_unreachable_peer_stays_connecting_and_writes_fail_without_qu
   test::test_client c(a.opts.port);
   auto r = c.set("k", "v");
   EXPECT_FALSE(r.ok());
-  EXPECT_EQ(r.payload, "no quorum");
+  EXPECT_EQ(r.payload, "no quorum: region local has 1 of 2 replicas up, 2 needed");
   EXPECT_EQ(c.get("k").payload, "not found");
   EXPECT_TRUE(c.health().ok());
 }

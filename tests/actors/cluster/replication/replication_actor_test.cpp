@@ -175,6 +175,8 @@ TEST_F(replication_actor_test, no_quorum_at_once_and_nothing_written_when_fewer_
   ASSERT_EQ(got.size(), 1u) << show(got);
   EXPECT_EQ(got[0].ticket, 1u);
   EXPECT_EQ(got[0].result, errc::no_quorum);
+  EXPECT_EQ(got[0].detail, "no quorum: region local has 1 of 3 replicas up, 2 needed")
+      << "the client is told what fell short";
   EXPECT_EQ(requests_sent(), 0u) << "nothing may be written when the quorum is known missing";
   EXPECT_TRUE(handoff->hints.empty()) << "a refused write must not reach a replica later";
   EXPECT_EQ(counters.batches_no_quorum.load(), 1u);
