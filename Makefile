@@ -149,12 +149,16 @@ chaos: build
 	  --seed $${SEED:-$$RANDOM} --seconds $$(( $(MINUTES) * 60 )) --nodes $(NODES)
 
 # Engine benchmarks and minivault vs Redis (bench/run.sh), then a 3-node cluster next to a
-# single node: throughput ratios and convergence latency (bench/cluster.py, ~2 minutes).
+# single node: throughput ratios and convergence latency (bench/cluster.py, ~2 minutes),
+# then regions on the WAN emulator (bench/geo.py, ~1.5 minutes; skipped without root).
 bench: build-optimized bench-deps
 	bash bench/run.sh $(OPT_DIR)
 	@echo
 	@echo "== 3-node cluster vs single node, and convergence latency (bench/cluster.py)"
 	python3 bench/cluster.py --build $(OPT_DIR) --out bench/results
+	@echo
+	@echo "== regions on the WAN emulator, 40 ms one-way (bench/geo.py)"
+	python3 bench/geo.py --build $(OPT_DIR) --out bench/results
 
 # Only the two binaries it runs (the tests are `make build`'s business), then one node
 # with HTTP on: the README's tour runs against it. minivault-cli is ./$(BUILD_DIR)/minivault-cli.

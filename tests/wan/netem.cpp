@@ -18,6 +18,7 @@
 //   heal A B                   undo `cut` A->B;  `heal` alone heals every pair
 //   stats                      ok packets=.. bytes=.. dropped_loss=.. dropped_cut=..
 //   dropped_queue=.. quit
+//   stats A B                  ok packets=.. bytes=..: IPv4 packets and bytes forwarded A->B
 // Packets of one pair leave in the order they came (jitter never reorders them): a
 // packet leaves at max(arrival + delay + jitter, the previous packet's departure).
 #include <arpa/inet.h>
@@ -114,6 +115,7 @@ struct link {
   std::deque<packet> queue;
   std::size_t queued_bytes = 0;
   std::int64_t last_due_ns = 0;
+  std::uint64_t packets = 0, bytes = 0; // forwarded (accepted for delivery)
 };
 
 struct counters {
@@ -255,6 +257,17 @@ std::string emulator::command(const std::string& line, bool& quit) {
     quit = true;
     return "ok";
   }
+  if (op == "stats" && (in >> a)) {
+    in >> b;
+    std::vector<std::pair<std::size_t, std::size_t>> targets;
+    if (!pairs(a, b, targets)) return "error bad pair '" + a + " " + b + "'";
+    std::uint64_t packets = 0, bytes = 0;
+    for (auto [i, j] : targets) {
+      packets += at(i, j).packets;
+      bytes += at(i, j).bytes;
+    }
+    return "ok packets=" + std::to_string(packets) + " bytes=" + std::to_string(bytes);
+  }
   if (op == "stats") {
     std::ostringstream out;
     out << "ok packets=" << c_.packets << " bytes=" << c_.bytes
@@ -321,6 +334,8 @@ void emulator::on_packet(std::size_t from, const char* data, std::size_t len) {
   }
   ++c_.packets;
   c_.bytes += len;
+  ++l.packets;
+  l.bytes += len;
   std::int64_t delay = l.delay_ns;
   if (l.jitter_ns > 0) delay += std::uniform_int_distribution<std::int64_t>(0, l.jitter_ns)(rng_);
   if (delay == 0 && l.queue.empty()) {

@@ -125,7 +125,18 @@ class Netem:
         self.command("delay * * 0 0")
         self.command("loss * * 0")
 
-    def stats(self):
+    def stats(self, a=None, b=None):
+        """Totals; with `a`, `b` (indexes or lists): packets and bytes forwarded a -> b."""
+        if a is not None:
+            total = {"packets": 0, "bytes": 0}
+            for i in (a if isinstance(a, list) else [a]):
+                for j in (b if isinstance(b, list) else [b]):
+                    if i == j:
+                        continue
+                    reply = self.command("stats %s %s" % (i, j))
+                    for k, v in (kv.split("=") for kv in reply.split()[1:]):
+                        total[k] += int(v)
+            return total
         reply = self.command("stats")
         return {k: int(v) for k, v in (kv.split("=") for kv in reply.split()[1:])}
 
