@@ -108,6 +108,19 @@ class NetemTest(unittest.TestCase):
         self.net.heal()
         self.assertEqual(udp_received(self.net, 0, self.net.address(1), 20), 20)
 
+    def test_bytes_are_counted_per_pair_and_direction(self):
+        before = {(a, b): self.net.stats(a, b) for a in (0, 1, 2) for b in (0, 1, 2) if a != b}
+        self.assertEqual(udp_received(self.net, 0, self.net.address(1), 20), 20)
+        after = {k: self.net.stats(*k) for k in before}
+        sent = {k: after[k]["packets"] - before[k]["packets"] for k in before}
+        self.assertEqual(sent[(0, 1)], 20)
+        self.assertEqual(sent[(1, 0)], 20)  # the echoes
+        self.assertEqual(sum(v for k, v in sent.items() if 2 in k), 0)
+        # 20 IPv4 + UDP headers (28 bytes) and the 1-2 digit payloads.
+        self.assertEqual(after[(0, 1)]["bytes"] - before[(0, 1)]["bytes"], 20 * 28 + 10 + 20)
+        self.assertEqual(self.net.stats([0, 2], 1)["packets"], after[(0, 1)]["packets"] +
+                         after[(2, 1)]["packets"])
+
     def test_loss_drops_about_the_configured_share(self):
         self.net.loss(0, 1, 50, one_way=True)
         got = udp_received(self.net, 0, self.net.address(1), 400)
