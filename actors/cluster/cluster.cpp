@@ -100,6 +100,10 @@ void cluster::spawn_repair(caf::actor_system& sys, const node_options& opts,
   hc.path = opts.data_dir + "/hints.db";
   for (const auto& p : opts.peers)
     hc.peer_names.push_back(member_name(p));
+  for (peer_id p : members.all()) {
+    auto m = members.member_of(p);
+    hc.peer_regions.push_back(m ? place->region_of(*m) : 0);
+  }
   // Scheduled, not detached, although it touches SQLite (small inserts, reads of at most
   // one delivery chunk): a detached actor that had exchanged messages with a restarted
   // peer was sometimes still referenced inside CAF after it quit, and the actor system's

@@ -33,6 +33,9 @@ void deliver(self_ptr self, peer_id peer) {
     ids.push_back(h.id);
   }
   st.delivering[i] = true;
+  if (const std::size_t region = i < st.config.peer_regions.size() ? st.config.peer_regions[i] : 0;
+      region != 0 && st.counters)
+    st.counters->wan_bytes[region].fetch_add(chunk.ops.size(), std::memory_order_relaxed);
   self->request(st.endpoints[i], st.config.timeout, replicate_atom_v, std::move(chunk))
       .then(
           [self, peer, ids](const replica_ack& ack) {

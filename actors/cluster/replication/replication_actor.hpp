@@ -18,6 +18,7 @@
 // no backpressure, so bytes sent to a peer that stopped answering stay counted until it
 // answers again or its connection drops; past the window the peer is skipped (hinted).
 // Pending batches are bounded by the I/O threads' own in-flight limits.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -41,6 +42,9 @@ struct replication_counters {
   std::atomic<std::uint64_t> batches_ok{0}, batches_no_quorum{0}, batches_timeout{0},
       hinted_batches{0}, peer_failures{0};
   std::atomic<std::uint64_t> superseded_rounds{0}; // batches versioned anew and sent again
+  /// Bytes of versioned writes sent to replicas of each region (placement's order; [0],
+  /// this node's region, stays 0): what crosses the WAN, before BASP's framing.
+  std::array<std::atomic<std::uint64_t>, regions_max> wan_bytes{};
 };
 
 /// A later write wins: a write that begins after another write of the same key was

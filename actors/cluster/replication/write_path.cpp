@@ -156,6 +156,8 @@ void dispatch(self_ptr self, std::uint64_t id, member_id m,
   }
   ++l.requests;
   l.bytes += bytes;
+  if (const std::size_t region = st.place->region_of(m); region != 0 && st.counters)
+    st.counters->wan_bytes[region].fetch_add(bytes, std::memory_order_relaxed);
   const std::uint64_t epoch = l.epoch;
   self->request(l.endpoint, timeout, replicate_atom_v, *b)
       .then(
