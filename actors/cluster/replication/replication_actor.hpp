@@ -3,14 +3,17 @@
 //
 // For each client_batch:
 //  1. every op gets a version from the cluster clock (consecutive within the batch);
-//  2. each op goes to the replicas of its partition (placement.hpp): this node's storage
-//     actor if it is one, and the peers' endpoints, one versioned batch per replica;
+//  2. each op goes to the replicas of its partition in every region (placement.hpp):
+//     this node's storage actor if it is one, and the peers' endpoints, one versioned
+//     batch per replica;
 //  3. the batch's outcome is posted (in ticket order, ordered_outcomes.hpp) once every op
-//     is durable on `write_quorum` replicas, this node among them when it is one of the
-//     op's replicas (so a read here after the ack sees the write): ok; or as soon as one
-//     op cannot get there (this node's own replica failing counts as that: io_error):
-//     `no_quorum` (replicas known down, nothing written when that is known up front) or
-//     `timeout` (a replica did not answer within the request timeout).
+//     is durable on the replicas its consistency level needs (quorum.hpp: per region,
+//     e.g. `write_quorum` of this region for local_quorum), this node among them when it
+//     is one of the op's replicas (so a read here after the ack sees the write): ok; or as
+//     soon as one op cannot get there (this node's own replica failing counts as that:
+//     io_error): `no_quorum` (replicas known down, nothing written when that is known up
+//     front) or `timeout` (a replica did not answer within the request timeout), with a
+//     text naming what fell short.
 //  A replica that missed a batch (down, window full, error, timeout) gets it as a hint
 //  (handoff_actor), so it catches up when it returns.
 //
