@@ -107,7 +107,7 @@ status register_cluster_metrics(metrics_registry& registry, const cluster& c) {
   };
   for (auto& e : entries)
     if (st = registry.add(std::move(e.family), std::move(e.samples)); !st.ok()) return st;
-  if (c.place->regions() > 1) {
+  if (c.place && c.place->regions() > 1) {
     struct region_bytes {
       std::string labels;
       const std::atomic<std::uint64_t>* replicated;
