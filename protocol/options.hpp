@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol/consistency.hpp"
@@ -26,6 +27,10 @@ enum class auth_mode : std::uint8_t { none, writes, all };
 /// A CLUSTER_NODES entry: `host:port` of a node's client port, optionally `@region`
 /// (protocol/README.md §4). An entry without a region is in this node's region.
 struct peer_address {
+  peer_address() = default;
+  peer_address(std::string h, std::uint16_t p, std::string r = {})
+      : host(std::move(h)), port(p), region(std::move(r)) {}
+
   std::string host;
   std::uint16_t port = 0;
   std::string region; // empty: this node's -region

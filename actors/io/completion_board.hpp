@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol/errc.hpp"
@@ -18,6 +19,10 @@ namespace minivault {
 /// The answer to one read a batch carried (a quorum read, or a read this node had to
 /// forward to the key's replicas), in the order of the batch's reads.
 struct read_result {
+  read_result() = default;
+  read_result(errc s, std::string v, std::string d = {})
+      : status(s), value(std::move(v)), detail(std::move(d)) {}
+
   errc status = errc::ok; // ok (value), not_found, or why it failed
   std::string value;
   std::string detail; // a failure's text for the client (e.g. which region); may be empty

@@ -855,9 +855,10 @@ TEST(peer_list, bad_regions_are_named) {
   for (std::string bad : {"h:1@", "h:1@a b", "h:1@x@y"}) {
     auto out = parse_peer_list("ok:1," + bad);
     EXPECT_FALSE(out) << bad;
-    if (!out)
+    if (!out) {
       EXPECT_TRUE(contains(out.error().reason(), "'" + bad + "'"))
           << bad << ": " << out.error().reason();
+    }
   }
   auto twice = parse_peer_list("a:1@eu,a:1@us");
   ASSERT_FALSE(twice);

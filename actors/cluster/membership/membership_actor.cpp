@@ -30,7 +30,7 @@ prober_actor::behavior_type prober_actor_impl(prober_actor::pointer,
   return {
       [timeout](probe_atom, const std::string& host, std::uint16_t port) {
         probe_result r;
-        auto id = probe_peer(peer_address{host, port, {}}, timeout);
+        auto id = probe_peer(peer_address{host, port}, timeout);
         if (!id) {
           r.error = id.error().reason();
           return r;

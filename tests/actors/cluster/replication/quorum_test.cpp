@@ -67,12 +67,15 @@ TEST(quorum, reads_and_writes_of_a_level_always_share_a_replica) {
         if (c == consistency::one) continue; // one makes no promise to a reader
         const quorum_need wn = write_need(c, layout, regions, w);
         const quorum_need rn = read_need(c, layout, regions, w);
-        for (std::size_t r = 0; r < regions; ++r)
-          if (wn.per_region[r] != 0 && rn.per_region[r] != 0)
+        for (std::size_t r = 0; r < regions; ++r) {
+          if (wn.per_region[r] != 0 && rn.per_region[r] != 0) {
             EXPECT_GT(wn.per_region[r] + rn.per_region[r], layout[r])
                 << to_string(c) << " region " << r << " w " << w;
-        if (wn.total != 0)
+          }
+        }
+        if (wn.total != 0) {
           EXPECT_GT(wn.total + rn.total, sum(layout)) << to_string(c) << " w " << w;
+        }
         const bool overlaps_somewhere = [&] {
           for (std::size_t r = 0; r < regions; ++r)
             if (wn.per_region[r] + rn.per_region[r] > layout[r]) return true;

@@ -461,7 +461,6 @@ TEST_F(replication_actor_test, five_members_each_replica_gets_exactly_its_partit
   std::uint64_t first = ver_of.at(ops[0].key).hlc;
   EXPECT_GT(first, 0u);
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    const auto part = storage::partition_of(storage::table::hash_key(ops[i].key));
     const auto reps = replicas_of(ops[i].key);
     std::set<std::size_t> want(reps.begin(), reps.end());
     EXPECT_EQ(holders[ops[i].key], want) << ops[i].key;
