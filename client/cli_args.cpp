@@ -122,9 +122,7 @@ std::string parse_cli_args(const std::vector<std::string>& args, const char* env
       out.conn.auth_key = value;
     } else if (name == "--consistency") {
       if (!parse_consistency(value))
-        return "--consistency: expected one|local_quorum|region_safe|each_quorum|quorum|all, "
-               "got '" +
-               value + "'";
+        return "--consistency: expected " + consistency_choices() + ", got '" + value + "'";
       out.conn.consistency = value;
     } else {
       auto n = parse_number(value, 1, 3600u * 1000u);

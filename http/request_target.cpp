@@ -79,7 +79,7 @@ parsed_target parse_target(std::string_view raw) {
     std::string_view v = param.substr(name.size());
     t.level = parse_consistency(v);
     if (!t.level) {
-      t.error = "consistency must be one|local_quorum|region_safe|each_quorum|quorum|all";
+      t.error = "consistency must be " + consistency_choices();
       return t;
     }
     t.quorum = *t.level != consistency::one;

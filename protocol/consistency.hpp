@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace minivault {
@@ -33,6 +34,15 @@ parse_consistency(std::string_view text) noexcept {
   for (std::size_t i = 0; i < std::size(consistency_names); ++i)
     if (consistency_names[i] == text) return static_cast<consistency>(i);
   return std::nullopt;
+}
+
+/// Every level's name, in order, joined by '|' ("one|local_quorum|...|all"): what error
+/// messages list as accepted.
+[[nodiscard]] inline std::string consistency_choices() {
+  std::string out;
+  for (std::string_view n : consistency_names)
+    out.append(out.empty() ? "" : "|").append(n);
+  return out;
 }
 
 /// Does the level stay inside this node's region (no WAN round trip on the request path)?

@@ -116,7 +116,7 @@ std::string set_level(consistency& field, std::string_view text) {
     field = *c;
     return {};
   }
-  return "expected one|local_quorum|region_safe|each_quorum|quorum|all, got " + quoted(text);
+  return "expected " + consistency_choices() + ", got " + quoted(text);
 }
 
 constexpr const char* yes_no_names[] = {"no", "yes"};

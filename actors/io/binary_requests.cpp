@@ -129,8 +129,7 @@ void request_pipeline::handle_consistency(connection& c, std::string_view name) 
     wire::append_reply(out, wire::status_ok);
   } else {
     wire::append_reply(out, wire::status_error,
-                       "bad request: unknown consistency level (one|local_quorum|region_safe|"
-                       "each_quorum|quorum|all)");
+                       "bad request: unknown consistency level (" + consistency_choices() + ")");
   }
   reply(c, std::move(out));
 }

@@ -61,10 +61,6 @@ public:
   [[nodiscard]] const member_id* replicas(std::uint32_t p) const noexcept {
     return &table_[static_cast<std::size_t>(p) * per_partition_];
   }
-  /// The first region_replicas(0) entries of replicas(p): this region's.
-  [[nodiscard]] const member_id* local_replicas(std::uint32_t p) const noexcept {
-    return replicas(p);
-  }
   [[nodiscard]] bool holds(member_id m, std::uint32_t p) const noexcept;
   /// Partitions that both members hold.
   [[nodiscard]] std::vector<std::uint32_t> shared(member_id a, member_id b) const;

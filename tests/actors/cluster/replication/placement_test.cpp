@@ -252,7 +252,7 @@ TEST(placement_regions, every_region_holds_rf_replicas_of_every_partition) {
     ASSERT_EQ(seen.size(), 8u) << "duplicate replica in partition " << p;
     ASSERT_EQ(per_region, (std::vector<std::size_t>{3, 2, 3})) << "partition " << p;
     for (std::size_t i = 0; i < big.region_replicas(0); ++i)
-      ASSERT_EQ(big.region_of(big.local_replicas(p)[i]), 0u);
+      ASSERT_EQ(big.region_of(big.replicas(p)[i]), 0u) << "this region's replicas first";
   }
 }
 
