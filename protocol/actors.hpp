@@ -37,14 +37,29 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 /// Writes that already carry their version (pack_versioned_write), to apply last writer
 /// wins: a replica's share of a client batch, a read repair, a pulled batch, and the
 /// hints a peer missed (a hint is exactly such a batch, delivered the same way later).
+/// `ship`: the writes were taken by a node of this region at a local consistency level
+/// (one, local_quorum), so they reach the other regions only by shipping: the replica
+/// that commits them keeps them in its outbox (actors/cluster/geo/) until they have.
 struct versioned_writes {
   std::uint32_t count = 0;
   std::string ops;
+  bool ship = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, versioned_writes& x) {
-  return f(caf::meta::type_name("versioned_writes"), x.count, x.ops);
+  return f(caf::meta::type_name("versioned_writes"), x.count, x.ops, x.ship);
+}
+
+/// Writes shipped to another region (actors/cluster/geo/ship_codec.hpp): `count`
+/// versioned writes packed as in versioned_writes, then compressed as one zstd frame.
+struct ship_batch {
+  std::uint32_t count = 0;
+  std::string packed;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, ship_batch& x) {
+  return f(caf::meta::type_name("ship_batch"), x.count, x.packed);
 }
 
 /// The answer to (pull_atom, partition, have): the records of that partition the asker
@@ -74,13 +89,16 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 /// too_large, ...). `newer_hlc` (only with ok): 0 when every op took effect (or was
 /// already there), else the highest hlc among the versions this replica kept instead of
 /// an op of the batch (it held, or got in the same commit, a newer version of that key).
+/// `durable_ms` (only a relay's ok to a ship_batch): the wall time (ms) the batch was
+/// durable on the relay's region's quorum, for the shipper's lag histogram.
 struct replica_ack {
   errc outcome = errc::ok;
   std::uint64_t newer_hlc = 0;
+  std::uint64_t durable_ms = 0;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, replica_ack& x) {
-  return f(caf::meta::type_name("replica_ack"), x.outcome, x.newer_hlc);
+  return f(caf::meta::type_name("replica_ack"), x.outcome, x.newer_hlc, x.durable_ms);
 }
 
 /// Counters of the connections actor (for health and metrics).
@@ -123,6 +141,7 @@ CAF_ADD_TYPE_ID(minivault, (minivault::client_batch))
 CAF_ADD_TYPE_ID(minivault, (minivault::versioned_writes))
 CAF_ADD_TYPE_ID(minivault, (minivault::pull_reply))
 CAF_ADD_TYPE_ID(minivault, (minivault::read_reply))
+CAF_ADD_TYPE_ID(minivault, (minivault::ship_batch))
 CAF_ADD_TYPE_ID(minivault, (minivault::replica_ack))
 CAF_ADD_TYPE_ID(minivault, (minivault::connection_stats))
 CAF_ADD_TYPE_ID(minivault, (minivault::probe_result))
@@ -144,23 +163,12 @@ CAF_ADD_ATOM(minivault, minivault, digest_atom, "digest")
 CAF_ADD_ATOM(minivault, minivault, pull_atom, "pull")
 CAF_ADD_ATOM(minivault, minivault, read_atom, "read")
 CAF_ADD_ATOM(minivault, minivault, hello_atom, "hello")
+CAF_ADD_ATOM(minivault, minivault, ship_atom, "ship")
+CAF_ADD_ATOM(minivault, minivault, outbox_atom, "outbox")
+CAF_ADD_ATOM(minivault, minivault, shipped_atom, "shipped")
 CAF_END_TYPE_ID_BLOCK(minivault)
 
 namespace minivault {
-
-/// The single writer of the storage engine (spawned detached: SQLite blocks).
-/// - client_batch (writes only): queued; all batches that arrived before the next flush
-///   are committed in one transaction (group commit); outcome posted to the completion
-///   board.
-/// - flush_atom, tick_atom, compact_atom: its own timers (commit, compaction checks).
-/// - stop_atom: commits what is queued, closes the engine, replies true, quits.
-/// - (replicate_atom, versioned_writes): the same, for versioned writes (replication,
-///   hints, repairs); replies a replica_ack once committed (or failed).
-using storage_actor =
-    caf::typed_actor<caf::reacts_to<client_batch>,
-                     caf::replies_to<replicate_atom, versioned_writes>::with<replica_ack>,
-                     caf::reacts_to<flush_atom>, caf::reacts_to<tick_atom>,
-                     caf::reacts_to<compact_atom>, caf::replies_to<stop_atom>::with<bool>>;
 
 /// Durability housekeeping off the writer's thread (spawned detached: fsync blocks).
 /// - tick_atom: its own timer: fdatasync under policy `interval`, WAL checkpoints.
@@ -197,6 +205,10 @@ using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<con
 /// - (hello_atom, node_id, endpoint): with TLS only one side of a pair dials (see
 ///   membership_actor.hpp); the dialer introduces its own endpoint this way, over the
 ///   connection it made.
+/// - (ship_atom, ship_batch): another region's writes, this node their relay (delegated
+///   to the replication actor, which answers).
+/// - (shipped_atom, region, key_versions): a replica of this region shipped these
+///   (delegated to the shipper).
 /// Everything but the challenge and the proof is refused with `errc::unauthorized` (a
 /// caf::error) from a sender that has not authenticated, when -auth is set.
 using peer_endpoint_actor = caf::typed_actor<
@@ -207,7 +219,9 @@ using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<digest_atom>::with<std::string>,
     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<pull_reply>,
     caf::replies_to<read_atom, std::string>::with<read_reply>,
-    caf::reacts_to<hello_atom, std::string, caf::strong_actor_ptr>>;
+    caf::reacts_to<hello_atom, std::string, caf::strong_actor_ptr>,
+    caf::replies_to<ship_atom, ship_batch>::with<replica_ack>,
+    caf::reacts_to<shipped_atom, std::string, std::string>>;
 
 /// Told when a peer comes up or goes down. Declared once; replication, handoff and
 /// anti-entropy extend it. Sender: only the membership actor, through the node's
@@ -224,6 +238,36 @@ using peer_listener_actor =
     caf::typed_actor<caf::reacts_to<peer_up_atom, peer_id, caf::strong_actor_ptr>,
                      caf::reacts_to<peer_down_atom, peer_id>>;
 
+/// Shipping to the other regions (actors/cluster/geo/shipper_actor.hpp).
+/// - (outbox_atom, versioned_writes): writes this replica committed that the other regions
+///   get by shipping (from the storage actor): kept in the outbox until shipped.
+/// - (shipped_atom, region, key_versions): another replica of this region shipped these
+///   (key, version)s to `region` (cluster_codec.hpp packing): they leave the outbox.
+/// - peer_up / peer_down (peer_listener_actor): who leads which partition, which relay.
+/// - tick_atom: its own timer (retries, followers' aged entries, gauges).
+/// - stop_atom: replies true, quits.
+using shipper_actor =
+    peer_listener_actor::extend<caf::reacts_to<outbox_atom, versioned_writes>,
+                                caf::reacts_to<shipped_atom, std::string, std::string>,
+                                caf::reacts_to<tick_atom>, caf::replies_to<stop_atom>::with<bool>>;
+
+/// The single writer of the storage engine (spawned detached: SQLite blocks).
+/// - client_batch (writes only): queued; all batches that arrived before the next flush
+///   are committed in one transaction (group commit); outcome posted to the completion
+///   board.
+/// - flush_atom, tick_atom, compact_atom: its own timers (commit, compaction checks).
+/// - stop_atom: commits what is queued, closes the engine, replies true, quits.
+/// - (replicate_atom, versioned_writes): the same, for versioned writes (replication,
+///   hints, repairs); replies a replica_ack once committed (or failed). Batches marked
+///   `ship` go to the shipper after their commit, before the reply (one message per group).
+/// - (outbox_atom, shipper): where those go from now on (a cluster of several regions).
+using storage_actor =
+    caf::typed_actor<caf::reacts_to<client_batch>,
+                     caf::replies_to<replicate_atom, versioned_writes>::with<replica_ack>,
+                     caf::reacts_to<outbox_atom, shipper_actor>, caf::reacts_to<flush_atom>,
+                     caf::reacts_to<tick_atom>, caf::reacts_to<compact_atom>,
+                     caf::replies_to<stop_atom>::with<bool>>;
+
 /// Quorum replication (actors/cluster/replication/replication_actor.hpp), local only.
 /// - client_batch: client writes and reads from an I/O thread; the writes versioned, sent
 ///   to every replica, and their outcome posted to the completion board once the write
@@ -232,8 +276,13 @@ using peer_listener_actor =
 /// - peer_up / peer_down (peer_listener_actor): each starts a new epoch of that member's
 ///   link (late answers of older epochs are ignored); an entry that is this node is ignored.
 /// - stop_atom: replies true, quits (pending batches are answered shutting_down).
-using replication_actor = peer_listener_actor::extend<caf::reacts_to<client_batch>,
-                                                      caf::replies_to<stop_atom>::with<bool>>;
+/// - (ship_atom, ship_batch): writes another region shipped, this node their relay: sent
+///   to this region's replicas; replies ok once a write quorum of each write's replicas
+///   here made it durable (else no_quorum, timeout, bad_request).
+using replication_actor =
+    peer_listener_actor::extend<caf::reacts_to<client_batch>,
+                                caf::replies_to<ship_atom, ship_batch>::with<replica_ack>,
+                                caf::replies_to<stop_atom>::with<bool>>;
 
 /// Hinted handoff (actors/cluster/repair/handoff_actor.hpp).
 /// - (hint_atom, peer, versioned_writes): writes `peer` missed; stored durably (bounded).

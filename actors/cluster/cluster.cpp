@@ -77,6 +77,7 @@ status cluster::start(caf::actor_system& sys, const node_options& opts, const st
   const std::uint64_t lease = read_clock_lease(lease_path);
   clock = std::make_unique<cluster_clock>(engine.node_id(), std::max(engine.last_hlc(), lease));
   spawn_repair(sys, opts, engine, storage);
+  spawn_shipper(sys, opts, engine, storage);
   spawn_replication(sys, opts, engine, storage, board, lease_path, lease);
   // The endpoint hands hellos to membership, which is spawned after it (it needs the
   // endpoint's handle): a slot filled below.
@@ -119,6 +120,20 @@ void cluster::spawn_repair(caf::actor_system& sys, const node_options& opts,
                                           clock.get(), place, &anti_entropy_stats);
 }
 
+void cluster::spawn_shipper(caf::actor_system& sys, const node_options& opts,
+                            storage::engine& engine, const storage_actor& storage) {
+  if (place->regions() < 2) return;
+  shipper_config sc;
+  sc.path = opts.data_dir + "/outbox.db";
+  sc.members = members;
+  sc.timeout =
+      std::max(std::chrono::milliseconds(opts.request_timeout_ms), std::chrono::milliseconds(5000));
+  // Scheduled, like handoff (see spawn_repair): it exchanges messages with peers that
+  // may restart. Its SQLite work is one small transaction per group commit.
+  shipper = sys.spawn(shipper_actor_impl, std::move(sc), place, &engine, &geo_stats);
+  caf::anon_send(storage, outbox_atom_v, shipper);
+}
+
 void cluster::spawn_replication(caf::actor_system& sys, const node_options& opts,
                                 storage::engine& engine, const storage_actor& storage,
                                 completion_board& board, const std::string& lease_path,
@@ -155,7 +170,9 @@ status cluster::publish_endpoint(caf::actor_system& sys, const node_options& opt
                      storage,
                      anti_entropy,
                      &engine,
-                     clock.get()};
+                     clock.get(),
+                     replication,
+                     shipper};
   endpoint = sys.spawn(peer_endpoint_impl, std::move(ec));
   const bool tls = !opts.tls_cert.empty();
   // In protected mode peers, like clients, may only come from loopback (protected_mode.hpp).
@@ -180,16 +197,18 @@ void cluster::spawn_membership(caf::actor_system& sys, const node_options& opts,
   mc.self_name = place->name(self_member);
   mc.timing.jitter_percent = 50;
   mc.own_endpoint = caf::actor_cast<caf::strong_actor_ptr>(endpoint);
-  mc.on_peer_change = [r = replication, h = handoff,
-                       a = anti_entropy](peer_id peer, const caf::strong_actor_ptr& ep) {
+  mc.on_peer_change = [r = replication, h = handoff, a = anti_entropy,
+                       s = shipper](peer_id peer, const caf::strong_actor_ptr& ep) {
     if (ep) {
       caf::anon_send(r, peer_up_atom_v, peer, ep);
       caf::anon_send(h, peer_up_atom_v, peer, ep);
       caf::anon_send(a, peer_up_atom_v, peer, ep);
+      if (s) caf::anon_send(s, peer_up_atom_v, peer, ep);
     } else {
       caf::anon_send(r, peer_down_atom_v, peer);
       caf::anon_send(h, peer_down_atom_v, peer);
       caf::anon_send(a, peer_down_atom_v, peer);
+      if (s) caf::anon_send(s, peer_down_atom_v, peer);
     }
   };
   membership = sys.spawn(membership_actor_impl, std::move(mc));
@@ -202,6 +221,10 @@ void cluster::stop(caf::scoped_actor& self) {
   membership = nullptr;
   stop_actor(self, anti_entropy, "anti-entropy");
   anti_entropy = nullptr;
+  if (shipper) {
+    stop_actor(self, shipper, "shipper");
+    shipper = nullptr;
+  }
   stop_actor(self, handoff, "handoff");
   handoff = nullptr;
   if (endpoint) {

@@ -6,12 +6,15 @@
 //                                     │    └----> peers' endpoints (remote replicas)
 //                                     └ missed --> handoff (hints.db) --> peer, when up
 //   anti-entropy <--> peers' endpoints (digests, pulls) --> storage
-//   membership: finds, authenticates and watches peers; tells the three above
-//   endpoint (published on the cluster port): what peers may ask of this node
+//   storage --committed local-level writes--> shipper (outbox.db) --> a relay per other
+//     region (its replication actor) --> that region's replicas
+//   membership: finds, authenticates and watches peers; tells replication, handoff, anti-entropy
+//   and the shipper endpoint (published on the cluster port): what peers may ask of this node
 #include <memory>
 #include <string>
 
 #include "actors/cluster/endpoint/peer_endpoint.hpp"
+#include "actors/cluster/geo/shipper_actor.hpp"
 #include "actors/cluster/membership/membership_actor.hpp"
 #include "actors/cluster/repair/anti_entropy_actor.hpp"
 #include "actors/cluster/repair/handoff_actor.hpp"
@@ -35,9 +38,11 @@ struct cluster {
   replication_counters replication_stats;
   handoff_counters handoff_stats;
   anti_entropy_counters anti_entropy_stats;
+  geo_counters geo_stats;
   replication_actor replication;
   handoff_actor handoff;
   anti_entropy_actor anti_entropy;
+  shipper_actor shipper; // null with one region
   membership_actor membership;
   peer_endpoint_actor endpoint;
   peer_board peers;
@@ -58,6 +63,8 @@ private:
   // The steps of start(), in order.
   void spawn_repair(caf::actor_system& sys, const node_options& opts, storage::engine& engine,
                     const storage_actor& storage);
+  void spawn_shipper(caf::actor_system& sys, const node_options& opts, storage::engine& engine,
+                     const storage_actor& storage);
   void spawn_replication(caf::actor_system& sys, const node_options& opts, storage::engine& engine,
                          const storage_actor& storage, completion_board& board,
                          const std::string& lease_path, std::uint64_t lease);

@@ -1,5 +1,7 @@
 #include "actors/cluster/cluster_metrics.hpp"
 
+#include "actors/cluster/geo/geo_metrics.hpp"
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,20 +41,6 @@ metrics_registry::samples_fn read(std::vector<labelled> samples) {
     for (const auto& s : samples)
       w.sample(s.labels, load(*s.value));
   };
-}
-
-/// `v` as a Prometheus label value: backslash, double quote and newline escaped.
-std::string escape_label(std::string_view v) {
-  std::string out;
-  for (char ch : v) {
-    if (ch == '\\' || ch == '"') out += '\\';
-    if (ch == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += ch;
-  }
-  return out;
 }
 
 } // namespace
@@ -112,20 +100,23 @@ status register_cluster_metrics(metrics_registry& registry, const cluster& c) {
       std::string labels;
       const std::atomic<std::uint64_t>* replicated;
       const std::atomic<std::uint64_t>* hinted;
+      const std::atomic<std::uint64_t>* shipped;
     };
     std::vector<region_bytes> per_region;
     for (std::size_t i = 1; i < c.place->regions(); ++i)
       per_region.push_back({"region=\"" + escape_label(c.place->region_name(i)) + "\"",
-                            &r.wan_bytes[i], &h.wan_bytes[i]});
+                            &r.wan_bytes[i], &h.wan_bytes[i], &c.geo_stats.wan_bytes[i]});
     st = registry.add({"minivault_wan_bytes_sent_total",
-                       "Bytes of replicated writes and hints sent to each other region "
-                       "(before framing).",
+                       "Bytes of writes sent to each other region: shipped (compressed), "
+                       "replicated at a level that waits for it, and hints (before framing).",
                        metric_type::counter},
                       [per_region = std::move(per_region)](family_writer& w) {
                         for (const auto& b : per_region)
-                          w.sample(b.labels, load(*b.replicated) + load(*b.hinted));
+                          w.sample(b.labels,
+                                   load(*b.replicated) + load(*b.hinted) + load(*b.shipped));
                       });
     if (!st.ok()) return st;
+    if (st = register_geo_metrics(registry, *c.place, c.geo_stats); !st.ok()) return st;
   }
   return {};
 }

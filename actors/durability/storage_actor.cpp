@@ -2,6 +2,7 @@
 //   I/O thread --client_batch--> queued (+ flush_atom to self, once)
 //   (replicate_atom, versioned_writes) --> queued, with its promise (replica_ack)
 //   flush_atom  --> engine.apply(all queued) --> completion_board.post(origin, ticket, result)
+//               --> the committed batches marked `ship`, as one message --> shipper
 //   tick_atom   --> compaction check; re-arms itself
 //   compact_atom --> one bounded compaction step; re-sends itself while more is needed
 //   stop_atom   --> commit what is queued, reply true, quit
@@ -85,6 +86,10 @@ std::uint64_t newer_hlc(const storage_state& st, std::size_t first, std::size_t 
 /// thread. Failures are also reported to the operator. `newer`: see storage_actor.
 void finish(storage_state& st, std::size_t i, errc result, std::uint64_t newer = 0) {
   if (result != errc::ok) report_failure(st, result);
+  if (result == errc::ok && st.queued[i].ship && st.shipper) {
+    st.to_ship.ops += st.queued[i].ops;
+    st.to_ship.count += st.queued[i].count;
+  }
   auto& promise = st.promises[i];
   if (promise.pending())
     promise.deliver(replica_ack{result, result == errc::ok ? newer : 0});
@@ -128,6 +133,10 @@ void commit_queued(storage_state& st) {
       finish(st, i, group, group == errc::ok ? newer_hlc(st, first, st.queued[i].count) : 0);
       first += st.queued[i].count;
     }
+  }
+  if (st.to_ship.count > 0) {
+    caf::anon_send(st.shipper, outbox_atom_v, std::move(st.to_ship));
+    st.to_ship = versioned_writes{};
   }
   st.queued.clear();
   st.promises.clear();
@@ -177,9 +186,10 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
       },
       [self](replicate_atom, versioned_writes& w) -> caf::result<replica_ack> {
         auto promise = self->make_response_promise<replica_ack>();
-        enqueue(self, {0, 0, w.count, std::move(w.ops)}, promise);
+        enqueue(self, {0, 0, w.count, std::move(w.ops), w.ship}, promise);
         return promise;
       },
+      [self](outbox_atom, shipper_actor shipper) { self->state.shipper = std::move(shipper); },
       [self](flush_atom) {
         self->state.flush_pending = false;
         commit_queued(self->state);

@@ -30,12 +30,15 @@ struct storage_state {
     std::uint64_t ticket = 0;
     std::uint32_t count = 0;
     std::string ops;
+    bool ship = false; // versioned_writes::ship
   };
   std::vector<queued_batch> queued; // bounded: see queued_bytes_max
   /// Parallel to `queued`: the requester's promise for (replicate_atom, writes) requests;
   /// not pending for I/O-thread batches, whose outcome goes to the completion board.
   std::vector<caf::typed_response_promise<replica_ack>> promises;
   std::size_t queued_bytes = 0;
+  shipper_actor shipper;    // null: one region (nothing is shipped)
+  versioned_writes to_ship; // scratch: a group's committed `ship` batches
   bool flush_pending = false;
   bool compaction_pending = false;
   std::vector<storage::write_op> ops;       // scratch: decoded ops of one group

@@ -38,12 +38,23 @@ std::size_t io_thread_count(const node_options& o) {
   return hw <= 2 ? 1 : hw - 1;
 }
 
-/// The cluster's regions (this node's first) with their nodes and how many are up. A peer
-/// view's address is its member name (placement.hpp).
-std::vector<region_view> region_views(const placement& pl, const std::vector<peer_view>& peers) {
+/// The cluster's regions (this node's first) with their nodes and how many are up, and
+/// for the others what this node has yet to ship there (`geo`). A peer view's address is
+/// its member name (placement.hpp).
+std::vector<region_view> region_views(const placement& pl, const std::vector<peer_view>& peers,
+                                      const geo_counters& geo) {
   std::vector<region_view> out(pl.regions());
-  for (std::size_t r = 0; r < pl.regions(); ++r)
-    out[r] = region_view{pl.region_name(r), pl.region_members(r), 0};
+  const std::uint64_t now = storage::wall_ms();
+  for (std::size_t r = 0; r < pl.regions(); ++r) {
+    out[r].name = pl.region_name(r);
+    out[r].nodes = pl.region_members(r);
+    if (r == 0) continue;
+    out[r].remote = true;
+    out[r].backlog_writes = geo.backlog_writes[r].load(std::memory_order_relaxed);
+    const std::uint64_t oldest = geo.oldest_unshipped_ms[r].load(std::memory_order_relaxed);
+    out[r].oldest_unshipped_ms = oldest == 0 || oldest > now ? 0 : now - oldest;
+    out[r].lag_ms = geo.last_lag_ms[r].load(std::memory_order_relaxed);
+  }
   out[0].nodes_up = 1; // this node
   std::unordered_map<std::string, std::size_t> region_of;
   for (member_id m : pl.all())
@@ -240,7 +251,7 @@ std::string node::health_json() const {
   if (cluster_) {
     in.cluster_port = cluster_->port;
     in.peers = cluster_->peers.peers(in.all_peers_up);
-    in.regions = region_views(*cluster_->place, in.peers);
+    in.regions = region_views(*cluster_->place, in.peers, cluster_->geo_stats);
     in.write_quorum_reachable = in.regions[0].nodes_up >= opts_.write_quorum;
   }
   return render_health(in);

@@ -52,8 +52,15 @@ std::string render_health(const health_inputs& in) {
   }
   if (!in.regions.empty()) {
     j["regions"] = nlohmann::ordered_json::array();
-    for (const region_view& r : in.regions)
-      j["regions"].push_back({{"name", r.name}, {"nodes", r.nodes}, {"nodes_up", r.nodes_up}});
+    for (const region_view& r : in.regions) {
+      nlohmann::ordered_json region{{"name", r.name}, {"nodes", r.nodes}, {"nodes_up", r.nodes_up}};
+      if (r.remote) {
+        region["backlog_writes"] = r.backlog_writes;
+        region["oldest_unshipped_ms"] = r.oldest_unshipped_ms;
+        region["lag_ms"] = r.lag_ms;
+      }
+      j["regions"].push_back(std::move(region));
+    }
   }
   // Never throws: invalid UTF-8 (options refuse it, but be safe) is replaced, not fatal.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);

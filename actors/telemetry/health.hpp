@@ -13,6 +13,12 @@ struct region_view {
   std::string name;
   std::size_t nodes = 0;
   std::size_t nodes_up = 0; // this node counts as up in its own region
+  /// Other regions only (shipping, actors/cluster/geo/): what this node's outbox holds
+  /// for the region, the age of its oldest entry, the last shipped write's lag.
+  bool remote = false;
+  std::uint64_t backlog_writes = 0;
+  std::uint64_t oldest_unshipped_ms = 0; // age; 0: nothing waiting
+  std::uint64_t lag_ms = 0;
 };
 
 struct health_inputs {

@@ -6,6 +6,8 @@
 //   digest_atom                       trusted only  --> engine.partition_digests, packed
 //   (pull_atom, partition, have)      trusted only  --> delegated to anti-entropy
 //   (read_atom, key)                  trusted only  --> delegated to anti-entropy
+//   (ship_atom, ship_batch)           trusted only  --> delegated to replication (relay)
+//   (shipped_atom, region, keys)      trusted only  --> the shipper
 //   (hello_atom, node_id, endpoint)   trusted only  --> on_hello (membership)
 #include "actors/cluster/endpoint/peer_endpoint.hpp"
 
@@ -109,6 +111,19 @@ caf::result<read_reply> on_read(self_ptr self, std::string& key) {
   return self->delegate(st.config.anti_entropy, read_atom_v, std::move(key));
 }
 
+caf::result<replica_ack> on_ship(self_ptr self, ship_batch& b) {
+  auto& st = self->state;
+  if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
+  if (!st.config.relay) return caf::make_error(caf::sec::invalid_argument);
+  return self->delegate(st.config.relay, ship_atom_v, std::move(b));
+}
+
+void on_shipped(self_ptr self, std::string& region, std::string& key_versions) {
+  auto& st = self->state;
+  if (st.trusts(self->current_sender()) && st.config.shipper)
+    self->send(st.config.shipper, shipped_atom_v, std::move(region), std::move(key_versions));
+}
+
 } // namespace
 
 peer_endpoint_actor::behavior_type peer_endpoint_impl(self_ptr self, endpoint_config config) {
@@ -139,6 +154,10 @@ peer_endpoint_actor::behavior_type peer_endpoint_impl(self_ptr self, endpoint_co
         on_hello(self, node_id, ep);
       },
       [self](read_atom, std::string& key) -> caf::result<read_reply> { return on_read(self, key); },
+      [self](ship_atom, ship_batch& b) -> caf::result<replica_ack> { return on_ship(self, b); },
+      [self](shipped_atom, std::string& region, std::string& key_versions) {
+        on_shipped(self, region, key_versions);
+      },
   };
 }
 

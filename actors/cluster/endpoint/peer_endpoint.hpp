@@ -31,6 +31,8 @@ struct endpoint_config {
   anti_entropy_actor anti_entropy;         // pull_atom, read_atom
   const storage::engine* engine = nullptr; // digest_atom
   cluster_clock* clock = nullptr;          // observes the versions peers send
+  replication_actor relay;                 // ship_atom (another region's writes)
+  shipper_actor shipper;                   // shipped_atom (null: one region)
 };
 
 /// Bounds of the endpoint's per-connection state (oldest entries go first).
@@ -50,7 +52,8 @@ struct endpoint_state {
 /// The actor a node publishes on its cluster port (peer_endpoint_actor in
 /// protocol/actors.hpp). Answers challenges and proofs from anyone; pings, replicate,
 /// digest, pull, read and hello only from a trusted sender (every sender without -auth).
-/// Replicate is delegated to `config.storage`, pull and read to `config.anti_entropy`;
+/// Replicate is delegated to `config.storage`, pull and read to `config.anti_entropy`,
+/// ship to `config.relay`; shipped goes to `config.shipper`;
 /// digests come from `config.engine`; a hello goes to `config.on_hello`. A request whose
 /// target is missing from the config is refused with `caf::sec::invalid_argument`.
 peer_endpoint_actor::behavior_type

@@ -6,6 +6,8 @@
 //   a first-round quorum that reported newer versions --> the batch once more, versioned
 //     past them (second round)
 //   failed or skipped replica --> handoff actor (hint_atom)
+//   (ship_atom, ship_batch) from another region's shipper, via the endpoint --> this
+//     region's replicas --> quorum --> replica_ack to the shipper (relay_path.cpp)
 //   (peer_up_atom | peer_down_atom) from membership --> links
 #include "actors/cluster/replication/replication_actor.hpp"
 
@@ -44,6 +46,11 @@ replication_actor::behavior_type replication_actor_impl(self_ptr self, replicati
   st.config = std::move(config);
   return {
       [self](client_batch& b) { on_batch(self, b); },
+      [self](ship_atom, const ship_batch& b) -> caf::result<replica_ack> {
+        auto done = self->make_response_promise<replica_ack>();
+        start_relay(self, b, done);
+        return done;
+      },
       [self](peer_up_atom, peer_id peer, const caf::strong_actor_ptr& ptr) {
         auto& st = self->state;
         auto m = st.config.members.member_of(peer);

@@ -130,6 +130,9 @@ struct replication_state {
     std::shared_ptr<const client_batch> original;
     std::uint32_t round = 0;
     std::uint64_t newer_hlc = 0;
+    /// Pending only for writes another region shipped (relay_path.cpp): their shipper's
+    /// answer, instead of the completion board.
+    caf::typed_response_promise<replica_ack> relay;
   };
 
   replication_config config;

@@ -22,6 +22,10 @@ bool available(const replication_state& st, member_id m, std::size_t bytes) {
 void decide(replication_state& st, pending& p, errc result, std::string detail) {
   if (p.answered) return;
   p.answered = true;
+  if (p.relay.pending()) { // writes another region shipped (relay_path.cpp)
+    p.relay.deliver(replica_ack{result, 0, result == errc::ok ? storage::wall_ms() : 0});
+    return;
+  }
   if (auto* c = st.counters; c != nullptr && p.writes) {
     (result == errc::ok        ? c->batches_ok
      : result == errc::timeout ? c->batches_timeout
@@ -233,8 +237,6 @@ void release_then(self_ptr self, in_flight_iter it, bool again) {
 
 namespace {
 
-using sends_t = std::vector<std::pair<member_id, std::shared_ptr<const versioned_writes>>>;
-
 /// Splits `b` into its reads (p.reads) and its writes (st.ops); false if it is malformed
 /// (a bug in the sender).
 bool parse_round(replication_state& st, const client_batch& b, pending& p) {
@@ -277,8 +279,11 @@ bool one_level(const std::vector<packed_op>& ops) {
   return true;
 }
 
-storage::version version_of(storage::version first, std::size_t i) {
-  return storage::version{first.hlc + i, first.node};
+/// Does `op` go to this region's replicas only? Writes another region shipped (`relay`)
+/// do; so do writes at a local level when there are other regions: those get them by
+/// shipping (`versioned_writes::ship`).
+bool this_region_only(const replication_state& st, const packed_op& op, bool relay) {
+  return relay || (st.place->regions() > 1 && is_local(op.level));
 }
 
 /// A fresh tally for a write at `level` of a partition whose replicas are `st.layout`.
@@ -293,13 +298,15 @@ op_tally tally_for(const replication_state& st, consistency level, bool needs_lo
 /// Every member holds every key and every op asks the same level: one versioned batch for
 /// all, one tally. no_quorum when too few members can take it now (judged with the bytes
 /// that will be sent, as dispatch() judges them).
-status route_to_everyone(replication_state& st, const client_batch& b, pending& p,
-                         storage::version first, sends_t& sends) {
+status route_to_everyone(replication_state& st, std::size_t packed_bytes, pending& p, bool relay,
+                         sends_t& sends) {
   const placement& pl = *st.place;
   auto vb = std::make_shared<versioned_writes>();
-  vb->ops.reserve(b.ops.size() + st.ops.size() * 12);
-  for (std::size_t i = 0; i < st.ops.size(); ++i)
-    pack_versioned_write(*vb, st.ops[i].del, st.ops[i].key, st.ops[i].value, version_of(first, i));
+  vb->ops.reserve(packed_bytes + st.ops.size() * 12);
+  for (const packed_op& op : st.ops)
+    pack_versioned_write(*vb, op.del, op.key, op.value, op.ver);
+  const bool local = this_region_only(st, st.ops[0], relay);
+  vb->ship = local && !relay;
   const op_tally t = tally_for(st, st.ops[0].level, true);
   region_counts up{};
   for (member_id m : pl.all())
@@ -308,15 +315,14 @@ status route_to_everyone(replication_state& st, const client_batch& b, pending& 
   p.uniform = true;
   p.tally.assign(1, t);
   for (member_id m : pl.all())
-    sends.emplace_back(m, vb);
+    if (!local || pl.region_of(m) == 0) sends.emplace_back(m, vb);
   return {};
 }
 
 /// Each op to its partition's replicas: one batch per member, one tally per op. no_quorum
 /// when some op cannot reach its quorum now (judged with each replica's own batch, as
 /// dispatch() judges it): then nothing is written.
-status route_by_partition(replication_state& st, pending& p, storage::version first,
-                          sends_t& sends) {
+status route_by_partition(replication_state& st, pending& p, bool relay, sends_t& sends) {
   const placement& pl = *st.place;
   const std::size_t rf = pl.replicas_per_partition();
   std::vector<std::shared_ptr<versioned_writes>> subs(pl.members());
@@ -328,11 +334,13 @@ status route_by_partition(replication_state& st, pending& p, storage::version fi
     const auto part = storage::partition_of(storage::table::hash_key(st.ops[i].key));
     const member_id* reps = reps_of[i] = pl.replicas(part);
     p.tally.push_back(tally_for(st, st.ops[i].level, pl.holds(self_member, part)));
-    for (std::size_t r = 0; r < rf; ++r) {
+    const bool local = this_region_only(st, st.ops[i], relay);
+    // replicas(part) lists this region's first: a local op stops at the first other one
+    for (std::size_t r = 0; r < rf && !(local && pl.region_of(reps[r]) != 0); ++r) {
       auto& sub = subs[reps[r].at()];
       if (!sub) sub = std::make_shared<versioned_writes>();
-      pack_versioned_write(*sub, st.ops[i].del, st.ops[i].key, st.ops[i].value,
-                           version_of(first, i));
+      sub->ship = sub->ship || (local && !relay);
+      pack_versioned_write(*sub, st.ops[i].del, st.ops[i].key, st.ops[i].value, st.ops[i].ver);
       p.ops_of[reps[r].at()].push_back(static_cast<std::uint32_t>(i));
     }
   }
@@ -377,14 +385,25 @@ void start_round(self_ptr self, std::shared_ptr<const client_batch> original, st
       decide(st, p, errc::io_error); // cannot promise unique versions: write nothing
       return;
     }
-    const status routed = st.place->everyone_holds_everything() && one_level(st.ops)
-                              ? route_to_everyone(st, b, p, *first, sends)
-                              : route_by_partition(st, p, *first, sends);
-    if (!routed) { // known up front: fail fast, write nothing
-      decide(st, p, routed.code(), routed.reason());
+    for (std::size_t i = 0; i < st.ops.size(); ++i)
+      st.ops[i].ver = storage::version{first->hlc + i, first->node};
+    if (status routed = route(st, b.ops.size(), p, false, sends); !routed) {
+      decide(st, p, routed.code(), routed.reason()); // known up front: fail fast, write nothing
       return;
     }
   }
+  launch(self, std::move(p), sends);
+}
+
+status route(replication_state& st, std::size_t packed_bytes, pending& p, bool relay,
+             sends_t& sends) {
+  return st.place->everyone_holds_everything() && one_level(st.ops)
+             ? route_to_everyone(st, packed_bytes, p, relay, sends)
+             : route_by_partition(st, p, relay, sends);
+}
+
+void launch(self_ptr self, pending&& p, sends_t& sends) {
+  auto& st = self->state;
   const std::uint64_t id = st.next_id++;
   // One extra count held while dispatching, so no synchronous answer can forget the
   // batch before every request is out.

@@ -48,6 +48,7 @@ storage_actor::behavior_type fake_storage(storage_actor::pointer self, fake_stor
       [](replicate_atom, versioned_writes&) { // not used here
         return caf::result<replica_ack>(replica_ack{});
       },
+      [](outbox_atom, const shipper_actor&) {}, // one region: nothing is shipped
       [](flush_atom) {},
       [](tick_atom) {},
       [](compact_atom) {},

@@ -145,6 +145,7 @@ inline fake_storage_actor::behavior_type fake_storage(fake_storage_actor::pointe
       [self, ctl](replicate_atom, versioned_writes& b) -> caf::result<replica_ack> {
         return ctl->on_replicate(self, b);
       },
+      [](outbox_atom, const shipper_actor&) {},
       [](flush_atom) {},
       [](tick_atom) {},
       [](compact_atom) {},
@@ -176,6 +177,8 @@ inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
         return ctl->on_read(self, key);
       },
       [](hello_atom, const std::string&, const caf::strong_actor_ptr&) {},
+      [](ship_atom, const ship_batch&) { return replica_ack{errc::bad_request}; },
+      [](shipped_atom, const std::string&, const std::string&) {},
   };
 }
 

@@ -1,0 +1,97 @@
+#include "actors/cluster/geo/geo_metrics.hpp"
+
+#include <vector>
+
+#include "storage/version.hpp"
+
+namespace minivault {
+
+std::string escape_label(std::string_view v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') out += '\\';
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
+namespace {
+
+using per_region = geo_counters::per_region<std::atomic<std::uint64_t>>;
+
+struct gauge_or_counter {
+  const char* name;
+  const char* help;
+  metric_type type;
+  const per_region geo_counters::*field;
+};
+
+const gauge_or_counter simple_families[] = {
+    {"minivault_geo_backlog_writes",
+     "Writes in this node's outbox that the region has not acknowledged yet.", metric_type::gauge,
+     &geo_counters::backlog_writes},
+    {"minivault_geo_backlog_bytes", "Key and value bytes of those writes.", metric_type::gauge,
+     &geo_counters::backlog_bytes},
+    {"minivault_geo_shipped_writes_total",
+     "Writes shipped to the region and acknowledged durable there.", metric_type::counter,
+     &geo_counters::shipped_writes},
+    {"minivault_geo_ship_failures_total",
+     "Batches the region's relay refused or did not answer in time (shipped again).",
+     metric_type::counter, &geo_counters::failed_batches},
+};
+
+} // namespace
+
+status register_geo_metrics(metrics_registry& registry, const placement& place,
+                            const geo_counters& counters) {
+  std::vector<std::pair<std::string, std::size_t>> regions; // (labels, index)
+  for (std::size_t r = 1; r < place.regions(); ++r)
+    regions.emplace_back("region=\"" + escape_label(place.region_name(r)) + "\"", r);
+  const geo_counters* c = &counters;
+  for (const auto& f : simple_families) {
+    status st =
+        registry.add({f.name, f.help, f.type}, [regions, c, field = f.field](family_writer& w) {
+          for (const auto& [labels, r] : regions)
+            w.sample(labels, ((*c).*field)[r].load(std::memory_order_relaxed));
+        });
+    if (!st.ok()) return st;
+  }
+  status st = registry.add(
+      {"minivault_geo_oldest_unshipped_seconds",
+       "Age of the oldest write the region has not acknowledged: what this region would "
+       "lose if it were lost now.",
+       metric_type::gauge},
+      [regions, c](family_writer& w) {
+        const std::uint64_t now = storage::wall_ms();
+        for (const auto& [labels, r] : regions) {
+          const std::uint64_t oldest = c->oldest_unshipped_ms[r].load(std::memory_order_relaxed);
+          w.sample(labels, oldest == 0 || oldest > now ? 0 : (now - oldest) / 1000);
+        }
+      });
+  if (!st.ok()) return st;
+  st = registry.add({"minivault_geo_replication_lag_seconds",
+                     "From a write's version time here to durable on the region's quorum "
+                     "(the relay's clock), per shipped write.",
+                     metric_type::histogram},
+                    [regions, c](family_writer& w) {
+                      for (const auto& [labels, r] : regions) {
+                        const auto& h = c->lag[r];
+                        std::array<std::uint64_t, latency_bounds_us.size() + 1> buckets{};
+                        for (std::size_t i = 0; i < buckets.size(); ++i)
+                          buckets[i] = h.buckets[i].load(std::memory_order_relaxed);
+                        w.histogram(labels, latency_bounds_us, 1e-6, buckets,
+                                    h.sum.load(std::memory_order_relaxed));
+                      }
+                    });
+  if (!st.ok()) return st;
+  return registry.add(
+      {"minivault_geo_outbox_overflow_total",
+       "Writes the outbox had no room for (left to anti-entropy).", metric_type::counter},
+      [c](family_writer& w) { w.sample(c->overflow.load(std::memory_order_relaxed)); });
+}
+
+} // namespace minivault

@@ -1,0 +1,18 @@
+#pragma once
+// The shipper's metric families (geo_counters), per other region: registered by the
+// cluster's metrics when there are several regions.
+#include "actors/cluster/geo/shipper_actor.hpp"
+#include "actors/cluster/replication/placement.hpp"
+#include "actors/telemetry/metrics_registry.hpp"
+#include "protocol/status.hpp"
+
+namespace minivault {
+
+/// Registers minivault_geo_* for regions 1.. of `place`. `counters` outlives the registry.
+[[nodiscard]] status register_geo_metrics(metrics_registry& registry, const placement& place,
+                                          const geo_counters& counters);
+
+/// `v` as a Prometheus label value: backslash, double quote and newline escaped.
+[[nodiscard]] std::string escape_label(std::string_view v);
+
+} // namespace minivault
