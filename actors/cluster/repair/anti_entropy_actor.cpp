@@ -121,13 +121,20 @@ void pull_next(self_ptr self, peer_id i, std::shared_ptr<std::vector<std::uint32
 
 void round(self_ptr self) {
   auto& st = self->state;
-  // The next up peer that is another member (the one after the last round's).
+  // The next up peer that is another member (the one after the last round's): of this
+  // node's region, but of another region once per remote_period.
   const std::size_t n = st.endpoints.size();
+  const auto now = std::chrono::steady_clock::now();
+  const bool remote =
+      st.place->regions() > 1 && now - st.last_remote_round >= st.config.remote_period;
+  if (remote) st.last_remote_round = now;
   std::optional<peer_id> next;
   std::optional<member_id> m;
   for (std::size_t k = 0; k < n && !next; ++k) {
     const peer_id c{static_cast<std::uint32_t>((st.next_peer + k) % n)};
-    if (st.endpoints[c.at()] && (m = st.config.members.member_of(c))) next = c;
+    if (st.endpoints[c.at()] && (m = st.config.members.member_of(c)) &&
+        (st.place->region_of(*m) != 0) == remote)
+      next = c;
   }
   if (!next) {
     st.found_differences = false;

@@ -5,8 +5,9 @@
 // failed their quorum after reaching one replica).
 //
 // One round, every `period` (after period / 20 while rounds find differences, for at
-// most anti_entropy_busy_rounds_max rounds in a row), with
-// one peer at a time, round-robin:
+// most anti_entropy_busy_rounds_max rounds in a row), with one peer at a time,
+// round-robin (with several regions: this region's peers, and at most once per
+// `remote_period` one of another region):
 //  1. ask the peer for its partition digests (one message, 8 KiB);
 //  2. for each partition both hold whose digests differ (at most `partitions_per_round`):
 //     send the peer this node's (key, version) list of it and receive the records the
@@ -41,6 +42,11 @@ struct anti_entropy_config {
   std::chrono::milliseconds timeout{5000};
   std::size_t partitions_per_round = 64;
   std::size_t pull_bytes_max = 4u << 20;
+  /// At most one round per this period with a peer of another region (the others: this
+  /// region's peers). Other regions get writes by shipping (cluster/geo/): comparing with
+  /// them is the backstop, and each comparison crosses the WAN (8 KiB of digests, then the
+  /// key lists of differing partitions, and records that may be on their way already).
+  std::chrono::milliseconds remote_period{10000};
   peer_map members; // as replication_config
 };
 
@@ -55,6 +61,7 @@ struct anti_entropy_state {
   std::vector<peer_endpoint_actor> endpoints; // per peer, while up
   std::vector<std::uint64_t> in_sync_ms;      // per peer: wall time of the last full match
   std::size_t next_peer = 0;
+  std::chrono::steady_clock::time_point last_remote_round{}; // with another region's peer
   bool busy = false;
   bool found_differences = false;
   bool tick_pending = false;
