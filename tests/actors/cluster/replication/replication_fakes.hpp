@@ -307,11 +307,19 @@ protected:
     return peer_id{static_cast<std::uint32_t>(names.size() - 1 - member)};
   }
 
-  /// Spawns everything for a cluster of `members` with replication factor `rf`.
-  void start(std::size_t members, std::size_t rf = 3) {
+  /// Spawns everything for a cluster of `members` with replication factor `rf`; with
+  /// `regions`, member m is in region regions[m] (else all in one region).
+  void start(std::size_t members, std::size_t rf = 3, std::vector<std::string> regions = {}) {
     for (std::size_t m = 0; m < members; ++m)
       names.push_back("http://node" + std::to_string(m) + ":8080");
-    place = std::make_shared<placement>(names, rf);
+    if (regions.empty()) {
+      place = std::make_shared<placement>(names, rf);
+    } else {
+      std::vector<placement::member> ms;
+      for (std::size_t m = 0; m < members; ++m)
+        ms.push_back({names[m], regions[m]});
+      place = std::make_shared<placement>(std::move(ms), rf);
+    }
     config.members = peer_map{};
     for (std::size_t i = 0; i + 1 < members; ++i)
       config.members.add(member_id{static_cast<std::uint32_t>(members - 1 - i)});

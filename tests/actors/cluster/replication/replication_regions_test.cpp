@@ -1,0 +1,151 @@
+// The replication actor with two regions (actors/cluster/replication/replication_actor.hpp,
+// relay_path.cpp) on CAF's deterministic test coordinator, with the fakes of
+// replication_fakes.hpp: members 0-2 are this node's region (east), 3-5 the other (west).
+// A local-level write goes to east's replicas only, marked for shipping; a level that waits
+// for west goes to every replica, unmarked; a batch west shipped here is relayed to east's
+// replicas with its own versions and answered once their quorum holds it.
+#include "actors/cluster/geo/ship_codec.hpp"
+#include "actors/cluster/replication/replication_actor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/actors/cluster/replication/replication_fakes.hpp"
+
+namespace minivault {
+namespace {
+
+using namespace minivault::test;
+
+class replication_regions_test : public replication_fixture {
+protected:
+  void start_two_regions() {
+    start(6, 3, {"east", "east", "east", "west", "west", "west"});
+    all_up();
+  }
+
+  /// Sends (ship_atom, b) as a peer's endpoint would (request and reply); the answer.
+  std::optional<replica_ack> relay(ship_batch b) {
+    std::optional<replica_ack> answer;
+    auto client = ts.sys->spawn(
+        [&](caf::event_based_actor* self, replication_actor target, ship_batch batch) {
+          self->request(target, std::chrono::seconds(1), ship_atom_v, std::move(batch))
+              .then([&](const replica_ack& a) { answer = a; },
+                    [&](caf::error&) { answer = replica_ack{errc::timeout}; });
+        },
+        repl, std::move(b));
+    sched->run();
+    return answer;
+  }
+
+  std::size_t west_requests() const {
+    return peer_ctl[3]->got.size() + peer_ctl[4]->got.size() + peer_ctl[5]->got.size();
+  }
+};
+
+client_batch write_at(consistency level, const std::string& key) {
+  client_batch b;
+  b.origin = 0;
+  b.ticket = 1;
+  pack_write(b, false, key, "value", level);
+  return b;
+}
+
+TEST_F(replication_regions_test, a_local_quorum_write_goes_to_this_region_only_marked_ship) {
+  start_two_regions();
+  send(write_at(consistency::local_quorum, "k"));
+  ASSERT_TRUE(one_outcome(take(), errc::ok));
+  ASSERT_EQ(local->got.size(), 1u);
+  for (std::size_t m : {1u, 2u}) {
+    ASSERT_EQ(peer_ctl[m]->got.size(), 1u);
+    EXPECT_TRUE(peer_ctl[m]->got[0].ship);
+  }
+  EXPECT_TRUE(local->got[0].ship);
+  EXPECT_EQ(west_requests(), 0u) << "west gets local writes by shipping, not from here";
+  EXPECT_EQ(counters.wan_bytes[1].load(), 0u);
+}
+
+TEST_F(replication_regions_test, a_level_that_waits_for_the_other_region_goes_everywhere) {
+  start_two_regions();
+  send(write_at(consistency::each_quorum, "k"));
+  ASSERT_TRUE(one_outcome(take(), errc::ok));
+  EXPECT_EQ(west_requests(), 3u);
+  for (std::size_t m = 1; m < 6; ++m) {
+    ASSERT_EQ(peer_ctl[m]->got.size(), 1u);
+    EXPECT_FALSE(peer_ctl[m]->got[0].ship) << "member " << m;
+  }
+  EXPECT_GT(counters.wan_bytes[1].load(), 0u);
+}
+
+TEST_F(replication_regions_test, a_local_write_needs_no_remote_replica_up) {
+  start_two_regions();
+  for (std::size_t m : {3u, 4u, 5u})
+    down(m);
+  send(write_at(consistency::local_quorum, "k"));
+  EXPECT_TRUE(one_outcome(take(), errc::ok));
+  EXPECT_TRUE(handoff->hints.empty()) << "nothing to hint: west was never asked";
+}
+
+TEST_F(replication_regions_test, a_shipped_batch_goes_to_this_regions_replicas_with_its_versions) {
+  start_two_regions();
+  peer_ctl[2]->m = replica_ctl::mode::hold;
+  local->m = replica_ctl::mode::hold;
+  versioned_writes w;
+  // From a node whose clock runs an hour ahead: this node's clock must move past it.
+  const storage::version ver{(storage::wall_ms() + 3600 * 1000) << 16, 99};
+  pack_versioned_write(w, false, "a", "from west", ver);
+  pack_versioned_write(w, true, "b", "", ver);
+  std::optional<replica_ack> answer;
+  auto client = ts.sys->spawn(
+      [&](caf::event_based_actor* self, replication_actor target, ship_batch batch) {
+        self->request(target, std::chrono::seconds(1), ship_atom_v, std::move(batch))
+            .then([&](const replica_ack& a) { answer = a; }, [](caf::error&) {});
+      },
+      repl, pack_ship_batch(w));
+  sched->run();
+  EXPECT_FALSE(answer) << "answered before a quorum of this region held the writes";
+  release_local();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->outcome, errc::ok);
+  EXPECT_GT(answer->durable_ms, 0u);
+  ASSERT_EQ(peer_ctl[1]->got.size(), 1u);
+  const auto got = decode(peer_ctl[1]->got[0]);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].key, "a");
+  EXPECT_EQ(got[0].value, "from west");
+  EXPECT_EQ(got[0].ver, ver);
+  EXPECT_TRUE(got[1].del);
+  EXPECT_FALSE(peer_ctl[1]->got[0].ship) << "shipped writes are never shipped again";
+  EXPECT_EQ(west_requests(), 0u);
+  EXPECT_TRUE(take().empty()) << "a relay's outcome is not a client's";
+  EXPECT_GT(clock.reserve(1).hlc, ver.hlc) << "the clock observed the shipped versions";
+  release_peer(2);
+}
+
+TEST_F(replication_regions_test, a_relay_without_a_quorum_here_says_so) {
+  start_two_regions();
+  down(1);
+  down(2);
+  versioned_writes w;
+  pack_versioned_write(w, false, "a", "v", storage::version{1000, 9});
+  auto answer = relay(pack_ship_batch(w));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->outcome, errc::no_quorum);
+}
+
+TEST_F(replication_regions_test, a_malformed_shipment_is_refused_and_nothing_is_sent) {
+  start_two_regions();
+  auto answer = relay(ship_batch{1, "not zstd"});
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->outcome, errc::bad_compression);
+  answer = relay(ship_batch{0, pack_ship_batch(versioned_writes{}).packed});
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->outcome, errc::bad_request);
+  EXPECT_EQ(requests_sent(), 0u);
+}
+
+} // namespace
+} // namespace minivault
