@@ -51,15 +51,23 @@ typename Inspector::result_type inspect(Inspector& f, versioned_writes& x) {
   return f(caf::meta::type_name("versioned_writes"), x.count, x.ops, x.ship);
 }
 
-/// Writes shipped to another region (actors/cluster/geo/ship_codec.hpp): `count`
-/// versioned writes packed as in versioned_writes, then compressed as one zstd frame.
+/// How many of its region's replicas hold a ship_batch before its relay answers ok:
+/// `one` (a shipper's: the others get it as well, or as hints if down, so a region with
+/// replicas down still takes shipments), a write `quorum` or `all` of them (a
+/// coordinator's, for a level that waits for that region).
+enum class relay_wait : std::uint8_t { one, quorum, all };
+
+/// Writes for another region, to a node there that relays them to its region's replicas
+/// (actors/cluster/geo/ship_codec.hpp): `count` versioned writes packed as in
+/// versioned_writes, then compressed as one zstd frame.
 struct ship_batch {
   std::uint32_t count = 0;
   std::string packed;
+  relay_wait wait = relay_wait::one;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, ship_batch& x) {
-  return f(caf::meta::type_name("ship_batch"), x.count, x.packed);
+  return f(caf::meta::type_name("ship_batch"), x.count, x.packed, x.wait);
 }
 
 /// The answer to (pull_atom, partition, have): the records of that partition the asker
@@ -89,16 +97,18 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 /// too_large, ...). `newer_hlc` (only with ok): 0 when every op took effect (or was
 /// already there), else the highest hlc among the versions this replica kept instead of
 /// an op of the batch (it held, or got in the same commit, a newer version of that key).
-/// `durable_ms` (only a relay's ok to a ship_batch): the wall time (ms) the batch was
-/// durable on the relay's region's quorum, for the shipper's lag histogram.
+/// A relay's answer to a ship_batch says the same of its region's replicas: `newer_hlc`
+/// the highest any of them reported, `acks` how many of them hold every write of the
+/// batch, `durable_ms` the wall time (ms) that was reached (the shipper's lag).
 struct replica_ack {
   errc outcome = errc::ok;
   std::uint64_t newer_hlc = 0;
   std::uint64_t durable_ms = 0;
+  std::uint8_t acks = 0;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, replica_ack& x) {
-  return f(caf::meta::type_name("replica_ack"), x.outcome, x.newer_hlc, x.durable_ms);
+  return f(caf::meta::type_name("replica_ack"), x.outcome, x.newer_hlc, x.durable_ms, x.acks);
 }
 
 /// Counters of the connections actor (for health and metrics).
@@ -276,9 +286,9 @@ using storage_actor =
 /// - peer_up / peer_down (peer_listener_actor): each starts a new epoch of that member's
 ///   link (late answers of older epochs are ignored); an entry that is this node is ignored.
 /// - stop_atom: replies true, quits (pending batches are answered shutting_down).
-/// - (ship_atom, ship_batch): writes another region shipped, this node their relay: sent
-///   to this region's replicas; replies ok once a write quorum of each write's replicas
-///   here made it durable (else no_quorum, timeout, bad_request).
+/// - (ship_atom, ship_batch): writes for this region from another, this node their relay:
+///   sent to this region's replicas; replies ok once as many of each write's replicas
+///   here as `wait` says made it durable (else no_quorum, timeout, bad_request).
 using replication_actor =
     peer_listener_actor::extend<caf::reacts_to<client_batch>,
                                 caf::replies_to<ship_atom, ship_batch>::with<replica_ack>,

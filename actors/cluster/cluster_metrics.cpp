@@ -116,7 +116,10 @@ status register_cluster_metrics(metrics_registry& registry, const cluster& c) {
                                    load(*b.replicated) + load(*b.hinted) + load(*b.shipped));
                       });
     if (!st.ok()) return st;
-    if (st = register_geo_metrics(registry, *c.place, c.geo_stats); !st.ok()) return st;
+    if (st = register_geo_metrics(registry, *c.place, c.geo_stats,
+                                  c.anti_entropy_stats.remote_records_pulled);
+        !st.ok())
+      return st;
   }
   return {};
 }

@@ -47,7 +47,8 @@ const gauge_or_counter simple_families[] = {
 } // namespace
 
 status register_geo_metrics(metrics_registry& registry, const placement& place,
-                            const geo_counters& counters) {
+                            const geo_counters& counters,
+                            const std::array<std::atomic<std::uint64_t>, regions_max>& repaired) {
   std::vector<std::pair<std::string, std::size_t>> regions; // (labels, index)
   for (std::size_t r = 1; r < place.regions(); ++r)
     regions.emplace_back("region=\"" + escape_label(place.region_name(r)) + "\"", r);

@@ -8,9 +8,12 @@
 
 namespace minivault {
 
-/// Registers minivault_geo_* for regions 1.. of `place`. `counters` outlives the registry.
-[[nodiscard]] status register_geo_metrics(metrics_registry& registry, const placement& place,
-                                          const geo_counters& counters);
+/// Registers minivault_geo_* for regions 1.. of `place`; `repaired[r]`: records
+/// anti-entropy pulled from region r's nodes. Both outlive the registry.
+[[nodiscard]] status
+register_geo_metrics(metrics_registry& registry, const placement& place,
+                     const geo_counters& counters,
+                     const std::array<std::atomic<std::uint64_t>, regions_max>& repaired);
 
 /// `v` as a Prometheus label value: backslash, double quote and newline escaped.
 [[nodiscard]] std::string escape_label(std::string_view v);

@@ -111,6 +111,10 @@ void pull_next(self_ptr self, peer_id i, std::shared_ptr<std::vector<std::uint32
                       if (ack.outcome == errc::ok && st.counters) {
                         st.counters->partitions_repaired.fetch_add(1, std::memory_order_relaxed);
                         st.counters->records_pulled.fetch_add(n, std::memory_order_relaxed);
+                        if (auto m = st.config.members.member_of(i);
+                            m && st.place->region_of(*m) != 0)
+                          st.counters->remote_records_pulled[st.place->region_of(*m)].fetch_add(
+                              n, std::memory_order_relaxed);
                       }
                       pull_next(self, i, todo, k + 1);
                     },

@@ -22,6 +22,8 @@
 //
 // It also serves peers' pulls and reads (delegated by the peer endpoint). Spawn detached:
 // reading a value that is not cached touches SQLite.
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <vector>
@@ -35,6 +37,9 @@ namespace minivault {
 
 struct anti_entropy_counters {
   std::atomic<std::uint64_t> rounds{0}, partitions_repaired{0}, records_pulled{0};
+  /// Of records_pulled, those pulled from each other region's nodes (placement's region
+  /// order; [0] unused): cross-region repairs, what shipping did not deliver.
+  std::array<std::atomic<std::uint64_t>, regions_max> remote_records_pulled{};
 };
 
 struct anti_entropy_config {

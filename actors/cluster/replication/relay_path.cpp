@@ -1,20 +1,89 @@
-// The replication actor's relay path (replication_actor.hpp): writes another region
-// shipped to this node (actors/cluster/geo/) go to this region's replicas of their keys,
-// as a client batch's writes do, and the shipper hears once a write quorum of each
-// write's replicas here made them durable. They keep the versions they came with, and
-// are never shipped again (versioned_writes::ship stays false).
+// The replication actor's relay path (replication_actor.hpp), both ends:
+// - sending: a round's writes for another region go to one member there, the relay, as
+//   one compressed ship_batch; its answer counts for that region's replicas of them
+//   (replica_ack::acks); if it fails, those replicas get the writes as hints.
+// - relaying: writes another region sent here (a shipper's, actors/cluster/geo/, or a
+//   coordinator's) go to this region's replicas of their keys, as a client batch's
+//   writes do, with the versions they came with, never marked `ship`; the sender hears
+//   once as many of each write's replicas here as it asked (relay_wait) made them
+//   durable; the others get them too, or as hints when down.
+#include <algorithm>
+
 #include "actors/cluster/geo/ship_codec.hpp"
 #include "actors/cluster/repair/cluster_codec.hpp"
 #include "actors/cluster/replication/replication_steps.hpp"
+#include "storage/table.hpp"
 
 namespace minivault::replication_detail {
+
+namespace {
+
+/// The relayed writes `b` as hints for their replicas in `region` (the relay failed).
+void hint_region(replication_state& st, std::size_t region, const versioned_writes& b) {
+  const placement& pl = *st.place;
+  std::vector<versioned_writes> subs(pl.members());
+  std::size_t pos = 0;
+  packed_op op;
+  while (pos < b.ops.size() && decode_packed_op(b.ops, pos, op)) {
+    const member_id* reps = pl.replicas(storage::partition_of(storage::table::hash_key(op.key)));
+    for (std::size_t k = 0; k < pl.replicas_per_partition(); ++k)
+      if (pl.region_of(reps[k]) == region)
+        pack_versioned_write(subs[reps[k].at()], op.del, op.key, op.value, op.ver);
+  }
+  for (member_id m : pl.all())
+    if (subs[m.at()].count > 0) hint(st, m, subs[m.at()]);
+}
+
+} // namespace
+
+void dispatch_relay(self_ptr self, std::uint64_t id, const send& s) {
+  auto& st = self->state;
+  const member_id m = s.to;
+  const std::size_t region = st.place->region_of(m);
+  const std::size_t replicas = st.layout[region];
+  auto& l = st.links[m.at()];
+  ship_batch b = pack_ship_batch(*s.writes);
+  b.wait = s.wait;
+  const std::size_t bytes = b.packed.size();
+  if (!available(st, m, bytes)) {
+    hint_region(st, region, *s.writes);
+    settle(self, id, m, false, false, 0, replicas);
+    return;
+  }
+  ++l.requests;
+  l.bytes += bytes;
+  if (st.counters) st.counters->wan_bytes[region].fetch_add(bytes, std::memory_order_relaxed);
+  const std::uint64_t epoch = l.epoch;
+  auto writes = s.writes;
+  self->request(l.endpoint, st.config.timeout, ship_atom_v, std::move(b))
+      .then(
+          [self, id, m, writes, epoch, bytes, region, replicas](const replica_ack& ack) {
+            auto& st = self->state;
+            link_answered(st, m, epoch, bytes);
+            if (ack.outcome == errc::ok) {
+              const std::size_t acks = std::min<std::size_t>(ack.acks, replicas);
+              settle(self, id, m, true, false, ack.newer_hlc, acks, replicas - acks);
+              return;
+            }
+            if (st.counters) st.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
+            hint_region(st, region, *writes);
+            settle(self, id, m, false, false, 0, replicas);
+          },
+          [self, id, m, writes, epoch, bytes, region, replicas](const caf::error& e) {
+            auto& st = self->state;
+            const bool timed_out = e == caf::sec::request_timeout;
+            link_failed(st, m, epoch, bytes, timed_out);
+            hint_region(st, region, *writes);
+            settle(self, id, m, false, timed_out, 0, replicas);
+          });
+}
 
 void start_relay(self_ptr self, const ship_batch& b,
                  caf::typed_response_promise<replica_ack> done) {
   auto& st = self->state;
   pending p;
   p.relay = std::move(done);
-  p.round = 1; // versions come from the other region: a newer version here is no reason to retry
+  p.round = 1; // versions come from elsewhere: a newer version here is reported, not retried
   versioned_writes w;
   if (errc e = unpack_ship_batch(b, w); e != errc::ok || w.count == 0) {
     decide(st, p, e == errc::ok ? errc::bad_request : e);
@@ -24,8 +93,11 @@ void start_relay(self_ptr self, const ship_batch& b,
   st.ops.clear();
   std::size_t pos = 0;
   packed_op op;
+  const consistency level = b.wait == relay_wait::one      ? consistency::one
+                            : b.wait == relay_wait::quorum ? consistency::local_quorum
+                                                           : consistency::all;
   while (pos < w.ops.size() && decode_packed_op(w.ops, pos, op)) {
-    op.level = consistency::local_quorum; // durable on this region's quorum
+    op.level = level; // in this region: route() keeps relayed writes here
     st.ops.push_back(op);
   }
   p.writes = true;
@@ -34,6 +106,11 @@ void start_relay(self_ptr self, const ship_batch& b,
     decide(st, p, routed.code(), routed.reason());
     return;
   }
+  if (b.wait == relay_wait::all) // every replica here, not those of every region
+    for (op_tally& t : p.tally) {
+      t.need = quorum_need{};
+      t.need.per_region[0] = st.layout[0];
+    }
   launch(self, std::move(p), sends);
 }
 

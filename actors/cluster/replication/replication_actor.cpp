@@ -11,6 +11,8 @@
 //   (peer_up_atom | peer_down_atom) from membership --> links
 #include "actors/cluster/replication/replication_actor.hpp"
 
+#include <algorithm>
+
 #include "actors/cluster/replication/replication_steps.hpp"
 
 namespace minivault {
@@ -43,6 +45,16 @@ replication_actor::behavior_type replication_actor_impl(self_ptr self, replicati
     st.layout[r] = static_cast<std::uint8_t>(st.place->region_replicas(r));
   for (peer_id p : config.members.all())
     if (auto m = config.members.member_of(p)) st.links[m->at()].peer = p;
+  st.relay_order.resize(st.place->regions());
+  const auto self_hash =
+      static_cast<std::uint32_t>(placement::name_hash(st.place->name(self_member)));
+  for (member_id m : st.place->all())
+    if (st.place->region_of(m) != 0) st.relay_order[st.place->region_of(m)].push_back(m);
+  for (auto& order : st.relay_order)
+    std::sort(order.begin(), order.end(), [&](member_id a, member_id b) {
+      return placement::score(placement::name_hash(st.place->name(a)), self_hash) >
+             placement::score(placement::name_hash(st.place->name(b)), self_hash);
+    });
   st.config = std::move(config);
   return {
       [self](client_batch& b) { on_batch(self, b); },

@@ -14,8 +14,16 @@ namespace minivault::replication_detail {
 using self_ptr = replication_actor::stateful_pointer<replication_state>;
 using pending = replication_state::pending;
 using in_flight_iter = std::unordered_map<std::uint64_t, pending>::iterator;
-/// The batches one round sends: (replica, its share).
-using sends_t = std::vector<std::pair<member_id, std::shared_ptr<const versioned_writes>>>;
+/// One request of a round: a replica's share of the batch, or (`relay`) the writes for
+/// another region, to the member of it that relays them to that region's replicas
+/// (relay_path.cpp), which answers once `wait` of them hold them.
+struct send {
+  member_id to;
+  std::shared_ptr<const versioned_writes> writes;
+  bool relay = false;
+  relay_wait wait = relay_wait::quorum;
+};
+using sends_t = std::vector<send>;
 
 /// Could member `m` take a batch of `bytes` now? This node always can; a peer while it is
 /// up and under its bounds.
@@ -35,6 +43,25 @@ void decide(replication_state& st, pending& p, errc result, std::string detail =
 void release_then(self_ptr self, in_flight_iter it, bool again);
 /// One round of a client batch: versions and sends its writes, starts its reads.
 void start_round(self_ptr self, std::shared_ptr<const client_batch> original, std::uint32_t round);
+/// `n` replicas of member `m`'s region answered batch `id`'s writes sent to `m` (1 unless
+/// `m` relayed them): `ok`, or failed (`timed_out`: no answer in time). `newer_hlc` != 0:
+/// they applied them but kept a newer version of some key instead: they count for the
+/// quorum, and the highest such hlc is kept for maybe_done. `unknown` more replicas of
+/// that region will not be heard of (a relay answered for fewer than all): they count
+/// as timed out.
+void settle(self_ptr self, std::uint64_t id, member_id m, bool ok, bool timed_out,
+            std::uint64_t newer_hlc = 0, std::size_t n = 1, std::size_t unknown = 0);
+/// Hands writes member `m` missed to the handoff actor (dropped past its mailbox bound).
+void hint(replication_state& st, member_id m, const versioned_writes& b);
+/// Sends a round's request (write_path.cpp: a replica's share; relay_path.cpp: a relay's).
+void dispatch(self_ptr self, std::uint64_t id, const send& s);
+void dispatch_relay(self_ptr self, std::uint64_t id, const send& s);
+/// Link bookkeeping of one request of `bytes` to member `m` sent in link epoch `epoch`:
+/// answered (everything sent before it has drained), or failed (`timed_out`: it may still
+/// sit in BASP's buffer, so its bytes stay counted until the next answer).
+void link_answered(replication_state& st, member_id m, std::uint64_t epoch, std::size_t bytes);
+void link_failed(replication_state& st, member_id m, std::uint64_t epoch, std::size_t bytes,
+                 bool timed_out);
 /// Routes st.ops (versioned, `packed_bytes` as they came) to their replicas into `sends`,
 /// with a tally per op in `p`; `relay`: writes another region shipped (this region's
 /// replicas only). no_quorum (with the client's text) when some op cannot reach its

@@ -22,8 +22,17 @@ bool available(const replication_state& st, member_id m, std::size_t bytes) {
 void decide(replication_state& st, pending& p, errc result, std::string detail) {
   if (p.answered) return;
   p.answered = true;
-  if (p.relay.pending()) { // writes another region shipped (relay_path.cpp)
-    p.relay.deliver(replica_ack{result, 0, result == errc::ok ? storage::wall_ms() : 0});
+  if (p.relay.pending()) { // writes another region sent here (relay_path.cpp)
+    replica_ack ack{result, 0, 0, 0};
+    if (result == errc::ok) {
+      ack.newer_hlc = p.newer_hlc;
+      ack.durable_ms = storage::wall_ms();
+      std::uint8_t acks = 0xff; // of this region's replicas, how many hold every write
+      for (const op_tally& t : p.tally)
+        acks = std::min(acks, t.acks[0]);
+      ack.acks = p.tally.empty() ? 0 : acks;
+    }
+    p.relay.deliver(ack);
     return;
   }
   if (auto* c = st.counters; c != nullptr && p.writes) {
@@ -86,12 +95,10 @@ void release(replication_state& st, in_flight_iter it) {
   if (--it->second.outstanding == 0) st.in_flight.erase(it);
 }
 
-/// Member `m` answered batch `id`'s writes: `ok`, or failed (`timed_out`: no answer in
-/// time). `newer_hlc` != 0: it applied them but kept a newer version of some key instead
-/// (replicate_atom's reply): it counts for the quorum, and the highest such hlc is kept
-/// for maybe_done.
+} // namespace
+
 void settle(self_ptr self, std::uint64_t id, member_id m, bool ok, bool timed_out,
-            std::uint64_t newer_hlc = 0) {
+            std::uint64_t newer_hlc, std::size_t n, std::size_t unknown) {
   auto& st = self->state;
   auto it = st.in_flight.find(id);
   if (it == st.in_flight.end()) return;
@@ -100,16 +107,21 @@ void settle(self_ptr self, std::uint64_t id, member_id m, bool ok, bool timed_ou
     st.clock->observe(storage::version{newer_hlc, 0}); // the next round is versioned past it
     p.newer_hlc = std::max(p.newer_hlc, newer_hlc);
   }
-  if (timed_out) p.saw_timeout = true;
+  if (timed_out || unknown > 0) p.saw_timeout = true;
   const std::size_t region = st.place->region_of(m);
   auto count = [&](std::size_t i) {
     op_tally& t = p.tally[i];
-    if (ok) {
-      if (tally_ack(t, region, m == self_member)) ++p.satisfied;
-    } else if (auto verdict =
-                   tally_failure(t, region, m == self_member, timed_out, p.saw_timeout)) {
-      decide(st, p, *verdict, shortfall(st, *verdict, t.need, t.possible));
+    for (std::size_t k = 0; k < n; ++k) {
+      if (ok) {
+        if (tally_ack(t, region, m == self_member)) ++p.satisfied;
+      } else if (auto verdict =
+                     tally_failure(t, region, m == self_member, timed_out, p.saw_timeout)) {
+        decide(st, p, *verdict, shortfall(st, *verdict, t.need, t.possible));
+      }
     }
+    for (std::size_t k = 0; k < unknown; ++k) // no answer will come for these
+      if (auto verdict = tally_failure(t, region, false, true, true))
+        decide(st, p, *verdict, shortfall(st, *verdict, t.need, t.possible));
   };
   if (p.uniform) {
     count(0);
@@ -134,12 +146,37 @@ void hint(replication_state& st, member_id m, const versioned_writes& b) {
   caf::anon_send(st.handoff, hint_atom_v, st.links[m.at()].peer, b);
 }
 
-/// Sends `b` to member `m` (this node's storage actor when it is self_member); the answer
-/// settles batch `id`. A peer that cannot take it now is hinted at once.
-void dispatch(self_ptr self, std::uint64_t id, member_id m,
-              const std::shared_ptr<const versioned_writes>& b) {
+void link_answered(replication_state& st, member_id m, std::uint64_t epoch, std::size_t bytes) {
+  auto& l = st.links[m.at()];
+  if (l.epoch != epoch) return;
+  --l.requests;
+  l.bytes -= bytes + l.stale;
+  l.stale = 0;
+}
+
+void link_failed(replication_state& st, member_id m, std::uint64_t epoch, std::size_t bytes,
+                 bool timed_out) {
+  auto& l = st.links[m.at()];
+  if (st.counters) st.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
+  if (l.epoch != epoch) return;
+  --l.requests;
+  if (timed_out)
+    l.stale += bytes;
+  else
+    l.bytes -= bytes;
+}
+
+/// Sends a replica its share (this node's storage actor when it is self_member); the
+/// answer settles batch `id`. A peer that cannot take it now is hinted at once.
+void dispatch(self_ptr self, std::uint64_t id, const send& s) {
+  if (s.relay) {
+    dispatch_relay(self, id, s);
+    return;
+  }
   auto& st = self->state;
   const auto timeout = st.config.timeout;
+  const member_id m = s.to;
+  const auto& b = s.writes;
   if (m == self_member) {
     self->request(st.storage, timeout, replicate_atom_v, *b)
         .then(
@@ -166,38 +203,23 @@ void dispatch(self_ptr self, std::uint64_t id, member_id m,
   self->request(l.endpoint, timeout, replicate_atom_v, *b)
       .then(
           [self, id, m, b, epoch, bytes](const replica_ack& ack) {
+            auto& st = self->state;
             const bool ok = ack.outcome == errc::ok;
-            auto& l = self->state.links[m.at()];
-            if (l.epoch == epoch) { // an answer: everything sent before it has drained
-              --l.requests;
-              l.bytes -= bytes + l.stale;
-              l.stale = 0;
-            }
+            link_answered(st, m, epoch, bytes);
             if (!ok) {
-              hint(self->state, m, *b);
-              if (self->state.counters)
-                self->state.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
+              hint(st, m, *b);
+              if (st.counters) st.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
             }
             settle(self, id, m, ok, false, ack.newer_hlc);
           },
           [self, id, m, b, epoch, bytes](const caf::error& e) {
             auto& st = self->state;
-            auto& l = st.links[m.at()];
             const bool timed_out = e == caf::sec::request_timeout;
-            if (l.epoch == epoch) {
-              --l.requests;
-              if (timed_out)
-                l.stale += bytes; // may still sit in BASP's buffer: stays counted
-              else
-                l.bytes -= bytes;
-            }
-            if (st.counters) st.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
+            link_failed(st, m, epoch, bytes, timed_out);
             hint(st, m, *b);
             settle(self, id, m, false, timed_out);
           });
 }
-
-} // namespace
 
 /// Answers the batch once its writes hold their quorum and its reads are resolved. In the
 /// first round, a quorum that reported newer versions is not enough (see
@@ -273,92 +295,6 @@ std::optional<storage::version> reserve_versions(replication_state& st) {
   return first;
 }
 
-bool one_level(const std::vector<packed_op>& ops) {
-  for (const auto& op : ops)
-    if (op.level != ops[0].level) return false;
-  return true;
-}
-
-/// Does `op` go to this region's replicas only? Writes another region shipped (`relay`)
-/// do; so do writes at a local level when there are other regions: those get them by
-/// shipping (`versioned_writes::ship`).
-bool this_region_only(const replication_state& st, const packed_op& op, bool relay) {
-  return relay || (st.place->regions() > 1 && is_local(op.level));
-}
-
-/// A fresh tally for a write at `level` of a partition whose replicas are `st.layout`.
-op_tally tally_for(const replication_state& st, consistency level, bool needs_local) {
-  op_tally t;
-  t.need = write_need(level, st.layout, st.place->regions(), st.config.write_quorum);
-  t.possible = st.layout;
-  t.needs_local = needs_local;
-  return t;
-}
-
-/// Every member holds every key and every op asks the same level: one versioned batch for
-/// all, one tally. no_quorum when too few members can take it now (judged with the bytes
-/// that will be sent, as dispatch() judges them).
-status route_to_everyone(replication_state& st, std::size_t packed_bytes, pending& p, bool relay,
-                         sends_t& sends) {
-  const placement& pl = *st.place;
-  auto vb = std::make_shared<versioned_writes>();
-  vb->ops.reserve(packed_bytes + st.ops.size() * 12);
-  for (const packed_op& op : st.ops)
-    pack_versioned_write(*vb, op.del, op.key, op.value, op.ver);
-  const bool local = this_region_only(st, st.ops[0], relay);
-  vb->ship = local && !relay;
-  const op_tally t = tally_for(st, st.ops[0].level, true);
-  region_counts up{};
-  for (member_id m : pl.all())
-    up[pl.region_of(m)] += available(st, m, vb->ops.size()) ? 1 : 0;
-  if (!met(t.need, up)) return status(errc::no_quorum, shortfall(st, errc::no_quorum, t.need, up));
-  p.uniform = true;
-  p.tally.assign(1, t);
-  for (member_id m : pl.all())
-    if (!local || pl.region_of(m) == 0) sends.emplace_back(m, vb);
-  return {};
-}
-
-/// Each op to its partition's replicas: one batch per member, one tally per op. no_quorum
-/// when some op cannot reach its quorum now (judged with each replica's own batch, as
-/// dispatch() judges it): then nothing is written.
-status route_by_partition(replication_state& st, pending& p, bool relay, sends_t& sends) {
-  const placement& pl = *st.place;
-  const std::size_t rf = pl.replicas_per_partition();
-  std::vector<std::shared_ptr<versioned_writes>> subs(pl.members());
-  p.uniform = false;
-  p.ops_of.resize(pl.members());
-  p.tally.clear();
-  std::vector<const member_id*> reps_of(st.ops.size());
-  for (std::size_t i = 0; i < st.ops.size(); ++i) {
-    const auto part = storage::partition_of(storage::table::hash_key(st.ops[i].key));
-    const member_id* reps = reps_of[i] = pl.replicas(part);
-    p.tally.push_back(tally_for(st, st.ops[i].level, pl.holds(self_member, part)));
-    const bool local = this_region_only(st, st.ops[i], relay);
-    // replicas(part) lists this region's first: a local op stops at the first other one
-    for (std::size_t r = 0; r < rf && !(local && pl.region_of(reps[r]) != 0); ++r) {
-      auto& sub = subs[reps[r].at()];
-      if (!sub) sub = std::make_shared<versioned_writes>();
-      sub->ship = sub->ship || (local && !relay);
-      pack_versioned_write(*sub, st.ops[i].del, st.ops[i].key, st.ops[i].value, st.ops[i].ver);
-      p.ops_of[reps[r].at()].push_back(static_cast<std::uint32_t>(i));
-    }
-  }
-  std::vector<bool> up_now(pl.members(), false);
-  for (member_id m : pl.all())
-    up_now[m.at()] = subs[m.at()] && available(st, m, subs[m.at()]->ops.size());
-  for (std::size_t i = 0; i < st.ops.size(); ++i) {
-    region_counts up{};
-    for (std::size_t r = 0; r < rf; ++r)
-      up[pl.region_of(reps_of[i][r])] += up_now[reps_of[i][r].at()] ? 1 : 0;
-    if (!met(p.tally[i].need, up))
-      return status(errc::no_quorum, shortfall(st, errc::no_quorum, p.tally[i].need, up));
-  }
-  for (member_id m : pl.all())
-    if (subs[m.at()]) sends.emplace_back(m, std::move(subs[m.at()]));
-  return {};
-}
-
 } // namespace
 
 /// One round of client batch `b`: versions its writes, sends them to their replicas and
@@ -395,13 +331,6 @@ void start_round(self_ptr self, std::shared_ptr<const client_batch> original, st
   launch(self, std::move(p), sends);
 }
 
-status route(replication_state& st, std::size_t packed_bytes, pending& p, bool relay,
-             sends_t& sends) {
-  return st.place->everyone_holds_everything() && one_level(st.ops)
-             ? route_to_everyone(st, packed_bytes, p, relay, sends)
-             : route_by_partition(st, p, relay, sends);
-}
-
 void launch(self_ptr self, pending&& p, sends_t& sends) {
   auto& st = self->state;
   const std::uint64_t id = st.next_id++;
@@ -409,8 +338,8 @@ void launch(self_ptr self, pending&& p, sends_t& sends) {
   // batch before every request is out.
   p.outstanding = sends.size() + 1;
   auto it = st.in_flight.emplace(id, std::move(p)).first;
-  for (auto& [m, batch] : sends)
-    dispatch(self, id, m, batch);
+  for (const auto& s : sends)
+    dispatch(self, id, s);
   for (std::size_t j = 0; j < it->second.reads.size(); ++j)
     start_read(self, id, j);
   const bool again = maybe_done(st, it->second);

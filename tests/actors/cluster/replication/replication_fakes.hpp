@@ -49,6 +49,10 @@ struct replica_ctl {
   /// Answered with ok replicate requests: the newer version this replica claims to keep
   /// instead of an op of the batch (0: every op took effect).
   std::uint64_t newer_hlc = 0;
+  // -- ship_atom (this fake as another region's relay): the same modes; an ok says
+  // `relay_acks` replicas of its region hold the writes.
+  std::vector<ship_batch> shipped;
+  std::uint8_t relay_acks = 2;
 
   // -- read_atom
   enum class read_mode {
@@ -77,13 +81,28 @@ struct replica_ctl {
     held.push_back(rp);
     return rp;
   }
+  caf::result<replica_ack> on_ship(caf::local_actor* self, const ship_batch& b) {
+    shipped.push_back(b);
+    switch (m) {
+    case mode::ack:
+      return replica_ack{errc::ok, newer_hlc, 1, relay_acks};
+    case mode::fail:
+      return replica_ack{fail_outcome, 0};
+    case mode::hold:
+      break;
+    }
+    auto rp = self->make_response_promise<replica_ack>();
+    held.push_back(rp);
+    return rp;
+  }
   /// Answers every held request with `outcome`. Only from within the fake actor:
   /// a promise delivered from outside an actor's run crashes the test coordinator.
   void answer_held(errc outcome) {
     auto hs = std::move(held);
     held.clear();
     for (auto& p : hs)
-      p.deliver(replica_ack{outcome, outcome == errc::ok ? newer_hlc : std::uint64_t{0}});
+      p.deliver(
+          replica_ack{outcome, outcome == errc::ok ? newer_hlc : std::uint64_t{0}, 1, relay_acks});
   }
 
   /// The answer to a read of `key` right now (0 or 1 versioned ops).
@@ -177,7 +196,9 @@ inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
         return ctl->on_read(self, key);
       },
       [](hello_atom, const std::string&, const caf::strong_actor_ptr&) {},
-      [](ship_atom, const ship_batch&) { return replica_ack{errc::bad_request}; },
+      [self, ctl](ship_atom, const ship_batch& b) -> caf::result<replica_ack> {
+        return ctl->on_ship(self, b);
+      },
       [](shipped_atom, const std::string&, const std::string&) {},
   };
 }
