@@ -75,8 +75,8 @@ status register_geo_metrics(metrics_registry& registry, const placement& place,
       });
   if (!st.ok()) return st;
   st = registry.add({"minivault_geo_replication_lag_seconds",
-                     "From a write's version time here to durable on the region's quorum "
-                     "(the relay's clock), per shipped write.",
+                     "From a write's version time here to durable in the region (the "
+                     "relay's answer, by its clock), per shipped write.",
                      metric_type::histogram},
                     [regions, c](family_writer& w) {
                       for (const auto& [labels, r] : regions) {

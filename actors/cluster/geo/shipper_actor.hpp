@@ -11,8 +11,8 @@
 // Per remote region a relay (the first up member of that region in an order that
 // differs per shipper, so shippers spread over the relays) takes each batch: entries
 // read back from the engine (the newest value, or a tombstone), packed, compressed,
-// up to `window` batches in flight; the relay answers once a write quorum of its
-// region holds them. A batch that fails goes back to the outbox and the next relay is
+// up to `window` batches in flight; the relay answers once a replica of its region
+// holds them durably (the others get them too, or as hints). A batch that fails goes back to the outbox and the next relay is
 // tried. Nothing here waits on a client: a slow or dead WAN only grows the outbox.
 #include <array>
 #include <atomic>
@@ -38,8 +38,8 @@ struct geo_counters {
   per_region<std::atomic<std::uint64_t>> shipped_writes{}, shipped_batches{}, failed_batches{};
   per_region<std::atomic<std::uint64_t>> wan_bytes{}; // compressed batches sent
   per_region<std::atomic<std::uint64_t>> last_lag_ms{};
-  /// Commit on this node (the write's version time) to durable on the other region's
-  /// quorum (the relay's clock), in microseconds: latency_bounds_us.
+  /// The write's version time to durable in the other region (the relay's answer, by
+  /// its clock), in microseconds: latency_bounds_us.
   per_region<latency_histogram> lag{};
   std::atomic<std::uint64_t> overflow{0}; // writes the outbox had no room for
 };
