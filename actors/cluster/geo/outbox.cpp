@@ -195,20 +195,26 @@ void outbox::take(std::size_t r, std::size_t rows_max, std::size_t bytes_max,
                   std::uint64_t follow_before_ms, std::vector<entry>& out) {
   region_queue& q = regions_[r];
   std::size_t bytes = 0;
-  auto drain = [&](std::map<std::uint64_t, std::string>& from, bool aged_only) {
-    while (!from.empty() && out.size() < rows_max && bytes < bytes_max) {
-      auto head = from.begin();
-      item& it = q.by_key.at(head->second);
-      if (aged_only && it.added_ms > follow_before_ms) return;
-      it.flying = true;
-      bytes += it.bytes;
-      out.push_back({head->second, it.ver, it.seq, it.added_ms});
-      q.flying.emplace(head->first, std::move(head->second));
-      from.erase(head);
-    }
+  auto move_out = [&](std::map<std::uint64_t, std::string>& from,
+                      std::map<std::uint64_t, std::string>::iterator at) {
+    item& it = q.by_key.at(at->second);
+    it.flying = true;
+    bytes += it.bytes;
+    out.push_back({at->second, it.ver, it.seq, it.added_ms});
+    q.flying.emplace(at->first, std::move(at->second));
+    from.erase(at);
   };
-  drain(q.lead, false);
-  if (follow_before_ms != 0) drain(q.follow, true);
+  auto room = [&](std::size_t rows) { return out.size() < rows && bytes < bytes_max; };
+  // Live writes before catch-up: with more waiting than one batch, a quarter of it comes
+  // from the newest end, so writes taken now are not queued behind a long backlog.
+  if (q.lead.size() > rows_max)
+    while (!q.lead.empty() && room(rows_max / 4))
+      move_out(q.lead, std::prev(q.lead.end()));
+  while (!q.lead.empty() && room(rows_max))
+    move_out(q.lead, q.lead.begin());
+  while (follow_before_ms != 0 && !q.follow.empty() && room(rows_max) &&
+         q.by_key.at(q.follow.begin()->second).added_ms <= follow_before_ms)
+    move_out(q.follow, q.follow.begin());
 }
 
 errc outbox::shipped(std::size_t r, const shipped_list& done) {

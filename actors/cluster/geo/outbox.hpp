@@ -69,7 +69,9 @@ public:
 
   /// Takes entries of region `r` to ship, oldest first, until `rows_max` or `bytes_max`:
   /// first those of partitions this node leads, then the others committed at or before
-  /// `follow_before_ms` (0: none of them).
+  /// `follow_before_ms` (0: none of them). With more than `rows_max` of the first kind
+  /// waiting, a quarter of the batch are the newest of them (live writes are not queued
+  /// behind a catch-up).
   void take(std::size_t r, std::size_t rows_max, std::size_t bytes_max,
             std::uint64_t follow_before_ms, std::vector<entry>& out);
   /// Region `r` holds these versions (or newer) durably: entries at or below them leave,

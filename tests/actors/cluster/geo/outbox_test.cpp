@@ -137,6 +137,33 @@ TEST_F(outbox_test, TakeStopsAtTheRowAndByteBudgets) {
   EXPECT_EQ(batch.size(), 3u);
 }
 
+TEST_F(outbox_test, WithABacklogAQuarterOfEachBatchIsTheNewestWrites) {
+  auto o = open();
+  std::size_t dropped = 0;
+  std::vector<std::string> names;
+  for (int i = 0; i < 20; ++i)
+    names.push_back("k" + std::to_string(i));
+  std::vector<outbox::write> ws;
+  for (const auto& n : names)
+    ws.push_back({n, 0, v(1), 1});
+  ASSERT_EQ(o->add(ws, 1000, dropped), errc::ok);
+  std::vector<outbox::entry> batch;
+  o->take(1, 8, 1 << 20, 0, batch);
+  // The 20 were queued in one group, in no particular key order: compare queue order.
+  ASSERT_EQ(batch.size(), 8u);
+  std::vector<std::uint64_t> seqs;
+  for (const auto& e : batch)
+    seqs.push_back(e.seq);
+  EXPECT_GT(seqs[0], seqs[1]) << "two (a quarter) newest first";
+  EXPECT_GT(seqs[1], seqs[7]) << "then the oldest";
+  for (std::size_t i = 2; i + 1 < seqs.size(); ++i)
+    EXPECT_LT(seqs[i], seqs[i + 1]) << "the oldest in order";
+  batch.clear();
+  o->take(1, 100, 1 << 20, 0, batch); // no backlog beyond one batch now: oldest first
+  ASSERT_EQ(batch.size(), 12u);
+  EXPECT_LT(batch[0].seq, batch[11].seq);
+}
+
 TEST_F(outbox_test, PastTheRowBoundWritesAreCountedNotKept) {
   auto o = open(3, {"", "west"});
   std::size_t dropped = 0;
