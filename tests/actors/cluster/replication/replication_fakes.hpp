@@ -50,7 +50,7 @@ struct replica_ctl {
   /// instead of an op of the batch (0: every op took effect).
   std::uint64_t newer_hlc = 0;
   // -- ship_atom (this fake as another region's relay): the same modes; an ok says
-  // `relay_acks` replicas of its region hold the writes.
+  // `relay_acks` replicas of its region hold the writes (replicas ignore the field).
   std::vector<ship_batch> shipped;
   std::uint8_t relay_acks = 2;
 
@@ -69,20 +69,14 @@ struct replica_ctl {
 
   caf::result<replica_ack> on_replicate(caf::local_actor* self, versioned_writes& b) {
     got.push_back(b);
-    switch (m) {
-    case mode::ack:
-      return replica_ack{errc::ok, newer_hlc};
-    case mode::fail:
-      return replica_ack{fail_outcome, 0};
-    case mode::hold:
-      break;
-    }
-    auto rp = self->make_response_promise<replica_ack>();
-    held.push_back(rp);
-    return rp;
+    return answer(self);
   }
   caf::result<replica_ack> on_ship(caf::local_actor* self, const ship_batch& b) {
     shipped.push_back(b);
+    return answer(self);
+  }
+  /// The answer `m` says (held: a promise answer_held delivers).
+  caf::result<replica_ack> answer(caf::local_actor* self) {
     switch (m) {
     case mode::ack:
       return replica_ack{errc::ok, newer_hlc, 1, relay_acks};
