@@ -144,9 +144,11 @@ fuzz-seeds: fuzz-build
 # converge and check that no acknowledged write was lost. Needs root (namespaces).
 MINUTES ?= 10
 NODES   ?= 3
+REGIONS ?= 1
 chaos: build
 	python3 tests/wan/chaos.py $(BUILD_DIR)/tests/wan/minivault-netem $(BUILD_DIR)/minivault \
-	  --seed $${SEED:-$$RANDOM} --seconds $$(( $(MINUTES) * 60 )) --nodes $(NODES)
+	  --seed $${SEED:-$$RANDOM} --seconds $$(( $(MINUTES) * 60 )) --nodes $(NODES) \
+	  --regions $(REGIONS)
 
 # Engine benchmarks and minivault vs Redis (bench/run.sh), then a 3-node cluster next to a
 # single node: throughput ratios and convergence latency (bench/cluster.py, ~2 minutes),

@@ -12,8 +12,15 @@ outcome. At the end: heal, restart what is dead, wait for convergence, then chec
   (c) every node answers the same for every key,
   (d) and report availability (acknowledged / attempted) per fault kind.
 
+With --regions R the nodes form R regions (consecutive nodes, --wan-ms one-way between
+regions), the schedule adds a region cut off from the others and a whole region
+SIGKILLed, and each writer is a client of one region: it writes (local_quorum) and
+checks its reads through that region's nodes only. (a)-(c) are checked everywhere: what
+a region acknowledged reaches every region, and all end equal.
+
 usage: chaos.py NETEM MINIVAULT [--seed N] [--seconds S] [--nodes N] [--writers W]
-                [--keep DIR]                 (exit 0 pass, 1 fail, 77 skipped: needs root)
+                [--regions R] [--wan-ms MS] [--keep DIR]
+                                             (exit 0 pass, 1 fail, 77 skipped: needs root)
 """
 
 import argparse
@@ -41,9 +48,10 @@ CHECK_READ_SHARE = 0.2  # after an acknowledged write, a quorum read of it throu
 class Writer(threading.Thread):
     """Sends one write at a time through random nodes and records every outcome."""
 
-    def __init__(self, w, cluster, net, client_ns, history, stop, fault_now, seed):
+    def __init__(self, w, cluster, net, client_ns, history, stop, fault_now, seed, nodes):
         super().__init__(daemon=True)
         self.w, self.cluster, self.net, self.client_ns = w, cluster, net, client_ns
+        self.nodes = nodes  # the nodes of this writer's region
         self.history, self.stop, self.fault_now = history, stop, fault_now
         self.rng = random.Random(seed)
         self.clients = {}
@@ -63,7 +71,7 @@ class Writer(threading.Thread):
     def check_read(self, key, value):
         """A quorum read right after the ack must return exactly that write: quorums
         intersect, and this writer has sent nothing newer."""
-        node = self.rng.randrange(self.cluster.n)
+        node = self.rng.choice(self.nodes)
         try:
             got = self.client(node).get(key, quorum=True)
         except minivault.ReplyError:
@@ -79,13 +87,16 @@ class Writer(threading.Thread):
             seq, key, node = 0, None, None
             while not self.stop.is_set():
                 seq += 1
-                if key is not None and self.rng.random() < HANDOVER_SHARE:
+                if key is not None and len(self.nodes) > 1 and \
+                        self.rng.random() < HANDOVER_SHARE:
                     # The same key again through another node, right after the last
                     # write: the coordinators' clocks must not reorder them.
-                    node = (node + 1 + self.rng.randrange(self.cluster.n - 1)) % self.cluster.n
+                    i = self.nodes.index(node)
+                    node = self.nodes[(i + 1 + self.rng.randrange(len(self.nodes) - 1))
+                                      % len(self.nodes)]
                 else:
                     key = "w%d-k%d" % (self.w, self.rng.randrange(KEYS_PER_WRITER))
-                    node = self.rng.randrange(self.cluster.n)
+                    node = self.rng.choice(self.nodes)
                 value = None if self.rng.random() < DELETE_SHARE else "w%d:%d" % (self.w, seq)
                 op = self.history.begin(key, value, node, self.fault_now[0])
                 try:
@@ -110,9 +121,23 @@ class Writer(threading.Thread):
                 self.drop(n)
 
 
-def apply_fault(f, cluster, net, start):
+def wan(net, regions, ms):
+    """`ms` one-way between every two regions (and nothing inside one)."""
+    for a in range(len(regions)):
+        for b in range(a + 1, len(regions)):
+            net.delay(regions[a], regions[b], ms)
+
+
+def apply_fault(f, cluster, net, regions, wan_ms):
     """Starts fault f; returns its undo."""
     kind = f["kind"]
+    if kind == "region_cut":
+        net.cut(f["a"], f["b"])
+        return net.heal
+    if kind == "kill_region":
+        for i in f["a"]:
+            cluster.kill(i)
+        return lambda: [cluster.start(i) for i in f["a"]]
     if kind == "kill":
         cluster.kill(f["node"])
         return lambda: cluster.start(f["node"])
@@ -131,7 +156,11 @@ def apply_fault(f, cluster, net, start):
         return net.heal
     if kind == "delay":
         net.delay(f["a"], f["b"], f["ms"], f["jitter_ms"])
-        return lambda: net.delay(f["a"], f["b"], 0, 0)
+
+        def undo():
+            net.delay(f["a"], f["b"], 0, 0)
+            wan(net, regions, wan_ms)  # the WAN between regions stays
+        return undo
     if kind == "loss":
         net.loss(f["a"], f["b"], f["percent"])
         return lambda: net.loss(f["a"], f["b"], 0)
@@ -141,11 +170,16 @@ def apply_fault(f, cluster, net, start):
 def run(args):
     skip_unless_possible(args.netem)
     rng = random.Random(args.seed)
-    schedule = make_schedule(rng, args.nodes, args.seconds)
-    print("chaos: seed %d, %d nodes, %d writers, %.0f s, %d faults (replay: --seed %d "
-          "--seconds %g --nodes %d)" % (args.seed, args.nodes, args.writers, args.seconds,
-                                        len(schedule), args.seed, args.seconds, args.nodes),
-          flush=True)
+    if args.regions < 1 or args.nodes % args.regions != 0:
+        print("--nodes must be a multiple of --regions")
+        return 2
+    per = args.nodes // args.regions
+    regions = [list(range(r * per, (r + 1) * per)) for r in range(args.regions)]
+    schedule = make_schedule(rng, args.nodes, args.seconds, regions)
+    print("chaos: seed %d, %d nodes in %d region(s), %d writers, %.0f s, %d faults (replay: "
+          "--seed %d --seconds %g --nodes %d --regions %d)"
+          % (args.seed, args.nodes, args.regions, args.writers, args.seconds, len(schedule),
+             args.seed, args.seconds, args.nodes, args.regions), flush=True)
     for f in schedule:
         print("  schedule %7.2f s  %s" % (f["at"], describe(f)), flush=True)
     try:
@@ -158,7 +192,9 @@ def run(args):
     failures = []
     history = History()
     with net:
-        cluster = WanCluster(net, args.minivault, args.nodes, work,
+        labels = ["r%d" % (i // per) for i in range(args.nodes)] if args.regions > 1 else None
+        wan(net, regions, args.wan_ms)
+        cluster = WanCluster(net, args.minivault, args.nodes, work, regions=labels,
                              extra_args=["-request-timeout-ms", "1000"])
         try:
             cluster.start_all()
@@ -169,14 +205,15 @@ def run(args):
             stop = threading.Event()
             fault_now = ["none"]
             writers = [Writer(w, cluster, net, client_ns, history, stop, fault_now,
-                              args.seed * 1000 + w) for w in range(args.writers)]
+                              args.seed * 1000 + w, regions[w % len(regions)])
+                       for w in range(args.writers)]
             for w in writers:
                 w.start()
             t0 = time.time()
             for f in schedule:
                 time.sleep(max(0.0, t0 + f["at"] - time.time()))
                 print("  %7.2f s  start %s" % (time.time() - t0, describe(f)), flush=True)
-                undo = apply_fault(f, cluster, net, t0)
+                undo = apply_fault(f, cluster, net, regions, args.wan_ms)
                 fault_now[0] = f["kind"]
                 time.sleep(f["duration"])
                 undo()
@@ -228,6 +265,8 @@ def main():
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--writers", type=int, default=4)
+    p.add_argument("--regions", type=int, default=1)
+    p.add_argument("--wan-ms", type=float, default=40, help="one-way between regions")
     p.add_argument("--converge-seconds", type=float, default=60)
     p.add_argument("--keep", default="", help="copy logs and history here")
     return run(p.parse_args())
