@@ -12,8 +12,9 @@
 // differs per shipper, so shippers spread over the relays) takes each batch: entries
 // read back from the engine (the newest value, or a tombstone), packed, compressed,
 // up to `window` batches in flight; the relay answers once a replica of its region
-// holds them durably (the others get them too, or as hints). A batch that fails goes back to the outbox and the next relay is
-// tried. Nothing here waits on a client: a slow or dead WAN only grows the outbox.
+// holds them durably (the others get them too, or as hints). A batch that fails goes
+// back to the outbox and the next relay is tried. Nothing here waits on a client: a
+// slow or dead WAN only grows the outbox.
 #include <array>
 #include <atomic>
 #include <chrono>
