@@ -153,7 +153,7 @@ struct op_tally {
 /// need fails it (timeout if any replica timed out, else no_quorum). nullopt: still open.
 [[nodiscard]] inline std::optional<errc> tally_failure(op_tally& t, std::size_t region, bool local,
                                                        bool timed_out, bool saw_timeout) noexcept {
-  --t.possible[region];
+  if (t.possible[region] > 0) --t.possible[region];
   if (local && t.needs_local) return timed_out ? errc::timeout : errc::io_error;
   if (!t.counted && !met(t.need, t.possible)) return saw_timeout ? errc::timeout : errc::no_quorum;
   return std::nullopt;

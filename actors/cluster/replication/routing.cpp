@@ -5,6 +5,7 @@
 // local level is marked `ship` instead (the other regions get it from the outboxes,
 // actors/cluster/geo/). Writes another region shipped here (`relay`) stay in this region.
 #include <algorithm>
+#include <array>
 #include <optional>
 
 #include "actors/cluster/replication/replication_steps.hpp"
@@ -24,6 +25,15 @@ bool one_level(const std::vector<packed_op>& ops) {
 /// at a local level when there are other regions: those get them by shipping.
 bool this_region_only(const replication_state& st, const packed_op& op, bool relay) {
   return relay || (st.place->regions() > 1 && is_local(op.level));
+}
+
+/// Other regions an op is not sent to (no relay up, or a local level) will never answer
+/// for it (`sent[r]` false): they cannot count, so a tally that needs them fails once the
+/// rest falls short instead of waiting for answers that never come.
+void unreachable_regions(op_tally& t, const std::array<bool, regions_max>& sent,
+                         std::size_t regions) {
+  for (std::size_t r = 1; r < regions; ++r)
+    if (!sent[r]) t.possible[r] = 0;
 }
 
 /// What a relay in another region waits for when a write at `level` goes there.
@@ -70,6 +80,10 @@ status route_to_everyone(replication_state& st, std::size_t packed_bytes, pendin
   if (!met(t.need, up)) return status(errc::no_quorum, shortfall(st, errc::no_quorum, t.need, up));
   p.uniform = true;
   p.tally.assign(1, t);
+  std::array<bool, regions_max> sent{};
+  for (std::size_t r = 1; r < pl.regions(); ++r)
+    sent[r] = relays[r].has_value();
+  unreachable_regions(p.tally[0], sent, pl.regions());
   for (member_id m : pl.all())
     if (pl.region_of(m) == 0) sends.push_back({m, vb});
   for (std::size_t r = 1; r < pl.regions(); ++r)
@@ -125,6 +139,10 @@ status route_by_partition(replication_state& st, pending& p, bool relay, sends_t
     }
     if (!met(p.tally[i].need, up))
       return status(errc::no_quorum, shortfall(st, errc::no_quorum, p.tally[i].need, up));
+    std::array<bool, regions_max> sent{};
+    for (member_id m : sent_to[i])
+      sent[pl.region_of(m)] = true;
+    unreachable_regions(p.tally[i], sent, pl.regions());
   }
   for (member_id m : pl.all())
     if (subs[m.at()])

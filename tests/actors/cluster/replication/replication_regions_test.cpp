@@ -147,6 +147,19 @@ TEST_F(replication_regions_test, level_all_asks_the_relay_for_every_replica) {
   EXPECT_TRUE(one_outcome(take(), errc::ok));
 }
 
+TEST_F(replication_regions_test, a_region_nothing_was_sent_to_cannot_keep_a_write_waiting) {
+  // Three regions, level quorum (5 of 9): south is down (no relay), so the round goes to
+  // east and west only. Once those fall short (two east replicas fail: at most 1 + 3),
+  // the write must be answered, not left waiting for south's replicas, to whom nothing
+  // was sent (counting them, it waited for ever).
+  start(9, 3, {"east", "east", "east", "west", "west", "west", "south", "south", "south"});
+  for (std::size_t m = 1; m < 6; ++m)
+    up(m);
+  peer_ctl[1]->m = peer_ctl[2]->m = replica_ctl::mode::fail;
+  send(write_at(consistency::quorum, "k"));
+  EXPECT_TRUE(one_outcome(take(), errc::no_quorum));
+}
+
 TEST_F(replication_regions_test, no_quorum_at_once_when_no_member_of_the_other_region_is_up) {
   start_two_regions();
   for (std::size_t m : {3u, 4u, 5u})
