@@ -124,8 +124,10 @@ result<std::vector<peer_address>> parse_peer_list(const std::string& text) {
     else if (host.find(':') != std::string_view::npos)
       return bad("write an IPv6 host in brackets, [addr]:port");
     if (host.empty()) return bad("empty host");
-    for (char c : host)
-      if (is_space(c) || c == '[' || c == ']') return bad("invalid character in host");
+    for (char c : host) // '@' would start a region when the entry is written back
+      if (is_space(c) || c == '[' || c == ']' || c == '@' || static_cast<unsigned char>(c) < 0x20 ||
+          c == 0x7f)
+        return bad("invalid character in host");
     std::uint64_t port = 0;
     if (!parse_uint(entry.substr(colon + 1), 1, 65535, port).empty())
       return bad("port must be an integer in 1..65535");

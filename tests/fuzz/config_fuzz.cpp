@@ -37,6 +37,7 @@ std::string peer_list(const std::vector<peer_address>& peers) {
     if (!out.empty()) out += ',';
     const bool v6 = p.host.find(':') != std::string::npos;
     out += (v6 ? "[" + p.host + "]" : p.host) + ":" + std::to_string(p.port);
+    if (!p.region.empty()) out += "@" + p.region;
   }
   return out;
 }
@@ -129,12 +130,14 @@ void check_peers(const std::string& text) {
   for (std::size_t i = 0; i < peers.size(); ++i) {
     const auto& p = peers[i];
     FUZZ_CHECK(!p.host.empty() && p.port >= 1);
-    FUZZ_CHECK(p.host.find_first_of(" \t\r\n\f\v[],") == std::string::npos);
+    FUZZ_CHECK(p.host.find_first_of(" \t\r\n\f\v[],@") == std::string::npos);
     for (std::size_t j = 0; j < i; ++j)
       FUZZ_CHECK(!(peers[j] == p));
   }
   auto again = parse_peer_list(peer_list(peers));
   FUZZ_CHECK(again && *again == peers);
+  for (std::size_t i = 0; i < peers.size(); ++i) // == leaves the region out
+    FUZZ_CHECK((*again)[i].region == peers[i].region);
 }
 
 } // namespace

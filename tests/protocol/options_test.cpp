@@ -851,6 +851,21 @@ TEST(peer_list, an_entry_may_name_its_region) {
   EXPECT_EQ(r.options.peers[1].region, "");
 }
 
+TEST(peer_list, a_host_with_an_at_sign_or_a_control_character_is_refused) {
+  // Written back as host:port@region, such a host would read as another peer (found by
+  // the config fuzz target: a host holding '@' and NUL bytes).
+  EXPECT_FALSE(parse_peer_list("a@b:1")); // (read as host a, region "b:1": no port)
+  std::string control = "a?b:1@r";
+  control[1] = '\x01';
+  const std::vector<std::string> bads = {"a@b:1@r", std::string("a\0b:1", 5), control, "a\x7f:1"};
+  for (const std::string& bad : bads) {
+    auto out = parse_peer_list(bad);
+    ASSERT_FALSE(out) << bad;
+    EXPECT_TRUE(contains(out.error().reason(), "invalid character in host"))
+        << out.error().reason();
+  }
+}
+
 TEST(peer_list, bad_regions_are_named) {
   for (std::string bad : {"h:1@", "h:1@a b", "h:1@x@y"}) {
     auto out = parse_peer_list("ok:1," + bad);
