@@ -1,11 +1,11 @@
 #include "actors/cluster/cluster_metrics.hpp"
 
-#include "actors/cluster/geo/geo_metrics.hpp"
-
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "actors/cluster/geo/geo_metrics.hpp"
+#include "actors/telemetry/prometheus_text.hpp"
 
 namespace minivault {
 
@@ -104,8 +104,8 @@ status register_cluster_metrics(metrics_registry& registry, const cluster& c) {
     };
     std::vector<region_bytes> per_region;
     for (std::size_t i = 1; i < c.place->regions(); ++i)
-      per_region.push_back({"region=\"" + escape_label(c.place->region_name(i)) + "\"",
-                            &r.wan_bytes[i], &h.wan_bytes[i], &c.geo_stats.wan_bytes[i]});
+      per_region.push_back({label("region", c.place->region_name(i)), &r.wan_bytes[i],
+                            &h.wan_bytes[i], &c.geo_stats.wan_bytes[i]});
     st = registry.add({"minivault_wan_bytes_sent_total",
                        "Bytes of writes sent to each other region: shipped (compressed), "
                        "replicated at a level that waits for it, and hints (before framing).",

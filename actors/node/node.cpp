@@ -51,8 +51,7 @@ std::vector<region_view> region_views(const placement& pl, const std::vector<pee
     if (r == 0) continue;
     out[r].remote = true;
     out[r].backlog_writes = geo.backlog_writes[r].load(std::memory_order_relaxed);
-    const std::uint64_t oldest = geo.oldest_unshipped_ms[r].load(std::memory_order_relaxed);
-    out[r].oldest_unshipped_ms = oldest == 0 || oldest > now ? 0 : now - oldest;
+    out[r].oldest_unshipped_ms = geo.unshipped_age_ms(r, now);
     out[r].lag_ms = geo.last_lag_ms[r].load(std::memory_order_relaxed);
   }
   out[0].nodes_up = 1; // this node

@@ -12,6 +12,21 @@ const char* to_string(metric_type t) noexcept {
   return enum_name(t, names, "untyped");
 }
 
+std::string label(std::string_view name, std::string_view value) {
+  std::string out(name);
+  out += "=\"";
+  for (char ch : value) {
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    if (ch == '\\' || ch == '"') out += '\\';
+    out += ch;
+  }
+  out += '"';
+  return out;
+}
+
 bool valid_metric_name(std::string_view name) noexcept {
   if (name.empty()) return false;
   for (std::size_t i = 0; i < name.size(); ++i) {

@@ -27,8 +27,12 @@ struct metric_family {
 /// True if `name` is a valid Prometheus metric name.
 [[nodiscard]] bool valid_metric_name(std::string_view name) noexcept;
 
+/// One label, `name="value"`, for a value that may need escaping (a name an operator
+/// chose, e.g. a region): backslash, double quote and newline escaped.
+[[nodiscard]] std::string label(std::string_view name, std::string_view value);
+
 /// Writes the samples of one family. Labels are given already joined, `k="v",k="v"` (or
-/// empty); the values minivault puts there never need escaping.
+/// empty); a value that may need escaping is made with label().
 class family_writer {
 public:
   /// Appends the family's `# HELP` and `# TYPE` lines to `out`; `family` must outlive

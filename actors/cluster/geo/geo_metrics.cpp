@@ -2,22 +2,10 @@
 
 #include <vector>
 
+#include "actors/telemetry/prometheus_text.hpp"
 #include "storage/version.hpp"
 
 namespace minivault {
-
-std::string escape_label(std::string_view v) {
-  std::string out;
-  for (char ch : v) {
-    if (ch == '\\' || ch == '"') out += '\\';
-    if (ch == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += ch;
-  }
-  return out;
-}
 
 namespace {
 
@@ -51,7 +39,7 @@ status register_geo_metrics(metrics_registry& registry, const placement& place,
                             const std::array<std::atomic<std::uint64_t>, regions_max>& repaired) {
   std::vector<std::pair<std::string, std::size_t>> regions; // (labels, index)
   for (std::size_t r = 1; r < place.regions(); ++r)
-    regions.emplace_back("region=\"" + escape_label(place.region_name(r)) + "\"", r);
+    regions.emplace_back(label("region", place.region_name(r)), r);
   const geo_counters* c = &counters;
   for (const auto& f : simple_families) {
     status st =
@@ -68,10 +56,8 @@ status register_geo_metrics(metrics_registry& registry, const placement& place,
        metric_type::gauge},
       [regions, c](family_writer& w) {
         const std::uint64_t now = storage::wall_ms();
-        for (const auto& [labels, r] : regions) {
-          const std::uint64_t oldest = c->oldest_unshipped_ms[r].load(std::memory_order_relaxed);
-          w.sample(labels, oldest == 0 || oldest > now ? 0 : (now - oldest) / 1000);
-        }
+        for (const auto& [labels, r] : regions)
+          w.sample(labels, c->unshipped_age_ms(r, now) / 1000);
       });
   if (!st.ok()) return st;
   st = registry.add({"minivault_geo_replication_lag_seconds",

@@ -15,7 +15,4 @@ register_geo_metrics(metrics_registry& registry, const placement& place,
                      const geo_counters& counters,
                      const std::array<std::atomic<std::uint64_t>, regions_max>& repaired);
 
-/// `v` as a Prometheus label value: backslash, double quote and newline escaped.
-[[nodiscard]] std::string escape_label(std::string_view v);
-
 } // namespace minivault

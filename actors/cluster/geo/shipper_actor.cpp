@@ -264,19 +264,8 @@ shipper_actor::behavior_type shipper_actor_impl(self_ptr self, shipper_config co
   st.endpoints.resize(st.place->members());
   st.in_flight.assign(st.place->members(), 0);
   st.regions.resize(st.place->regions());
-  // Each shipper orders a region's members by a score of its own name, so the shippers
-  // of one region spread over the relays of another.
-  const auto self_hash =
-      static_cast<std::uint32_t>(placement::name_hash(st.place->name(self_member)));
-  for (member_id m : st.place->all()) {
-    if (m == self_member || st.place->region_of(m) == 0) continue;
-    st.regions[st.place->region_of(m)].relays.push_back(m);
-  }
-  for (auto& l : st.regions)
-    std::sort(l.relays.begin(), l.relays.end(), [&](member_id a, member_id b) {
-      return placement::score(placement::name_hash(st.place->name(a)), self_hash) >
-             placement::score(placement::name_hash(st.place->name(b)), self_hash);
-    });
+  for (std::size_t r = 1; r < st.place->regions(); ++r)
+    st.regions[r].relays = st.place->relay_order(r);
   st.config = std::move(config);
   if (st.box) elect(st);
   publish_gauges(st);

@@ -43,6 +43,13 @@ struct geo_counters {
   /// its clock), in microseconds: latency_bounds_us.
   per_region<latency_histogram> lag{};
   std::atomic<std::uint64_t> overflow{0}; // writes the outbox had no room for
+
+  /// How long region `r`'s oldest unshipped write has waited at wall time `now_ms` (0:
+  /// nothing waits).
+  [[nodiscard]] std::uint64_t unshipped_age_ms(std::size_t r, std::uint64_t now_ms) const noexcept {
+    const std::uint64_t oldest = oldest_unshipped_ms[r].load(std::memory_order_relaxed);
+    return oldest == 0 || oldest > now_ms ? 0 : now_ms - oldest;
+  }
 };
 
 struct shipper_config {

@@ -102,4 +102,18 @@ std::vector<std::uint32_t> placement::shared(member_id a, member_id b) const {
   return out;
 }
 
+std::vector<member_id> placement::relay_order(std::size_t r) const {
+  const auto seed = static_cast<std::uint32_t>(name_hash(name(self_member)));
+  std::vector<std::pair<std::uint64_t, member_id>> scored;
+  for (member_id m : all())
+    if (region_of(m) == r && m != self_member)
+      scored.emplace_back(score(name_hash(name(m)), seed), m);
+  std::sort(scored.begin(), scored.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<member_id> out;
+  for (const auto& s : scored)
+    out.push_back(s.second);
+  return out;
+}
+
 } // namespace minivault

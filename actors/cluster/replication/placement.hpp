@@ -64,6 +64,10 @@ public:
   [[nodiscard]] bool holds(member_id m, std::uint32_t p) const noexcept;
   /// Partitions that both members hold.
   [[nodiscard]] std::vector<std::uint32_t> shared(member_id a, member_id b) const;
+  /// Region `r`'s members in the order this node tries them as its relay there: by a
+  /// score of each member's name with this node's name, so the nodes of one region
+  /// spread over another's.
+  [[nodiscard]] std::vector<member_id> relay_order(std::size_t r) const;
 
   /// The score of `name` for partition `p` (exposed for tests).
   [[nodiscard]] static std::uint64_t score(std::uint64_t name_hash, std::uint32_t p) noexcept;

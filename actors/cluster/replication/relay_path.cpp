@@ -41,7 +41,6 @@ void dispatch_relay(self_ptr self, std::uint64_t id, const send& s) {
   const member_id m = s.to;
   const std::size_t region = st.place->region_of(m);
   const std::size_t replicas = st.layout[region];
-  auto& l = st.links[m.at()];
   ship_batch b = pack_ship_batch(*s.writes);
   b.wait = s.wait;
   const std::size_t bytes = b.packed.size();
@@ -50,12 +49,9 @@ void dispatch_relay(self_ptr self, std::uint64_t id, const send& s) {
     settle(self, id, m, false, false, 0, replicas);
     return;
   }
-  ++l.requests;
-  l.bytes += bytes;
-  if (st.counters) st.counters->wan_bytes[region].fetch_add(bytes, std::memory_order_relaxed);
-  const std::uint64_t epoch = l.epoch;
+  const std::uint64_t epoch = link_opened(st, m, bytes);
   auto writes = s.writes;
-  self->request(l.endpoint, st.config.timeout, ship_atom_v, std::move(b))
+  self->request(st.links[m.at()].endpoint, st.config.timeout, ship_atom_v, std::move(b))
       .then(
           [self, id, m, writes, epoch, bytes, region, replicas](const replica_ack& ack) {
             auto& st = self->state;

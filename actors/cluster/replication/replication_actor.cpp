@@ -11,8 +11,6 @@
 //   (peer_up_atom | peer_down_atom) from membership --> links
 #include "actors/cluster/replication/replication_actor.hpp"
 
-#include <algorithm>
-
 #include "actors/cluster/replication/replication_steps.hpp"
 
 namespace minivault {
@@ -46,15 +44,8 @@ replication_actor::behavior_type replication_actor_impl(self_ptr self, replicati
   for (peer_id p : config.members.all())
     if (auto m = config.members.member_of(p)) st.links[m->at()].peer = p;
   st.relay_order.resize(st.place->regions());
-  const auto self_hash =
-      static_cast<std::uint32_t>(placement::name_hash(st.place->name(self_member)));
-  for (member_id m : st.place->all())
-    if (st.place->region_of(m) != 0) st.relay_order[st.place->region_of(m)].push_back(m);
-  for (auto& order : st.relay_order)
-    std::sort(order.begin(), order.end(), [&](member_id a, member_id b) {
-      return placement::score(placement::name_hash(st.place->name(a)), self_hash) >
-             placement::score(placement::name_hash(st.place->name(b)), self_hash);
-    });
+  for (std::size_t r = 1; r < st.place->regions(); ++r)
+    st.relay_order[r] = st.place->relay_order(r);
   st.config = std::move(config);
   return {
       [self](client_batch& b) { on_batch(self, b); },

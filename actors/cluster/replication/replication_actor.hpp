@@ -147,9 +147,8 @@ struct replication_state {
   handoff_counters* hints = nullptr; // the handoff actor's (its mailbox bound)
   std::unique_ptr<ordered_outcomes> outcomes;
   std::vector<link> links; // per member; links[self_member] unused
-  /// Per region (0 unused): its members in the order this node tries them as relays
-  /// when every member holds every key (scored by this node's name, so coordinators
-  /// spread over them).
+  /// Per region (0 unused): placement::relay_order, the members this node tries as its
+  /// relay there when every member holds every key.
   std::vector<std::vector<member_id>> relay_order;
   std::unordered_map<std::uint64_t, pending> in_flight;
   std::uint64_t next_id = 1;

@@ -56,9 +56,12 @@ void hint(replication_state& st, member_id m, const versioned_writes& b);
 /// Sends a round's request (write_path.cpp: a replica's share; relay_path.cpp: a relay's).
 void dispatch(self_ptr self, std::uint64_t id, const send& s);
 void dispatch_relay(self_ptr self, std::uint64_t id, const send& s);
-/// Link bookkeeping of one request of `bytes` to member `m` sent in link epoch `epoch`:
-/// answered (everything sent before it has drained), or failed (`timed_out`: it may still
-/// sit in BASP's buffer, so its bytes stay counted until the next answer).
+/// Link bookkeeping of one request of `bytes` to member `m`: opened (counted in the
+/// link's window and, to another region, in the WAN bytes; the value is the link epoch
+/// to pass on), answered (everything sent before it has drained), or failed
+/// (`timed_out`: it may still sit in BASP's buffer, so its bytes stay counted until the
+/// next answer).
+[[nodiscard]] std::uint64_t link_opened(replication_state& st, member_id m, std::size_t bytes);
 void link_answered(replication_state& st, member_id m, std::uint64_t epoch, std::size_t bytes);
 void link_failed(replication_state& st, member_id m, std::uint64_t epoch, std::size_t bytes,
                  bool timed_out);

@@ -146,6 +146,15 @@ void hint(replication_state& st, member_id m, const versioned_writes& b) {
   caf::anon_send(st.handoff, hint_atom_v, st.links[m.at()].peer, b);
 }
 
+std::uint64_t link_opened(replication_state& st, member_id m, std::size_t bytes) {
+  auto& l = st.links[m.at()];
+  ++l.requests;
+  l.bytes += bytes;
+  if (const std::size_t region = st.place->region_of(m); region != 0 && st.counters)
+    st.counters->wan_bytes[region].fetch_add(bytes, std::memory_order_relaxed);
+  return l.epoch;
+}
+
 void link_answered(replication_state& st, member_id m, std::uint64_t epoch, std::size_t bytes) {
   auto& l = st.links[m.at()];
   if (l.epoch != epoch) return;
@@ -195,11 +204,7 @@ void dispatch(self_ptr self, std::uint64_t id, const send& s) {
     settle(self, id, m, false, false);
     return;
   }
-  ++l.requests;
-  l.bytes += bytes;
-  if (const std::size_t region = st.place->region_of(m); region != 0 && st.counters)
-    st.counters->wan_bytes[region].fetch_add(bytes, std::memory_order_relaxed);
-  const std::uint64_t epoch = l.epoch;
+  const std::uint64_t epoch = link_opened(st, m, bytes);
   self->request(l.endpoint, timeout, replicate_atom_v, *b)
       .then(
           [self, id, m, b, epoch, bytes](const replica_ack& ack) {

@@ -12,6 +12,7 @@
 #include "actors/io/io_metrics.hpp"
 #include "actors/telemetry/metrics_registry.hpp"
 #include "actors/telemetry/process_metrics.hpp"
+#include "actors/telemetry/prometheus_text.hpp"
 
 namespace minivault {
 namespace {
@@ -225,6 +226,11 @@ TEST(metrics, a_clustered_node_adds_the_cluster_families_before_the_process_ones
   EXPECT_EQ(sample(text, "minivault_hints_pending"), "24");
   EXPECT_EQ(sample(text, "minivault_anti_entropy_rounds_total"), "31");
   EXPECT_EQ(sample(text, "minivault_anti_entropy_records_total"), "32");
+}
+
+TEST(prometheus_text, a_label_value_an_operator_chose_is_escaped) {
+  EXPECT_EQ(label("region", "eu-west"), "region=\"eu-west\"");
+  EXPECT_EQ(label("region", "a\"b\\c\nd"), "region=\"a\\\"b\\\\c\\nd\"");
 }
 
 TEST(metrics_registry, renders_help_type_and_samples_of_each_family) {
