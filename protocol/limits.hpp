@@ -36,6 +36,9 @@ inline constexpr std::uint32_t cluster_port_offset = 1000;
 
 // -- server ------------------------------------------------------------------------------
 inline constexpr std::size_t connections_max_default = 10000;
+/// Writes a node keeps waiting for other regions (its outbox, all regions together;
+/// -geo-backlog-max). Past it a write's partition is marked for cross-region repair.
+inline constexpr std::size_t geo_backlog_max_default = 1u << 20;
 /// Replies queued but not yet written, per connection; past it the node stops reading
 /// that connection until the client drains its replies.
 inline constexpr std::size_t conn_pending_replies_max = 4096;

@@ -70,6 +70,7 @@ struct node_options {
   std::size_t write_quorum = write_quorum_default;             // -write-quorum
   consistency write_consistency = consistency::local_quorum;   // -write-consistency
   consistency read_consistency = consistency::local_quorum;    // -read-consistency (QGET)
+  std::size_t geo_backlog_max = geo_backlog_max_default;       // -geo-backlog-max
   std::uint16_t cluster_port = 0; // -cluster-port (0 = client port + cluster_port_offset)
   std::uint32_t request_timeout_ms = request_timeout_ms_default; // -request-timeout-ms
   std::uint32_t stall_timeout_ms = stall_timeout_ms_default;     // -stall-timeout-ms

@@ -232,6 +232,11 @@ const option_desc option_table[] = {
     {"read-consistency", "LEVEL", "default level of quorum reads (QGET, ?consistency)",
      [](const opts& o) { return std::string(to_string(o.read_consistency)); },
      [](opts& o, sv v) { return set_level(o.read_consistency, v); }},
+    {"geo-backlog-max", "N",
+     "writes kept for other regions until shipped, >= 1; past it their partitions are marked "
+     "for cross-region anti-entropy",
+     [](const opts& o) { return num(o.geo_backlog_max); },
+     [](opts& o, sv v) { return set_uint(o.geo_backlog_max, v, 1, u64_max); }},
     {"cluster-port", "N", "peer-to-peer TCP port, 0 = client port + 1000",
      [](const opts& o) { return num(o.cluster_port); },
      [](opts& o, sv v) { return set_uint(o.cluster_port, v, 0, 65535); }},

@@ -76,6 +76,7 @@ status cluster::start(caf::actor_system& sys, const node_options& opts, const st
   const std::string lease_path = opts.data_dir + "/clock";
   const std::uint64_t lease = read_clock_lease(lease_path);
   clock = std::make_unique<cluster_clock>(engine.node_id(), std::max(engine.last_hlc(), lease));
+  open_repair_marks(opts);
   spawn_repair(sys, opts, engine, storage);
   spawn_shipper(sys, opts, engine, storage);
   spawn_replication(sys, opts, engine, storage, board, lease_path, lease);
@@ -93,6 +94,21 @@ status cluster::start(caf::actor_system& sys, const node_options& opts, const st
                            std::to_string(opts.write_quorum) + ", peers on port " +
                            std::to_string(port));
   return {};
+}
+
+void cluster::open_repair_marks(const node_options& opts) {
+  if (place->regions() < 2) return;
+  std::vector<std::string> names{std::string{}};
+  for (std::size_t r = 1; r < place->regions(); ++r)
+    names.push_back(place->region_name(r));
+  auto opened = repair_marks::open(opts.data_dir + "/repair_marks.db", std::move(names));
+  if (opened) {
+    marks = std::move(*opened);
+  } else {
+    log(log_level::error, "cross-region repair marks disabled: " + opened.error().reason() +
+                              " (writes past the outbox's bound are repaired by the periodic "
+                              "comparison only)");
+  }
 }
 
 void cluster::spawn_repair(caf::actor_system& sys, const node_options& opts,
@@ -117,7 +133,7 @@ void cluster::spawn_repair(caf::actor_system& sys, const node_options& opts,
   ac.timeout =
       std::max(std::chrono::milliseconds(opts.request_timeout_ms), std::chrono::milliseconds(5000));
   anti_entropy = sys.spawn<caf::detached>(anti_entropy_actor_impl, std::move(ac), &engine, storage,
-                                          clock.get(), place, &anti_entropy_stats);
+                                          clock.get(), place, &anti_entropy_stats, marks.get());
 }
 
 void cluster::spawn_shipper(caf::actor_system& sys, const node_options& opts,
@@ -125,12 +141,13 @@ void cluster::spawn_shipper(caf::actor_system& sys, const node_options& opts,
   if (place->regions() < 2) return;
   shipper_config sc;
   sc.path = opts.data_dir + "/outbox.db";
+  sc.rows_max = opts.geo_backlog_max;
   sc.members = members;
   sc.timeout =
       std::max(std::chrono::milliseconds(opts.request_timeout_ms), std::chrono::milliseconds(5000));
   // Scheduled, like handoff (see spawn_repair): it exchanges messages with peers that
   // may restart. Its SQLite work is one small transaction per group commit.
-  shipper = sys.spawn(shipper_actor_impl, std::move(sc), place, &engine, &geo_stats);
+  shipper = sys.spawn(shipper_actor_impl, std::move(sc), place, &engine, &geo_stats, marks.get());
   caf::anon_send(storage, outbox_atom_v, shipper);
 }
 

@@ -39,6 +39,9 @@ struct cluster {
   handoff_counters handoff_stats;
   anti_entropy_counters anti_entropy_stats;
   geo_counters geo_stats;
+  /// Partitions to repair with other regions first (null with one region, or when
+  /// repair_marks.db cannot be opened: then the periodic comparison covers them).
+  std::unique_ptr<repair_marks> marks;
   replication_actor replication;
   handoff_actor handoff;
   anti_entropy_actor anti_entropy;
@@ -61,6 +64,7 @@ struct cluster {
 
 private:
   // The steps of start(), in order.
+  void open_repair_marks(const node_options& opts);
   void spawn_repair(caf::actor_system& sys, const node_options& opts, storage::engine& engine,
                     const storage_actor& storage);
   void spawn_shipper(caf::actor_system& sys, const node_options& opts, storage::engine& engine,

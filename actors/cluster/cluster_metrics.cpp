@@ -101,23 +101,27 @@ status register_cluster_metrics(metrics_registry& registry, const cluster& c) {
       const std::atomic<std::uint64_t>* replicated;
       const std::atomic<std::uint64_t>* hinted;
       const std::atomic<std::uint64_t>* shipped;
+      const std::atomic<std::uint64_t>* repaired;
     };
     std::vector<region_bytes> per_region;
     for (std::size_t i = 1; i < c.place->regions(); ++i)
       per_region.push_back({label("region", c.place->region_name(i)), &r.wan_bytes[i],
-                            &h.wan_bytes[i], &c.geo_stats.wan_bytes[i]});
-    st = registry.add({"minivault_wan_bytes_sent_total",
-                       "Bytes of writes sent to each other region: shipped (compressed), "
-                       "replicated at a level that waits for it, and hints (before framing).",
-                       metric_type::counter},
-                      [per_region = std::move(per_region)](family_writer& w) {
-                        for (const auto& b : per_region)
-                          w.sample(b.labels,
-                                   load(*b.replicated) + load(*b.hinted) + load(*b.shipped));
-                      });
+                            &h.wan_bytes[i], &c.geo_stats.wan_bytes[i],
+                            &ae.remote_bytes_pushed[i]});
+    st = registry.add(
+        {"minivault_wan_bytes_sent_total",
+         "Bytes of writes sent to each other region: shipped (compressed), "
+         "replicated at a level that waits for it, hints (before framing), and anti-entropy's "
+         "repairs for repair marks (compressed).",
+         metric_type::counter},
+        [per_region = std::move(per_region)](family_writer& w) {
+          for (const auto& b : per_region)
+            w.sample(b.labels,
+                     load(*b.replicated) + load(*b.hinted) + load(*b.shipped) + load(*b.repaired));
+        });
     if (!st.ok()) return st;
-    if (st = register_geo_metrics(registry, *c.place, c.geo_stats,
-                                  c.anti_entropy_stats.remote_records_pulled);
+    if (st = register_geo_metrics(registry, *c.place, c.geo_stats, c.anti_entropy_stats,
+                                  c.marks.get());
         !st.ok())
       return st;
   }

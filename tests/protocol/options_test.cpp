@@ -48,6 +48,7 @@ const std::vector<std::string> all_keys = {
     "write-quorum",
     "write-consistency",
     "read-consistency",
+    "geo-backlog-max",
     "cluster-port",
     "request-timeout-ms",
     "stall-timeout-ms",
@@ -136,6 +137,7 @@ const std::vector<std::pair<std::string, std::string>> non_defaults = {
     {"write-quorum", "5"},
     {"write-consistency", "each_quorum"},
     {"read-consistency", "one"},
+    {"geo-backlog-max", "5000"},
     {"cluster-port", "65535"},
     {"request-timeout-ms", "4294967295"},
     {"stall-timeout-ms", "1500"},
@@ -171,6 +173,7 @@ void expect_non_defaults(const node_options& o) {
   EXPECT_EQ(o.write_quorum, 5u);
   EXPECT_EQ(o.write_consistency, consistency::each_quorum);
   EXPECT_EQ(o.read_consistency, consistency::one);
+  EXPECT_EQ(o.geo_backlog_max, 5000u);
   EXPECT_EQ(o.cluster_port, 65535);
   EXPECT_EQ(o.request_timeout_ms, 4294967295u);
   EXPECT_EQ(o.stall_timeout_ms, 1500u);
@@ -407,6 +410,7 @@ const std::vector<bad_case> bad_values = {
     {"compress-min-bytes", "4k", "'4k'"},
     {"io-threads", "65", "0..64"},
     {"max-connections", "0", ">= 1"},
+    {"geo-backlog-max", "0", ">= 1"},
     {"replication-factor", "0", "1..64"},
     {"write-quorum", "0", "1..64"},
     {"write-consistency", "QUORUM", "local_quorum"},

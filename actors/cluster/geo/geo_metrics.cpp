@@ -35,8 +35,8 @@ const gauge_or_counter simple_families[] = {
 } // namespace
 
 status register_geo_metrics(metrics_registry& registry, const placement& place,
-                            const geo_counters& counters,
-                            const std::array<std::atomic<std::uint64_t>, regions_max>& repaired) {
+                            const geo_counters& counters, const anti_entropy_counters& repair,
+                            const repair_marks* marks) {
   std::vector<std::pair<std::string, std::size_t>> regions; // (labels, index)
   for (std::size_t r = 1; r < place.regions(); ++r)
     regions.emplace_back(label("region", place.region_name(r)), r);
@@ -75,9 +75,40 @@ status register_geo_metrics(metrics_registry& registry, const placement& place,
                       }
                     });
   if (!st.ok()) return st;
+  using per_region_counter = std::array<std::atomic<std::uint64_t>, regions_max>;
+  auto per_region_family = [&](metric_family f, const per_region_counter* values) {
+    return registry.add(std::move(f), [regions, values](family_writer& w) {
+      for (const auto& [labels, r] : regions)
+        w.sample(labels, (*values)[r].load(std::memory_order_relaxed));
+    });
+  };
+  if (st = per_region_family({"minivault_geo_repaired_records_total",
+                              "Records anti-entropy pulled from the region's nodes: what "
+                              "shipping did not deliver.",
+                              metric_type::counter},
+                             &repair.remote_records_pulled);
+      !st.ok())
+    return st;
+  if (st = per_region_family({"minivault_geo_repair_sent_records_total",
+                              "Records anti-entropy sent to the region for its repair marks.",
+                              metric_type::counter},
+                             &repair.remote_records_pushed);
+      !st.ok())
+    return st;
+  st = registry.add({"minivault_geo_repair_marked_partitions",
+                     "Partitions marked for repair with the region: the outbox had no room "
+                     "for some of their writes.",
+                     metric_type::gauge},
+                    [regions, marks](family_writer& w) {
+                      for (const auto& [labels, r] : regions)
+                        w.sample(labels, marks ? marks->count(r) : 0);
+                    });
+  if (!st.ok()) return st;
   return registry.add(
       {"minivault_geo_outbox_overflow_total",
-       "Writes the outbox had no room for (left to anti-entropy).", metric_type::counter},
+       "Region copies of writes the outbox had no room for (their partitions are "
+       "marked for repair).",
+       metric_type::counter},
       [c](family_writer& w) { w.sample(c->overflow.load(std::memory_order_relaxed)); });
 }
 

@@ -141,8 +141,8 @@ void outbox::remember_shipped(region_queue& q, const std::string& key, storage::
   }
 }
 
-errc outbox::add(const std::vector<write>& writes, std::uint64_t now_ms, std::size_t& dropped) {
-  dropped = 0;
+errc outbox::add(const std::vector<write>& writes, std::uint64_t now_ms,
+                 std::vector<overflow>& dropped) {
   std::unordered_map<std::string_view, const write*> newest; // per key, within the group
   for (const write& w : writes) {
     auto [it, fresh] = newest.try_emplace(w.key, &w);
@@ -164,7 +164,7 @@ errc outbox::add(const std::vector<write>& writes, std::uint64_t now_ms, std::si
       auto old = q.by_key.find(key);
       if (old != q.by_key.end() && !(old->second.ver < w.ver)) continue;
       if (old == q.by_key.end() && total_rows_ + changes.size() >= rows_max_) {
-        ++dropped;
+        dropped.push_back({r, w.partition});
         continue;
       }
       item it{w.partition, w.ver, now_ms, w.bytes, 0, false};

@@ -60,12 +60,17 @@ public:
   outbox(const outbox&) = delete;
   outbox& operator=(const outbox&) = delete;
 
+  /// A write not kept for a region: that region's anti-entropy must repair its partition.
+  struct overflow {
+    std::size_t region = 0;
+    std::uint32_t partition = 0;
+  };
   /// Keeps `writes` for every remote region, in one transaction. A write no newer than
   /// the entry of its key, or than what was shipped of it lately, is skipped. Past
-  /// rows_max a write is not kept: counted in `dropped` (anti-entropy repairs it).
-  /// Errors: io_error (nothing is kept then).
+  /// rows_max a write is not kept: appended to `dropped` (the shipper marks its
+  /// partition for repair, repair_marks.hpp). Errors: io_error (nothing is kept then).
   [[nodiscard]] errc add(const std::vector<write>& writes, std::uint64_t now_ms,
-                         std::size_t& dropped);
+                         std::vector<overflow>& dropped);
 
   /// Takes entries of region `r` to ship, oldest first, until `rows_max` or `bytes_max`:
   /// first those of partitions this node leads, then the others committed at or before

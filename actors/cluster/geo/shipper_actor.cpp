@@ -26,18 +26,11 @@ bool up(const shipper_state& st, member_id m) {
   return m == self_member || static_cast<bool>(st.endpoints[m.at()]);
 }
 
-/// Leads this node each partition? The first of this region's replicas that is up does.
+/// Which partitions this node leads (placement::leads): their entries ship at once.
 void elect(shipper_state& st) {
-  const placement& pl = *st.place;
   std::vector<bool> leading(storage::partition_count, false);
-  for (std::uint32_t p = 0; p < storage::partition_count; ++p) {
-    const member_id* reps = pl.replicas(p);
-    for (std::size_t i = 0; i < pl.region_replicas(0); ++i) { // this region's come first
-      if (!up(st, reps[i])) continue;
-      leading[p] = reps[i] == self_member;
-      break;
-    }
-  }
+  for (std::uint32_t p = 0; p < storage::partition_count; ++p)
+    leading[p] = st.place->leads(p, [&](member_id m) { return up(st, m); });
   st.box->set_leading(std::move(leading));
 }
 
@@ -173,6 +166,29 @@ void ship_all(self_ptr self) {
     ship(self, r);
 }
 
+/// Writes the outbox did not keep: their partitions are marked for cross-region repair
+/// (repair_marks.hpp), counted, and logged at most every 10 s.
+void on_overflow(shipper_state& st, const std::vector<outbox::overflow>& dropped,
+                 std::size_t writes) {
+  const std::uint64_t now = storage::wall_ms();
+  bool marked = st.marks != nullptr;
+  for (std::size_t r = 1; r < st.place->regions() && st.marks; ++r) {
+    std::vector<std::uint32_t> parts;
+    for (const auto& d : dropped)
+      if (d.region == r) parts.push_back(d.partition);
+    if (!parts.empty() && st.marks->mark(r, parts, now) != errc::ok) marked = false;
+  }
+  if (st.counters) st.counters->overflow.fetch_add(dropped.size(), std::memory_order_relaxed);
+  if (now - st.last_overflow_log_ms < 10000) return;
+  st.last_overflow_log_ms = now;
+  log(log_level::warning,
+      "outbox full or failing: " + std::to_string(dropped.size()) + " copies of " +
+          std::to_string(writes) + " write(s) for other regions not kept; " +
+          (marked ? "their partitions are marked for cross-region anti-entropy"
+                  : "marking their partitions failed (repair_marks.db): the periodic "
+                    "cross-region comparison repairs them"));
+}
+
 void on_committed(self_ptr self, const versioned_writes& w) {
   auto& st = self->state;
   if (!st.box) return;
@@ -185,19 +201,14 @@ void on_committed(self_ptr self, const versioned_writes& w) {
     writes.push_back(
         {op.key, part, op.ver, static_cast<std::uint32_t>(op.key.size() + op.value.size())});
   }
-  std::size_t dropped = 0;
+  std::vector<outbox::overflow> dropped;
   if (st.box->add(writes, storage::wall_ms(), dropped) != errc::ok) {
-    dropped = writes.size();
+    dropped.clear(); // none of them was kept
+    for (std::size_t r = 1; r < st.place->regions(); ++r)
+      for (const auto& x : writes)
+        dropped.push_back({r, x.partition});
   }
-  if (dropped > 0 && st.counters) {
-    st.counters->overflow.fetch_add(dropped, std::memory_order_relaxed);
-    const std::uint64_t now = storage::wall_ms();
-    if (now - st.last_overflow_log_ms >= 10000) {
-      st.last_overflow_log_ms = now;
-      log(log_level::warning, "outbox full or failing: " + std::to_string(dropped) +
-                                  " write(s) left to anti-entropy with the other regions");
-    }
-  }
+  if (!dropped.empty()) on_overflow(st, dropped, writes.size());
   publish_gauges(st);
   ship_all(self);
 }
@@ -246,11 +257,13 @@ void on_peer(self_ptr self, peer_id peer, peer_endpoint_actor ep) {
 
 shipper_actor::behavior_type shipper_actor_impl(self_ptr self, shipper_config config,
                                                 std::shared_ptr<const placement> place,
-                                                storage::engine* engine, geo_counters* counters) {
+                                                storage::engine* engine, geo_counters* counters,
+                                                repair_marks* marks) {
   auto& st = self->state;
   st.place = std::move(place);
   st.engine = engine;
   st.counters = counters;
+  st.marks = marks;
   std::vector<std::string> names{std::string{}};
   for (std::size_t r = 1; r < st.place->regions(); ++r)
     names.push_back(st.place->region_name(r));

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "actors/cluster/geo/outbox.hpp"
+#include "actors/cluster/geo/repair_marks.hpp"
 #include "actors/cluster/replication/placement.hpp"
 #include "actors/telemetry/metrics.hpp"
 #include "protocol/actors.hpp"
@@ -77,7 +78,8 @@ struct shipper_state {
   std::shared_ptr<const placement> place;
   storage::engine* engine = nullptr;
   geo_counters* counters = nullptr;
-  std::unique_ptr<outbox> box; // null when it could not be opened: nothing is shipped
+  repair_marks* marks = nullptr; // where writes the outbox has no room for are marked
+  std::unique_ptr<outbox> box;   // null when it could not be opened: nothing is shipped
   std::vector<peer_endpoint_actor> endpoints; // per member, while up ([0] unused)
   std::vector<region_link> regions;           // per region ([0] unused)
   /// Batches in flight per relay (member): the window is per relay, so a relay that
@@ -89,6 +91,7 @@ struct shipper_state {
 shipper_actor::behavior_type shipper_actor_impl(shipper_actor::stateful_pointer<shipper_state> self,
                                                 shipper_config config,
                                                 std::shared_ptr<const placement> place,
-                                                storage::engine* engine, geo_counters* counters);
+                                                storage::engine* engine, geo_counters* counters,
+                                                repair_marks* marks);
 
 } // namespace minivault

@@ -1,14 +1,15 @@
-// Message flow (one round):
+// Message flow (one round; with another region: region_round.cpp):
 //   tick_atom --> peer (digest_atom) --> differing shared partitions
 //     --> for each, in turn: peer (pull_atom, p, our keys) --> batch --> storage actor
 //         (replicate_atom) --> next partition
 //   round over --> in_sync_ms / tombstone horizon; next tick (at once if it found work)
-//   (pull_atom | read_atom) from the endpoint --> answered from the engine
+//   (pull_atom | read_atom | keys_atom) from the endpoint --> answered from the engine
 #include "actors/cluster/repair/anti_entropy_actor.hpp"
 
 #include <algorithm>
 #include <optional>
 
+#include "actors/cluster/repair/anti_entropy_steps.hpp"
 #include "actors/cluster/repair/cluster_codec.hpp"
 #include "actors/durability/batch_codec.hpp"
 #include "actors/telemetry/log.hpp"
@@ -16,8 +17,9 @@
 namespace minivault {
 
 pull_reply newer_records(storage::engine& engine, std::uint32_t p, std::string_view have,
-                         std::size_t bytes_max) {
+                         std::size_t bytes_max, bool* truncated) {
   pull_reply out;
+  if (truncated) *truncated = false;
   std::unordered_map<std::string_view, held_version> theirs;
   if (p >= storage::partition_count || !unpack_key_versions(have, theirs)) return out;
   std::vector<storage::engine::key_version> mine;
@@ -31,9 +33,25 @@ pull_reply newer_records(storage::engine& engine, std::uint32_t p, std::string_v
     if (engine.read_record(kv.key, value, ver, tombstone) != storage::get_status::found) continue;
     if (it != theirs.end() && !(it->second.ver < ver)) continue;
     pack_versioned_write(out, tombstone, kv.key, value, ver);
-    if (out.ops.size() >= bytes_max) break;
+    if (out.ops.size() >= bytes_max) {
+      if (truncated) *truncated = &kv != &mine.back();
+      break;
+    }
   }
   return out;
+}
+
+std::uint64_t tombstone_horizon_ms(const std::vector<std::uint64_t>& in_sync_ms,
+                                   const std::vector<bool>& local,
+                                   const std::vector<std::vector<std::uint64_t>>& region_sync_ms,
+                                   const std::vector<bool>& held) {
+  std::uint64_t h = ~std::uint64_t{0};
+  for (std::size_t i = 0; i < in_sync_ms.size() && i < local.size(); ++i)
+    if (local[i]) h = std::min(h, in_sync_ms[i]);
+  for (std::size_t r = 1; r < region_sync_ms.size(); ++r)
+    for (std::size_t p = 0; p < region_sync_ms[r].size() && p < held.size(); ++p)
+      if (held[p]) h = std::min(h, region_sync_ms[r][p]);
+  return h;
 }
 
 read_reply record_of(storage::engine& engine, const std::string& key, storage::get_status* status) {
@@ -48,9 +66,14 @@ read_reply record_of(storage::engine& engine, const std::string& key, storage::g
   return out;
 }
 
-namespace {
+namespace anti_entropy_detail {
 
-using self_ptr = anti_entropy_actor::stateful_pointer<anti_entropy_state>;
+peer_endpoint_actor endpoint_of(const anti_entropy_state& st, member_id m) {
+  const auto& peer = st.peer_of[m.at()];
+  return peer ? st.endpoints[peer->at()] : peer_endpoint_actor{};
+}
+
+namespace {
 
 void schedule(self_ptr self, bool soon) {
   auto& st = self->state;
@@ -66,11 +89,78 @@ void schedule(self_ptr self, bool soon) {
     self->delayed_send(self, st.config.period, tick_atom_v);
 }
 
+/// One round with the next up peer of this region (the one after the last round's).
+void local_round(self_ptr self) {
+  auto& st = self->state;
+  const std::size_t n = st.endpoints.size();
+  std::optional<peer_id> next;
+  std::optional<member_id> m;
+  for (std::size_t k = 0; k < n && !next; ++k) {
+    const peer_id c{static_cast<std::uint32_t>((st.next_peer + k) % n)};
+    if (st.endpoints[c.at()] && (m = st.config.members.member_of(c)) &&
+        st.place->region_of(*m) == 0)
+      next = c;
+  }
+  if (!next) {
+    st.found_differences = false;
+    schedule(self, false);
+    return;
+  }
+  auto plan = std::make_shared<round_plan>();
+  plan->peer = *next;
+  plan->member = *m;
+  plan->started_ms = storage::wall_ms();
+  st.next_peer = next->at() + 1;
+  st.busy = true;
+  self->request(st.endpoints[next->at()], st.config.timeout, digest_atom_v)
+      .then(
+          [self, plan](const std::string& packed) {
+            auto& st = self->state;
+            std::vector<std::uint64_t> theirs, mine;
+            if (!unpack_digests(packed, theirs) || theirs.size() != storage::partition_count) {
+              end_round(self);
+              return;
+            }
+            st.engine->partition_digests(mine);
+            for (std::uint32_t p = 0; p < storage::partition_count; ++p)
+              if (mine[p] != theirs[p] && st.place->holds(self_member, p) &&
+                  st.place->holds(plan->member, p))
+                plan->pulls.push_back(p);
+            st.found_differences = !plan->pulls.empty();
+            if (plan->pulls.empty()) {
+              st.in_sync_ms[plan->peer.at()] = plan->started_ms;
+              update_horizon(st);
+            } else if (plan->pulls.size() > st.config.partitions_per_round) {
+              plan->pulls.resize(st.config.partitions_per_round);
+            }
+            pull_next(self, plan, 0);
+          },
+          [self](const caf::error&) {
+            self->state.found_differences = false;
+            end_round(self);
+          });
+}
+
+void round(self_ptr self) {
+  if (auto r = region_due(self->state)) {
+    self->state.found_differences = false; // the next local round comes at its period
+    region_round(self, *r);
+    return;
+  }
+  local_round(self);
+}
+
+} // namespace
+
 void update_horizon(anti_entropy_state& st) {
-  std::uint64_t h = ~std::uint64_t{0};
+  std::vector<bool> local(st.in_sync_ms.size(), false);
   for (peer_id p : st.config.members.all())
-    if (st.config.members.member_of(p)) h = std::min(h, st.in_sync_ms[p.at()]);
-  st.engine->set_tombstone_horizon_ms(h);
+    if (auto m = st.config.members.member_of(p)) local[p.at()] = st.place->region_of(*m) == 0;
+  std::vector<bool> held(storage::partition_count);
+  for (std::uint32_t p = 0; p < storage::partition_count; ++p)
+    held[p] = st.place->holds(self_member, p);
+  st.engine->set_tombstone_horizon_ms(
+      tombstone_horizon_ms(st.in_sync_ms, local, st.region_sync_ms, held));
 }
 
 void end_round(self_ptr self) {
@@ -80,111 +170,62 @@ void end_round(self_ptr self) {
   schedule(self, st.found_differences);
 }
 
-/// Pulls partitions `todo[k..]` from peer `i`, one request at a time.
-void pull_next(self_ptr self, peer_id i, std::shared_ptr<std::vector<std::uint32_t>> todo,
-               std::size_t k) {
+void pull_next(self_ptr self, plan_ptr plan, std::size_t k) {
   auto& st = self->state;
-  if (k >= todo->size() || !st.endpoints[i.at()]) {
+  if (!st.endpoints[plan->peer.at()]) {
     end_round(self);
     return;
   }
-  const std::uint32_t p = (*todo)[k];
+  if (k >= plan->pulls.size()) {
+    push_next(self, plan, 0);
+    return;
+  }
+  const std::uint32_t p = plan->pulls[k];
   std::vector<storage::engine::key_version> mine;
   st.engine->partition_keys(p, mine);
   std::string have;
   pack_key_versions(mine, have);
-  self->request(st.endpoints[i.at()], st.config.timeout, pull_atom_v, p, std::move(have))
+  self->request(st.endpoints[plan->peer.at()], st.config.timeout, pull_atom_v, p, std::move(have))
       .then(
-          [self, i, todo, k](pull_reply& b) {
+          [self, plan, k, p](pull_reply& b) {
             auto& st = self->state;
             if (b.count == 0) {
-              pull_next(self, i, todo, k + 1);
+              pull_next(self, plan, k + 1);
               return;
             }
             st.clock->observe(max_version(b.ops, b.count));
-            const auto n = b.count;
-            self->request(st.storage, st.config.timeout, replicate_atom_v,
-                          versioned_writes{b.count, std::move(b.ops)})
+            auto w =
+                std::make_shared<versioned_writes>(versioned_writes{b.count, std::move(b.ops)});
+            self->request(st.storage, st.config.timeout, replicate_atom_v, *w)
                 .then(
-                    [self, i, todo, k, n](const replica_ack& ack) {
+                    [self, plan, k, p, w](const replica_ack& ack) {
                       auto& st = self->state;
                       if (ack.outcome == errc::ok && st.counters) {
                         st.counters->partitions_repaired.fetch_add(1, std::memory_order_relaxed);
-                        st.counters->records_pulled.fetch_add(n, std::memory_order_relaxed);
-                        if (auto m = st.config.members.member_of(i);
-                            m && st.place->region_of(*m) != 0)
-                          st.counters->remote_records_pulled[st.place->region_of(*m)].fetch_add(
-                              n, std::memory_order_relaxed);
+                        st.counters->records_pulled.fetch_add(w->count, std::memory_order_relaxed);
+                        if (plan->region != 0)
+                          st.counters->remote_records_pulled[plan->region].fetch_add(
+                              w->count, std::memory_order_relaxed);
                       }
-                      pull_next(self, i, todo, k + 1);
+                      if (ack.outcome == errc::ok && plan->region != 0) fan_out(self, p, *w);
+                      pull_next(self, plan, k + 1);
                     },
                     [self](const caf::error&) { end_round(self); });
           },
           [self](const caf::error&) { end_round(self); });
 }
 
-void round(self_ptr self) {
-  auto& st = self->state;
-  // The next up peer that is another member (the one after the last round's): of this
-  // node's region, but of another region once per remote_period.
-  const std::size_t n = st.endpoints.size();
-  const auto now = std::chrono::steady_clock::now();
-  const bool remote =
-      st.place->regions() > 1 && now - st.last_remote_round >= st.config.remote_period;
-  if (remote) st.last_remote_round = now;
-  std::optional<peer_id> next;
-  std::optional<member_id> m;
-  for (std::size_t k = 0; k < n && !next; ++k) {
-    const peer_id c{static_cast<std::uint32_t>((st.next_peer + k) % n)};
-    if (st.endpoints[c.at()] && (m = st.config.members.member_of(c)) &&
-        (st.place->region_of(*m) != 0) == remote)
-      next = c;
-  }
-  if (!next) {
-    st.found_differences = false;
-    schedule(self, false);
-    return;
-  }
-  const peer_id i = *next;
-  st.next_peer = i.at() + 1;
-  st.busy = true;
-  const std::uint64_t started = storage::wall_ms();
-  self->request(st.endpoints[i.at()], st.config.timeout, digest_atom_v)
-      .then(
-          [self, i, m = *m, started](const std::string& packed) {
-            auto& st = self->state;
-            std::vector<std::uint64_t> theirs, mine;
-            if (!unpack_digests(packed, theirs) || theirs.size() != storage::partition_count) {
-              end_round(self);
-              return;
-            }
-            st.engine->partition_digests(mine);
-            auto todo = std::make_shared<std::vector<std::uint32_t>>();
-            for (std::uint32_t p = 0; p < storage::partition_count; ++p)
-              if (mine[p] != theirs[p] && st.place->holds(self_member, p) && st.place->holds(m, p))
-                todo->push_back(p);
-            st.found_differences = !todo->empty();
-            if (todo->empty()) {
-              st.in_sync_ms[i.at()] = started;
-              update_horizon(st);
-            } else if (todo->size() > st.config.partitions_per_round) {
-              todo->resize(st.config.partitions_per_round);
-            }
-            pull_next(self, i, todo, 0);
-          },
-          [self](const caf::error&) {
-            self->state.found_differences = false;
-            end_round(self);
-          });
-}
+} // namespace anti_entropy_detail
 
-} // namespace
+using namespace anti_entropy_detail;
 
 anti_entropy_actor::behavior_type
 anti_entropy_actor_impl(self_ptr self, anti_entropy_config config, storage::engine* engine,
                         storage_actor storage, cluster_clock* clock,
-                        std::shared_ptr<const placement> place, anti_entropy_counters* counters) {
+                        std::shared_ptr<const placement> place, anti_entropy_counters* counters,
+                        repair_marks* marks) {
   auto& st = self->state;
+  st.marks = marks;
   st.engine = engine;
   st.storage = std::move(storage);
   st.clock = clock;
@@ -192,6 +233,12 @@ anti_entropy_actor_impl(self_ptr self, anti_entropy_config config, storage::engi
   st.counters = counters;
   st.endpoints.resize(config.members.peers());
   st.in_sync_ms.assign(config.members.peers(), 0);
+  st.peer_of.resize(st.place->members());
+  for (peer_id p : config.members.all())
+    if (auto m = config.members.member_of(p)) st.peer_of[m->at()] = p;
+  st.region_sync_ms.assign(st.place->regions(),
+                           std::vector<std::uint64_t>(storage::partition_count));
+  st.last_region_round.assign(st.place->regions(), std::chrono::steady_clock::time_point{});
   st.config = std::move(config);
   update_horizon(st);
   schedule(self, false);
@@ -216,6 +263,14 @@ anti_entropy_actor_impl(self_ptr self, anti_entropy_config config, storage::engi
         return newer_records(*st.engine, p, have, st.config.pull_bytes_max);
       },
       [self](read_atom, const std::string& key) { return record_of(*self->state.engine, key); },
+      [self](keys_atom, std::uint32_t p) {
+        std::string out;
+        if (p >= storage::partition_count) return out;
+        std::vector<storage::engine::key_version> keys;
+        self->state.engine->partition_keys(p, keys);
+        pack_key_versions(keys, out);
+        return out;
+      },
       [self](stop_atom) {
         self->quit();
         return true;

@@ -68,6 +68,16 @@ public:
   /// score of each member's name with this node's name, so the nodes of one region
   /// spread over another's.
   [[nodiscard]] std::vector<member_id> relay_order(std::size_t r) const;
+  /// Leads this node partition `p` in its region? True when this node is the first of
+  /// the region's replicas of `p` that `is_up` (a member_id predicate; this node always
+  /// counts as up). The shipper and cross-region anti-entropy both act on partitions
+  /// they lead, so each is done once per region without an election.
+  template <class IsUp> [[nodiscard]] bool leads(std::uint32_t p, const IsUp& is_up) const {
+    const member_id* reps = replicas(p);
+    for (std::size_t i = 0; i < region_replicas(0); ++i) // this region's come first
+      if (reps[i] == self_member || is_up(reps[i])) return reps[i] == self_member;
+    return false;
+  }
 
   /// The score of `name` for partition `p` (exposed for tests).
   [[nodiscard]] static std::uint64_t score(std::uint64_t name_hash, std::uint32_t p) noexcept;

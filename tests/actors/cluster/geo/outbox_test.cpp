@@ -51,10 +51,10 @@ protected:
 
 TEST_F(outbox_test, KeepsTheNewestWriteOfAKeyForEveryOtherRegion) {
   auto o = open();
-  std::size_t dropped = 0;
+  std::vector<outbox::overflow> dropped;
   ASSERT_EQ(o->add({{"a", 0, v(10), 5}, {"b", 0, v(11), 5}}, 1000, dropped), errc::ok);
   ASSERT_EQ(o->add({{"a", 0, v(20), 7}, {"b", 0, v(5), 9}}, 2000, dropped), errc::ok);
-  EXPECT_EQ(dropped, 0u);
+  EXPECT_TRUE(dropped.empty());
   for (std::size_t r : {1u, 2u}) {
     EXPECT_EQ(o->rows(r), 2u);
     EXPECT_EQ(o->bytes(r), 12u); // a's newer write (7) and b's first (5)
@@ -69,7 +69,7 @@ TEST_F(outbox_test, KeepsTheNewestWriteOfAKeyForEveryOtherRegion) {
 
 TEST_F(outbox_test, LeadersEntriesGoAtOnceFollowersOnlyOnceOldEnough) {
   auto o = open();
-  std::size_t dropped = 0;
+  std::vector<outbox::overflow> dropped;
   ASSERT_EQ(o->add({{"mine", 0, v(1), 1}, {"theirs", 3, v(2), 1}}, 1000, dropped), errc::ok);
   std::vector<outbox::entry> batch;
   o->take(1, 10, 1 << 20, 999, batch);
@@ -84,7 +84,7 @@ TEST_F(outbox_test, LeadersEntriesGoAtOnceFollowersOnlyOnceOldEnough) {
 
 TEST_F(outbox_test, ShippedRemovesEntriesAtOrBelowTheShippedVersion) {
   auto o = open();
-  std::size_t dropped = 0;
+  std::vector<outbox::overflow> dropped;
   ASSERT_EQ(o->add({{"a", 0, v(10), 1}, {"b", 0, v(10), 1}}, 1000, dropped), errc::ok);
   std::vector<outbox::entry> batch;
   o->take(1, 10, 1 << 20, 0, batch);
@@ -107,7 +107,7 @@ TEST_F(outbox_test, ShippedRemovesEntriesAtOrBelowTheShippedVersion) {
 
 TEST_F(outbox_test, UnshippedEntriesWaitAgainUnlessReplaced) {
   auto o = open();
-  std::size_t dropped = 0;
+  std::vector<outbox::overflow> dropped;
   ASSERT_EQ(o->add({{"a", 0, v(1), 1}, {"b", 0, v(2), 1}}, 1000, dropped), errc::ok);
   std::vector<outbox::entry> batch;
   o->take(1, 10, 1 << 20, 0, batch);
@@ -121,7 +121,7 @@ TEST_F(outbox_test, UnshippedEntriesWaitAgainUnlessReplaced) {
 
 TEST_F(outbox_test, TakeStopsAtTheRowAndByteBudgets) {
   auto o = open();
-  std::size_t dropped = 0;
+  std::vector<outbox::overflow> dropped;
   std::vector<outbox::write> ws;
   std::vector<std::string> names;
   for (int i = 0; i < 10; ++i)
@@ -139,7 +139,7 @@ TEST_F(outbox_test, TakeStopsAtTheRowAndByteBudgets) {
 
 TEST_F(outbox_test, WithABacklogAQuarterOfEachBatchIsTheNewestWrites) {
   auto o = open();
-  std::size_t dropped = 0;
+  std::vector<outbox::overflow> dropped;
   std::vector<std::string> names;
   for (int i = 0; i < 20; ++i)
     names.push_back("k" + std::to_string(i));
@@ -164,20 +164,22 @@ TEST_F(outbox_test, WithABacklogAQuarterOfEachBatchIsTheNewestWrites) {
   EXPECT_LT(batch[0].seq, batch[11].seq);
 }
 
-TEST_F(outbox_test, PastTheRowBoundWritesAreCountedNotKept) {
+TEST_F(outbox_test, PastTheRowBoundWritesAreReportedWithTheirPartitionNotKept) {
   auto o = open(3, {"", "west"});
-  std::size_t dropped = 0;
+  std::vector<outbox::overflow> dropped;
   ASSERT_EQ(o->add({{"a", 0, v(1), 1}, {"b", 0, v(1), 1}, {"c", 0, v(1), 1}}, 1, dropped),
             errc::ok);
-  ASSERT_EQ(o->add({{"d", 0, v(1), 1}, {"a", 0, v(2), 1}}, 2, dropped), errc::ok);
-  EXPECT_EQ(dropped, 1u); // d; a's newer write replaces its entry
+  ASSERT_EQ(o->add({{"d", 7, v(1), 1}, {"a", 0, v(2), 1}}, 2, dropped), errc::ok);
+  ASSERT_EQ(dropped.size(), 1u); // d; a's newer write replaces its entry
+  EXPECT_EQ(dropped[0].region, 1u);
+  EXPECT_EQ(dropped[0].partition, 7u);
   EXPECT_EQ(o->rows(1), 3u);
 }
 
 TEST_F(outbox_test, EntriesSurviveAReopenAndDroppedRegionsAreForgotten) {
   {
     auto o = open();
-    std::size_t dropped = 0;
+    std::vector<outbox::overflow> dropped;
     ASSERT_EQ(o->add({{"a", 0, v(1), 4}, {"b", 5, v(2), 4}, {"c", 0, v(3), 4}}, 1000, dropped),
               errc::ok);
     ASSERT_EQ(o->shipped(1, {{"c", v(3)}}), errc::ok);

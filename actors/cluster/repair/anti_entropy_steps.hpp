@@ -1,0 +1,46 @@
+#pragma once
+// The anti-entropy actor's steps, shared by its files (anti_entropy_actor.cpp: local
+// rounds, serving peers; region_round.cpp: rounds with other regions). Internal to the
+// actor: only its own handlers call these, on its thread.
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "actors/cluster/repair/anti_entropy_actor.hpp"
+
+namespace minivault::anti_entropy_detail {
+
+using self_ptr = anti_entropy_actor::stateful_pointer<anti_entropy_state>;
+
+/// What one round does with one peer: partitions to pull from it, then to push to it.
+struct round_plan {
+  peer_id peer;
+  member_id member;
+  std::size_t region = 0;       // the peer's (0: this node's)
+  std::uint64_t started_ms = 0; // wall time the round began
+  std::vector<std::uint32_t> pulls, pushes;
+};
+using plan_ptr = std::shared_ptr<round_plan>;
+
+/// The up endpoint of member `m`, or null.
+[[nodiscard]] peer_endpoint_actor endpoint_of(const anti_entropy_state& st, member_id m);
+
+/// Pulls `plan->pulls[k..]` from the peer, one request at a time, applying each answer
+/// here (and, from another region, sending it on to this region's other replicas);
+/// then the pushes; then ends the round.
+void pull_next(self_ptr self, plan_ptr plan, std::size_t k);
+/// Ends the round: counts it, schedules the next.
+void end_round(self_ptr self);
+/// Recomputes the engine's tombstone horizon.
+void update_horizon(anti_entropy_state& st);
+
+/// The other region whose round is due now, if any (region_round.cpp).
+[[nodiscard]] std::optional<std::size_t> region_due(anti_entropy_state& st);
+/// One round with region `r` (region_round.cpp).
+void region_round(self_ptr self, std::size_t r);
+/// Sends records pulled from another region to this region's other up replicas of `p`.
+void fan_out(self_ptr self, std::uint32_t p, const versioned_writes& w);
+/// Pushes `plan->pushes[k..]` to the peer (region_round.cpp); then ends the round.
+void push_next(self_ptr self, plan_ptr plan, std::size_t k);
+
+} // namespace minivault::anti_entropy_detail

@@ -1,0 +1,196 @@
+// The anti-entropy actor's rounds with other regions (anti_entropy_actor.hpp, top):
+//   region_due --> region_round(r): target = first up member of r (relay order) holding
+//   the partition compared with r longest ago --(digest_atom)--> equal: region_sync_ms,
+//   marks cleared; differing and led here: pulls; differing, marked, led here: pushes
+//   pulls (pull_next): (pull_atom) --> storage actor --> fan_out to this region's replicas
+//   pushes (push_next): (keys_atom, p) --> newer_records --> ship_batch --(ship_atom)-->
+//     the target relays it to its region --> ok and complete: mark cleared --> next
+#include <algorithm>
+
+#include "actors/cluster/geo/ship_codec.hpp"
+#include "actors/cluster/repair/anti_entropy_steps.hpp"
+#include "actors/cluster/repair/cluster_codec.hpp"
+#include "actors/telemetry/log.hpp"
+
+namespace minivault::anti_entropy_detail {
+
+namespace {
+
+bool up(const anti_entropy_state& st, member_id m) {
+  return m == self_member || static_cast<bool>(endpoint_of(st, m));
+}
+
+/// Region `r`'s member to compare with: the first up one in relay order that holds the
+/// partition (held here; marked first, if any is) compared with `r` longest ago; else
+/// the first up one. nullopt when none is up.
+std::optional<member_id> target(const anti_entropy_state& st, std::size_t r) {
+  std::vector<member_id> live;
+  for (member_id m : st.place->relay_order(r))
+    if (endpoint_of(st, m)) live.push_back(m);
+  if (live.empty()) return std::nullopt;
+  std::vector<std::uint32_t> candidates =
+      st.marks ? st.marks->marked(r) : std::vector<std::uint32_t>{};
+  if (candidates.empty())
+    for (std::uint32_t p = 0; p < storage::partition_count; ++p)
+      candidates.push_back(p);
+  std::optional<std::uint32_t> oldest;
+  for (std::uint32_t p : candidates)
+    if (st.place->holds(self_member, p) &&
+        (!oldest || st.region_sync_ms[r][p] < st.region_sync_ms[r][*oldest]))
+      oldest = p;
+  for (member_id m : live)
+    if (oldest && st.place->holds(m, *oldest)) return m;
+  return live.front();
+}
+
+/// Fills `plan` from the target's digests `theirs`: equal partitions are in sync as of
+/// the round's start (their marks go), differing ones led here are pulled, and pushed
+/// too when marked.
+void plan_region(anti_entropy_state& st, round_plan& plan,
+                 const std::vector<std::uint64_t>& theirs) {
+  std::vector<std::uint64_t> mine;
+  st.engine->partition_digests(mine);
+  const std::size_t r = plan.region;
+  std::vector<std::uint32_t> marked = st.marks ? st.marks->marked(r) : std::vector<std::uint32_t>{};
+  std::vector<std::uint32_t> equal;
+  const std::uint64_t grace_ms = static_cast<std::uint64_t>(st.config.follower_grace.count());
+  for (std::uint32_t p = 0; p < storage::partition_count; ++p) {
+    if (!st.place->holds(self_member, p) || !st.place->holds(plan.member, p)) continue;
+    if (mine[p] == theirs[p]) {
+      st.region_sync_ms[r][p] = plan.started_ms;
+      equal.push_back(p);
+      continue;
+    }
+    const bool leads = st.place->leads(p, [&](member_id m) { return up(st, m); });
+    if (leads) plan.pulls.push_back(p);
+    if (std::binary_search(marked.begin(), marked.end(), p)) {
+      // A follower's mark is its own: the leader's push usually makes it equal first.
+      if (leads ||
+          st.marks->marked_before(r, p, plan.started_ms - std::min(plan.started_ms, grace_ms)))
+        plan.pushes.push_back(p);
+    }
+  }
+  if (st.marks && !equal.empty() && st.marks->clear(r, equal, plan.started_ms) != errc::ok)
+    log(log_level::warning, "repair marks: cannot clear (they are compared again)");
+  if (plan.pulls.size() > st.config.partitions_per_round)
+    plan.pulls.resize(st.config.partitions_per_round);
+  if (plan.pushes.size() > st.config.partitions_per_round)
+    plan.pushes.resize(st.config.partitions_per_round);
+  update_horizon(st);
+}
+
+} // namespace
+
+std::optional<std::size_t> region_due(anti_entropy_state& st) {
+  const std::size_t regions = st.place->regions();
+  if (regions < 2) return std::nullopt;
+  const auto now = std::chrono::steady_clock::now();
+  for (std::size_t k = 0; k + 1 < regions; ++k) {
+    const std::size_t r = 1 + (st.next_region - 1 + k) % (regions - 1);
+    const auto since = now - st.last_region_round[r];
+    const bool marked = st.marks && st.marks->count(r) > 0;
+    if (since >= st.config.remote_period || (marked && since >= st.config.period)) {
+      bool reachable = false;
+      for (member_id m : st.place->all())
+        reachable = reachable || (st.place->region_of(m) == r && endpoint_of(st, m));
+      if (!reachable) continue;
+      st.next_region = r % (regions - 1) + 1;
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
+void region_round(self_ptr self, std::size_t r) {
+  auto& st = self->state;
+  st.last_region_round[r] = std::chrono::steady_clock::now();
+  const auto m = target(st, r);
+  if (!m) {
+    end_round(self);
+    return;
+  }
+  auto plan = std::make_shared<round_plan>();
+  plan->peer = *st.peer_of[m->at()];
+  plan->member = *m;
+  plan->region = r;
+  plan->started_ms = storage::wall_ms();
+  st.busy = true;
+  self->request(endpoint_of(st, *m), st.config.timeout, digest_atom_v)
+      .then(
+          [self, plan](const std::string& packed) {
+            std::vector<std::uint64_t> theirs;
+            if (!unpack_digests(packed, theirs) || theirs.size() != storage::partition_count) {
+              end_round(self);
+              return;
+            }
+            plan_region(self->state, *plan, theirs);
+            pull_next(self, plan, 0);
+          },
+          [self](const caf::error&) { end_round(self); });
+}
+
+void fan_out(self_ptr self, std::uint32_t p, const versioned_writes& w) {
+  auto& st = self->state;
+  const member_id* reps = st.place->replicas(p);
+  for (std::size_t i = 0; i < st.place->region_replicas(0); ++i) {
+    if (reps[i] == self_member) continue;
+    if (auto ep = endpoint_of(st, reps[i]))
+      // Best effort: a replica that misses them pulls them from here (local rounds).
+      self->request(ep, st.config.timeout, replicate_atom_v, w)
+          .then([](const replica_ack&) {}, [](const caf::error&) {});
+  }
+}
+
+void push_next(self_ptr self, plan_ptr plan, std::size_t k) {
+  auto& st = self->state;
+  const auto ep = st.endpoints[plan->peer.at()];
+  if (k >= plan->pushes.size() || !ep) {
+    end_round(self);
+    return;
+  }
+  const std::uint32_t p = plan->pushes[k];
+  const std::uint64_t asked_ms = storage::wall_ms();
+  self->request(ep, st.config.timeout, keys_atom_v, p)
+      .then(
+          [self, plan, k, p, asked_ms](const std::string& theirs) {
+            auto& st = self->state;
+            const std::size_t r = plan->region;
+            bool truncated = false;
+            pull_reply b =
+                newer_records(*st.engine, p, theirs, st.config.pull_bytes_max, &truncated);
+            auto clear = [self, r, p, asked_ms] {
+              if (self->state.marks->clear(r, {p}, asked_ms) != errc::ok)
+                log(log_level::warning, "repair marks: cannot clear (they are compared again)");
+            };
+            if (b.count == 0) { // the region holds everything this node held when it asked
+              clear();
+              push_next(self, plan, k + 1);
+              return;
+            }
+            const auto n = b.count;
+            ship_batch batch = pack_ship_batch(versioned_writes{b.count, std::move(b.ops)});
+            const std::size_t bytes = batch.packed.size();
+            self->request(st.endpoints[plan->peer.at()], st.config.timeout, ship_atom_v,
+                          std::move(batch))
+                .then(
+                    [self, plan, k, r, n, bytes, truncated, clear](const replica_ack& ack) {
+                      auto& st = self->state;
+                      if (ack.outcome != errc::ok) {
+                        end_round(self);
+                        return;
+                      }
+                      if (st.counters) {
+                        st.counters->remote_records_pushed[r].fetch_add(n,
+                                                                        std::memory_order_relaxed);
+                        st.counters->remote_bytes_pushed[r].fetch_add(bytes,
+                                                                      std::memory_order_relaxed);
+                      }
+                      if (!truncated) clear();
+                      push_next(self, plan, k + 1);
+                    },
+                    [self](const caf::error&) { end_round(self); });
+          },
+          [self](const caf::error&) { end_round(self); });
+}
+
+} // namespace minivault::anti_entropy_detail
