@@ -213,9 +213,10 @@ using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<con
 ///   partition (cluster_codec.hpp); replies a pull_reply: the records this node holds in a
 ///   newer version (or the asker lacks), bounded in bytes.
 /// - (read_atom, key): replies a read_reply: this node's record of `key` (0 or 1 ops).
-/// - (keys_atom, partition): replies this node's (key, version) pairs of that partition,
-///   packed (cluster_codec.hpp); empty for a partition out of range. Another region's
-///   anti-entropy asks, to send what this node lacks (repair marks, cluster/geo/).
+/// - (keys_atom, partitions): `partitions` packs partition indexes (cluster_codec.hpp);
+///   replies this node's (key, version) pairs of all of them, packed as in pull_atom;
+///   `bad_request` when the list is malformed. Another region's anti-entropy asks, to
+///   send what this node lacks (repair marks, cluster/geo/).
 /// - (hello_atom, node_id, endpoint): with TLS only one side of a pair dials (see
 ///   membership_actor.hpp); the dialer introduces its own endpoint this way, over the
 ///   connection it made.
@@ -233,7 +234,7 @@ using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<digest_atom>::with<std::string>,
     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<pull_reply>,
     caf::replies_to<read_atom, std::string>::with<read_reply>,
-    caf::replies_to<keys_atom, std::uint32_t>::with<std::string>,
+    caf::replies_to<keys_atom, std::string>::with<std::string>,
     caf::reacts_to<hello_atom, std::string, caf::strong_actor_ptr>,
     caf::replies_to<ship_atom, ship_batch>::with<replica_ack>,
     caf::reacts_to<shipped_atom, std::string, std::string>>;
@@ -313,14 +314,14 @@ using handoff_actor =
 /// - tick_atom: its own timer: one comparison round with the next peer.
 /// - (pull_atom, partition, have): a peer's pull, delegated by the endpoint.
 /// - (read_atom, key): a peer's read, delegated by the endpoint.
-/// - (keys_atom, partition): a peer's request for this node's keys of a partition,
+/// - (keys_atom, partitions): a peer's request for this node's keys of those partitions,
 ///   delegated by the endpoint.
 /// - stop_atom: replies true, quits.
 using anti_entropy_actor = peer_listener_actor::extend<
     caf::reacts_to<tick_atom>,
     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<pull_reply>,
     caf::replies_to<read_atom, std::string>::with<read_reply>,
-    caf::replies_to<keys_atom, std::uint32_t>::with<std::string>,
+    caf::replies_to<keys_atom, std::string>::with<std::string>,
     caf::replies_to<stop_atom>::with<bool>>;
 
 /// Cluster membership (actors/cluster/membership/membership_actor.hpp), local only (never

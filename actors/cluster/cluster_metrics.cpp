@@ -120,8 +120,7 @@ status register_cluster_metrics(metrics_registry& registry, const cluster& c) {
                      load(*b.replicated) + load(*b.hinted) + load(*b.shipped) + load(*b.repaired));
         });
     if (!st.ok()) return st;
-    if (st = register_geo_metrics(registry, *c.place, c.geo_stats, c.anti_entropy_stats,
-                                  c.marks.get());
+    if (st = register_geo_metrics(registry, *c.place, c.geo_stats, c.anti_entropy_stats, c.marks);
         !st.ok())
       return st;
   }

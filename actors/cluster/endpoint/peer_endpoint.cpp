@@ -6,7 +6,7 @@
 //   digest_atom                       trusted only  --> engine.partition_digests, packed
 //   (pull_atom, partition, have)      trusted only  --> delegated to anti-entropy
 //   (read_atom, key)                  trusted only  --> delegated to anti-entropy
-//   (keys_atom, partition)            trusted only  --> delegated to anti-entropy
+//   (keys_atom, partitions)           trusted only  --> delegated to anti-entropy
 //   (ship_atom, ship_batch)           trusted only  --> delegated to replication (relay)
 //   (shipped_atom, region, keys)      trusted only  --> the shipper
 //   (hello_atom, node_id, endpoint)   trusted only  --> on_hello (membership)
@@ -112,11 +112,11 @@ caf::result<read_reply> on_read(self_ptr self, std::string& key) {
   return self->delegate(st.config.anti_entropy, read_atom_v, std::move(key));
 }
 
-caf::result<std::string> on_keys(self_ptr self, std::uint32_t p) {
+caf::result<std::string> on_keys(self_ptr self, std::string& partitions) {
   auto& st = self->state;
   if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
   if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);
-  return self->delegate(st.config.anti_entropy, keys_atom_v, p);
+  return self->delegate(st.config.anti_entropy, keys_atom_v, std::move(partitions));
 }
 
 caf::result<replica_ack> on_ship(self_ptr self, ship_batch& b) {
@@ -162,7 +162,9 @@ peer_endpoint_actor::behavior_type peer_endpoint_impl(self_ptr self, endpoint_co
         on_hello(self, node_id, ep);
       },
       [self](read_atom, std::string& key) -> caf::result<read_reply> { return on_read(self, key); },
-      [self](keys_atom, std::uint32_t p) -> caf::result<std::string> { return on_keys(self, p); },
+      [self](keys_atom, std::string& partitions) -> caf::result<std::string> {
+        return on_keys(self, partitions);
+      },
       [self](ship_atom, ship_batch& b) -> caf::result<replica_ack> { return on_ship(self, b); },
       [self](shipped_atom, std::string& region, std::string& key_versions) {
         on_shipped(self, region, key_versions);

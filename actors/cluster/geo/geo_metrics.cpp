@@ -36,7 +36,7 @@ const gauge_or_counter simple_families[] = {
 
 status register_geo_metrics(metrics_registry& registry, const placement& place,
                             const geo_counters& counters, const anti_entropy_counters& repair,
-                            const repair_marks* marks) {
+                            const std::unique_ptr<repair_marks>& marks) {
   std::vector<std::pair<std::string, std::size_t>> regions; // (labels, index)
   for (std::size_t r = 1; r < place.regions(); ++r)
     regions.emplace_back(label("region", place.region_name(r)), r);
@@ -99,9 +99,9 @@ status register_geo_metrics(metrics_registry& registry, const placement& place,
                      "Partitions marked for repair with the region: the outbox had no room "
                      "for some of their writes.",
                      metric_type::gauge},
-                    [regions, marks](family_writer& w) {
+                    [regions, m = &marks](family_writer& w) {
                       for (const auto& [labels, r] : regions)
-                        w.sample(labels, marks ? marks->count(r) : 0);
+                        w.sample(labels, *m ? (*m)->count(r) : 0);
                     });
   if (!st.ok()) return st;
   return registry.add(

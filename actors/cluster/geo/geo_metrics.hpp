@@ -11,11 +11,12 @@
 namespace minivault {
 
 /// Registers minivault_geo_* for regions 1.. of `place`: the shipper's `counters`,
-/// cross-region anti-entropy's (`repair`), and the repair marks (`marks`, may be null).
-/// All outlive the registry.
+/// cross-region anti-entropy's (`repair`), and the repair marks (`marks`: read at each
+/// scrape, since they are opened when the cluster starts, after registration; null
+/// counts 0). All outlive the registry.
 [[nodiscard]] status register_geo_metrics(metrics_registry& registry, const placement& place,
                                           const geo_counters& counters,
                                           const anti_entropy_counters& repair,
-                                          const repair_marks* marks);
+                                          const std::unique_ptr<repair_marks>& marks);
 
 } // namespace minivault

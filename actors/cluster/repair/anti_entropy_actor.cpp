@@ -16,14 +16,15 @@
 
 namespace minivault {
 
-pull_reply newer_records(storage::engine& engine, std::uint32_t p, std::string_view have,
-                         std::size_t bytes_max, bool* truncated) {
+pull_reply newer_records(storage::engine& engine, const std::vector<std::uint32_t>& parts,
+                         std::string_view have, std::size_t bytes_max, bool* truncated) {
   pull_reply out;
   if (truncated) *truncated = false;
   std::unordered_map<std::string_view, held_version> theirs;
-  if (p >= storage::partition_count || !unpack_key_versions(have, theirs)) return out;
+  if (!unpack_key_versions(have, theirs)) return out;
   std::vector<storage::engine::key_version> mine;
-  engine.partition_keys(p, mine);
+  for (std::uint32_t p : parts)
+    if (p < storage::partition_count) engine.partition_keys(p, mine);
   std::string value;
   for (const auto& kv : mine) {
     auto it = theirs.find(kv.key);
@@ -39,6 +40,12 @@ pull_reply newer_records(storage::engine& engine, std::uint32_t p, std::string_v
     }
   }
   return out;
+}
+
+pull_reply newer_records(storage::engine& engine, std::uint32_t p, std::string_view have,
+                         std::size_t bytes_max) {
+  if (p >= storage::partition_count) return {};
+  return newer_records(engine, std::vector<std::uint32_t>{p}, have, bytes_max);
 }
 
 std::uint64_t tombstone_horizon_ms(const std::vector<std::uint64_t>& in_sync_ms,
@@ -141,11 +148,18 @@ void local_round(self_ptr self) {
           });
 }
 
+/// A round with another region when one is due, but never two in a row: local rounds
+/// go on while a region has repair marks (its rounds are due every period then).
 void round(self_ptr self) {
-  if (auto r = region_due(self->state)) {
-    self->state.found_differences = false; // the next local round comes at its period
-    region_round(self, *r);
-    return;
+  auto& st = self->state;
+  const bool after_region = st.last_round_remote;
+  st.last_round_remote = false;
+  if (!after_region) {
+    if (auto r = region_due(st)) {
+      st.last_round_remote = true;
+      region_round(self, *r);
+      return;
+    }
   }
   local_round(self);
 }
@@ -177,7 +191,7 @@ void pull_next(self_ptr self, plan_ptr plan, std::size_t k) {
     return;
   }
   if (k >= plan->pulls.size()) {
-    push_next(self, plan, 0);
+    end_round(self);
     return;
   }
   const std::uint32_t p = plan->pulls[k];
@@ -263,11 +277,13 @@ anti_entropy_actor_impl(self_ptr self, anti_entropy_config config, storage::engi
         return newer_records(*st.engine, p, have, st.config.pull_bytes_max);
       },
       [self](read_atom, const std::string& key) { return record_of(*self->state.engine, key); },
-      [self](keys_atom, std::uint32_t p) {
-        std::string out;
-        if (p >= storage::partition_count) return out;
+      [self](keys_atom, const std::string& partitions) -> caf::result<std::string> {
+        std::vector<std::uint32_t> parts;
+        if (!unpack_partitions(partitions, parts)) return caf::make_error(errc::bad_request);
         std::vector<storage::engine::key_version> keys;
-        self->state.engine->partition_keys(p, keys);
+        for (std::uint32_t p : parts)
+          self->state.engine->partition_keys(p, keys);
+        std::string out;
         pack_key_versions(keys, out);
         return out;
       },

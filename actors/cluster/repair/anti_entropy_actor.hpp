@@ -20,12 +20,12 @@
 // partition this node compared with that region longest ago:
 //  1. its digests, as above; an equal partition is in sync with that region as of the
 //     round's start (`region_sync_ms`), and its repair mark, if any, goes;
-//  2. a differing partition this node leads (placement::leads) is pulled as above, then
-//     sent to this region's other up replicas of it: pulled once across the WAN;
-//  3. a differing marked partition this node leads (a follower: once its mark is older
-//     than `follower_grace`) is pushed: the member's (key, version) list of it
-//     (keys_atom), then the records it lacks as one ship_batch it relays to its region
-//     (relay_path.cpp); the mark goes once such a push sent everything.
+//  2. the differing marked partitions this node leads (a follower: once its mark is
+//     older than `follower_grace`) are pushed: the member's (key, version) lists of
+//     them (one keys_atom request), then the records it lacks as one ship_batch it
+//     relays to its region (relay_path.cpp); their marks go once a push sent everything;
+//  3. the other differing partitions this node leads (placement::leads) are pulled as
+//     above, then sent to this region's other up replicas: pulled once across the WAN.
 // The other region's leaders do the same the other way: each partition crosses the WAN
 // once per direction, whatever the replication factor.
 //
@@ -100,6 +100,7 @@ struct anti_entropy_state {
   std::vector<std::chrono::steady_clock::time_point> last_region_round;
   std::size_t next_peer = 0;
   std::size_t next_region = 1;
+  bool last_round_remote = false; // the last round was with another region
   bool busy = false;
   bool found_differences = false;
   bool tick_pending = false;
@@ -117,9 +118,13 @@ anti_entropy_actor_impl(anti_entropy_actor::stateful_pointer<anti_entropy_state>
                         anti_entropy_counters* counters, repair_marks* marks = nullptr);
 
 /// The records of `engine` in partition `p` that the asker lacks or holds older
-/// (`have`: pack_key_versions bytes), as versioned writes, stopping past `bytes_max`
-/// (`*truncated`, when given, says whether it stopped before the end).
+/// (`have`: pack_key_versions bytes), as versioned writes, stopping past `bytes_max`.
 [[nodiscard]] pull_reply newer_records(storage::engine& engine, std::uint32_t p,
+                                       std::string_view have, std::size_t bytes_max);
+/// The same over several partitions; `*truncated`, when given, says whether it stopped
+/// before the end.
+[[nodiscard]] pull_reply newer_records(storage::engine& engine,
+                                       const std::vector<std::uint32_t>& parts,
                                        std::string_view have, std::size_t bytes_max,
                                        bool* truncated = nullptr);
 

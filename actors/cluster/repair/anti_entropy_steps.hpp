@@ -27,7 +27,7 @@ using plan_ptr = std::shared_ptr<round_plan>;
 
 /// Pulls `plan->pulls[k..]` from the peer, one request at a time, applying each answer
 /// here (and, from another region, sending it on to this region's other replicas);
-/// then the pushes; then ends the round.
+/// then ends the round.
 void pull_next(self_ptr self, plan_ptr plan, std::size_t k);
 /// Ends the round: counts it, schedules the next.
 void end_round(self_ptr self);
@@ -40,7 +40,7 @@ void update_horizon(anti_entropy_state& st);
 void region_round(self_ptr self, std::size_t r);
 /// Sends records pulled from another region to this region's other up replicas of `p`.
 void fan_out(self_ptr self, std::uint32_t p, const versioned_writes& w);
-/// Pushes `plan->pushes[k..]` to the peer (region_round.cpp); then ends the round.
-void push_next(self_ptr self, plan_ptr plan, std::size_t k);
+/// Pushes what the peer lacks of `plan->pushes` (region_round.cpp); then the pulls.
+void push(self_ptr self, plan_ptr plan);
 
 } // namespace minivault::anti_entropy_detail

@@ -2,6 +2,7 @@
 
 #include "actors/durability/batch_codec.hpp"
 #include "protocol/wire.hpp"
+#include "storage/partition.hpp"
 
 namespace minivault {
 
@@ -11,6 +12,12 @@ void put_u64(std::string& out, std::uint64_t v) {
   char b[8];
   wire::store_u64(b, v);
   out.append(b, 8);
+}
+
+void put_u32(std::string& out, std::uint32_t v) {
+  char b[4];
+  wire::store_u32(b, v);
+  out.append(b, 4);
 }
 
 } // namespace
@@ -60,6 +67,20 @@ bool unpack_digests(std::string_view in, std::vector<std::uint64_t>& out) {
   out.resize(in.size() / 8);
   for (std::size_t i = 0; i < out.size(); ++i)
     out[i] = wire::load_u64(in.data() + i * 8);
+  return true;
+}
+
+void pack_partitions(const std::vector<std::uint32_t>& in, std::string& out) {
+  out.reserve(out.size() + in.size() * 4);
+  for (auto p : in)
+    put_u32(out, p);
+}
+
+bool unpack_partitions(std::string_view in, std::vector<std::uint32_t>& out) {
+  if (in.size() % 4 != 0 || in.size() / 4 > storage::partition_count) return false;
+  out.resize(in.size() / 4);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if ((out[i] = wire::load_u32(in.data() + i * 4)) >= storage::partition_count) return false;
   return true;
 }
 

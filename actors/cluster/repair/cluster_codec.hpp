@@ -26,6 +26,12 @@ struct held_version {
 void pack_digests(const std::vector<std::uint64_t>& in, std::string& out);
 [[nodiscard]] bool unpack_digests(std::string_view in, std::vector<std::uint64_t>& out);
 
+/// Partition indexes as little-endian u32s (a keys_atom request).
+void pack_partitions(const std::vector<std::uint32_t>& in, std::string& out);
+/// Decodes pack_partitions' output. False when malformed, when an index is not below
+/// storage::partition_count, or with more than partition_count of them.
+[[nodiscard]] bool unpack_partitions(std::string_view in, std::vector<std::uint32_t>& out);
+
 /// The highest version among a batch's versioned ops (hlc 0 if none or malformed).
 [[nodiscard]] storage::version max_version(std::string_view packed_ops, std::uint32_t count);
 

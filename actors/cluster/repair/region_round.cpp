@@ -1,10 +1,11 @@
 // The anti-entropy actor's rounds with other regions (anti_entropy_actor.hpp, top):
 //   region_due --> region_round(r): target = first up member of r (relay order) holding
 //   the partition compared with r longest ago --(digest_atom)--> equal: region_sync_ms,
-//   marks cleared; differing and led here: pulls; differing, marked, led here: pushes
+//   marks cleared; differing, marked, led here: pushes; other differing ones led here: pulls
 //   pulls (pull_next): (pull_atom) --> storage actor --> fan_out to this region's replicas
-//   pushes (push_next): (keys_atom, p) --> newer_records --> ship_batch --(ship_atom)-->
-//     the target relays it to its region --> ok and complete: mark cleared --> next
+//   pushes first (push): (keys_atom, partitions) --> newer_records --> one ship_batch
+//     --(ship_atom)--> the target relays it to its region --> ok and complete: marks
+//     cleared --> then the pulls
 #include <algorithm>
 
 #include "actors/cluster/geo/ship_codec.hpp"
@@ -44,9 +45,11 @@ std::optional<member_id> target(const anti_entropy_state& st, std::size_t r) {
 }
 
 /// Fills `plan` from the target's digests `theirs`: equal partitions are in sync as of
-/// the round's start (their marks go), differing ones led here are pulled, and pushed
-/// too when marked.
-void plan_region(anti_entropy_state& st, round_plan& plan,
+/// the round's start (their marks go); differing marked ones are pushed (by their leader,
+/// or by a follower once the mark is older than the grace); the other differing ones led
+/// here are pulled (a pushed one is compared again next round). Returns whether
+/// partitions were left for the next round.
+bool plan_region(anti_entropy_state& st, round_plan& plan,
                  const std::vector<std::uint64_t>& theirs) {
   std::vector<std::uint64_t> mine;
   st.engine->partition_digests(mine);
@@ -54,6 +57,7 @@ void plan_region(anti_entropy_state& st, round_plan& plan,
   std::vector<std::uint32_t> marked = st.marks ? st.marks->marked(r) : std::vector<std::uint32_t>{};
   std::vector<std::uint32_t> equal;
   const std::uint64_t grace_ms = static_cast<std::uint64_t>(st.config.follower_grace.count());
+  const std::uint64_t aged = plan.started_ms - std::min(plan.started_ms, grace_ms);
   for (std::uint32_t p = 0; p < storage::partition_count; ++p) {
     if (!st.place->holds(self_member, p) || !st.place->holds(plan.member, p)) continue;
     if (mine[p] == theirs[p]) {
@@ -62,21 +66,20 @@ void plan_region(anti_entropy_state& st, round_plan& plan,
       continue;
     }
     const bool leads = st.place->leads(p, [&](member_id m) { return up(st, m); });
-    if (leads) plan.pulls.push_back(p);
-    if (std::binary_search(marked.begin(), marked.end(), p)) {
-      // A follower's mark is its own: the leader's push usually makes it equal first.
-      if (leads ||
-          st.marks->marked_before(r, p, plan.started_ms - std::min(plan.started_ms, grace_ms)))
-        plan.pushes.push_back(p);
-    }
+    if (std::binary_search(marked.begin(), marked.end(), p) &&
+        (leads || st.marks->marked_before(r, p, aged)))
+      plan.pushes.push_back(p);
+    else if (leads)
+      plan.pulls.push_back(p);
   }
   if (st.marks && !equal.empty() && st.marks->clear(r, equal, plan.started_ms) != errc::ok)
     log(log_level::warning, "repair marks: cannot clear (they are compared again)");
-  if (plan.pulls.size() > st.config.partitions_per_round)
-    plan.pulls.resize(st.config.partitions_per_round);
-  if (plan.pushes.size() > st.config.partitions_per_round)
-    plan.pushes.resize(st.config.partitions_per_round);
+  const std::size_t cap = st.config.partitions_per_round;
+  const bool more = plan.pulls.size() > cap || plan.pushes.size() > cap;
+  if (plan.pulls.size() > cap) plan.pulls.resize(cap);
+  if (plan.pushes.size() > cap) plan.pushes.resize(cap);
   update_horizon(st);
+  return more;
 }
 
 } // namespace
@@ -104,6 +107,7 @@ std::optional<std::size_t> region_due(anti_entropy_state& st) {
 void region_round(self_ptr self, std::size_t r) {
   auto& st = self->state;
   st.last_region_round[r] = std::chrono::steady_clock::now();
+  st.found_differences = false;
   const auto m = target(st, r);
   if (!m) {
     end_round(self);
@@ -123,8 +127,9 @@ void region_round(self_ptr self, std::size_t r) {
               end_round(self);
               return;
             }
-            plan_region(self->state, *plan, theirs);
-            pull_next(self, plan, 0);
+            // Partitions left over: the next round comes soon (a local one, then this).
+            self->state.found_differences = plan_region(self->state, *plan, theirs);
+            push(self, plan);
           },
           [self](const caf::error&) { end_round(self); });
 }
@@ -141,30 +146,32 @@ void fan_out(self_ptr self, std::uint32_t p, const versioned_writes& w) {
   }
 }
 
-void push_next(self_ptr self, plan_ptr plan, std::size_t k) {
+void push(self_ptr self, plan_ptr plan) {
   auto& st = self->state;
   const auto ep = st.endpoints[plan->peer.at()];
-  if (k >= plan->pushes.size() || !ep) {
-    end_round(self);
+  if (plan->pushes.empty() || !ep || !st.marks) {
+    pull_next(self, plan, 0);
     return;
   }
-  const std::uint32_t p = plan->pushes[k];
+  std::string parts;
+  pack_partitions(plan->pushes, parts);
   const std::uint64_t asked_ms = storage::wall_ms();
-  self->request(ep, st.config.timeout, keys_atom_v, p)
+  self->request(ep, st.config.timeout, keys_atom_v, std::move(parts))
       .then(
-          [self, plan, k, p, asked_ms](const std::string& theirs) {
+          [self, plan, asked_ms](const std::string& theirs) {
             auto& st = self->state;
             const std::size_t r = plan->region;
             bool truncated = false;
-            pull_reply b =
-                newer_records(*st.engine, p, theirs, st.config.pull_bytes_max, &truncated);
-            auto clear = [self, r, p, asked_ms] {
-              if (self->state.marks->clear(r, {p}, asked_ms) != errc::ok)
+            pull_reply b = newer_records(*st.engine, plan->pushes, theirs, st.config.pull_bytes_max,
+                                         &truncated);
+            // Everything this node held of them when it asked is there once sent.
+            auto clear = [self, plan, asked_ms] {
+              if (self->state.marks->clear(plan->region, plan->pushes, asked_ms) != errc::ok)
                 log(log_level::warning, "repair marks: cannot clear (they are compared again)");
             };
-            if (b.count == 0) { // the region holds everything this node held when it asked
+            if (b.count == 0) {
               clear();
-              push_next(self, plan, k + 1);
+              pull_next(self, plan, 0);
               return;
             }
             const auto n = b.count;
@@ -173,20 +180,18 @@ void push_next(self_ptr self, plan_ptr plan, std::size_t k) {
             self->request(st.endpoints[plan->peer.at()], st.config.timeout, ship_atom_v,
                           std::move(batch))
                 .then(
-                    [self, plan, k, r, n, bytes, truncated, clear](const replica_ack& ack) {
+                    [self, plan, r, n, bytes, truncated, clear](const replica_ack& ack) {
                       auto& st = self->state;
-                      if (ack.outcome != errc::ok) {
-                        end_round(self);
-                        return;
-                      }
-                      if (st.counters) {
-                        st.counters->remote_records_pushed[r].fetch_add(n,
+                      if (ack.outcome == errc::ok) {
+                        if (st.counters) {
+                          st.counters->remote_records_pushed[r].fetch_add(
+                              n, std::memory_order_relaxed);
+                          st.counters->remote_bytes_pushed[r].fetch_add(bytes,
                                                                         std::memory_order_relaxed);
-                        st.counters->remote_bytes_pushed[r].fetch_add(bytes,
-                                                                      std::memory_order_relaxed);
+                        }
+                        if (!truncated) clear();
                       }
-                      if (!truncated) clear();
-                      push_next(self, plan, k + 1);
+                      pull_next(self, plan, 0);
                     },
                     [self](const caf::error&) { end_round(self); });
           },

@@ -186,5 +186,22 @@ TEST(cluster_codec, max_version_of_unversioned_or_malformed_ops_is_zero) {
   EXPECT_EQ(max_version("garbage", 1), version{});
 }
 
+TEST(cluster_codec, partition_lists_round_trip_and_refuse_what_is_out_of_range) {
+  std::string packed;
+  pack_partitions({0, 7, storage::partition_count - 1}, packed);
+  std::vector<std::uint32_t> out;
+  ASSERT_TRUE(unpack_partitions(packed, out));
+  EXPECT_EQ(out, (std::vector<std::uint32_t>{0, 7, storage::partition_count - 1}));
+  ASSERT_TRUE(unpack_partitions("", out));
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(unpack_partitions(packed.substr(0, 5), out)) << "not whole u32s";
+  std::string beyond;
+  pack_partitions({storage::partition_count}, beyond);
+  EXPECT_FALSE(unpack_partitions(beyond, out)) << "no such partition";
+  std::string too_many;
+  pack_partitions(std::vector<std::uint32_t>(storage::partition_count + 1, 1), too_many);
+  EXPECT_FALSE(unpack_partitions(too_many, out)) << "more than there are partitions";
+}
+
 } // namespace
 } // namespace minivault

@@ -189,7 +189,7 @@ inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
       [self, ctl](read_atom, const std::string& key) -> caf::result<read_reply> {
         return ctl->on_read(self, key);
       },
-      [](keys_atom, std::uint32_t) { return std::string(); },
+      [](keys_atom, const std::string&) { return std::string(); },
       [](hello_atom, const std::string&, const caf::strong_actor_ptr&) {},
       [self, ctl](ship_atom, const ship_batch& b) -> caf::result<replica_ack> {
         return ctl->on_ship(self, b);
