@@ -25,9 +25,10 @@ if [ $smoke = 1 ]; then runs=50000; else runs=${1:?RUNS missing}; shift; fi
 
 # Every target and its largest input (bytes): enough for what it parses, small enough
 # to keep executions fast. http_codec needs more than the 16 KiB head bound.
-targets=(wire_request wire_reply http_codec json_text cluster_codec batch hint config)
+targets=(wire_request wire_reply http_codec json_text cluster_codec batch hint ship_batch config)
 declare -A max_len=([wire_request]=4096 [wire_reply]=4096 [http_codec]=20000 [json_text]=4096
-                    [cluster_codec]=4096 [batch]=4096 [hint]=4096 [config]=8192)
+                    [cluster_codec]=4096 [batch]=4096 [hint]=4096 [ship_batch]=4096
+                    [config]=8192)
 [ $# -gt 0 ] && targets=("$@")
 
 artifacts=$build/fuzz-artifacts

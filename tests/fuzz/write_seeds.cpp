@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/cluster/geo/ship_codec.hpp"
 #include "actors/cluster/repair/cluster_codec.hpp"
 #include "actors/durability/batch_codec.hpp"
 #include "protocol/compression.hpp"
@@ -165,6 +166,11 @@ void cluster_and_batch_seeds() {
   seed("batch", "versioned", u16(static_cast<std::uint16_t>(versioned.count)) + versioned.ops);
   seed("batch", "reads", u16(static_cast<std::uint16_t>(reads.count)) + reads.ops);
   seed("batch", "count-too-high", u16(3) + versioned.ops);
+  // Shipments: [count:u16][mode:u8], then a frame (mode 0) or the ops to frame (mode 1).
+  const auto count = u16(static_cast<std::uint16_t>(versioned.count));
+  seed("ship_batch", "frame", count + std::string(1, '\0') + pack_ship_batch(versioned).packed);
+  seed("ship_batch", "ops", count + std::string(1, '\1') + versioned.ops);
+  seed("ship_batch", "reads-refused", u16(2) + std::string(1, '\1') + reads.ops);
 
   // Hints: [budget:u16] then records [peer:u8][count:u16][len:u16][ops].
   auto record = [](std::uint8_t peer, std::uint32_t count, const std::string& ops) {

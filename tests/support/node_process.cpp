@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -86,21 +87,40 @@ std::string find_minivault_binary() {
   return {};
 }
 
-std::uint16_t pick_free_port() {
+namespace {
+
+/// Can a listener bind 127.0.0.1:`port` now?
+bool bindable(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
+  if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = 0;
+  addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::uint16_t port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
-  return port;
+  return ok;
+}
+
+} // namespace
+
+std::uint16_t pick_free_port() {
+  // Below the kernel's ephemeral range (32768.. on Linux), never from it: a port the
+  // kernel handed out as free could be taken, before the node binds it, as the local
+  // port of any outgoing connection (the "Address already in use" flakes of parallel
+  // runs). The cluster port (client port + 1000) stays below the range as well; tests
+  // running at once each start at a random place, so they rarely try the same port.
+  static thread_local std::uint32_t next = [] {
+    std::random_device rd;
+    return rd();
+  }();
+  constexpr std::uint32_t low = 12000, span = 19000; // 12000..30999
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    next = next * 1664525u + 1013904223u;
+    const auto port = static_cast<std::uint16_t>(low + (next >> 8) % span);
+    if (bindable(port) && bindable(static_cast<std::uint16_t>(port + 1000))) return port;
+  }
+  return 0;
 }
 
 node_process::node_process(std::vector<std::string> extra_args, std::string data_dir,

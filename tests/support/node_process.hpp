@@ -28,7 +28,8 @@ namespace minivault::test {
 /// the running test executable. Empty when nothing is found.
 [[nodiscard]] std::string find_minivault_binary();
 
-/// A port that was free on 127.0.0.1 a moment ago (bind to port 0, read it, close).
+/// A port below the kernel's ephemeral range that was free on 127.0.0.1 a moment ago, and
+/// so was the port 1000 above it (the default cluster port); 0 if none was found.
 [[nodiscard]] std::uint16_t pick_free_port();
 
 class node_process {

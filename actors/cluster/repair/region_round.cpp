@@ -2,10 +2,11 @@
 //   region_due --> region_round(r): target = first up member of r (relay order) holding
 //   the partition compared with r longest ago --(digest_atom)--> equal: region_sync_ms,
 //   marks cleared; differing, marked, led here: pushes; other differing ones led here: pulls
-//   pulls (pull_next): (pull_atom) --> storage actor --> fan_out to this region's replicas
 //   pushes first (push): (keys_atom, partitions) --> newer_records --> one ship_batch
 //     --(ship_atom)--> the target relays it to its region --> ok and complete: marks
-//     cleared --> then the pulls
+//     cleared
+//   then pulls (pull_next): (pull_atom) --> storage actor --> fan_out to this region's
+//     other replicas --> next partition --> end of the round
 #include <algorithm>
 
 #include "actors/cluster/geo/ship_codec.hpp"
