@@ -57,14 +57,10 @@ result<std::unique_ptr<repair_marks>> repair_marks::open(const std::string& path
                          nullptr) != SQLITE_OK)
     return fail("cannot prepare");
   if (stale) { // rewrite what is kept
-    if (!exec(m->db_, "BEGIN; DELETE FROM marks;")) return fail("cannot drop stale marks");
+    if (!exec(m->db_, "DELETE FROM marks")) return fail("cannot drop stale marks");
     for (std::size_t r = 1; r < m->regions_.size(); ++r)
-      for (std::uint32_t p = 0; p < storage::partition_count; ++p)
-        if (m->regions_[r].marked_ms[p] != 0 && !m->write_row(true, m->regions_[r].name, p)) {
-          (void)exec(m->db_, "ROLLBACK");
-          return fail("cannot rewrite the marks");
-        }
-    if (!exec(m->db_, "COMMIT")) return fail("cannot rewrite the marks");
+      if (!m->write_rows(true, m->regions_[r].name, m->marked_unlocked(r)))
+        return fail("cannot rewrite the marks");
   }
   return m;
 }
@@ -75,14 +71,22 @@ repair_marks::~repair_marks() {
   sqlite3_close(db_);
 }
 
-bool repair_marks::write_row(bool insert, const std::string& region, std::uint32_t p) {
+bool repair_marks::write_rows(bool insert, const std::string& region,
+                              const std::vector<std::uint32_t>& parts) {
+  if (parts.empty()) return true;
   sqlite3_stmt* s = insert ? insert_ : delete_;
-  sqlite3_reset(s);
-  sqlite3_bind_text(s, 1, region.data(), static_cast<int>(region.size()), SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, p);
-  const bool ok = sqlite3_step(s) == SQLITE_DONE;
-  sqlite3_clear_bindings(s);
-  return ok;
+  bool ok = exec(db_, "BEGIN");
+  for (std::uint32_t p : parts) {
+    if (!ok) break;
+    sqlite3_reset(s);
+    sqlite3_bind_text(s, 1, region.data(), static_cast<int>(region.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, p);
+    ok = sqlite3_step(s) == SQLITE_DONE;
+    sqlite3_clear_bindings(s);
+  }
+  if (ok && exec(db_, "COMMIT")) return true;
+  (void)exec(db_, "ROLLBACK");
+  return false;
 }
 
 errc repair_marks::mark(std::size_t r, const std::vector<std::uint32_t>& parts,
@@ -99,13 +103,7 @@ errc repair_marks::mark(std::size_t r, const std::vector<std::uint32_t>& parts,
     }
     rm.marked_ms[p] = std::max(rm.marked_ms[p], now_ms);
   }
-  if (fresh.empty()) return errc::ok;
-  bool ok = exec(db_, "BEGIN");
-  for (std::uint32_t p : fresh)
-    ok = ok && write_row(true, rm.name, p);
-  if (ok && exec(db_, "COMMIT")) return errc::ok;
-  (void)exec(db_, "ROLLBACK");
-  return errc::io_error;
+  return write_rows(true, rm.name, fresh) ? errc::ok : errc::io_error;
 }
 
 errc repair_marks::clear(std::size_t r, const std::vector<std::uint32_t>& parts,
@@ -121,17 +119,15 @@ errc repair_marks::clear(std::size_t r, const std::vector<std::uint32_t>& parts,
     --rm.count;
     gone.push_back(p);
   }
-  if (gone.empty()) return errc::ok;
-  bool ok = exec(db_, "BEGIN");
-  for (std::uint32_t p : gone)
-    ok = ok && write_row(false, rm.name, p);
-  if (ok && exec(db_, "COMMIT")) return errc::ok;
-  (void)exec(db_, "ROLLBACK");
-  return errc::io_error;
+  return write_rows(false, rm.name, gone) ? errc::ok : errc::io_error;
 }
 
 std::vector<std::uint32_t> repair_marks::marked(std::size_t r) const {
   std::lock_guard<std::mutex> lock(mu_);
+  return marked_unlocked(r);
+}
+
+std::vector<std::uint32_t> repair_marks::marked_unlocked(std::size_t r) const {
   std::vector<std::uint32_t> out;
   if (r == 0 || r >= regions_.size()) return out;
   for (std::uint32_t p = 0; p < storage::partition_count; ++p)

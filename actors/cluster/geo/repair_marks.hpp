@@ -58,7 +58,10 @@ private:
   };
 
   repair_marks() = default;
-  [[nodiscard]] bool write_row(bool insert, const std::string& region, std::uint32_t p);
+  /// Inserts (or deletes) the rows of `parts` for `region` in one transaction.
+  [[nodiscard]] bool write_rows(bool insert, const std::string& region,
+                                const std::vector<std::uint32_t>& parts);
+  [[nodiscard]] std::vector<std::uint32_t> marked_unlocked(std::size_t r) const;
 
   mutable std::mutex mu_;
   sqlite3* db_ = nullptr;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace minivault {
 namespace {
 
@@ -20,19 +22,11 @@ storage::version v(std::uint64_t hlc) {
 
 class outbox_test : public ::testing::Test {
 protected:
-  void SetUp() override {
-    std::string tmpl = "/tmp/minivault-outbox-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void SetUp() override { ASSERT_FALSE(tmp_.path.empty()); }
   /// Regions: 0 (this one, unused), 1 "west", 2 "south"; partition 0 led here.
   std::unique_ptr<outbox> open(std::size_t rows_max = 1000,
                                std::vector<std::string> regions = {"", "west", "south"}) {
-    auto o = outbox::open(dir_ + "/outbox.db", std::move(regions), rows_max);
+    auto o = outbox::open(tmp_.path + "/outbox.db", std::move(regions), rows_max);
     EXPECT_TRUE(o) << o.error().reason();
     if (!o) return nullptr;
     std::vector<bool> leading(8, false);
@@ -46,7 +40,7 @@ protected:
       out.push_back(e.key);
     return out;
   }
-  std::string dir_;
+  test::temp_dir tmp_{"minivault-outbox"};
 };
 
 TEST_F(outbox_test, KeepsTheNewestWriteOfAKeyForEveryOtherRegion) {
@@ -198,7 +192,7 @@ TEST_F(outbox_test, EntriesSurviveAReopenAndDroppedRegionsAreForgotten) {
 }
 
 TEST_F(outbox_test, AnUnwritableFileIsAnErrorNamingIt) {
-  auto o = outbox::open(dir_ + "/missing/dir/outbox.db", {"", "west"}, 10);
+  auto o = outbox::open(tmp_.path + "/missing/dir/outbox.db", {"", "west"}, 10);
   ASSERT_FALSE(o);
   EXPECT_EQ(o.error().code(), errc::io_error);
   EXPECT_NE(o.error().reason().find("outbox.db"), std::string::npos);

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace minivault {
 namespace {
 
@@ -18,21 +20,13 @@ using parts = std::vector<std::uint32_t>;
 
 class repair_marks_test : public ::testing::Test {
 protected:
-  void SetUp() override {
-    std::string tmpl = "/tmp/minivault-marks-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void SetUp() override { ASSERT_FALSE(tmp_.path.empty()); }
   std::unique_ptr<repair_marks> open(std::vector<std::string> regions = {"", "west", "south"}) {
-    auto m = repair_marks::open(dir_ + "/repair_marks.db", std::move(regions));
+    auto m = repair_marks::open(tmp_.path + "/repair_marks.db", std::move(regions));
     EXPECT_TRUE(m) << m.error().reason();
     return m ? std::move(*m) : nullptr;
   }
-  std::string dir_;
+  test::temp_dir tmp_{"minivault-marks"};
 };
 
 TEST_F(repair_marks_test, MarksArePerRegionAndClearedOnlyByALaterComparison) {
@@ -92,7 +86,7 @@ TEST_F(repair_marks_test, MarksSurviveAReopenAndDroppedRegionsAreForgotten) {
 }
 
 TEST_F(repair_marks_test, AnUnwritableFileIsAnErrorNamingIt) {
-  auto m = repair_marks::open(dir_ + "/missing/dir/repair_marks.db", {"", "west"});
+  auto m = repair_marks::open(tmp_.path + "/missing/dir/repair_marks.db", {"", "west"});
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error().code(), errc::io_error);
   EXPECT_NE(m.error().reason().find("repair_marks.db"), std::string::npos);

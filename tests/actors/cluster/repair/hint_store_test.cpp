@@ -10,20 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace minivault {
 namespace {
 
 class hint_store_test : public ::testing::Test {
 protected:
   void SetUp() override {
-    std::string tmpl = "/tmp/minivault-hints-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/hints.db";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    ASSERT_FALSE(tmp_.path.empty());
+    path_ = tmp_.path + "/hints.db";
   }
   std::unique_ptr<hint_store> open(std::uint64_t bytes_max = 1u << 20) {
     std::string error;
@@ -33,7 +29,8 @@ protected:
   }
   static std::string ops(char c, std::size_t n) { return std::string(n, c); }
 
-  std::string dir_, path_;
+  test::temp_dir tmp_{"minivault-hints"};
+  std::string path_;
 };
 
 std::vector<std::string> ops_of(const std::vector<hint_store::hint>& hs) {
@@ -240,7 +237,7 @@ TEST_F(hint_store_test, a_single_hint_over_the_whole_bound_is_refused) {
 
 TEST_F(hint_store_test, an_unopenable_path_fails_with_an_error) {
   std::string error;
-  auto s = hint_store::open(dir_ + "/no/such/dir/hints.db", 1000, error);
+  auto s = hint_store::open(tmp_.path + "/no/such/dir/hints.db", 1000, error);
   EXPECT_EQ(s, nullptr);
   EXPECT_FALSE(error.empty());
 }
