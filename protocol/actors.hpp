@@ -212,6 +212,9 @@ using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<con
 /// - (pull_atom, partition, have): `have` packs the asker's (key, version) pairs of that
 ///   partition (cluster_codec.hpp); replies a pull_reply: the records this node holds in a
 ///   newer version (or the asker lacks), bounded in bytes.
+/// - (pull_atom, partitions, have): the same over several partitions (packed as for
+///   keys_atom; `have` holds the asker's pairs of all of them); `bad_request` when the
+///   list is malformed. Another region's anti-entropy asks: one round trip for many.
 /// - (read_atom, key): replies a read_reply: this node's record of `key` (0 or 1 ops).
 /// - (keys_atom, partitions): `partitions` packs partition indexes (cluster_codec.hpp);
 ///   replies this node's (key, version) pairs of all of them, packed as in pull_atom;
@@ -233,6 +236,7 @@ using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<replicate_atom, versioned_writes>::with<replica_ack>,
     caf::replies_to<digest_atom>::with<std::string>,
     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<pull_reply>,
+    caf::replies_to<pull_atom, std::string, std::string>::with<pull_reply>,
     caf::replies_to<read_atom, std::string>::with<read_reply>,
     caf::replies_to<keys_atom, std::string>::with<std::string>,
     caf::reacts_to<hello_atom, std::string, caf::strong_actor_ptr>,
@@ -312,7 +316,8 @@ using handoff_actor =
 /// Anti-entropy (actors/cluster/repair/anti_entropy_actor.hpp; detached: reads may touch SQLite).
 /// - peer_up / peer_down (peer_listener_actor): rounds go to up peers only.
 /// - tick_atom: its own timer: one comparison round with the next peer.
-/// - (pull_atom, partition, have): a peer's pull, delegated by the endpoint.
+/// - (pull_atom, partition, have), (pull_atom, partitions, have): a peer's pull,
+///   delegated by the endpoint.
 /// - (read_atom, key): a peer's read, delegated by the endpoint.
 /// - (keys_atom, partitions): a peer's request for this node's keys of those partitions,
 ///   delegated by the endpoint.
@@ -320,6 +325,7 @@ using handoff_actor =
 using anti_entropy_actor = peer_listener_actor::extend<
     caf::reacts_to<tick_atom>,
     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<pull_reply>,
+    caf::replies_to<pull_atom, std::string, std::string>::with<pull_reply>,
     caf::replies_to<read_atom, std::string>::with<read_reply>,
     caf::replies_to<keys_atom, std::string>::with<std::string>,
     caf::replies_to<stop_atom>::with<bool>>;

@@ -27,6 +27,10 @@ next to every region:
   cross-region anti-entropy delivers every write to every remote node, every mark
   clears, and what crosses east -> other regions (counted by the emulator) stays near
   one copy per region (each remote replica pulling for itself would be 2-3);
+- the second region's disks wiped (every node SIGKILLed, data deleted, restarted):
+  cross-region anti-entropy refills it, each partition pulled once across the WAN by
+  its first replica there and sent on to the others (about one copy of the data crosses,
+  not one per replica);
 - with --slow-wan (`make test` runs it for 2x3), 500 ms one-way between regions:
   local_quorum writes as fast as before, the outbox grows and drains, and everything
   reaches the other regions.
@@ -37,6 +41,7 @@ usage: geo_test.py NETEM_BINARY MINIVAULT_BINARY [2x3|3x2] [--slow-wan]
 
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -368,6 +373,36 @@ def backlog_overflow(cluster, net, lay, check):
     check.expect(ratio < 1.6, "the repair crosses the WAN about once per region "
                  "(%.2f x the payload; every remote replica pulling for itself: %d x)"
                  % (ratio, lay.per_region))
+    return written
+
+
+def region_wiped(cluster, net, lay, check, written):
+    """Every node of the second region loses its disk: anti-entropy with the first
+    region refills it, pulling each partition once across the WAN."""
+    wiped = lay.members[1]
+    others = [n for n in range(lay.nodes) if n not in wiped]
+    for n in wiped:
+        cluster.kill(n)
+        shutil.rmtree(os.path.join(cluster.workdir, "node%d" % n))
+    before = net.stats(others, wiped)["bytes"]
+    for n in wiped:
+        cluster.start(n)
+    t0 = time.time()
+    clients = [cluster.client(n) for n in wiped]
+    refilled = wait_until(lambda: all(c.get(k) == v for c in clients
+                                      for k, v in written.items()), 90, 0.5)
+    took = time.time() - t0
+    sent = net.stats(others, wiped)["bytes"] - before
+    payload = sum(len(k) + len(v) for k, v in written.items())
+    ratio = sent / float(payload)
+    print("wiped region refilled=%s after %.1f s; the other regions -> it %d bytes = %.2f x "
+          "the 1 KiB values (the smaller keys of the other phases come on top)"
+          % (refilled, took, sent, ratio))
+    check.expect(refilled, "a region whose disks were wiped is refilled from the other")
+    check.expect(ratio < 1.8, "each partition crosses the WAN once to refill the region, not "
+                 "once per replica (%.2f x the data; once per replica: %d x)"
+                 % (ratio, lay.per_region))
+    wait_until(lambda: all(all_peers_up(cluster, n) for n in range(lay.nodes)), 30, 0.2)
 
 
 def slow_wan(cluster, net, lay, check):
@@ -480,7 +515,9 @@ def main():
                 phases.append(lambda: slow_wan(cluster, net, lay, check))
             if lay.regions == 2:
                 phases.append(lambda: region_loss(cluster, lay, check))
-            phases.append(lambda: backlog_overflow(cluster, net, lay, check))
+            overflowed = {}
+            phases.append(lambda: overflowed.update(backlog_overflow(cluster, net, lay, check)))
+            phases.append(lambda: region_wiped(cluster, net, lay, check, overflowed))
             for phase in phases if formed else []:
                 try:
                     phase()

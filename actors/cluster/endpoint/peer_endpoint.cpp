@@ -4,7 +4,7 @@
 //   (ping_atom, from)                 trusted only  --> (node_id, region)
 //   (replicate_atom, versioned_writes) trusted only --> clock.observe; delegated to storage
 //   digest_atom                       trusted only  --> engine.partition_digests, packed
-//   (pull_atom, partition, have)      trusted only  --> delegated to anti-entropy
+//   (pull_atom, partition(s), have)   trusted only  --> delegated to anti-entropy
 //   (read_atom, key)                  trusted only  --> delegated to anti-entropy
 //   (keys_atom, partitions)           trusted only  --> delegated to anti-entropy
 //   (ship_atom, ship_batch)           trusted only  --> delegated to replication (relay)
@@ -100,6 +100,14 @@ caf::result<pull_reply> on_pull(self_ptr self, std::uint32_t p, std::string& hav
   return self->delegate(st.config.anti_entropy, pull_atom_v, p, std::move(have));
 }
 
+caf::result<pull_reply> on_pull_many(self_ptr self, std::string& partitions, std::string& have) {
+  auto& st = self->state;
+  if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
+  if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);
+  return self->delegate(st.config.anti_entropy, pull_atom_v, std::move(partitions),
+                        std::move(have));
+}
+
 void on_hello(self_ptr self, const std::string& node_id, const caf::strong_actor_ptr& ep) {
   auto& st = self->state;
   if (st.trusts(self->current_sender()) && st.config.on_hello) st.config.on_hello(node_id, ep);
@@ -157,6 +165,9 @@ peer_endpoint_actor::behavior_type peer_endpoint_impl(self_ptr self, endpoint_co
       [self](digest_atom) -> caf::result<std::string> { return on_digest(self); },
       [self](pull_atom, std::uint32_t p, std::string& have) -> caf::result<pull_reply> {
         return on_pull(self, p, have);
+      },
+      [self](pull_atom, std::string& partitions, std::string& have) -> caf::result<pull_reply> {
+        return on_pull_many(self, partitions, have);
       },
       [self](hello_atom, const std::string& node_id, const caf::strong_actor_ptr& ep) {
         on_hello(self, node_id, ep);

@@ -191,7 +191,6 @@ void on_overflow(shipper_state& st, const std::vector<outbox::overflow>& dropped
 
 void on_committed(self_ptr self, const versioned_writes& w) {
   auto& st = self->state;
-  if (!st.box) return;
   std::vector<outbox::write> writes;
   writes.reserve(w.count);
   std::size_t pos = 0;
@@ -202,13 +201,14 @@ void on_committed(self_ptr self, const versioned_writes& w) {
         {op.key, part, op.ver, static_cast<std::uint32_t>(op.key.size() + op.value.size())});
   }
   std::vector<outbox::overflow> dropped;
-  if (st.box->add(writes, storage::wall_ms(), dropped) != errc::ok) {
-    dropped.clear(); // none of them was kept
+  if (!st.box || st.box->add(writes, storage::wall_ms(), dropped) != errc::ok) {
+    dropped.clear(); // none of them was kept (or there is no outbox)
     for (std::size_t r = 1; r < st.place->regions(); ++r)
       for (const auto& x : writes)
         dropped.push_back({r, x.partition});
   }
   if (!dropped.empty()) on_overflow(st, dropped, writes.size());
+  if (!st.box) return;
   publish_gauges(st);
   ship_all(self);
 }
@@ -272,7 +272,7 @@ shipper_actor::behavior_type shipper_actor_impl(self_ptr self, shipper_config co
     st.box = std::move(*opened);
   } else {
     log(log_level::error, "shipping to other regions disabled: " + opened.error().reason() +
-                              " (they catch up by anti-entropy only)");
+                              " (writes are marked for cross-region anti-entropy instead)");
   }
   st.endpoints.resize(st.place->members());
   st.in_flight.assign(st.place->members(), 0);

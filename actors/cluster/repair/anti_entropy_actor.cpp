@@ -186,11 +186,7 @@ void end_round(self_ptr self) {
 
 void pull_next(self_ptr self, plan_ptr plan, std::size_t k) {
   auto& st = self->state;
-  if (!st.endpoints[plan->peer.at()]) {
-    end_round(self);
-    return;
-  }
-  if (k >= plan->pulls.size()) {
+  if (k >= plan->pulls.size() || !st.endpoints[plan->peer.at()]) {
     end_round(self);
     return;
   }
@@ -201,27 +197,23 @@ void pull_next(self_ptr self, plan_ptr plan, std::size_t k) {
   pack_key_versions(mine, have);
   self->request(st.endpoints[plan->peer.at()], st.config.timeout, pull_atom_v, p, std::move(have))
       .then(
-          [self, plan, k, p](pull_reply& b) {
+          [self, plan, k](pull_reply& b) {
             auto& st = self->state;
             if (b.count == 0) {
               pull_next(self, plan, k + 1);
               return;
             }
             st.clock->observe(max_version(b.ops, b.count));
-            auto w =
-                std::make_shared<versioned_writes>(versioned_writes{b.count, std::move(b.ops)});
-            self->request(st.storage, st.config.timeout, replicate_atom_v, *w)
+            const auto n = b.count;
+            self->request(st.storage, st.config.timeout, replicate_atom_v,
+                          versioned_writes{b.count, std::move(b.ops)})
                 .then(
-                    [self, plan, k, p, w](const replica_ack& ack) {
+                    [self, plan, k, n](const replica_ack& ack) {
                       auto& st = self->state;
                       if (ack.outcome == errc::ok && st.counters) {
                         st.counters->partitions_repaired.fetch_add(1, std::memory_order_relaxed);
-                        st.counters->records_pulled.fetch_add(w->count, std::memory_order_relaxed);
-                        if (plan->region != 0)
-                          st.counters->remote_records_pulled[plan->region].fetch_add(
-                              w->count, std::memory_order_relaxed);
+                        st.counters->records_pulled.fetch_add(n, std::memory_order_relaxed);
                       }
-                      if (ack.outcome == errc::ok && plan->region != 0) fan_out(self, p, *w);
                       pull_next(self, plan, k + 1);
                     },
                     [self](const caf::error&) { end_round(self); });
@@ -253,6 +245,7 @@ anti_entropy_actor_impl(self_ptr self, anti_entropy_config config, storage::engi
   st.region_sync_ms.assign(st.place->regions(),
                            std::vector<std::uint64_t>(storage::partition_count));
   st.last_region_round.assign(st.place->regions(), std::chrono::steady_clock::time_point{});
+  st.region_behind.assign(st.place->regions(), false);
   st.config = std::move(config);
   update_horizon(st);
   schedule(self, false);
@@ -275,6 +268,12 @@ anti_entropy_actor_impl(self_ptr self, anti_entropy_config config, storage::engi
       [self](pull_atom, std::uint32_t p, const std::string& have) {
         auto& st = self->state;
         return newer_records(*st.engine, p, have, st.config.pull_bytes_max);
+      },
+      [self](pull_atom, const std::string& partitions,
+             const std::string& have) -> caf::result<pull_reply> {
+        std::vector<std::uint32_t> parts;
+        if (!unpack_partitions(partitions, parts)) return caf::make_error(errc::bad_request);
+        return newer_records(*self->state.engine, parts, have, self->state.config.pull_bytes_max);
       },
       [self](read_atom, const std::string& key) { return record_of(*self->state.engine, key); },
       [self](keys_atom, const std::string& partitions) -> caf::result<std::string> {

@@ -15,7 +15,8 @@
 //     through the storage actor (last writer wins).
 //
 // With another region (region_round.cpp), each region at most once per `remote_period`
-// (once per `period` while it has repair marks, cluster/geo/repair_marks.hpp), with one
+// (once per `period` while it has repair marks, cluster/geo/repair_marks.hpp, or the
+// last round left differing partitions for the next), with one
 // member there: the first up one in relay order (placement::relay_order) that holds the
 // partition this node compared with that region longest ago:
 //  1. its digests, as above; an equal partition is in sync with that region as of the
@@ -24,8 +25,10 @@
 //     older than `follower_grace`) are pushed: the member's (key, version) lists of
 //     them (one keys_atom request), then the records it lacks as one ship_batch it
 //     relays to its region (relay_path.cpp); their marks go once a push sent everything;
-//  3. the other differing partitions this node leads (placement::leads) are pulled as
-//     above, then sent to this region's other up replicas: pulled once across the WAN.
+//  3. the other differing partitions this node leads (placement::leads) are pulled, all
+//     in one request (at most `partitions_per_round`, the answer at most
+//     `pull_bytes_max`), then sent to this region's other up replicas: pulled once
+//     across the WAN.
 // The other region's leaders do the same the other way: each partition crosses the WAN
 // once per direction, whatever the replication factor.
 //
@@ -96,8 +99,10 @@ struct anti_entropy_state {
   /// Per other region ([0] unused) and partition: wall time a round that found this
   /// node's copy equal to that region's began (0: never).
   std::vector<std::vector<std::uint64_t>> region_sync_ms;
-  /// Per region ([0] unused): when its last round began.
+  /// Per region ([0] unused): when its last round began, and whether it left differing
+  /// partitions for the next (which then comes after `period`, not `remote_period`).
   std::vector<std::chrono::steady_clock::time_point> last_region_round;
+  std::vector<bool> region_behind;
   std::size_t next_peer = 0;
   std::size_t next_region = 1;
   bool last_round_remote = false; // the last round was with another region

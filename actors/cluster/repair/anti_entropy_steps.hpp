@@ -25,9 +25,8 @@ using plan_ptr = std::shared_ptr<round_plan>;
 /// The up endpoint of member `m`, or null.
 [[nodiscard]] peer_endpoint_actor endpoint_of(const anti_entropy_state& st, member_id m);
 
-/// Pulls `plan->pulls[k..]` from the peer, one request at a time, applying each answer
-/// here (and, from another region, sending it on to this region's other replicas);
-/// then ends the round.
+/// Pulls `plan->pulls[k..]` from the peer (of this region), one request at a time,
+/// applying each answer here; then ends the round.
 void pull_next(self_ptr self, plan_ptr plan, std::size_t k);
 /// Ends the round: counts it, schedules the next.
 void end_round(self_ptr self);
@@ -38,9 +37,8 @@ void update_horizon(anti_entropy_state& st);
 [[nodiscard]] std::optional<std::size_t> region_due(anti_entropy_state& st);
 /// One round with region `r` (region_round.cpp).
 void region_round(self_ptr self, std::size_t r);
-/// Sends records pulled from another region to this region's other up replicas of `p`.
-void fan_out(self_ptr self, std::uint32_t p, const versioned_writes& w);
-/// Pushes what the peer lacks of `plan->pushes` (region_round.cpp); then the pulls.
+/// Pushes what the peer lacks of `plan->pushes` (region_round.cpp); then pulls
+/// `plan->pulls` from it in one request and sends them on in this region.
 void push(self_ptr self, plan_ptr plan);
 
 } // namespace minivault::anti_entropy_detail

@@ -5,14 +5,16 @@
 //   pushes first (push): (keys_atom, partitions) --> newer_records --> one ship_batch
 //     --(ship_atom)--> the target relays it to its region --> ok and complete: marks
 //     cleared
-//   then pulls (pull_next): (pull_atom) --> storage actor --> fan_out to this region's
-//     other replicas --> next partition --> end of the round
+//   then pulls (pull_region): (pull_atom, partitions, our keys of them) --> storage actor
+//     --> fan_out to this region's other replicas --> end of the round
 #include <algorithm>
 
 #include "actors/cluster/geo/ship_codec.hpp"
 #include "actors/cluster/repair/anti_entropy_steps.hpp"
 #include "actors/cluster/repair/cluster_codec.hpp"
+#include "actors/durability/batch_codec.hpp"
 #include "actors/telemetry/log.hpp"
+#include "storage/table.hpp"
 
 namespace minivault::anti_entropy_detail {
 
@@ -83,6 +85,78 @@ bool plan_region(anti_entropy_state& st, round_plan& plan,
   return more;
 }
 
+/// Sends records pulled from another region to this region's other up replicas of
+/// their keys (best effort: a replica that misses them pulls them from this node in a
+/// local round).
+void fan_out(self_ptr self, const versioned_writes& w) {
+  auto& st = self->state;
+  const placement& pl = *st.place;
+  std::vector<versioned_writes> subs(pl.members());
+  std::size_t pos = 0;
+  packed_op op;
+  while (pos < w.ops.size() && decode_packed_op(w.ops, pos, op)) {
+    const member_id* reps = pl.replicas(storage::partition_of(storage::table::hash_key(op.key)));
+    for (std::size_t i = 0; i < pl.region_replicas(0); ++i) // this region's come first
+      if (reps[i] != self_member)
+        pack_versioned_write(subs[reps[i].at()], op.del, op.key, op.value, op.ver);
+  }
+  for (member_id m : pl.all())
+    if (auto ep = endpoint_of(st, m); ep && subs[m.at()].count > 0)
+      self->request(ep, st.config.timeout, replicate_atom_v, std::move(subs[m.at()]))
+          .then([](const replica_ack&) {}, [](const caf::error&) {});
+}
+
+/// Pulls every partition of `plan->pulls` in one request (this node's keys of all of
+/// them; the answer bounded by pull_bytes_max: a full one leaves the rest to the next
+/// round, soon), applies the records here, sends them on; then ends the round.
+void pull_region(self_ptr self, plan_ptr plan) {
+  auto& st = self->state;
+  const auto ep = st.endpoints[plan->peer.at()];
+  if (plan->pulls.empty() || !ep) {
+    end_round(self);
+    return;
+  }
+  std::vector<storage::engine::key_version> mine;
+  for (std::uint32_t p : plan->pulls)
+    st.engine->partition_keys(p, mine);
+  std::string parts, have;
+  pack_partitions(plan->pulls, parts);
+  pack_key_versions(mine, have);
+  self->request(ep, st.config.timeout, pull_atom_v, std::move(parts), std::move(have))
+      .then(
+          [self, plan](pull_reply& b) {
+            auto& st = self->state;
+            if (b.ops.size() >= st.config.pull_bytes_max) // more where this came from
+              st.found_differences = st.region_behind[plan->region] = true;
+            if (b.count == 0) {
+              end_round(self);
+              return;
+            }
+            st.clock->observe(max_version(b.ops, b.count));
+            auto w =
+                std::make_shared<versioned_writes>(versioned_writes{b.count, std::move(b.ops)});
+            self->request(st.storage, st.config.timeout, replicate_atom_v, *w)
+                .then(
+                    [self, plan, w](const replica_ack& ack) {
+                      auto& st = self->state;
+                      if (ack.outcome == errc::ok) {
+                        if (st.counters) {
+                          st.counters->partitions_repaired.fetch_add(plan->pulls.size(),
+                                                                     std::memory_order_relaxed);
+                          st.counters->records_pulled.fetch_add(w->count,
+                                                                std::memory_order_relaxed);
+                          st.counters->remote_records_pulled[plan->region].fetch_add(
+                              w->count, std::memory_order_relaxed);
+                        }
+                        fan_out(self, *w);
+                      }
+                      end_round(self);
+                    },
+                    [self](const caf::error&) { end_round(self); });
+          },
+          [self](const caf::error&) { end_round(self); });
+}
+
 } // namespace
 
 std::optional<std::size_t> region_due(anti_entropy_state& st) {
@@ -92,8 +166,8 @@ std::optional<std::size_t> region_due(anti_entropy_state& st) {
   for (std::size_t k = 0; k + 1 < regions; ++k) {
     const std::size_t r = 1 + (st.next_region - 1 + k) % (regions - 1);
     const auto since = now - st.last_region_round[r];
-    const bool marked = st.marks && st.marks->count(r) > 0;
-    if (since >= st.config.remote_period || (marked && since >= st.config.period)) {
+    const bool urgent = st.region_behind[r] || (st.marks && st.marks->count(r) > 0);
+    if (since >= st.config.remote_period || (urgent && since >= st.config.period)) {
       bool reachable = false;
       for (member_id m : st.place->all())
         reachable = reachable || (st.place->region_of(m) == r && endpoint_of(st, m));
@@ -129,29 +203,18 @@ void region_round(self_ptr self, std::size_t r) {
               return;
             }
             // Partitions left over: the next round comes soon (a local one, then this).
-            self->state.found_differences = plan_region(self->state, *plan, theirs);
+            auto& st = self->state;
+            st.found_differences = st.region_behind[plan->region] = plan_region(st, *plan, theirs);
             push(self, plan);
           },
           [self](const caf::error&) { end_round(self); });
-}
-
-void fan_out(self_ptr self, std::uint32_t p, const versioned_writes& w) {
-  auto& st = self->state;
-  const member_id* reps = st.place->replicas(p);
-  for (std::size_t i = 0; i < st.place->region_replicas(0); ++i) {
-    if (reps[i] == self_member) continue;
-    if (auto ep = endpoint_of(st, reps[i]))
-      // Best effort: a replica that misses them pulls them from here (local rounds).
-      self->request(ep, st.config.timeout, replicate_atom_v, w)
-          .then([](const replica_ack&) {}, [](const caf::error&) {});
-  }
 }
 
 void push(self_ptr self, plan_ptr plan) {
   auto& st = self->state;
   const auto ep = st.endpoints[plan->peer.at()];
   if (plan->pushes.empty() || !ep || !st.marks) {
-    pull_next(self, plan, 0);
+    pull_region(self, plan);
     return;
   }
   std::string parts;
@@ -172,7 +235,7 @@ void push(self_ptr self, plan_ptr plan) {
             };
             if (b.count == 0) {
               clear();
-              pull_next(self, plan, 0);
+              pull_region(self, plan);
               return;
             }
             const auto n = b.count;
@@ -192,7 +255,7 @@ void push(self_ptr self, plan_ptr plan) {
                         }
                         if (!truncated) clear();
                       }
-                      pull_next(self, plan, 0);
+                      pull_region(self, plan);
                     },
                     [self](const caf::error&) { end_round(self); });
           },

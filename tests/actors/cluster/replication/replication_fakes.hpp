@@ -186,6 +186,7 @@ inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
       },
       [](digest_atom) { return std::string(); },
       [](pull_atom, std::uint32_t, const std::string&) { return pull_reply{}; },
+      [](pull_atom, const std::string&, const std::string&) { return pull_reply{}; },
       [self, ctl](read_atom, const std::string& key) -> caf::result<read_reply> {
         return ctl->on_read(self, key);
       },
