@@ -213,7 +213,8 @@ using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<con
 ///   partition (cluster_codec.hpp); replies a pull_reply: the records this node holds in a
 ///   newer version (or the asker lacks), bounded in bytes.
 /// - (pull_atom, partitions, have): the same over several partitions (packed as for
-///   keys_atom; `have` holds the asker's pairs of all of them); `bad_request` when the
+///   keys_atom; `have` holds the asker's pairs of all of them), without the records
+///   written in the last 5 s (shipping is delivering those); `bad_request` when the
 ///   list is malformed. Another region's anti-entropy asks: one round trip for many.
 /// - (read_atom, key): replies a read_reply: this node's record of `key` (0 or 1 ops).
 /// - (keys_atom, partitions): `partitions` packs partition indexes (cluster_codec.hpp);

@@ -17,7 +17,8 @@
 namespace minivault {
 
 pull_reply newer_records(storage::engine& engine, const std::vector<std::uint32_t>& parts,
-                         std::string_view have, std::size_t bytes_max, bool* truncated) {
+                         std::string_view have, std::size_t bytes_max, bool* truncated,
+                         std::uint64_t written_before_ms) {
   pull_reply out;
   if (truncated) *truncated = false;
   std::unordered_map<std::string_view, held_version> theirs;
@@ -33,6 +34,7 @@ pull_reply newer_records(storage::engine& engine, const std::vector<std::uint32_
     bool tombstone = false;
     if (engine.read_record(kv.key, value, ver, tombstone) != storage::get_status::found) continue;
     if (it != theirs.end() && !(it->second.ver < ver)) continue;
+    if (written_before_ms != 0 && ver.physical_ms() >= written_before_ms) continue;
     pack_versioned_write(out, tombstone, kv.key, value, ver);
     if (out.ops.size() >= bytes_max) {
       if (truncated) *truncated = &kv != &mine.back();
@@ -271,9 +273,14 @@ anti_entropy_actor_impl(self_ptr self, anti_entropy_config config, storage::engi
       },
       [self](pull_atom, const std::string& partitions,
              const std::string& have) -> caf::result<pull_reply> {
+        auto& st = self->state;
         std::vector<std::uint32_t> parts;
         if (!unpack_partitions(partitions, parts)) return caf::make_error(errc::bad_request);
-        return newer_records(*self->state.engine, parts, have, self->state.config.pull_bytes_max);
+        // Another region asks: what was written lately is on its way there by shipping.
+        const auto now = storage::wall_ms();
+        const auto settle = static_cast<std::uint64_t>(st.config.shipping_settle.count());
+        return newer_records(*st.engine, parts, have, st.config.pull_bytes_max, nullptr,
+                             now > settle ? now - settle : 1);
       },
       [self](read_atom, const std::string& key) { return record_of(*self->state.engine, key); },
       [self](keys_atom, const std::string& partitions) -> caf::result<std::string> {

@@ -27,8 +27,8 @@
 //     relays to its region (relay_path.cpp); their marks go once a push sent everything;
 //  3. the other differing partitions this node leads (placement::leads) are pulled, all
 //     in one request (at most `partitions_per_round`, the answer at most
-//     `pull_bytes_max`), then sent to this region's other up replicas: pulled once
-//     across the WAN.
+//     `pull_bytes_max`, without what was written in the last `shipping_settle`), then
+//     sent to this region's other up replicas: pulled once across the WAN.
 // The other region's leaders do the same the other way: each partition crosses the WAN
 // once per direction, whatever the replication factor.
 //
@@ -81,6 +81,10 @@ struct anti_entropy_config {
   /// A follower pushes a marked partition once its mark is this old (its leader
   /// evidently could not), as the shipper's followers do with their entries.
   std::chrono::milliseconds follower_grace{30000};
+  /// Another region's pull leaves out records written in the last this long: shipping
+  /// delivers them (a few tens of ms after the write normally), and pulling them too
+  /// would send them twice, in bursts that also slow this region's writes.
+  std::chrono::milliseconds shipping_settle{5000};
   peer_map members; // as replication_config
 };
 
@@ -127,11 +131,13 @@ anti_entropy_actor_impl(anti_entropy_actor::stateful_pointer<anti_entropy_state>
 [[nodiscard]] pull_reply newer_records(storage::engine& engine, std::uint32_t p,
                                        std::string_view have, std::size_t bytes_max);
 /// The same over several partitions; `*truncated`, when given, says whether it stopped
-/// before the end.
+/// before the end; records whose version is from `written_before_ms` (wall ms) or later
+/// are left out (0: none is).
 [[nodiscard]] pull_reply newer_records(storage::engine& engine,
                                        const std::vector<std::uint32_t>& parts,
                                        std::string_view have, std::size_t bytes_max,
-                                       bool* truncated = nullptr);
+                                       bool* truncated = nullptr,
+                                       std::uint64_t written_before_ms = 0);
 
 /// The horizon below which tombstones may go (see the top of this file): the minimum of
 /// `in_sync_ms` over this region's peers (`local[i]`: entry i is one) and of
