@@ -3,6 +3,7 @@
 #include "actors/durability/batch_codec.hpp"
 #include "protocol/wire.hpp"
 #include "storage/partition.hpp"
+#include "storage/table.hpp"
 
 namespace minivault {
 
@@ -82,6 +83,19 @@ bool unpack_partitions(std::string_view in, std::vector<std::uint32_t>& out) {
   for (std::size_t i = 0; i < out.size(); ++i)
     if ((out[i] = wire::load_u32(in.data() + i * 4)) >= storage::partition_count) return false;
   return true;
+}
+
+void split_by_replica(const placement& pl, std::size_t region, const versioned_writes& w,
+                      std::vector<versioned_writes>& out) {
+  out.assign(pl.members(), versioned_writes{});
+  std::size_t pos = 0;
+  packed_op op;
+  while (pos < w.ops.size() && decode_packed_op(w.ops, pos, op)) {
+    const member_id* reps = pl.replicas(storage::partition_of(storage::table::hash_key(op.key)));
+    for (std::size_t k = 0; k < pl.replicas_per_partition(); ++k)
+      if (reps[k] != self_member && pl.region_of(reps[k]) == region)
+        pack_versioned_write(out[reps[k].at()], op.del, op.key, op.value, op.ver);
+  }
 }
 
 storage::version max_version(std::string_view packed_ops, std::uint32_t count) {

@@ -12,9 +12,7 @@
 #include "actors/cluster/geo/ship_codec.hpp"
 #include "actors/cluster/repair/anti_entropy_steps.hpp"
 #include "actors/cluster/repair/cluster_codec.hpp"
-#include "actors/durability/batch_codec.hpp"
 #include "actors/telemetry/log.hpp"
-#include "storage/table.hpp"
 
 namespace minivault::anti_entropy_detail {
 
@@ -90,17 +88,9 @@ bool plan_region(anti_entropy_state& st, round_plan& plan,
 /// local round).
 void fan_out(self_ptr self, const versioned_writes& w) {
   auto& st = self->state;
-  const placement& pl = *st.place;
-  std::vector<versioned_writes> subs(pl.members());
-  std::size_t pos = 0;
-  packed_op op;
-  while (pos < w.ops.size() && decode_packed_op(w.ops, pos, op)) {
-    const member_id* reps = pl.replicas(storage::partition_of(storage::table::hash_key(op.key)));
-    for (std::size_t i = 0; i < pl.region_replicas(0); ++i) // this region's come first
-      if (reps[i] != self_member)
-        pack_versioned_write(subs[reps[i].at()], op.del, op.key, op.value, op.ver);
-  }
-  for (member_id m : pl.all())
+  std::vector<versioned_writes> subs;
+  split_by_replica(*st.place, 0, w, subs);
+  for (member_id m : st.place->all())
     if (auto ep = endpoint_of(st, m); ep && subs[m.at()].count > 0)
       self->request(ep, st.config.timeout, replicate_atom_v, std::move(subs[m.at()]))
           .then([](const replica_ack&) {}, [](const caf::error&) {});

@@ -20,17 +20,9 @@ namespace {
 
 /// The relayed writes `b` as hints for their replicas in `region` (the relay failed).
 void hint_region(replication_state& st, std::size_t region, const versioned_writes& b) {
-  const placement& pl = *st.place;
-  std::vector<versioned_writes> subs(pl.members());
-  std::size_t pos = 0;
-  packed_op op;
-  while (pos < b.ops.size() && decode_packed_op(b.ops, pos, op)) {
-    const member_id* reps = pl.replicas(storage::partition_of(storage::table::hash_key(op.key)));
-    for (std::size_t k = 0; k < pl.replicas_per_partition(); ++k)
-      if (pl.region_of(reps[k]) == region)
-        pack_versioned_write(subs[reps[k].at()], op.del, op.key, op.value, op.ver);
-  }
-  for (member_id m : pl.all())
+  std::vector<versioned_writes> subs;
+  split_by_replica(*st.place, region, b, subs);
+  for (member_id m : st.place->all())
     if (subs[m.at()].count > 0) hint(st, m, subs[m.at()]);
 }
 

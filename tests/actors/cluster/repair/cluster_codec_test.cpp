@@ -203,5 +203,28 @@ TEST(cluster_codec, partition_lists_round_trip_and_refuse_what_is_out_of_range) 
   EXPECT_FALSE(unpack_partitions(too_many, out)) << "more than there are partitions";
 }
 
+TEST(cluster_codec, split_by_replica_gives_each_replica_of_a_region_its_writes_but_this_node) {
+  // Two regions of two members, two replicas per region: every member holds everything.
+  placement pl(
+      std::vector<placement::member>{{"a", "east"}, {"b", "east"}, {"c", "west"}, {"d", "west"}},
+      2);
+  versioned_writes w;
+  pack_versioned_write(w, false, "k1", "v1", {(1ULL << 20), 1});
+  pack_versioned_write(w, true, "k2", "", {(2ULL << 20), 1});
+  std::vector<versioned_writes> out;
+  split_by_replica(pl, 1, w, out); // west: placement's region 1 (this node is east)
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].count, 0u);
+  EXPECT_EQ(out[1].count, 0u) << "b is not in west";
+  for (std::size_t m : {2u, 3u}) {
+    EXPECT_EQ(out[m].count, 2u);
+    EXPECT_EQ(out[m].ops, w.ops);
+  }
+  split_by_replica(pl, 0, w, out); // east: b, never this node
+  EXPECT_EQ(out[0].count, 0u) << "this node's share stays empty";
+  EXPECT_EQ(out[1].ops, w.ops);
+  EXPECT_EQ(out[2].count + out[3].count, 0u);
+}
+
 } // namespace
 } // namespace minivault
