@@ -16,9 +16,9 @@
 //
 // With another region (region_round.cpp), each region at most once per `remote_period`
 // (once per `period` while it has repair marks, cluster/geo/repair_marks.hpp, or the
-// last round left differing partitions for the next), with one
-// member there: the first up one in relay order (placement::relay_order) that holds the
-// partition this node compared with that region longest ago:
+// last round's pull left records for the next), with one member there: the first up
+// one in relay order (placement::relay_order) that holds the partition this node
+// compared with that region longest ago:
 //  1. its digests, as above; an equal partition is in sync with that region as of the
 //     round's start (`region_sync_ms`), and its repair mark, if any, goes;
 //  2. the differing marked partitions this node leads (a follower: once its mark is
@@ -32,7 +32,8 @@
 // The other region's leaders do the same the other way: each partition crosses the WAN
 // once per direction, whatever the replication factor.
 //
-// Bandwidth: one request in flight, each answer bounded.
+// Bandwidth: one request in flight to the peer compared with (plus the best-effort
+// fan-out of cross-region pulls in this region), each answer bounded.
 //
 // Tombstone GC: when every shared partition matched a peer at wall time T, everything
 // older than T is on that peer. The engine may drop tombstones older than the minimum
@@ -103,8 +104,8 @@ struct anti_entropy_state {
   /// Per other region ([0] unused) and partition: wall time a round that found this
   /// node's copy equal to that region's began (0: never).
   std::vector<std::vector<std::uint64_t>> region_sync_ms;
-  /// Per region ([0] unused): when its last round began, and whether it left differing
-  /// partitions for the next (which then comes after `period`, not `remote_period`).
+  /// Per region ([0] unused): when its last round began, and whether its pull left
+  /// records for the next (which then comes after `period`, not `remote_period`).
   std::vector<std::chrono::steady_clock::time_point> last_region_round;
   std::vector<bool> region_behind;
   std::size_t next_peer = 0;

@@ -19,6 +19,7 @@ struct round_plan {
   std::size_t region = 0;       // the peer's (0: this node's)
   std::uint64_t started_ms = 0; // wall time the round began
   std::vector<std::uint32_t> pulls, pushes;
+  bool more = false; // partitions beyond partitions_per_round were left for the next round
 };
 using plan_ptr = std::shared_ptr<round_plan>;
 

@@ -106,6 +106,7 @@ void pull_region(self_ptr self, plan_ptr plan) {
     end_round(self);
     return;
   }
+  // Left-over pushes keep their marks, which make the region due every period anyway.
   std::vector<storage::engine::key_version> mine;
   for (std::uint32_t p : plan->pulls)
     st.engine->partition_keys(p, mine);
@@ -116,8 +117,13 @@ void pull_region(self_ptr self, plan_ptr plan) {
       .then(
           [self, plan](pull_reply& b) {
             auto& st = self->state;
-            if (b.ops.size() >= st.config.pull_bytes_max) // more where this came from
-              st.found_differences = st.region_behind[plan->region] = true;
+            // More to pull: the answer was full, or partitions were left over and this
+            // answer was not empty. (Partitions that differ only by writes still being
+            // shipped answer nothing: those do not make the next round come early, so a
+            // region under steady writes is not asked for key lists every period.)
+            const bool behind =
+                b.ops.size() >= st.config.pull_bytes_max || (plan->more && b.count > 0);
+            st.found_differences = st.region_behind[plan->region] = behind;
             if (b.count == 0) {
               end_round(self);
               return;
@@ -192,9 +198,11 @@ void region_round(self_ptr self, std::size_t r) {
               end_round(self);
               return;
             }
-            // Partitions left over: the next round comes soon (a local one, then this).
+            // Partitions left over (plan->more) may make the next round come soon (a local
+            // one, then this): pull_region decides.
             auto& st = self->state;
-            st.found_differences = st.region_behind[plan->region] = plan_region(st, *plan, theirs);
+            plan->more = plan_region(st, *plan, theirs);
+            st.found_differences = st.region_behind[plan->region] = false;
             push(self, plan);
           },
           [self](const caf::error&) { end_round(self); });
