@@ -26,8 +26,9 @@
 //     them (one keys_atom request), then the records it lacks as one ship_batch it
 //     relays to its region (relay_path.cpp); their marks go once a push sent everything;
 //  3. the other differing partitions this node leads (placement::leads) are pulled, all
-//     in one request (at most `partitions_per_round`, the answer at most
-//     `pull_bytes_max`, without what was written in the last `shipping_settle`), then
+//     in one request (at most `partitions_per_round`, and as many as this node's keys of
+//     them fit in `pull_bytes_max`; the answer at most `pull_bytes_max`, without what
+//     was written in the last `shipping_settle`), then
 //     sent to this region's other up replicas: pulled once across the WAN.
 // The other region's leaders do the same the other way: each partition crosses the WAN
 // once per direction, whatever the replication factor.

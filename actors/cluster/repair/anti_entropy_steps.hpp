@@ -34,6 +34,14 @@ void end_round(self_ptr self);
 /// Recomputes the engine's tombstone horizon.
 void update_horizon(anti_entropy_state& st);
 
+/// Keeps the first of `parts` whose keys in `engine`, packed as key lists are, fit in
+/// `bytes_max` (at least one partition), appending their keys to `keys`: a request
+/// carries (or, for keys_atom, asks for) about that much. Returns whether any were left
+/// out (the next round takes them).
+[[nodiscard]] bool fit_key_lists(const storage::engine& engine, std::vector<std::uint32_t>& parts,
+                                 std::size_t bytes_max,
+                                 std::vector<storage::engine::key_version>& keys);
+
 /// The other region whose round is due now, if any (region_round.cpp).
 [[nodiscard]] std::optional<std::size_t> region_due(anti_entropy_state& st);
 /// One round with region `r` (region_round.cpp).

@@ -108,8 +108,7 @@ void pull_region(self_ptr self, plan_ptr plan) {
   }
   // Left-over pushes keep their marks, which make the region due every period anyway.
   std::vector<storage::engine::key_version> mine;
-  for (std::uint32_t p : plan->pulls)
-    st.engine->partition_keys(p, mine);
+  if (fit_key_lists(*st.engine, plan->pulls, st.config.pull_bytes_max, mine)) plan->more = true;
   std::string parts, have;
   pack_partitions(plan->pulls, parts);
   pack_key_versions(mine, have);
@@ -154,6 +153,23 @@ void pull_region(self_ptr self, plan_ptr plan) {
 }
 
 } // namespace
+
+bool fit_key_lists(const storage::engine& engine, std::vector<std::uint32_t>& parts,
+                   std::size_t bytes_max, std::vector<storage::engine::key_version>& keys) {
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::size_t before = keys.size();
+    engine.partition_keys(parts[i], keys);
+    for (std::size_t k = before; k < keys.size(); ++k)
+      bytes += 2 + keys[k].key.size() + 13; // cluster_codec's key/version entry
+    if (bytes > bytes_max && i > 0) {
+      keys.resize(before);
+      parts.resize(i);
+      return true;
+    }
+  }
+  return false;
+}
 
 std::optional<std::size_t> region_due(anti_entropy_state& st) {
   const std::size_t regions = st.place->regions();
@@ -215,6 +231,8 @@ void push(self_ptr self, plan_ptr plan) {
     pull_region(self, plan);
     return;
   }
+  std::vector<storage::engine::key_version> mine; // the size of the answer, about
+  (void)fit_key_lists(*st.engine, plan->pushes, st.config.pull_bytes_max, mine);
   std::string parts;
   pack_partitions(plan->pushes, parts);
   const std::uint64_t asked_ms = storage::wall_ms();
