@@ -1,4 +1,4 @@
-// Message flow (every handler below is one named function):
+// Message flow (each handler below is one named function, or delegate_trusted):
 //   (challenge_atom, nonce_a)                       --> (nonce_b, node_id, proof_b)
 //   (peer_auth_atom, node_a, nonce_b, proof_a)      --> true: the sender's node is trusted
 //   (ping_atom, from)                 trusted only  --> (node_id, region)
@@ -93,45 +93,18 @@ caf::result<std::string> on_digest(self_ptr self) {
   return out;
 }
 
-caf::result<pull_reply> on_pull(self_ptr self, std::uint32_t p, std::string& have) {
-  auto& st = self->state;
-  if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
-  if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);
-  return self->delegate(st.config.anti_entropy, pull_atom_v, p, std::move(have));
-}
-
-caf::result<pull_reply> on_pull_many(self_ptr self, std::string& partitions, std::string& have) {
-  auto& st = self->state;
-  if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
-  if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);
-  return self->delegate(st.config.anti_entropy, pull_atom_v, std::move(partitions),
-                        std::move(have));
+/// A trusted sender's request, handed to `to` (anti-entropy, the relay), which answers it;
+/// `unauthorized` from anyone else, `invalid_argument` when this node has no `to`.
+template <class Reply, class Handle, class... Ts>
+caf::result<Reply> delegate_trusted(self_ptr self, const Handle& to, Ts&&... xs) {
+  if (!self->state.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
+  if (!to) return caf::make_error(caf::sec::invalid_argument);
+  return self->delegate(to, std::forward<Ts>(xs)...);
 }
 
 void on_hello(self_ptr self, const std::string& node_id, const caf::strong_actor_ptr& ep) {
   auto& st = self->state;
   if (st.trusts(self->current_sender()) && st.config.on_hello) st.config.on_hello(node_id, ep);
-}
-
-caf::result<read_reply> on_read(self_ptr self, std::string& key) {
-  auto& st = self->state;
-  if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
-  if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);
-  return self->delegate(st.config.anti_entropy, read_atom_v, std::move(key));
-}
-
-caf::result<std::string> on_keys(self_ptr self, std::string& partitions) {
-  auto& st = self->state;
-  if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
-  if (!st.config.anti_entropy) return caf::make_error(caf::sec::invalid_argument);
-  return self->delegate(st.config.anti_entropy, keys_atom_v, std::move(partitions));
-}
-
-caf::result<replica_ack> on_ship(self_ptr self, ship_batch& b) {
-  auto& st = self->state;
-  if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
-  if (!st.config.relay) return caf::make_error(caf::sec::invalid_argument);
-  return self->delegate(st.config.relay, ship_atom_v, std::move(b));
 }
 
 void on_shipped(self_ptr self, std::string& region, std::string& key_versions) {
@@ -164,19 +137,28 @@ peer_endpoint_actor::behavior_type peer_endpoint_impl(self_ptr self, endpoint_co
       },
       [self](digest_atom) -> caf::result<std::string> { return on_digest(self); },
       [self](pull_atom, std::uint32_t p, std::string& have) -> caf::result<pull_reply> {
-        return on_pull(self, p, have);
+        return delegate_trusted<pull_reply>(self, self->state.config.anti_entropy, pull_atom_v, p,
+                                            std::move(have));
       },
       [self](pull_atom, std::string& partitions, std::string& have) -> caf::result<pull_reply> {
-        return on_pull_many(self, partitions, have);
+        return delegate_trusted<pull_reply>(self, self->state.config.anti_entropy, pull_atom_v,
+                                            std::move(partitions), std::move(have));
       },
       [self](hello_atom, const std::string& node_id, const caf::strong_actor_ptr& ep) {
         on_hello(self, node_id, ep);
       },
-      [self](read_atom, std::string& key) -> caf::result<read_reply> { return on_read(self, key); },
-      [self](keys_atom, std::string& partitions) -> caf::result<std::string> {
-        return on_keys(self, partitions);
+      [self](read_atom, std::string& key) -> caf::result<read_reply> {
+        return delegate_trusted<read_reply>(self, self->state.config.anti_entropy, read_atom_v,
+                                            std::move(key));
       },
-      [self](ship_atom, ship_batch& b) -> caf::result<replica_ack> { return on_ship(self, b); },
+      [self](keys_atom, std::string& partitions) -> caf::result<std::string> {
+        return delegate_trusted<std::string>(self, self->state.config.anti_entropy, keys_atom_v,
+                                             std::move(partitions));
+      },
+      [self](ship_atom, ship_batch& b) -> caf::result<replica_ack> {
+        return delegate_trusted<replica_ack>(self, self->state.config.relay, ship_atom_v,
+                                             std::move(b));
+      },
       [self](shipped_atom, std::string& region, std::string& key_versions) {
         on_shipped(self, region, key_versions);
       },

@@ -18,10 +18,6 @@ namespace minivault::anti_entropy_detail {
 
 namespace {
 
-bool up(const anti_entropy_state& st, member_id m) {
-  return m == self_member || static_cast<bool>(endpoint_of(st, m));
-}
-
 /// Region `r`'s member to compare with: the first up one in relay order that holds the
 /// partition (held here; marked first, if any is) compared with `r` longest ago; else
 /// the first up one. nullopt when none is up.
@@ -66,7 +62,8 @@ bool plan_region(anti_entropy_state& st, round_plan& plan,
       equal.push_back(p);
       continue;
     }
-    const bool leads = st.place->leads(p, [&](member_id m) { return up(st, m); });
+    const bool leads =
+        st.place->leads(p, [&](member_id m) { return static_cast<bool>(endpoint_of(st, m)); });
     if (std::binary_search(marked.begin(), marked.end(), p) &&
         (leads || st.marks->marked_before(r, p, aged)))
       plan.pushes.push_back(p);
@@ -218,7 +215,7 @@ void region_round(self_ptr self, std::size_t r) {
             // one, then this): pull_region decides.
             auto& st = self->state;
             plan->more = plan_region(st, *plan, theirs);
-            st.found_differences = st.region_behind[plan->region] = false;
+            st.region_behind[plan->region] = false; // found_differences: false since the start
             push(self, plan);
           },
           [self](const caf::error&) { end_round(self); });
