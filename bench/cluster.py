@@ -11,11 +11,17 @@ prefills both, then measures:
   the median of the per-round ratios cluster / single (target >= 0.5x). A cluster write is
   acknowledged once 2 of its 3 replicas have it, so each one costs a round trip to a peer
   and work on all three nodes, which here share the machine's cores with the client.
+- CPU per acknowledged write, from the same runs: each node's utime + stime (/proc) over
+  the measured window (after the client's warm-up) divided by the writes acknowledged in
+  it; the three replicas together against the single node (target <= 3.3x: the storage
+  work three times plus at most 10%).
+- CPU per request over HTTP at node A (wrk, 1 in flight): PUT and GET ?consistency=quorum,
+  summed over A, B and C; a quorum read should cost no more than a write (target <= 1.0x).
 - Convergence: bench/cluster/convergence.cpp (minivault-convergence) SETs a fresh key on
   node A and polls GET on node C in a tight loop until the value shows, per sample, bounded
   by a timeout; latency from the SET's send and from its acknowledgement. Idle, then under
   load (minivault-bench driving SETs at node B meanwhile). Percentiles are over the
-  samples of every round pooled; targets p99 <= 2 ms idle, <= 5 ms under load.
+  samples of every round pooled; targets p99 <= 1 ms idle, <= 3 ms under load.
 
 Before every measured run the script waits until the nodes are quiet (their CPU use,
 read from /proc, falls under 10% of a core), so the lagging third replica of the
@@ -37,11 +43,17 @@ import time
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing compare.py
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import add_run_args, free_port, prefill, run_bench, stop_procs, wait_port  # noqa: E402
+from compare import (add_run_args, cpu_seconds, free_port, http_prefill, prefill,  # noqa: E402
+                     run_bench, run_wrk, stop_procs, wait_port)
 
 THROUGHPUT = [("SET, 1 in flight", 1), ("SET, 16 in flight", 16)]  # (name, pipeline)
 RATIO_TARGET = 0.5
-CONVERGENCE_TARGET_P99_MS = {"idle": 2.0, "load": 5.0}
+# CPU per acknowledged write, the three replicas together / a single node: the storage
+# work done three times, plus at most 10% for replicating it.
+CPU_RATIO_TARGET = 3.3
+# CPU per quorum read (all replicas) / per write over HTTP: a read is no dearer than a write.
+QGET_CPU_RATIO_TARGET = 1.0
+CONVERGENCE_TARGET_P99_MS = {"idle": 1.0, "load": 3.0}
 NODE_FLAGS = ["-fsync", "interval", "-fsync-interval-ms", "1000"]
 
 
@@ -78,13 +90,6 @@ def wait_cluster_up(nodes, timeout=30.0):
             last = str(e)
         time.sleep(0.1)
     sys.exit(f"the cluster did not come up within {timeout} s (peer states: {last})")
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_cpu_seconds():
@@ -158,10 +163,16 @@ def main():
                    help="convergence sampling time per round under load")
     p.add_argument("--conv-timeout-ms", type=int, default=1000,
                    help="a sample not visible on node C by then counts as a timeout")
+    p.add_argument("--http-value-chars", type=int, default=None,
+                   help="x characters in HTTP PUT bodies (default: value-size - 10)")
+    p.add_argument("--http-max-error-fraction", type=float, default=1e-4,
+                   help="non-2xx responses or socket errors tolerated per wrk run")
     p.add_argument("--load-connections", type=int, default=50)
     p.add_argument("--load-pipeline", type=int, default=4,
                    help="in flight per connection of the SET load on node B")
     a = p.parse_args()
+    if a.http_value_chars is None:
+        a.http_value_chars = max(1, a.value_size - 10)
 
     bench = os.path.join(a.build, "minivault-bench")
     node_bin = os.path.join(a.build, "minivault")
@@ -169,6 +180,9 @@ def main():
     for b in (bench, node_bin, conv):
         if not os.access(b, os.X_OK):
             sys.exit(f"{b} not found (make build-optimized builds it)")
+    wrk = shutil.which("wrk")
+    if not wrk:
+        sys.exit("wrk not found (make bench-deps installs it)")
     os.makedirs(a.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="minivault-cluster-bench-")
     nodes = []
@@ -181,10 +195,12 @@ def main():
         nodes.append(single)
         ports = [free_port() for _ in range(3)]
         cports = [free_port() for _ in range(3)]
+        http_a = free_port()
         cluster = []
         for i, name in enumerate("ABC"):
             cluster.append(start_node(node_bin, work, name, ports[i], cports[i],
-                                      [q for q in ports if q != ports[i]], extra))
+                                      [q for q in ports if q != ports[i]],
+                                      extra + (["-http", str(http_a)] if i == 0 else [])))
         nodes += cluster
         for n in nodes:
             wait_port(n["port"], n["proc"], f"node {n['name']}")
@@ -192,7 +208,10 @@ def main():
         node_a, node_b, node_c = cluster
         prefill(bench, single["port"], False, a)
         prefill(bench, node_a["port"], False, a)
+        wait_port(http_a, node_a["proc"], "node A HTTP")
+        http_prefill(http_a, a)
         procs = [n["proc"] for n in nodes]
+        cluster_pids = [n["proc"].pid for n in cluster]
 
         def alive(what):
             for n in nodes:
@@ -207,7 +226,9 @@ def main():
 
         # -- throughput ------------------------------------------------------------------
         tp = {name: {k: [] for k in ("single", "cluster", "ratio", "single_p50", "cluster_p50",
-                                     "single_p99", "cluster_p99")} for name, _ in THROUGHPUT}
+                                     "single_p99", "cluster_p99", "single_cpu_us",
+                                     "cluster_cpu_us", "cpu_ratio", "replica_cpu_us")}
+              for name, _ in THROUGHPUT}
         for rnd in range(a.rounds):
             for name, pipeline in THROUGHPUT:
                 order = ["single", "cluster"] if rnd % 2 == 0 else ["cluster", "single"]
@@ -215,7 +236,8 @@ def main():
                 for who in order:
                     wait_quiet(procs)
                     port = single["port"] if who == "single" else node_a["port"]
-                    got[who] = run_bench(bench, port, False, 0.0, pipeline, a)
+                    pids = [single["proc"].pid] if who == "single" else cluster_pids
+                    got[who] = run_bench(bench, port, False, 0.0, pipeline, a, cpu_pids=pids)
                     alive(f"{name} ({who})")
                 r = tp[name]
                 for who in ("single", "cluster"):
@@ -223,10 +245,35 @@ def main():
                     r[f"{who}_p50"].append(got[who]["p50_us"])
                     r[f"{who}_p99"].append(got[who]["p99_us"])
                 r["ratio"].append(got["cluster"]["ops_per_sec"] / got["single"]["ops_per_sec"])
+                # CPU per acknowledged write: the single node's, and the three replicas'
+                # together (each does the storage work once, so 3x is the floor).
+                r["single_cpu_us"].append(got["single"]["cpu_us_per_op"][0])
+                r["cluster_cpu_us"].append(sum(got["cluster"]["cpu_us_per_op"]))
+                r["replica_cpu_us"].append(got["cluster"]["cpu_us_per_op"])
+                r["cpu_ratio"].append(r["cluster_cpu_us"][-1] / r["single_cpu_us"][-1])
                 print(f"  round {rnd + 1} {name:<18} single {got['single']['ops_per_sec']:>10,.0f}"
                       f"  cluster {got['cluster']['ops_per_sec']:>10,.0f}  ratio "
                       f"{r['ratio'][-1]:.2f}  p99 {got['single']['p99_us']:,.0f} / "
-                      f"{got['cluster']['p99_us']:,.0f} us", flush=True)
+                      f"{got['cluster']['p99_us']:,.0f} us  CPU/write single "
+                      f"{r['single_cpu_us'][-1]:.1f} us, A/B/C "
+                      + "/".join(f"{x:.1f}" for x in r["replica_cpu_us"][-1])
+                      + f" us ({r['cpu_ratio'][-1]:.2f}x)", flush=True)
+
+        # -- CPU of a quorum read against a write, over HTTP at node A ---------------------
+        http_rows = {"PUT": [], "quorum GET": []}
+        for rnd in range(a.rounds):
+            kinds = [("PUT", "put.lua"), ("quorum GET", "qget.lua")]
+            for kind, script in (kinds if rnd % 2 == 0 else kinds[::-1]):
+                wait_quiet(procs)
+                res = run_wrk(wrk, http_a, script, rnd + 1, a, cpu_pids=cluster_pids)
+                alive(f"HTTP {kind}")
+                http_rows[kind].append({"ops_per_sec": res["ops_per_sec"],
+                                        "cpu_us": sum(res["cpu_us_per_op"]),
+                                        "replica_cpu_us": res["cpu_us_per_op"]})
+                print(f"  round {rnd + 1} HTTP {kind:<11} at A {res['ops_per_sec']:>10,.0f}/s  "
+                      f"CPU per request A/B/C "
+                      + "/".join(f"{x:.1f}" for x in res["cpu_us_per_op"])
+                      + f" us (sum {sum(res['cpu_us_per_op']):.1f})", flush=True)
 
         # -- convergence -----------------------------------------------------------------
         conv_runs = {"idle": [], "load": []}
@@ -299,6 +346,11 @@ def main():
                          "cluster": statistics.median(r["cluster"]),
                          "ratio": statistics.median(r["ratio"]), "ratios": r["ratio"],
                          "target_ratio": RATIO_TARGET,
+                         "single_cpu_us": statistics.median(r["single_cpu_us"]),
+                         "cluster_cpu_us": statistics.median(r["cluster_cpu_us"]),
+                         "cpu_ratio": statistics.median(r["cpu_ratio"]),
+                         "cpu_ratios": r["cpu_ratio"], "replica_cpu_us": r["replica_cpu_us"],
+                         "target_cpu_ratio": CPU_RATIO_TARGET,
                          **{f"{k}_us": statistics.median(r[k]) for k in
                             ("single_p50", "cluster_p50", "single_p99", "cluster_p99")}})
         conv_rows = []
@@ -329,6 +381,36 @@ def main():
                          f"**{r['ratio']:.2f}x** ({per_round}) | >= {r['target_ratio']:.1f}x "
                          f"({met}) | {r['single_p50_us']:,.0f} / {r['cluster_p50_us']:,.0f} us | "
                          f"{r['single_p99_us']:,.0f} / {r['cluster_p99_us']:,.0f} us |")
+        table += ["", "| CPU per acknowledged write (measured window, /proc) | single node | "
+                  "3-node cluster, A + B + C | ratio (median; range) | target |",
+                  "|---|---|---|---|---|"]
+        for r in rows:
+            met = "met" if r["cpu_ratio"] <= r["target_cpu_ratio"] else "missed"
+            last = r["replica_cpu_us"][-1]
+            table.append(f"| {r['workload']} | {r['single_cpu_us']:.1f} us | "
+                         f"{r['cluster_cpu_us']:.1f} us (last round A/B/C "
+                         + "/".join(f"{x:.1f}" for x in last) + ") | "
+                         f"**{r['cpu_ratio']:.2f}x** ({min(r['cpu_ratios']):.2f}-"
+                         f"{max(r['cpu_ratios']):.2f}) | <= {r['target_cpu_ratio']:.1f}x ({met}) |")
+        put_cpu = statistics.median(x["cpu_us"] for x in http_rows["PUT"])
+        qget_cpu = statistics.median(x["cpu_us"] for x in http_rows["quorum GET"])
+        qratios = [q["cpu_us"] / w["cpu_us"] for q, w in zip(http_rows["quorum GET"],
+                                                             http_rows["PUT"])]
+        qratio = statistics.median(qratios)
+        http_summary = {"put_cpu_us": put_cpu, "qget_cpu_us": qget_cpu, "ratio": qratio,
+                        "ratios": qratios, "target_ratio": QGET_CPU_RATIO_TARGET,
+                        "runs": http_rows}
+        table += ["", "| HTTP at node A, 1 in flight (wrk) | ops/s | CPU per request, A + B + C "
+                  "| quorum GET / PUT (median; range) | target |", "|---|---|---|---|---|"]
+        for kind in ("PUT", "quorum GET"):
+            ops = statistics.median(x["ops_per_sec"] for x in http_rows[kind])
+            cpu = put_cpu if kind == "PUT" else qget_cpu
+            cell = "-" if kind == "PUT" else (
+                f"**{qratio:.2f}x** ({min(qratios):.2f}-{max(qratios):.2f})")
+            target = "-" if kind == "PUT" else (
+                f"<= {QGET_CPU_RATIO_TARGET:.1f}x "
+                f"({'met' if qratio <= QGET_CPU_RATIO_TARGET else 'missed'})")
+            table.append(f"| {kind} | {ops:,.0f} | {cpu:.1f} us | {cell} | {target} |")
         table += ["", "| convergence (SET on A, GET polled on C) | samples (timeouts) | visible "
                   "after send p50 / p99 / max | target p99 | visible after ack p50 / p99 / max "
                   "| SET ack p50 / p99 |", "|---|---|---|---|---|---|"]
@@ -361,7 +443,7 @@ def main():
         with open(os.path.join(a.out, f"cluster-{stamp}.json"), "w") as f:
             json.dump({"settings": vars(a), "loadavg_before": load_before,
                        "loadavg_after": load_after, "other_processes_cores": others_cores,
-                       "seconds": wall, "throughput": rows,
+                       "seconds": wall, "throughput": rows, "http_cpu": http_summary,
                        "convergence": conv_rows, "convergence_runs": conv_runs,
                        "replica_keys": keys}, f, indent=2)
         with open(os.path.join(a.out, f"cluster-{stamp}.md"), "w") as f:

@@ -5,7 +5,10 @@
 //
 // Threading contract:
 //  - Writer calls (`apply`, `compact_step`, `sync`, `maintenance`) come from one thread
-//    at a time (the storage actor). They are not thread-safe against each other.
+//    at a time (whoever holds the node's writer role: an I/O thread or the storage
+//    actor). They are not thread-safe against each other; nothing here is tied to one
+//    thread (SQLite's multi-thread mode: a connection moves between threads, never
+//    used by two at once).
 //  - Reader calls (`get`, `contains`, `stats`) are safe from any thread, concurrently with
 //    the writer. A reader sees a write only after the `apply` that carried it returned
 //    (i.e. after it is durable), never a partial batch of one key.

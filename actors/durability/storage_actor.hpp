@@ -1,16 +1,19 @@
 #pragma once
-// The storage actor: the only writer of the engine. Spawn it detached (SQLite blocks).
+// The storage actor: the engine's writer for everything but the client batches an I/O
+// thread commits itself (group_commit.hpp: one writer role, taken in turn). Spawn it
+// detached (SQLite blocks, and so does waiting for the role).
 //
-// Group commit: a client_batch is queued, and the first queued batch sends the actor a
+// Group commit: a batch is queued, and the first queued batch sends the actor a
 // flush_atom. That message lands behind every batch already in the mailbox, so when it
-// is handled, all of them are committed in one transaction. Each batch's outcome is then
-// posted to the completion board for its I/O thread, in arrival order.
+// is handled, all of them are committed in one transaction (with whatever the I/O
+// threads left waiting for the role). Each outcome goes to its requester (versioned
+// writes) or to the completion board for its I/O thread, in arrival order.
 #include <chrono>
 #include <memory>
 
 #include "actors/durability/batch_codec.hpp" // for the senders that pack batches
+#include "actors/durability/group_commit.hpp"
 #include "actors/io/completion_board.hpp"
-#include "actors/telemetry/metrics.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/options.hpp"
 #include "storage/engine.hpp"
@@ -20,19 +23,13 @@ namespace minivault {
 struct storage_state {
   static inline const char* name = "minivault.storage";
   storage::engine* engine = nullptr; // owned by the node, outlives the actor
+  group_commit* writer = nullptr;    // the same
   completion_board* board = nullptr;
   fsync_policy fsync = fsync_policy::none;
   std::chrono::milliseconds tick_interval{100}; // compaction checks
-  /// A batch waiting for the next group commit: a client batch (origin, ticket) or
+  /// Batches waiting for the next group commit: client batches (origin, ticket) or
   /// versioned writes (origin and ticket unused: their promise is pending).
-  struct queued_batch {
-    std::uint32_t origin = 0;
-    std::uint64_t ticket = 0;
-    std::uint32_t count = 0;
-    std::string ops;
-    bool ship = false; // versioned_writes::ship
-  };
-  std::vector<queued_batch> queued; // bounded: see queued_bytes_max
+  std::vector<write_batch> queued; // bounded: see queued_bytes_max
   /// Parallel to `queued`: the requester's promise for (replicate_atom, writes) requests;
   /// not pending for I/O-thread batches, whose outcome goes to the completion board.
   std::vector<caf::typed_response_promise<replica_ack>> promises;
@@ -41,11 +38,6 @@ struct storage_state {
   versioned_writes to_ship; // scratch: a group's committed `ship` batches
   bool flush_pending = false;
   bool compaction_pending = false;
-  std::vector<storage::write_op> ops;       // scratch: decoded ops of one group
-  std::vector<storage::version> assigned;   // scratch: each op's resulting version
-  commit_histogram* commit_sizes = nullptr; // optional metric: writes per group commit
-  std::size_t failures_unreported = 0;
-  std::chrono::steady_clock::time_point last_failure_log{};
 };
 
 /// How often the storage actor checks whether compaction is needed.
@@ -56,11 +48,11 @@ inline constexpr std::size_t storage_queued_bytes_max = 32u << 20;
 /// (Smaller steps keep tail latency down: a step holds the writer for its duration.)
 inline constexpr std::size_t compaction_step_bytes = 2u << 20;
 
-/// `commit_sizes` (optional) gets the number of writes of every group commit.
+/// `writer` commits on `engine` (both outlive the actor); `board` takes the outcomes of
+/// the client batches sent to the actor.
 storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
-                                                storage::engine* engine, completion_board* board,
-                                                fsync_policy fsync,
-                                                std::chrono::milliseconds tick_interval,
-                                                commit_histogram* commit_sizes);
+                                                storage::engine* engine, group_commit* writer,
+                                                completion_board* board, fsync_policy fsync,
+                                                std::chrono::milliseconds tick_interval);
 
 } // namespace minivault

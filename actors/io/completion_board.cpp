@@ -22,21 +22,22 @@ completion_board::~completion_board() {
 }
 
 void completion_board::post(std::uint32_t origin, std::uint64_t ticket, errc result,
-                            std::vector<read_result> reads, std::string detail) {
+                            std::vector<read_result> reads, std::string detail, bool wake) {
   KV_ASSERT(origin < lanes_.size());
   lane& l = *lanes_[origin];
   {
     lock_guard guard(l.mutex);
     l.items.push_back({ticket, result, std::move(reads), std::move(detail)});
   }
+  if (!wake) return;
   std::uint64_t one = 1;
   (void)!::write(l.efd, &one, sizeof(one));
 }
 
-void completion_board::take(std::uint32_t origin, std::vector<completion>& out) {
+void completion_board::take(std::uint32_t origin, std::vector<completion>& out, bool woken) {
   lane& l = *lanes_[origin];
   std::uint64_t counter = 0;
-  (void)!::read(l.efd, &counter, sizeof(counter));
+  if (woken) (void)!::read(l.efd, &counter, sizeof(counter));
   lock_guard guard(l.mutex);
   out.insert(out.end(), std::make_move_iterator(l.items.begin()),
              std::make_move_iterator(l.items.end()));

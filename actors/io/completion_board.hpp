@@ -1,8 +1,9 @@
 #pragma once
-// The way back from the storage actor to the I/O threads: one lane per I/O thread, each a
+// The way back from the writer to the I/O threads: one lane per I/O thread, each a
 // mutex-guarded vector of (ticket, outcome) plus an eventfd that wakes the thread's epoll
-// loop. Writers (post): the storage actor on one node; in a cluster the replication actor,
-// through ordered_outcomes. Reader (take): the lane's own I/O thread.
+// loop. Writers (post): on one node whoever holds the engine's writer role (an I/O thread
+// or the storage actor, actors/durability/group_commit.hpp); in a cluster the replication
+// actor, through ordered_outcomes. Reader (take): the lane's own I/O thread.
 // A lane holds at most `batches_in_flight_max` entries, because an I/O thread never has
 // more batches than that outstanding.
 #include <cstdint>
@@ -42,11 +43,13 @@ public:
   completion_board(const completion_board&) = delete;
   completion_board& operator=(const completion_board&) = delete;
 
-  /// Records the outcome of batch `ticket` of lane `origin` and wakes that lane.
+  /// Records the outcome of batch `ticket` of lane `origin` and wakes that lane (unless
+  /// `wake` is false: the lane's own thread posts it and takes it at once).
   void post(std::uint32_t origin, std::uint64_t ticket, errc result,
-            std::vector<read_result> reads = {}, std::string detail = {});
-  /// Moves the lane's completions (in posting order) into `out`; clears the eventfd.
-  void take(std::uint32_t origin, std::vector<completion>& out);
+            std::vector<read_result> reads = {}, std::string detail = {}, bool wake = true);
+  /// Moves the lane's completions (in posting order) into `out`; clears the eventfd
+  /// (`woken`: the lane's thread was woken by it; false skips that read).
+  void take(std::uint32_t origin, std::vector<completion>& out, bool woken = true);
   /// The eventfd to watch for lane `origin` (readable when completions are waiting).
   [[nodiscard]] int event_fd(std::uint32_t origin) const noexcept;
   [[nodiscard]] std::size_t lanes() const noexcept { return lanes_.size(); }

@@ -101,7 +101,7 @@ bool request_pipeline::must_pause(const connection& c) const {
 }
 
 bool request_pipeline::ready_to_parse(connection& c) {
-  if (batch_.ops.size() >= batch_bytes_max) send_batch();
+  if (batch_.ops.size() >= batch_bytes_max) send_batch(false);
   if (!must_pause(c)) return true;
   loop_.pause(c);
   return false;
@@ -306,22 +306,30 @@ bool request_pipeline::can_send_batch() const noexcept {
 }
 
 void request_pipeline::send_batch_if_eager() {
-  if (batch_.count >= eager_ops_ || batch_.ops.size() >= eager_bytes_) send_batch();
+  if (batch_.count >= eager_ops_ || batch_.ops.size() >= eager_bytes_) send_batch(false);
 }
 
-void request_pipeline::send_batch() {
+void request_pipeline::send_batch(bool round_over) {
   if (batch_.count == 0 || !can_send_batch()) return;
   batch_.origin = index_;
   batch_.ticket = next_ticket_++;
   in_flight_bytes_ += batch_.ops.size();
   retained_.push_back(retained_batch{batch_.ticket, batch_.ops});
-  if (ctx_.replication)
-    caf::anon_send(ctx_.replication, std::move(batch_)); // a cluster: quorum writes
-  else
-    caf::anon_send(ctx_.storage, std::move(batch_));
-  batch_ = client_batch{};
-  batch_reads_ = 0;
   ++in_flight_;
+  batch_reads_ = 0;
+  client_batch b = std::move(batch_);
+  batch_ = client_batch{};
+  if (ctx_.replication) {
+    caf::anon_send(ctx_.replication, std::move(b)); // a cluster: quorum writes
+  } else if (ctx_.writer) {
+    // One node: at the end of a round, commit it here when the writer role is free, and
+    // answer at once.
+    if (ctx_.writer->submit({b.origin, b.ticket, b.count, std::move(b.ops), false, false},
+                            round_over))
+      on_completions(false);
+  } else {
+    caf::anon_send(ctx_.storage, std::move(b));
+  }
 }
 
 const std::string* request_pipeline::batch_ops(std::uint64_t ticket) const {
@@ -349,9 +357,9 @@ bool request_pipeline::find_pending(const connection& c, std::string_view key, p
   return false;
 }
 
-void request_pipeline::on_completions() {
+void request_pipeline::on_completions(bool woken) {
   completions_.clear();
-  ctx_.board->take(index_, completions_);
+  ctx_.board->take(index_, completions_, woken);
   for (completion& done : completions_) {
     KV_ASSERT(in_flight_ > 0 && done.ticket > completed_ticket_);
     --in_flight_;
@@ -378,7 +386,7 @@ void request_pipeline::on_completions() {
                                   return true;
                                 }),
                  waiting_.end());
-  send_batch();
+  send_batch(false);
 }
 
 void request_pipeline::drain(connection& c) {

@@ -7,8 +7,10 @@
 //     reads:  this connection's own pending write of the key, else the table, else (in a
 //             cluster) a read packed into the batch for other replicas
 //     writes: packed into the batch being filled; acknowledged in order once durable
-//   batches --> storage actor (one node) or replication actor (cluster), at most
-//   batches_in_flight_max in flight; completions come back through the completion board.
+//   batches --> one node: committed here when the engine's writer role is free (else
+//   left to its holder, actors/durability/group_commit.hpp); a cluster: the replication
+//   actor. At most batches_in_flight_max in flight; completions come back through the
+//   completion board.
 //
 // Everything here runs on the owning I/O thread; the pipeline never touches a socket. It
 // tells the event loop what it needs through `connection_events`.
@@ -82,13 +84,16 @@ public:
   /// Publishes the round's tallies (latency `round_us` for requests answered in place).
   void end_round(std::uint64_t round_us) noexcept;
   /// Hands the batch being filled to storage/replication, if there is one and room.
-  void send_batch();
+  /// `round_over`: the thread has nothing left to read this round, so on one node it may
+  /// commit the batch itself (group_commit::submit).
+  void send_batch(bool round_over = true);
   /// Hands it over early once it is big enough (called after each read from a socket).
   void send_batch_if_eager();
   /// No batch is filling and none is in flight.
   [[nodiscard]] bool idle() const noexcept { return in_flight_ == 0 && batch_.count == 0; }
   /// Takes this thread's completions from the board and releases the replies they free.
-  void on_completions();
+  /// `woken`: the board's eventfd woke the thread (false: this thread posted them).
+  void on_completions(bool woken = true);
   /// Releases `c`'s replies that are ready (after the loop sent its output).
   void drain(connection& c);
 

@@ -10,6 +10,7 @@
 #include "actors/admission/ip_limiter.hpp"
 #include "actors/admission/rate_limiter.hpp"
 #include "actors/cluster/replication/placement.hpp"
+#include "actors/durability/group_commit.hpp"
 #include "actors/io/completion_board.hpp"
 #include "actors/telemetry/metrics.hpp"
 #include "protocol/actors.hpp"
@@ -23,6 +24,10 @@ struct server_context {
   const node_options* options = nullptr;
   storage::engine* engine = nullptr; // readers only: writes go through `storage`
   storage_actor storage;
+  /// One node: the engine's writer role, which an I/O thread takes to commit its own
+  /// batches (actors/durability/group_commit.hpp); null: batches go to `storage` (or to
+  /// `replication`). Outlives the I/O threads.
+  group_commit* writer = nullptr;
   /// In a cluster, client write batches go here instead of `storage` (quorum writes).
   replication_actor replication;
   /// In a cluster: who holds which keys (reads of keys this node does not hold are

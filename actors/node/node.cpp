@@ -188,14 +188,19 @@ void node::spawn_core(std::size_t threads, bool clustered) {
   metrics_ = std::make_unique<node_metrics>(threads);
   cfg_ = make_caf_config(clustered, opts_);
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
-  storage_ = sys_->spawn<caf::detached>(storage_actor_impl, engine_.get(), board_.get(),
-                                        opts_.fsync, std::chrono::milliseconds(storage_tick_ms),
-                                        &metrics_->commit_batch_writes);
+  writer_ = std::make_unique<group_commit>(*engine_, *board_, &metrics_->commit_batch_writes);
+  storage_ =
+      sys_->spawn<caf::detached>(storage_actor_impl, engine_.get(), writer_.get(), board_.get(),
+                                 opts_.fsync, std::chrono::milliseconds(storage_tick_ms));
+  writer_->set_wake_writer([s = storage_] { caf::anon_send(s, flush_atom_v); });
   sync_ = sys_->spawn<caf::detached>(sync_actor_impl, engine_.get(), opts_.fsync,
                                      std::chrono::milliseconds(opts_.fsync_interval_ms));
   ctx_.options = &opts_;
   ctx_.engine = engine_.get();
   ctx_.storage = storage_;
+  // One node: I/O threads commit their own batches when the writer role is free. A
+  // cluster sends them to the replication actor instead (cluster::start, below).
+  if (!clustered) ctx_.writer = writer_.get();
   ctx_.board = board_.get();
   ctx_.metrics = metrics_.get();
   ctx_.tokens = &tokens_;
@@ -277,6 +282,10 @@ void node::stop() {
   caf::scoped_actor self{*sys_};
   // Connections first: they wait (bounded) for in-flight writes, which need replication.
   stop_actor(self, connections_, "connections");
+  // No I/O thread commits any more. The wake-up holds a strong handle to the storage
+  // actor, and a detached actor's thread ends only once the last handle is gone.
+  ctx_.writer = nullptr;
+  if (writer_) writer_->set_wake_writer(nullptr);
   if (cluster_) cluster_->stop(self);
   ctx_.replication = nullptr;
   stop_actor(self, storage_, "storage");

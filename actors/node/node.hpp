@@ -64,6 +64,7 @@ private:
   std::chrono::steady_clock::time_point started_;
   std::unique_ptr<storage::engine> engine_;
   std::unique_ptr<completion_board> board_;
+  std::unique_ptr<group_commit> writer_; // the engine's writer role (outlives the actors)
   server_context ctx_;
   std::unique_ptr<node_metrics> metrics_;
   metrics_registry metrics_registry_;

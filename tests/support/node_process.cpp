@@ -16,7 +16,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -114,11 +116,22 @@ std::uint16_t pick_free_port() {
     std::random_device rd;
     return rd();
   }();
+  // A port handed out is not bindable-checked again by anyone until its node starts, so
+  // this process never hands out the same port (or one 1000 apart) twice: a fixture that
+  // picks an HTTP port and then the node's own got the same one now and then.
+  static std::mutex given_mutex;
+  static std::set<std::uint16_t> given;
   constexpr std::uint32_t low = 12000, span = 19000; // 12000..30999
   for (int attempt = 0; attempt < 200; ++attempt) {
     next = next * 1664525u + 1013904223u;
     const auto port = static_cast<std::uint16_t>(low + (next >> 8) % span);
-    if (bindable(port) && bindable(static_cast<std::uint16_t>(port + 1000))) return port;
+    const auto above = static_cast<std::uint16_t>(port + 1000);
+    std::lock_guard<std::mutex> lock(given_mutex);
+    if (given.count(port) || given.count(above) || given.count(port - 1000)) continue;
+    if (bindable(port) && bindable(above)) {
+      given.insert(port);
+      return port;
+    }
   }
   return 0;
 }

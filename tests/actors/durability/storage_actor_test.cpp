@@ -28,6 +28,7 @@ struct storage_actor_test : ::testing::Test {
   test::temp_store store{"minivault-sa"};
   storage::engine* engine = store.engine.get();
   completion_board board{2};
+  group_commit writer{*engine, board, nullptr};
   test::caf_test_system caf_sys;
   caf::scheduler::test_coordinator* sched = caf_sys.sched;
   caf::actor_system* sys = caf_sys.sys.get();
@@ -36,8 +37,8 @@ struct storage_actor_test : ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(engine);
     ASSERT_NE(sched, nullptr);
-    actor = sys->spawn(storage_actor_impl, engine, &board, fsync_policy::none,
-                       std::chrono::milliseconds(100), nullptr);
+    actor = sys->spawn(storage_actor_impl, engine, &writer, &board, fsync_policy::none,
+                       std::chrono::milliseconds(100));
     sched->run();
   }
   void TearDown() override { caf_sys.stop(actor); }
