@@ -85,11 +85,13 @@ status engine::impl::replay() {
   };
   std::vector<cut> cuts;
   std::string plain;
+  std::vector<std::uint64_t> hashes;
+  std::vector<std::pair<record_view, location>> recs;
   status scanned = log->scan([&](std::uint64_t seq, std::string_view body) {
     std::size_t off = 0, good = 0;
     record_view rv;
     decode_state ds;
-    std::vector<std::pair<record_view, location>> recs;
+    recs.clear();
     while ((ds = decode_record(body, off, rv)) == decode_state::ok) {
       recs.push_back({rv, location{seq, static_cast<std::uint32_t>(good),
                                    static_cast<std::uint32_t>(off - good)}});
@@ -97,7 +99,12 @@ status engine::impl::replay() {
     }
     if (ds == decode_state::corrupt) cuts.push_back({seq, std::string(body), good});
     if (good > 0) add_row(seq, static_cast<std::uint32_t>(good));
-    for (auto& [r, loc] : recs) {
+    // A row holds thousands of records of random keys: their index lookups overlap.
+    hashes.resize(recs.size());
+    for (std::size_t i = 0; i < recs.size(); ++i)
+      hashes[i] = table::hash_key(recs[i].first.key);
+    visit_prefetched(hashes, [&](std::size_t i) {
+      const auto& [r, loc] = recs[i];
       clock.observe(r.ver);
       std::string_view value = r.stored;
       const std::string_view* vp = &value;
@@ -106,8 +113,8 @@ status engine::impl::replay() {
                                                                                     : nullptr;
         value = plain;
       }
-      publish(r.key, table::hash_key(r.key), r.ver, loc, r.tombstone(), vp, true);
-    }
+      publish(r.key, hashes[i], r.ver, loc, r.tombstone(), vp, true);
+    });
     next_seq = seq + 1;
     return true;
   });

@@ -211,22 +211,14 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
     ++m.commit_failures;
     return written.code();
   }
-  // Publishing touches one random index entry per write: prefetch slots 16 writes
-  // ahead and entries 8 ahead, so the cache misses overlap instead of queueing.
+  // Publishing touches one random index entry per write.
   std::vector<std::uint64_t> hashes(recs.size());
   for (std::size_t i = 0; i < recs.size(); ++i)
     hashes[i] = table::hash_key(recs[i].key);
-  constexpr std::size_t slot_ahead = 16, entry_ahead = 8;
-  for (std::size_t i = 0; i < recs.size() && i < slot_ahead; ++i)
-    m.tbl.shard_for(hashes[i]).prefetch_slot(hashes[i]);
-  for (std::size_t i = 0; i < recs.size(); ++i) {
-    if (i + slot_ahead < recs.size())
-      m.tbl.shard_for(hashes[i + slot_ahead]).prefetch_slot(hashes[i + slot_ahead]);
-    if (i + entry_ahead < recs.size())
-      m.tbl.shard_for(hashes[i + entry_ahead]).prefetch_entry(hashes[i + entry_ahead]);
+  m.visit_prefetched(hashes, [&](std::size_t i) {
     const write_op& op = ops[op_of[i]];
     m.publish(op.key, hashes[i], recs[i].ver, recs[i].loc, op.tombstone, &op.value, false);
-  }
+  });
   m.commits += 1;
   m.writes_committed += recs.size();
   m.tbl.maybe_evict();
