@@ -159,6 +159,9 @@ bench: build-optimized bench-deps
 	@echo "== 3-node cluster vs single node, and convergence latency (bench/cluster.py)"
 	python3 bench/cluster.py --build $(OPT_DIR) --out bench/results
 	@echo
+	@echo "== memory and restart with 2M keys, minivault vs Redis (bench/footprint.py)"
+	python3 bench/footprint.py --build $(OPT_DIR) --out bench/results
+	@echo
 	@echo "== regions on the WAN emulator, 40 ms one-way (bench/geo.py)"
 	python3 bench/geo.py --build $(OPT_DIR) --out bench/results
 

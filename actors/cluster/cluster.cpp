@@ -71,7 +71,8 @@ status cluster::configure(const node_options& opts) {
 
 status cluster::start(caf::actor_system& sys, const node_options& opts, const std::string& node_id,
                       storage::engine& engine, const storage_actor& storage,
-                      completion_board& board) {
+                      completion_board& board, group_commit* writer) {
+  writer_ = writer;
   // Seeded past every version this node may have handed out (clock_lease.hpp).
   const std::string lease_path = opts.data_dir + "/clock";
   const std::uint64_t lease = read_clock_lease(lease_path);
@@ -167,6 +168,8 @@ void cluster::spawn_replication(caf::actor_system& sys, const node_options& opts
   rs.clock = clock.get();
   rs.engine = &engine;
   rs.storage = storage;
+  rs.writer = writer_;
+  rs.shipper = shipper;
   rs.handoff = handoff;
   rs.board = &board;
   rs.counters = &replication_stats;
@@ -185,6 +188,7 @@ status cluster::publish_endpoint(caf::actor_system& sys, const node_options& opt
                        if (*membership_slot) caf::anon_send(*membership_slot, hello_atom_v, id, ep);
                      },
                      storage,
+                     writer_,
                      anti_entropy,
                      &engine,
                      clock.get(),

@@ -55,14 +55,19 @@ struct cluster {
   /// Errors: `config_error`, the reason naming the option to fix.
   [[nodiscard]] status configure(const node_options& opts);
   /// Spawns the cluster actors and publishes the endpoint on the cluster port.
+  /// `writer` (optional, outlives the cluster): replication and the endpoint commit this
+  /// node's share of a batch in place through it when the writer role is free.
   /// Errors: `io_error` when the cluster port cannot be listened on.
   [[nodiscard]] status start(caf::actor_system& sys, const node_options& opts,
                              const std::string& node_id, storage::engine& engine,
-                             const storage_actor& storage, completion_board& board);
+                             const storage_actor& storage, completion_board& board,
+                             group_commit* writer = nullptr);
   /// Stops replication first (pending writes are answered), then the rest. Idempotent.
   void stop(caf::scoped_actor& self);
 
 private:
+  group_commit* writer_ = nullptr; // see start()
+
   // The steps of start(), in order.
   void open_repair_marks(const node_options& opts);
   void spawn_repair(caf::actor_system& sys, const node_options& opts, storage::engine& engine,

@@ -42,6 +42,30 @@ bool group_commit::submit(write_batch&& b, bool here) {
   return true;
 }
 
+std::optional<group_commit::outcome> group_commit::try_commit(write_batch& b) {
+  {
+    minivault::lock_guard lock(mutex_);
+    if (held_ || acquirers_ > 0) return std::nullopt;
+    held_ = true;
+    group_.swap(waiting_);
+  }
+  constexpr auto no_lane = static_cast<std::uint32_t>(-1);
+  const std::size_t own = group_.size();
+  group_.push_back(std::move(b));
+  outcome mine;
+  commit(group_, [&](std::size_t i, errc result, std::uint64_t newer) {
+    if (i == own)
+      mine = outcome{result, newer};
+    else
+      board_.post(group_[i].origin, group_[i].ticket, result);
+  });
+  b = std::move(group_[own]); // the caller may still need the ops (shipping)
+  group_.clear();
+  by_io_.fetch_add(1, std::memory_order_relaxed);
+  if (!drain_and_free(group_commit_io_rounds_max - 1, no_lane) && wake_writer_) wake_writer_();
+  return mine;
+}
+
 void group_commit::acquire() {
   minivault::lock_guard lock(mutex_);
   ++acquirers_;
@@ -72,7 +96,7 @@ bool group_commit::drain_and_free(int rounds_max, std::uint32_t quiet_lane) {
       group_.swap(waiting_);
     }
     commit_to_board(quiet_lane);
-    if (quiet_lane == static_cast<std::uint32_t>(-1))
+    if (rounds_max == 0) // the storage actor's release
       by_writer_.fetch_add(1, std::memory_order_relaxed);
     else
       by_io_.fetch_add(1, std::memory_order_relaxed);

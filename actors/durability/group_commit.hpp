@@ -9,6 +9,9 @@
 // versioned writes, compaction steps and the last commit at stop.
 //
 // Contract:
+//  - In a cluster, the replication actor and the peer endpoint commit this node's share
+//    of a batch in place the same way when the role is free (try_commit), instead of a
+//    round trip through the storage actor's thread.
 //  - One holder at a time. Only the holder calls the engine's writer functions
 //    (storage/engine.hpp: apply, compact_step, maintenance) and `commit`.
 //  - A batch left waiting is committed before the role is free again: `release` commits
@@ -24,6 +27,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +78,17 @@ public:
   /// when every batch was committed in place; at 1 in flight 0.71x became 1.0x).
   bool submit(write_batch&& b, bool here) MV_EXCLUDES(mutex_);
 
+  /// What a versioned batch committed in place came to (see outcome_sink).
+  struct outcome {
+    errc result = errc::ok;
+    std::uint64_t newer_hlc = 0;
+  };
+  /// An actor that must not wait (replication, the peer endpoint) with versioned writes:
+  /// commits `b` here (with what waited) when the role is free and returns its outcome;
+  /// nullopt: the role is taken, `b` untouched (send it to the storage actor instead).
+  /// Shipping a `ship` batch after its commit is the caller's job.
+  std::optional<outcome> try_commit(write_batch& b) MV_EXCLUDES(mutex_);
+
   /// The storage actor: blocks until the role is free, then holds it.
   void acquire() MV_EXCLUDES(mutex_);
   /// The holder (the storage actor): commits `batches` as one transaction (each alone if
@@ -83,7 +98,7 @@ public:
   /// The holder (the storage actor): commits what waits, then frees the role.
   void release() MV_EXCLUDES(mutex_);
 
-  /// Groups committed by an I/O thread itself / by the storage actor (tests, metrics).
+  /// Groups committed by an I/O thread or an actor itself / by the storage actor.
   [[nodiscard]] std::uint64_t groups_by_io() const noexcept {
     return by_io_.load(std::memory_order_relaxed);
   }

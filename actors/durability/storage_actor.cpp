@@ -71,6 +71,16 @@ void enqueue(storage_actor::stateful_pointer<storage_state> self, write_batch&& 
 
 } // namespace
 
+std::optional<replica_ack> commit_versioned_here(group_commit& writer, versioned_writes w,
+                                                 const shipper_actor& shipper) {
+  write_batch b{0, 0, w.count, std::move(w.ops), w.ship, true};
+  auto done = writer.try_commit(b);
+  if (!done) return std::nullopt;
+  if (done->result == errc::ok && b.ship && shipper)
+    caf::anon_send(shipper, outbox_atom_v, versioned_writes{b.count, std::move(b.ops), false});
+  return replica_ack{done->result, done->result == errc::ok ? done->newer_hlc : 0};
+}
+
 storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
                                                 storage::engine* engine, group_commit* writer,
                                                 completion_board* board, fsync_policy fsync,

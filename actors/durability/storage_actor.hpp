@@ -10,6 +10,7 @@
 // writes) or to the completion board for its I/O thread, in arrival order.
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "actors/durability/batch_codec.hpp" // for the senders that pack batches
 #include "actors/durability/group_commit.hpp"
@@ -47,6 +48,13 @@ inline constexpr std::size_t storage_queued_bytes_max = 32u << 20;
 /// Bytes of old log one compaction step may rewrite before writes get a turn again.
 /// (Smaller steps keep tail latency down: a step holds the writer for its duration.)
 inline constexpr std::size_t compaction_step_bytes = 2u << 20;
+
+/// For the replication actor and the peer endpoint (actors that must not wait): commits
+/// versioned writes `w` in place when the writer role is free, and hands them to
+/// `shipper` (if any) after their commit when marked `ship`, as the storage actor does.
+/// nullopt: the role is taken; send them to the storage actor instead.
+std::optional<replica_ack> commit_versioned_here(group_commit& writer, versioned_writes w,
+                                                 const shipper_actor& shipper);
 
 /// `writer` commits on `engine` (both outlive the actor); `board` takes the outcomes of
 /// the client batches sent to the actor.

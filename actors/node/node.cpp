@@ -222,7 +222,8 @@ void node::spawn_core(std::size_t threads, bool clustered) {
 }
 
 status node::start_cluster() {
-  if (status started = cluster_->start(*sys_, opts_, node_id_, *engine_, storage_, *board_);
+  if (status started =
+          cluster_->start(*sys_, opts_, node_id_, *engine_, storage_, *board_, writer_.get());
       !started)
     return started;
   ctx_.replication = cluster_->replication;

@@ -2,7 +2,9 @@
 //   (challenge_atom, nonce_a)                       --> (nonce_b, node_id, proof_b)
 //   (peer_auth_atom, node_a, nonce_b, proof_a)      --> true: the sender's node is trusted
 //   (ping_atom, from)                 trusted only  --> (node_id, region)
-//   (replicate_atom, versioned_writes) trusted only --> clock.observe; delegated to storage
+//   (replicate_atom, versioned_writes) trusted only --> clock.observe; committed here if
+//                                                       the writer role is free, else
+//                                                       delegated to storage
 //   digest_atom                       trusted only  --> engine.partition_digests, packed
 //   (pull_atom, partition(s), have)   trusted only  --> delegated to anti-entropy
 //   (read_atom, key)                  trusted only  --> delegated to anti-entropy
@@ -14,6 +16,7 @@
 
 #include "actors/cluster/membership/peer_auth.hpp"
 #include "actors/cluster/repair/cluster_codec.hpp"
+#include "actors/durability/storage_actor.hpp"
 #include "actors/telemetry/log.hpp"
 #include "protocol/security.hpp"
 
@@ -79,6 +82,11 @@ caf::result<replica_ack> on_replicate(self_ptr self, versioned_writes& b) {
   if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
   if (!st.config.storage) return caf::make_error(caf::sec::invalid_argument);
   if (st.config.clock) st.config.clock->observe(max_version(b.ops, b.count));
+  // In place when the writer role is free and no other message waits here: no hop
+  // through the storage actor's thread. Under load the storage actor takes it, and
+  // commits several peers' batches in one transaction.
+  if (st.config.writer && self->mailbox().empty())
+    if (auto ack = commit_versioned_here(*st.config.writer, b, st.config.shipper)) return *ack;
   return self->delegate(st.config.storage, replicate_atom_v, std::move(b));
 }
 

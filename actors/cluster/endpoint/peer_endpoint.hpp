@@ -19,6 +19,8 @@
 
 namespace minivault {
 
+class group_commit; // actors/durability/group_commit.hpp
+
 /// What the peer endpoint needs: who this node is, and the secret peers must prove.
 struct endpoint_config {
   std::string node_id;
@@ -28,6 +30,7 @@ struct endpoint_config {
   std::function<void(const std::string&, const caf::strong_actor_ptr&)> on_hello;
   // Where peers' requests go (all optional: a missing one refuses those requests).
   storage_actor storage;                   // replicate_atom
+  group_commit* writer = nullptr;          // replicate_atom in place when the role is free
   anti_entropy_actor anti_entropy;         // pull_atom, read_atom
   const storage::engine* engine = nullptr; // digest_atom
   cluster_clock* clock = nullptr;          // observes the versions peers send

@@ -33,6 +33,8 @@ replication_actor::behavior_type replication_actor_impl(self_ptr self, replicati
   st.clock = services.clock;
   st.engine = services.engine;
   st.storage = std::move(services.storage);
+  st.writer = services.writer;
+  st.shipper = std::move(services.shipper);
   st.handoff = std::move(services.handoff);
   st.board = services.board;
   st.counters = services.counters;

@@ -34,6 +34,7 @@
 #include "actors/cluster/replication/placement.hpp"
 #include "actors/cluster/replication/quorum.hpp"
 #include "actors/durability/batch_codec.hpp"
+#include "actors/durability/storage_actor.hpp" // group_commit, commit_versioned_here
 #include "actors/io/completion_board.hpp"
 #include "protocol/actors.hpp"
 #include "protocol/limits.hpp"
@@ -140,6 +141,8 @@ struct replication_state {
   region_counts layout{}; // replicas of one partition per region (place->region_replicas)
   cluster_clock* clock = nullptr;
   storage_actor storage;
+  group_commit* writer = nullptr;    // this node's share, committed in place when free
+  shipper_actor shipper;             // where a `ship` share goes after an in-place commit
   storage::engine* engine = nullptr; // this replica's reads
   handoff_actor handoff;
   completion_board* board = nullptr;
@@ -162,6 +165,10 @@ struct replication_services {
   cluster_clock* clock = nullptr;
   storage::engine* engine = nullptr; // this replica's reads
   storage_actor storage;
+  /// Optional: the engine's writer role. This node's share of a batch is committed in
+  /// place when the role is free (durability/group_commit.hpp), else sent to `storage`.
+  group_commit* writer = nullptr;
+  shipper_actor shipper; // several regions: where committed `ship` writes go
   handoff_actor handoff;
   completion_board* board = nullptr;
   replication_counters* counters = nullptr; // optional

@@ -187,6 +187,15 @@ void dispatch(self_ptr self, std::uint64_t id, const send& s) {
   const member_id m = s.to;
   const auto& b = s.writes;
   if (m == self_member) {
+    // In place when the writer role is free and nothing else waits here: no round trip
+    // through the storage actor. Under load (more messages waiting) the storage actor
+    // takes it, and commits several batches' shares in one transaction (measured at 16
+    // in flight: committing every share in place cost 10% more CPU per write).
+    if (st.writer && self->mailbox().empty())
+      if (auto ack = commit_versioned_here(*st.writer, *b, st.shipper)) {
+        settle(self, id, self_member, ack->outcome == errc::ok, false, ack->newer_hlc);
+        return;
+      }
     self->request(st.storage, timeout, replicate_atom_v, *b)
         .then(
             [self, id](const replica_ack& ack) {
@@ -343,8 +352,11 @@ void launch(self_ptr self, pending&& p, sends_t& sends) {
   // batch before every request is out.
   p.outstanding = sends.size() + 1;
   auto it = st.in_flight.emplace(id, std::move(p)).first;
+  // Peers first: this node's own share may be committed in place, meanwhile theirs travel.
   for (const auto& s : sends)
-    dispatch(self, id, s);
+    if (s.to != self_member || s.relay) dispatch(self, id, s);
+  for (const auto& s : sends)
+    if (s.to == self_member && !s.relay) dispatch(self, id, s);
   for (std::size_t j = 0; j < it->second.reads.size(); ++j)
     start_read(self, id, j);
   const bool again = maybe_done(st, it->second);

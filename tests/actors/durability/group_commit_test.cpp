@@ -115,6 +115,23 @@ TEST_F(group_commit_test, a_batch_handed_on_wakes_the_storage_actor_once) {
   EXPECT_EQ(take(0).size(), 1u);
 }
 
+TEST_F(group_commit_test, an_actor_commits_versioned_writes_in_place_only_when_the_role_is_free) {
+  write_batch w = batch(0, 0, {{"v", "1"}});
+  w.versioned = true;
+  writer->acquire();
+  EXPECT_FALSE(writer->try_commit(w).has_value()) << "never waits for the role";
+  EXPECT_EQ(w.count, 1u) << "left untouched, for the storage actor";
+  EXPECT_FALSE(writer->submit(batch(1, 1, {{"c", "2"}}), true)); // a client batch waits
+  writer->release();
+  auto done = writer->try_commit(w);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->result, errc::ok);
+  EXPECT_EQ(done->newer_hlc, 0u);
+  EXPECT_EQ(get("v"), "1");
+  EXPECT_FALSE(w.ops.empty()) << "the ops come back (shipping needs them)";
+  EXPECT_EQ(take(1).size(), 1u);
+}
+
 TEST_F(group_commit_test, a_malformed_batch_fails_alone_and_its_neighbours_commit) {
   writer->acquire();
   write_batch bad = batch(0, 1, {{"x", "1"}});
