@@ -16,7 +16,7 @@ namespace minivault {
 namespace {
 
 /// Delivers queued batch `i`'s outcome: to its requester (replication), else to its I/O
-/// thread. `newer`: see storage_actor.hpp.
+/// thread. `newer`: see outcome_sink (group_commit.hpp).
 void finish(storage_state& st, std::size_t i, errc result, std::uint64_t newer) {
   if (result == errc::ok && st.queued[i].ship && st.shipper) {
     st.to_ship.ops += st.queued[i].ops;
