@@ -44,7 +44,7 @@ import time
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing compare.py
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import (add_run_args, cpu_seconds, free_port, http_prefill, prefill,  # noqa: E402
-                     run_bench, run_wrk, stop_procs, wait_port)
+                     run_bench, run_wrk, stop_procs, tools, wait_port)
 
 THROUGHPUT = [("SET, 1 in flight", 1), ("SET, 16 in flight", 16)]  # (name, pipeline)
 RATIO_TARGET = 0.5
@@ -174,15 +174,8 @@ def main():
     if a.http_value_chars is None:
         a.http_value_chars = max(1, a.value_size - 10)
 
-    bench = os.path.join(a.build, "minivault-bench")
-    node_bin = os.path.join(a.build, "minivault")
-    conv = os.path.join(a.build, "minivault-convergence")
-    for b in (bench, node_bin, conv):
-        if not os.access(b, os.X_OK):
-            sys.exit(f"{b} not found (make build-optimized builds it)")
-    wrk = shutil.which("wrk")
-    if not wrk:
-        sys.exit("wrk not found (make bench-deps installs it)")
+    bench, node_bin, conv, wrk = tools(
+        a.build, ["minivault-bench", "minivault", "minivault-convergence"], ["wrk"])
     os.makedirs(a.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="minivault-cluster-bench-")
     nodes = []

@@ -102,6 +102,20 @@ def stop_procs(procs):
                 proc.wait()
 
 
+def tools(build, binaries, programs=()):
+    """Paths of `binaries` in the build directory and of `programs` on PATH; exits with
+    how to get the first one missing."""
+    found = [os.path.join(build, b) for b in binaries]
+    for path in found:
+        if not os.access(path, os.X_OK):
+            sys.exit(f"{path} not found (make build-optimized builds it)")
+    for prog in programs:
+        found.append(shutil.which(prog))
+        if not found[-1]:
+            sys.exit(f"{prog} not found (make bench-deps installs it)")
+    return found
+
+
 def cpu_seconds(pid):
     """utime + stime of a process, in seconds."""
     with open(f"/proc/{pid}/stat") as f:
@@ -320,14 +334,8 @@ def main():
     if a.http_value_chars is None:
         a.http_value_chars = max(1, a.value_size - 10)
 
-    bench = os.path.join(a.build, "minivault-bench")
-    node_bin = os.path.join(a.build, "minivault")
-    redis_bin = shutil.which("redis-server")
-    if not redis_bin:
-        sys.exit("redis-server not found (make bench installs it)")
-    wrk = shutil.which("wrk")
-    if not wrk:
-        sys.exit("wrk not found (make bench-deps installs it)")
+    bench, node_bin, redis_bin, wrk = tools(a.build, ["minivault-bench", "minivault"],
+                                            ["redis-server", "wrk"])
     os.makedirs(a.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="minivault-bench-")
     procs = []

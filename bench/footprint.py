@@ -29,7 +29,7 @@ import time
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing compare.py
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import cpu_seconds, free_port, stop_procs, wait_port  # noqa: E402
+from compare import cpu_seconds, free_port, stop_procs, tools, wait_port  # noqa: E402
 
 MEMORY_RATIO_TARGET = 0.8
 RESTART_TARGET_S = 1.0
@@ -120,14 +120,8 @@ def main():
     p.add_argument("--node-args", default="", help="extra minivault flags")
     a = p.parse_args()
 
-    bench = os.path.join(a.build, "minivault-bench")
-    node_bin = os.path.join(a.build, "minivault")
-    for b in (bench, node_bin):
-        if not os.access(b, os.X_OK):
-            sys.exit(f"{b} not found (make build-optimized builds it)")
-    redis_bin = shutil.which("redis-server")
-    if not redis_bin:
-        sys.exit("redis-server not found (make bench installs it)")
+    bench, node_bin, redis_bin = tools(a.build, ["minivault-bench", "minivault"],
+                                       ["redis-server"])
     os.makedirs(a.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="minivault-footprint-")
     procs = []
