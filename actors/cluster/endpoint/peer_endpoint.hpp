@@ -29,13 +29,13 @@ struct endpoint_config {
   /// A trusted peer's hello (TLS), handed to membership.
   std::function<void(const std::string&, const caf::strong_actor_ptr&)> on_hello;
   // Where peers' requests go (all optional: a missing one refuses those requests).
-  storage_actor storage;                   // replicate_atom
-  group_commit* writer = nullptr;          // replicate_atom in place when the role is free
-  anti_entropy_actor anti_entropy;         // pull_atom, read_atom
-  const storage::engine* engine = nullptr; // digest_atom
-  cluster_clock* clock = nullptr;          // observes the versions peers send
-  replication_actor relay;                 // ship_atom (another region's writes)
-  shipper_actor shipper;                   // shipped_atom (null: one region)
+  storage_actor storage;             // replicate_atom
+  group_commit* writer = nullptr;    // replicate_atom in place when the role is free
+  anti_entropy_actor anti_entropy;   // pull_atom, keys_atom
+  storage::engine* engine = nullptr; // digest_atom, read_atom
+  cluster_clock* clock = nullptr;    // observes the versions peers send
+  replication_actor relay;           // ship_atom (another region's writes)
+  shipper_actor shipper;             // shipped_atom (null: one region)
 };
 
 /// Bounds of the endpoint's per-connection state (oldest entries go first).

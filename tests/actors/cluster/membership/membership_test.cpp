@@ -4,6 +4,7 @@
 #include "actors/cluster/membership/peer_tracker.hpp"
 
 #include "actors/cluster/membership/peer_auth.hpp"
+#include "actors/durability/batch_codec.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -275,6 +276,16 @@ TEST(membership, a_process_without_the_secret_is_not_answered) {
                 std::string("00"))
       .receive([&](bool ok) { accepted = ok; }, [&](const caf::error&) { accepted = false; });
   EXPECT_FALSE(accepted);
+  // Nor does it get what trusted peers may ask for: a key's record, or a write.
+  bool read_answered = false, write_answered = false;
+  self->request(*remote, 2s, read_atom_v, std::string("k"))
+      .receive([&](const read_reply&) { read_answered = true; }, [&](const caf::error&) {});
+  EXPECT_FALSE(read_answered);
+  versioned_writes w;
+  pack_versioned_write(w, false, "k", "v", storage::version{1, 7});
+  self->request(*remote, 2s, replicate_atom_v, w)
+      .receive([&](const replica_ack&) { write_answered = true; }, [&](const caf::error&) {});
+  EXPECT_FALSE(write_answered);
 }
 
 TEST(membership, a_taken_cluster_port_fails_the_start_cleanly) {
