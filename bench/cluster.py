@@ -33,9 +33,7 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -43,7 +41,7 @@ import time
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing compare.py
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import (add_run_args, cpu_seconds, free_port, http_prefill, prefill,  # noqa: E402
+from compare import (add_run_args, binary_request, cpu_seconds, free_port, http_prefill, prefill,  # noqa: E402
                      run_bench, run_wrk, stop_procs, tools, wait_port)
 
 THROUGHPUT = [("SET, 1 in flight", 1), ("SET, 16 in flight", 16)]  # (name, pipeline)
@@ -59,18 +57,10 @@ NODE_FLAGS = ["-fsync", "interval", "-fsync-interval-ms", "1000"]
 
 def health(port, timeout=2.0):
     """HEALTH over the binary protocol (op 0x05, empty key); the parsed JSON."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(b"\x05\x00\x00")
-        buf = b""
-        while len(buf) < 5 or len(buf) < 5 + struct.unpack_from("<I", buf, 1)[0]:
-            chunk = s.recv(65536)
-            if not chunk:
-                raise OSError("connection closed")
-            buf += chunk
-        status, length = buf[0], struct.unpack_from("<I", buf, 1)[0]
-        if status != 0:
-            raise OSError(f"health error: {buf[5:5 + length]!r}")
-        return json.loads(buf[5:5 + length])
+    status, payload = binary_request(port, 0x05, timeout=timeout)
+    if status != 0:
+        raise OSError(f"health error: {payload!r}")
+    return json.loads(payload)
 
 
 def wait_cluster_up(nodes, timeout=30.0):

@@ -30,6 +30,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,20 @@ def tools(build, binaries, programs=()):
         if not found[-1]:
             sys.exit(f"{prog} not found (make bench-deps installs it)")
     return found
+
+
+def binary_request(port, op, key=b"", timeout=5.0):
+    """One request of the binary protocol (protocol/README.md §1.1) without a value on a
+    fresh connection: (status, payload) of its reply."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(bytes([op]) + struct.pack("<H", len(key)) + key)
+        buf = b""
+        while len(buf) < 5 or len(buf) < 5 + struct.unpack_from("<I", buf, 1)[0]:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise OSError("connection closed")
+            buf += chunk
+        return buf[0], buf[5:5 + struct.unpack_from("<I", buf, 1)[0]]
 
 
 def cpu_seconds(pid):

@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import time
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing compare.py
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import cpu_seconds, free_port, stop_procs, tools, wait_port  # noqa: E402
+from compare import binary_request, cpu_seconds, free_port, stop_procs, tools, wait_port  # noqa: E402
 
 MEMORY_RATIO_TARGET = 0.8
 RESTART_TARGET_S = 1.0
@@ -51,16 +50,8 @@ def key_name(i):
 
 def get_minivault(port, key):
     """GET over the binary protocol (op 0x01); the value, or None when not found."""
-    k = key.encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(b"\x01" + struct.pack("<H", len(k)) + k)
-        buf = b""
-        while len(buf) < 5 or len(buf) < 5 + struct.unpack_from("<I", buf, 1)[0]:
-            chunk = s.recv(65536)
-            if not chunk:
-                raise OSError("connection closed")
-            buf += chunk
-        return buf[5:] if buf[0] == 0 else None
+    status, payload = binary_request(port, 0x01, key.encode())
+    return payload if status == 0 else None
 
 
 def get_redis(port, key):

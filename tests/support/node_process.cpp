@@ -279,8 +279,37 @@ bool node_process::send_signal(int sig) {
   return ::kill(pid_, sig) == 0;
 }
 
+namespace {
+
+/// Whether every thread of `pid` is stopped (state T in /proc/<pid>/task/*/stat).
+bool all_threads_stopped(int pid) {
+  std::error_code ec;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  bool any = false;
+  for (const auto& t : std::filesystem::directory_iterator(dir, ec)) {
+    std::ifstream in(t.path() / "stat");
+    std::string line;
+    std::getline(in, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos || close + 2 >= line.size()) return false;
+    if (line[close + 2] != 'T' && line[close + 2] != 't') return false;
+    any = true;
+  }
+  return any && !ec;
+}
+
+} // namespace
+
 bool node_process::freeze() {
-  return send_signal(SIGSTOP);
+  // SIGSTOP takes effect asynchronously, thread by thread: a request sent right after
+  // kill() could still be answered. Returns once every thread has stopped (bounded).
+  if (!send_signal(SIGSTOP)) return false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!all_threads_stopped(pid_)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 bool node_process::thaw() {

@@ -68,7 +68,7 @@ public:
   bool send_signal(int sig);
   /// SIGSTOP / SIGCONT: the node freezes with its sockets open (a hung peer, not a dead
   /// one). stop() and kill_hard() work on a frozen node too.
-  bool freeze();
+  bool freeze(); // returns once every thread of the node has stopped
   bool thaw();
 
   /// True while the child has not exited (reaps it if it has).
