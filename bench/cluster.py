@@ -42,7 +42,7 @@ import time
 sys.dont_write_bytecode = True  # no bench/__pycache__ from importing compare.py
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import (add_run_args, binary_request, cpu_seconds, free_port, http_prefill, prefill,  # noqa: E402
-                     run_bench, run_wrk, stop_procs, tools, wait_port)
+                     run_bench, run_wrk, stop_procs, tools, wait_port, while_running)
 
 THROUGHPUT = [("SET, 1 in flight", 1), ("SET, 16 in flight", 16)]  # (name, pipeline)
 RATIO_TARGET = 0.5
@@ -275,20 +275,14 @@ def main():
                                 "--reads", "0", "--keys", str(a.keys), "--value-size",
                                 str(a.value_size), "--duration", str(load_secs),
                                 "--warmup", "0.5", "--threads", str(a.threads)]
-                    load = subprocess.Popen(load_cmd, stdout=subprocess.PIPE,
-                                            stderr=subprocess.PIPE, text=True)
-                    try:
+
+                    def sample():
                         time.sleep(1.0)
-                        res = run_convergence(conv, node_a["port"], node_c["port"], a,
-                                              seconds=a.conv_seconds)
-                        out, err = load.communicate(timeout=load_secs + 60)
-                    finally:
-                        if load.poll() is None:
-                            load.kill()
-                            load.wait()
-                    if load.returncode != 0:
-                        sys.exit(f"load minivault-bench failed ({' '.join(load_cmd)}):\n{out}{err}")
-                    res["load_ops_per_sec"] = json.loads(out)["ops_per_sec"]
+                        return run_convergence(conv, node_a["port"], node_c["port"], a,
+                                               seconds=a.conv_seconds)
+
+                    res, load = while_running(load_cmd, sample, load_secs + 60)
+                    res["load_ops_per_sec"] = load["ops_per_sec"]
                     load_ops.append(res["load_ops_per_sec"])
                 alive(f"convergence ({mode})")
                 conv_runs[mode].append(res)

@@ -146,26 +146,37 @@ def run_bench(bench, port, redis, reads, pipeline, a, cpu_pids=()):
            "--duration", str(a.duration), "--warmup", str(a.warmup), "--threads", str(a.threads)]
     if redis:
         cmd.append("--redis")
+
+    def sample_cpu():
+        if not cpu_pids:
+            return None
+        time.sleep(a.warmup)  # the client connects in well under a millisecond
+        before = [cpu_seconds(p) for p in cpu_pids]
+        time.sleep(a.duration)
+        return [cpu_seconds(p) - b for p, b in zip(cpu_pids, before)]
+
+    cpu, res = while_running(cmd, sample_cpu, a.duration + a.warmup + 120)
+    if cpu is not None:
+        res["cpu_seconds"] = cpu
+        res["cpu_us_per_op"] = [c * 1e6 / max(1, res["ops"]) for c in cpu]
+    return res
+
+
+def while_running(cmd, during, timeout):
+    """Starts `cmd` (minivault-bench --json), calls `during()` while it runs, then waits for
+    it; it is killed if anything fails. Returns (what during() returned, cmd's JSON).
+    Exits when cmd fails."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    before = []
     try:
-        if cpu_pids:
-            time.sleep(a.warmup)  # the client connects in well under a millisecond
-            before = [cpu_seconds(p) for p in cpu_pids]
-            time.sleep(a.duration)
-            ends = [cpu_seconds(p) for p in cpu_pids]
-        out, err = proc.communicate(timeout=a.duration + a.warmup + 120)
+        got = during()
+        out, err = proc.communicate(timeout=timeout)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     if proc.returncode != 0:
         sys.exit(f"minivault-bench failed ({' '.join(cmd)}):\n{out}{err}")
-    res = json.loads(out)
-    if cpu_pids:
-        res["cpu_seconds"] = [e - b for e, b in zip(ends, before)]
-        res["cpu_us_per_op"] = [c * 1e6 / max(1, res["ops"]) for c in res["cpu_seconds"]]
-    return res
+    return got, json.loads(out)
 
 
 def wrk_time_us(text):

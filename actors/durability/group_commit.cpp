@@ -14,42 +14,46 @@ group_commit::group_commit(storage::engine& engine, completion_board& board,
 
 // -- the role ---------------------------------------------------------------------------
 
+bool group_commit::take_role() {
+  if (held_ || acquirers_ > 0) return false;
+  held_ = true;
+  group_.swap(waiting_); // empty unless a holder handed them on: they go first
+  return true;
+}
+
+void group_commit::end_turn(std::uint32_t quiet_lane) {
+  by_io_.fetch_add(1, std::memory_order_relaxed);
+  if (!drain_and_free(group_commit_io_rounds_max - 1, quiet_lane) && wake_writer_) wake_writer_();
+}
+
 bool group_commit::submit(write_batch&& b, bool here) {
   const std::uint32_t lane = b.origin;
-  const bool inline_ok = here;
   {
     minivault::lock_guard lock(mutex_);
-    if (held_ || acquirers_ > 0 || !inline_ok) {
+    if (!here || !take_role()) {
       // The holder commits it before letting go; a storage actor waiting for the role
       // goes first (it has writes of its own), and then commits it. A batch the caller
       // does not commit here goes to the storage actor (it reads on meanwhile).
       waiting_.push_back(std::move(b));
       if (held_ || acquirers_ > 0 || wake_pending_) return false;
       wake_pending_ = true;
-    } else {
-      held_ = true;
-      group_.swap(waiting_); // empty unless a holder handed them on: they go first
     }
   }
-  if (!inline_ok) {
+  if (!here) {
     if (wake_writer_) wake_writer_();
     return false;
   }
   group_.push_back(std::move(b));
   commit_to_board(lane);
-  by_io_.fetch_add(1, std::memory_order_relaxed);
-  if (!drain_and_free(group_commit_io_rounds_max - 1, lane) && wake_writer_) wake_writer_();
+  end_turn(lane);
   return true;
 }
 
 std::optional<group_commit::outcome> group_commit::try_commit(write_batch& b) {
   {
     minivault::lock_guard lock(mutex_);
-    if (held_ || acquirers_ > 0) return std::nullopt;
-    held_ = true;
-    group_.swap(waiting_);
+    if (!take_role()) return std::nullopt;
   }
-  constexpr auto no_lane = static_cast<std::uint32_t>(-1);
   const std::size_t own = group_.size();
   group_.push_back(std::move(b));
   outcome mine;
@@ -61,8 +65,7 @@ std::optional<group_commit::outcome> group_commit::try_commit(write_batch& b) {
   });
   b = std::move(group_[own]); // the caller may still need the ops (shipping)
   group_.clear();
-  by_io_.fetch_add(1, std::memory_order_relaxed);
-  if (!drain_and_free(group_commit_io_rounds_max - 1, no_lane) && wake_writer_) wake_writer_();
+  end_turn(no_lane);
   return mine;
 }
 
@@ -77,7 +80,7 @@ void group_commit::acquire() {
 }
 
 void group_commit::release() {
-  (void)drain_and_free(0, static_cast<std::uint32_t>(-1));
+  (void)drain_and_free(0, no_lane);
 }
 
 bool group_commit::drain_and_free(int rounds_max, std::uint32_t quiet_lane) {

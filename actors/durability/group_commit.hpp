@@ -107,6 +107,14 @@ public:
   }
 
 private:
+  static constexpr std::uint32_t no_lane = ~std::uint32_t{0}; // posts wake every lane
+
+  /// Takes the role if it is free (and no storage actor waits for it); what waits becomes
+  /// the start of the holder's group.
+  bool take_role() MV_REQUIRES(mutex_);
+  /// After an I/O thread's or an actor's own group: commits what waits (bounded), frees
+  /// the role, and hands what is left to the storage actor.
+  void end_turn(std::uint32_t quiet_lane) MV_EXCLUDES(mutex_);
   /// Commits what waits, `rounds_max` groups at most (0: until nothing does), then frees
   /// the role. Returns false when it stopped with batches still waiting.
   bool drain_and_free(int rounds_max, std::uint32_t quiet_lane) MV_EXCLUDES(mutex_);
