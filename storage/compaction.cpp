@@ -27,7 +27,7 @@ bool is_live(engine::impl& m, const record_view& r, const location& loc) {
   shard& s = m.tbl.shard_for(h);
   s.lock.lock_shared();
   index_entry* e = s.find(h, r.key);
-  bool live = e && e->loc.row == loc.row && e->loc.offset == loc.offset && e->ver == r.ver;
+  bool live = e && e->loc().row == loc.row && e->loc().offset == loc.offset && e->ver() == r.ver;
   s.lock.unlock_shared();
   return live;
 }
@@ -38,9 +38,9 @@ void drop_tombstone(engine::impl& m, const record_view& r) {
   shard& s = m.tbl.shard_for(h);
   s.lock.lock();
   index_entry* e = s.find(h, r.key);
-  if (e && e->tombstone && e->ver == r.ver) {
-    m.digest_add(h, e->ver, true, true);
-    s.erase(e);
+  if (e && e->tombstone() && e->ver() == r.ver) {
+    m.digest_add(h, e->ver(), true, true);
+    s.erase(h, e);
     --m.tombstones;
   }
   s.lock.unlock();
@@ -52,8 +52,8 @@ void relocate(engine::impl& m, const pending_record& r, const location& old) {
   shard& s = m.tbl.shard_for(h);
   s.lock.lock();
   index_entry* e = s.find(h, r.key);
-  bool moved = e && e->ver == r.ver && e->loc.row == old.row && e->loc.offset == old.offset;
-  if (moved) e->loc = r.loc;
+  bool moved = e && e->ver() == r.ver && e->loc().row == old.row && e->loc().offset == old.offset;
+  if (moved) e->set_location(r.loc);
   s.lock.unlock();
   if (moved) {
     if (auto* row = m.row(r.loc.row)) row->live += r.loc.length;

@@ -67,28 +67,27 @@ inline get_status lookup(engine::impl& m, std::string_view key, value_sink on_va
   for (int attempt = 0; attempt < 64; ++attempt) {
     s.lock.lock_shared();
     index_entry* e = s.find(h, key);
-    if (e == nullptr || (!want_meta && e->tombstone)) {
+    if (e == nullptr || (!want_meta && e->tombstone())) {
       s.lock.unlock_shared();
       return get_status::not_found;
     }
     if constexpr (want_meta) {
-      *ver_out = e->ver;
-      *tombstone_out = e->tombstone;
-      if (e->tombstone) {
+      *ver_out = e->ver();
+      *tombstone_out = e->tombstone();
+      if (e->tombstone()) {
         s.lock.unlock_shared();
         return get_status::found;
       }
     }
-    if (e->cached) {
-      if (e->referenced.load(std::memory_order_relaxed) == 0)
-        e->referenced.store(1, std::memory_order_relaxed);
+    if (e->cached()) {
+      e->touch();
       s.hits.fetch_add(1, std::memory_order_relaxed);
-      on_value(e->value);
+      on_value(e->value());
       s.lock.unlock_shared();
       return get_status::found;
     }
-    location loc = e->loc;
-    version ver = e->ver;
+    location loc = e->loc();
+    version ver = e->ver();
     s.misses.fetch_add(1, std::memory_order_relaxed);
     s.lock.unlock_shared();
 
@@ -109,7 +108,7 @@ inline get_status lookup(engine::impl& m, std::string_view key, value_sink on_va
     if (m.tbl.cacheable(value.size())) {
       s.lock.lock();
       index_entry* again = s.find(h, key);
-      if (again && again->ver == ver && !again->cached) m.tbl.cache_value(*again, value);
+      if (again && again->ver() == ver && !again->cached()) m.tbl.cache_value(s, h, again, value);
       s.lock.unlock();
       m.tbl.maybe_evict();
     }
@@ -143,7 +142,7 @@ version engine::version_of(std::string_view key) const {
   shard& s = impl_->tbl.shard_for(h);
   s.lock.lock_shared();
   index_entry* e = s.find(h, key);
-  version v = e ? e->ver : version{};
+  version v = e ? e->ver() : version{};
   s.lock.unlock_shared();
   return v;
 }
@@ -161,8 +160,8 @@ void engine::partition_keys(std::uint32_t p, std::vector<key_version>& out) cons
   s.lock.lock_shared();
   for (std::size_t i = 0; i < s.slot_count(); ++i) {
     const index_entry* e = s.slot(i);
-    if (e == nullptr || partition_of(e->hash) != p) continue;
-    out.push_back(key_version{std::string(e->key()), e->ver, e->tombstone});
+    if (e == nullptr || partition_of(table::hash_key(e->key())) != p) continue;
+    out.push_back(key_version{std::string(e->key()), e->ver(), e->tombstone()});
   }
   s.lock.unlock_shared();
 }

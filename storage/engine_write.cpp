@@ -120,24 +120,22 @@ void engine::impl::publish(std::string_view key, std::uint64_t h, const version&
   s.lock.lock();
   index_entry* e = s.find(h, key);
   if (e == nullptr) {
-    e = s.insert(h, key);
-  } else if (!(e->ver < ver)) {
+    e = s.insert(h, key, cache ? value->size() : 0);
+  } else if (!(e->ver() < ver)) {
     s.lock.unlock();
     return; // stale: the stored version wins, this record is dead on arrival
   } else {
     had = true;
-    had_tombstone = e->tombstone;
-    old = e->loc;
+    had_tombstone = e->tombstone();
+    old = e->loc();
+    digest_add(h, e->ver(), had_tombstone, true);
   }
-  if (had) digest_add(h, e->ver, e->tombstone, true);
   digest_add(h, ver, tombstone, false);
-  e->ver = ver;
-  e->loc = loc;
-  e->tombstone = tombstone;
+  e->set_record(ver, loc, tombstone);
   if (cache)
-    tbl.cache_value(*e, *value);
+    tbl.cache_value(s, h, e, *value);
   else
-    tbl.drop_value(*e);
+    tbl.drop_value(s, h, e);
   s.lock.unlock();
 
   if (had) {

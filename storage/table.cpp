@@ -1,5 +1,8 @@
 #include "storage/table.hpp"
 
+#include <malloc.h>
+
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <new>
@@ -10,76 +13,141 @@ namespace minivault::storage {
 
 // -- shard ------------------------------------------------------------------------------
 
-index_entry* index_entry::create(std::uint64_t hash, std::string_view key) {
-  void* mem = ::operator new(sizeof(index_entry) + key.size());
-  auto* e = new (mem) index_entry();
-  e->key_bytes = static_cast<std::uint32_t>(key.size());
-  e->hash = hash;
-  if (!key.empty()) std::memcpy(reinterpret_cast<char*>(e + 1), key.data(), key.size());
-  return e;
+namespace {
+
+/// An entry block holding more than this beyond what it needs is reallocated when its
+/// value changes (a same-size overwrite stays in place: malloc's rounding is < 16 B).
+constexpr std::size_t resize_slack_max = 32;
+/// Load factor bound: grow (by 1.5x) before more than 3/4 of the slots are taken.
+constexpr bool over_load(std::size_t count, std::size_t slots) noexcept {
+  return count * 4 > slots * 3;
 }
 
-void index_entry::destroy(index_entry* e) noexcept {
-  if (e == nullptr) return;
-  e->~index_entry();
-  ::operator delete(e);
+void* allocate(std::size_t bytes) {
+  void* mem = std::malloc(bytes);
+  if (mem == nullptr) throw std::bad_alloc();
+  return mem;
 }
+
+} // namespace
 
 shard::~shard() {
-  for (auto& s : slots_)
-    index_entry::destroy(s.entry);
+  for (slot_t s : slots_)
+    std::free(entry_of(s));
 }
 
 index_entry* shard::find(std::uint64_t hash, std::string_view key) const noexcept {
-  std::size_t mask = slots_.size() - 1;
-  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-    const slot_ref& s = slots_[i];
-    if (s.entry == nullptr) return nullptr;
-    if (s.hash == hash && s.entry->key() == key) return s.entry;
+  const std::size_t n = slots_.size();
+  const slot_t tag = tag_of(hash);
+  for (std::size_t i = home(hash, n);;) {
+    slot_t s = slots_[i];
+    if (s == 0) return nullptr;
+    if ((s & ~pointer_mask) == tag) {
+      index_entry* e = entry_of(s);
+      if (e->key() == key) return e;
+    }
+    if (++i == n) i = 0;
   }
 }
 
-index_entry* shard::insert(std::uint64_t hash, std::string_view key) {
-  if ((count_ + 1) * 2 > slots_.size()) grow(); // load factor <= 0.5: short probes
-  index_entry* e = index_entry::create(hash, key);
-  std::size_t mask = slots_.size() - 1;
-  std::size_t i = hash & mask;
-  while (slots_[i].entry != nullptr)
-    i = (i + 1) & mask;
-  slots_[i] = slot_ref{hash, e};
+std::size_t shard::slot_of(std::uint64_t hash, const index_entry* e) const noexcept {
+  const std::size_t n = slots_.size();
+  std::size_t i = home(hash, n);
+  while (entry_of(slots_[i]) != e) {
+    if (++i == n) i = 0;
+  }
+  return i;
+}
+
+index_entry* shard::insert(std::uint64_t hash, std::string_view key, std::size_t value_room) {
+  if (over_load(count_ + 1, slots_.size())) grow();
+  auto* e = new (allocate(index_entry::header_bytes + key.size() + value_room)) index_entry();
+  e->key_bytes_ = static_cast<std::uint16_t>(key.size());
+  if (!key.empty()) std::memcpy(e->bytes(), key.data(), key.size());
+  auto bits = reinterpret_cast<slot_t>(e);
+  KV_ASSERT((bits & ~pointer_mask) == 0); // a 48-bit user-space address
+  const std::size_t n = slots_.size();
+  std::size_t i = home(hash, n);
+  while (slots_[i] != 0) {
+    if (++i == n) i = 0;
+  }
+  slots_[i] = tag_of(hash) | bits;
   ++count_;
   return e;
 }
 
-void shard::erase(index_entry* victim) noexcept {
-  std::size_t mask = slots_.size() - 1;
-  std::size_t i = victim->hash & mask;
-  while (slots_[i].entry != victim)
-    i = (i + 1) & mask;
-  // Backward-shift deletion keeps every probe chain unbroken without tombstones.
-  std::size_t hole = i;
-  for (std::size_t j = (i + 1) & mask; slots_[j].entry != nullptr; j = (j + 1) & mask) {
-    std::size_t home = slots_[j].hash & mask;
-    // Move slots_[j] into the hole if its home is not cyclically within (hole, j].
-    bool home_in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+void shard::erase(std::uint64_t hash, index_entry* victim) noexcept {
+  KV_ASSERT(!victim->cached());
+  const std::size_t n = slots_.size();
+  std::size_t hole = slot_of(hash, victim);
+  // Backward-shift deletion keeps every probe chain unbroken without tombstones. The
+  // slots do not hold whole hashes: each candidate's home comes from its key.
+  for (std::size_t j = hole + 1 == n ? 0 : hole + 1; slots_[j] != 0; j = j + 1 == n ? 0 : j + 1) {
+    std::size_t h = home(table::hash_key(entry_of(slots_[j])->key()), n);
+    // Move slots_[j] into the hole unless its home is cyclically within (hole, j].
+    bool home_in_range = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j);
     if (!home_in_range) {
       slots_[hole] = slots_[j];
       hole = j;
     }
   }
-  slots_[hole] = slot_ref{};
+  slots_[hole] = 0;
   --count_;
-  index_entry::destroy(victim);
+  std::free(victim);
+}
+
+index_entry* shard::resize(std::size_t i, std::size_t value_bytes) {
+  index_entry* old = entry_of(slots_[i]);
+  const std::size_t keep = index_entry::header_bytes + old->key_bytes_;
+  const std::size_t need = keep + value_bytes;
+  const std::size_t room = malloc_usable_size(old);
+  if (need <= room && room - need <= resize_slack_max) {
+    old->value_bytes_ = static_cast<std::uint32_t>(value_bytes);
+    return old;
+  }
+  auto* e = static_cast<index_entry*>(allocate(need));
+  std::memcpy(static_cast<void*>(e), old, keep); // no reader: the lock is exclusive
+  e->value_bytes_ = static_cast<std::uint32_t>(value_bytes);
+  auto bits = reinterpret_cast<slot_t>(e);
+  KV_ASSERT((bits & ~pointer_mask) == 0);
+  slots_[i] = (slots_[i] & ~pointer_mask) | bits;
+  std::free(old);
+  return e;
+}
+
+index_entry* shard::set_value(std::uint64_t hash, index_entry* e, std::string_view value) {
+  e = resize(slot_of(hash, e), value.size());
+  if (!value.empty()) std::memcpy(e->bytes() + e->key_bytes_, value.data(), value.size());
+  e->flags_ |= index_entry::cached_flag;
+  return e;
+}
+
+index_entry* shard::drop_value(std::uint64_t hash, index_entry* e) {
+  std::size_t i = slot_of(hash, e);
+  drop_value_at(i);
+  return entry_of(slots_[i]);
+}
+
+void shard::drop_value_at(std::size_t i) {
+  index_entry* e = resize(i, 0);
+  e->flags_ &= static_cast<std::uint8_t>(~index_entry::cached_flag);
 }
 
 void shard::grow() {
-  std::vector<slot_ref> bigger(slots_.size() * 2);
-  std::size_t mask = bigger.size() - 1;
-  for (const auto& s : slots_) {
-    if (s.entry == nullptr) continue;
-    std::size_t i = s.hash & mask;
-    while (bigger[i].entry != nullptr)
-      i = (i + 1) & mask;
+  const std::size_t n = slots_.size() + slots_.size() / 2;
+  std::vector<slot_t> bigger(n);
+  // Each entry's home comes from its key, so this touches every entry: prefetch ahead.
+  constexpr std::size_t ahead = 8;
+  for (std::size_t k = 0; k < slots_.size(); ++k) {
+    if (k + ahead < slots_.size()) {
+      if (const index_entry* next = entry_of(slots_[k + ahead])) __builtin_prefetch(next);
+    }
+    slot_t s = slots_[k];
+    if (s == 0) continue;
+    std::size_t i = home(table::hash_key(entry_of(s)->key()), n);
+    while (bigger[i] != 0) {
+      if (++i == n) i = 0;
+    }
     bigger[i] = s;
   }
   slots_.swap(bigger);
@@ -107,32 +175,26 @@ std::uint64_t table::hash_key(std::string_view key) noexcept {
   return h;
 }
 
-bool table::cache_value(index_entry& e, std::string_view value) {
-  if (!cacheable(value.size())) {
-    drop_value(e);
-    return false;
-  }
-  // The budget counts memory held (capacity), not value lengths: an overwrite reuses
-  // the old buffer, and a buffer much larger than the new value is given back.
-  if (e.cached) {
-    cache_bytes_.fetch_sub(e.value.capacity(), std::memory_order_relaxed);
-    if (e.value.capacity() > 2 * value.size() + 64) std::string().swap(e.value);
-  } else {
+index_entry* table::cache_value(shard& s, std::uint64_t hash, index_entry* e,
+                                std::string_view value) {
+  if (!cacheable(value.size())) return drop_value(s, hash, e);
+  std::size_t before = 0;
+  if (e->cached())
+    before = e->value().size();
+  else
     cache_items_.fetch_add(1, std::memory_order_relaxed);
-    e.cached = true;
-  }
-  e.value.assign(value.data(), value.size());
-  e.referenced.store(1, std::memory_order_relaxed);
-  cache_bytes_.fetch_add(e.value.capacity(), std::memory_order_relaxed);
-  return true;
+  e = s.set_value(hash, e, value);
+  e->touch();
+  cache_bytes_.fetch_add(value.size(), std::memory_order_relaxed);
+  cache_bytes_.fetch_sub(before, std::memory_order_relaxed);
+  return e;
 }
 
-void table::drop_value(index_entry& e) noexcept {
-  if (!e.cached) return;
-  cache_bytes_.fetch_sub(e.value.capacity(), std::memory_order_relaxed);
+index_entry* table::drop_value(shard& s, std::uint64_t hash, index_entry* e) {
+  if (!e->cached()) return e;
+  cache_bytes_.fetch_sub(e->value().size(), std::memory_order_relaxed);
   cache_items_.fetch_sub(1, std::memory_order_relaxed);
-  std::string().swap(e.value); // release the memory, not just the length
-  e.cached = false;
+  return s.drop_value(hash, e);
 }
 
 void table::maybe_evict() {
@@ -155,9 +217,11 @@ void table::evict_to(std::size_t target_bytes) {
     for (std::size_t k = 0; k < slice && k < n && cache_bytes() > target_bytes; ++k) {
       s.clock_hand = (s.clock_hand + 1) % n;
       index_entry* e = s.slot(s.clock_hand);
-      if (e == nullptr || !e->cached) continue;
-      if (e->referenced.exchange(0, std::memory_order_relaxed) != 0) continue;
-      drop_value(*e);
+      if (e == nullptr || !e->cached()) continue;
+      if (e->clear_referenced()) continue;
+      cache_bytes_.fetch_sub(e->value().size(), std::memory_order_relaxed);
+      cache_items_.fetch_sub(1, std::memory_order_relaxed);
+      s.drop_value_at(s.clock_hand);
     }
     s.lock.unlock();
   }

@@ -5,8 +5,8 @@
 // Sharing contract: the table is split into shards, each guarded by its own rw_spinlock.
 // Readers (any thread) take a shard's shared lock; the single storage writer, and readers
 // filling the cache after a miss, take it exclusively. `index_entry` objects are owned by
-// their shard and must only be touched while holding that shard's lock (the `referenced`
-// bit is atomic so that readers may set it under the shared lock).
+// their shard and must only be touched while holding that shard's lock (the CLOCK bit is
+// set atomically, so that readers may set it under the shared lock).
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -29,59 +29,113 @@ struct location {
   std::uint32_t length = 0; // encoded record bytes
 };
 
-/// One key's index entry. The key's bytes are stored right behind the struct, in the
-/// same allocation (create/destroy), so a lookup that finds the slot reads the key from
-/// the entry's own cache lines instead of chasing a second heap pointer (keys of 16+
-/// bytes do not fit std::string's inline buffer). Measured: GETs at 16 in flight spent
-/// 20% of the I/O thread in find + memcmp before this.
-struct index_entry {
-  [[nodiscard]] static index_entry* create(std::uint64_t hash, std::string_view key);
-  static void destroy(index_entry* e) noexcept;
-  [[nodiscard]] std::string_view key() const noexcept {
-    return {reinterpret_cast<const char*>(this + 1), key_bytes};
+/// One key's index entry, in a single heap block: a 36-byte header, the key's bytes, then
+/// the cached value's bytes while the value is cached. One block per key (not an entry, a
+/// key string and a value string) is what keeps the index at "key bytes plus a few words":
+/// measured with 2M keys of 16 B and values of 100 B, three blocks (112 B entry chunk, 112 B
+/// value chunk, 32 B of slots) took 269 B per key. Entries are created, resized and freed
+/// only by their shard (under its exclusive lock), so a pointer to one is valid only while
+/// the shard's lock is held, and an entry whose value changes size may move.
+class __attribute__((packed, aligned(4))) index_entry {
+public:
+  /// Bytes in front of the key.
+  static constexpr std::size_t header_bytes = 36;
+
+  [[nodiscard]] std::string_view key() const noexcept { return {bytes(), key_bytes_}; }
+  /// The cached value; empty unless `cached()`.
+  [[nodiscard]] std::string_view value() const noexcept {
+    return {bytes() + key_bytes_, value_bytes_};
+  }
+  [[nodiscard]] version ver() const noexcept { return version{hlc_, node_}; }
+  [[nodiscard]] location loc() const noexcept { return location{row_, offset_, length_}; }
+  [[nodiscard]] bool tombstone() const noexcept { return (flags_ & tombstone_flag) != 0; }
+  [[nodiscard]] bool cached() const noexcept { return (flags_ & cached_flag) != 0; }
+
+  /// The index now points at this record (the writer, shard locked exclusively).
+  void set_record(const version& v, const location& l, bool tombstone) noexcept {
+    hlc_ = v.hlc;
+    node_ = v.node;
+    set_location(l);
+    flags_ =
+        static_cast<std::uint8_t>((flags_ & ~tombstone_flag) | (tombstone ? tombstone_flag : 0));
+  }
+  void set_location(const location& l) noexcept {
+    row_ = l.row;
+    offset_ = l.offset;
+    length_ = l.length;
   }
 
-  std::uint32_t key_bytes = 0;
-  std::uint64_t hash = 0;
-  version ver;
-  location loc;
-  bool tombstone = false;
-  bool cached = false;
-  std::atomic<std::uint8_t> referenced{0}; // CLOCK bit, set by readers
-  std::string value;                       // the value while `cached`
-};
+  /// The CLOCK bit: readers set it under the shared lock, eviction clears it.
+  void touch() noexcept {
+    if (__atomic_load_n(&referenced_, __ATOMIC_RELAXED) == 0)
+      __atomic_store_n(&referenced_, 1, __ATOMIC_RELAXED);
+  }
+  /// Clears the CLOCK bit; returns whether it was set.
+  bool clear_referenced() noexcept {
+    return __atomic_exchange_n(&referenced_, 0, __ATOMIC_RELAXED) != 0;
+  }
 
-/// One shard: an open-addressing (linear probing) hash table of entry pointers.
+private:
+  friend class shard;
+  static constexpr std::uint8_t tombstone_flag = 1, cached_flag = 2;
+  [[nodiscard]] const char* bytes() const noexcept {
+    return reinterpret_cast<const char*>(this) + header_bytes;
+  }
+  [[nodiscard]] char* bytes() noexcept { return reinterpret_cast<char*>(this) + header_bytes; }
+
+  std::uint64_t hlc_ = 0;
+  std::uint64_t row_ = 0;
+  std::uint32_t node_ = 0;
+  std::uint32_t offset_ = 0;
+  std::uint32_t length_ = 0;
+  std::uint32_t value_bytes_ = 0;
+  std::uint16_t key_bytes_ = 0;
+  std::uint8_t flags_ = 0;
+  std::uint8_t referenced_ = 0; // atomic (GCC builtins): readers set it concurrently
+};
+static_assert(sizeof(index_entry) == index_entry::header_bytes);
+
+/// One shard: an open-addressing (linear probing) hash table of tagged entry pointers.
 class shard {
 public:
-  shard() : slots_(16) {}
+  shard() : slots_(min_slots) {}
   ~shard();
   shard(const shard&) = delete;
   shard& operator=(const shard&) = delete;
 
   [[nodiscard]] index_entry* find(std::uint64_t hash, std::string_view key) const noexcept
       MV_REQUIRES_SHARED(lock);
-  /// Inserts a new entry for a key that is not present. Caller holds the lock exclusively.
-  index_entry* insert(std::uint64_t hash, std::string_view key) MV_REQUIRES(lock);
-  /// Removes and frees `e`. Caller holds the lock exclusively.
-  void erase(index_entry* e) noexcept MV_REQUIRES(lock);
+  /// Inserts a new entry (no record, no value) for a key that is not present, with room
+  /// for a value of `value_room` bytes (so caching one right away does not reallocate).
+  index_entry* insert(std::uint64_t hash, std::string_view key, std::size_t value_room = 0)
+      MV_REQUIRES(lock);
+  /// Removes and frees `e`, which must not hold a cached value (the table counts those).
+  void erase(std::uint64_t hash, index_entry* e) noexcept MV_REQUIRES(lock);
+  /// Makes `value` the cached value of `e` (of key hash `hash`) and returns the entry,
+  /// which may have moved; `e` is then invalid. `value` must not point into `e`.
+  index_entry* set_value(std::uint64_t hash, index_entry* e, std::string_view value)
+      MV_REQUIRES(lock);
+  /// Drops the cached value of `e` and gives its memory back; returns the (moved) entry.
+  index_entry* drop_value(std::uint64_t hash, index_entry* e) MV_REQUIRES(lock);
+  /// The same as drop_value for the entry in slot `i` (eviction walks slots).
+  void drop_value_at(std::size_t i) MV_REQUIRES(lock);
 
   /// Prefetch hints for the writer: the home slot of `hash`, and the entry it holds.
   /// Lock-free reads of the slot array are safe only on the writer thread, the one
   /// thread that ever changes it; other threads hold `lock` shared. (The analysis cannot
   /// tell the writer thread from the others, so these two are not checked.)
   void prefetch_slot(std::uint64_t hash) const noexcept MV_NO_THREAD_SAFETY_ANALYSIS {
-    __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+    __builtin_prefetch(&slots_[home(hash, slots_.size())]);
   }
   void prefetch_entry(std::uint64_t hash) const noexcept MV_NO_THREAD_SAFETY_ANALYSIS {
-    if (const index_entry* e = slots_[hash & (slots_.size() - 1)].entry) __builtin_prefetch(e);
+    if (const index_entry* e = entry_of(slots_[home(hash, slots_.size())])) __builtin_prefetch(e);
   }
 
   [[nodiscard]] std::size_t slot_count() const noexcept MV_REQUIRES_SHARED(lock) {
     return slots_.size();
   }
   [[nodiscard]] index_entry* slot(std::size_t i) const noexcept MV_REQUIRES_SHARED(lock) {
-    return slots_[i].entry;
+    return entry_of(slots_[i]);
   }
   [[nodiscard]] std::size_t size() const noexcept MV_REQUIRES_SHARED(lock) { return count_; }
 
@@ -93,13 +147,31 @@ public:
   std::size_t clock_hand MV_GUARDED_BY(lock) = 0;
 
 private:
-  /// The hash sits beside the pointer so a probe touches an entry only on a real match.
-  struct slot_ref {
-    std::uint64_t hash = 0;
-    index_entry* entry = nullptr;
-  };
+  /// A slot is 0 (empty) or an entry pointer (x86-64 user space: the low 48 bits) with 16
+  /// bits of the key's hash on top, so a probe touches an entry only when the tag matches.
+  /// The tag bits (32..47) are neither the home bits (0..31) nor the shard bits (48..).
+  using slot_t = std::uint64_t;
+  static constexpr std::size_t min_slots = 16;
+  static constexpr unsigned tag_shift = 48;
+  static constexpr slot_t pointer_mask = (slot_t{1} << tag_shift) - 1;
+  [[nodiscard]] static slot_t tag_of(std::uint64_t hash) noexcept {
+    return ((hash >> 32) & 0xffff) << tag_shift;
+  }
+  [[nodiscard]] static index_entry* entry_of(slot_t s) noexcept {
+    return reinterpret_cast<index_entry*>(s & pointer_mask);
+  }
+  /// Home slot: the low 32 hash bits scaled to the table size (any size, not only powers
+  /// of two: growing by 1.5x keeps the load between 0.5 and 0.75).
+  [[nodiscard]] static std::size_t home(std::uint64_t hash, std::size_t n) noexcept {
+    return static_cast<std::size_t>(((hash & 0xffffffffULL) * n) >> 32);
+  }
+  /// The slot holding `e`, found by probing from its home.
+  [[nodiscard]] std::size_t slot_of(std::uint64_t hash, const index_entry* e) const noexcept
+      MV_REQUIRES_SHARED(lock);
+  /// Reallocates the entry in slot `i` with room for exactly `value_bytes` of value.
+  index_entry* resize(std::size_t i, std::size_t value_bytes) MV_REQUIRES(lock);
   void grow() MV_REQUIRES(lock);
-  std::vector<slot_ref> slots_ MV_GUARDED_BY(lock);
+  std::vector<slot_t> slots_ MV_GUARDED_BY(lock);
   std::size_t count_ MV_GUARDED_BY(lock) = 0;
 };
 
@@ -116,14 +188,15 @@ public:
   [[nodiscard]] shard& shard_at(std::size_t i) noexcept { return *shards_[i]; }
 
   // -- cache accounting: call with the entry's shard locked exclusively -----------------
-  /// Caches a copy of `value` in `e` (reusing its buffer unless it is much larger than
-  /// needed) if it fits the per-value cap; otherwise drops what `e` had cached. Returns
-  /// whether it cached. Cache bytes count buffer capacity, i.e. memory actually held.
-  bool cache_value(index_entry& e, std::string_view value);
+  /// Caches a copy of `value` in `e` (of key hash `hash`, in shard `s`) if it fits the
+  /// per-value cap; otherwise drops what `e` had cached. Returns the entry, which may
+  /// have moved. Cache bytes count value bytes.
+  index_entry* cache_value(shard& s, std::uint64_t hash, index_entry* e, std::string_view value)
+      MV_REQUIRES(s.lock);
   [[nodiscard]] bool cacheable(std::size_t value_bytes) const noexcept {
     return value_bytes <= value_bytes_cacheable_max_;
   }
-  void drop_value(index_entry& e) noexcept;
+  index_entry* drop_value(shard& s, std::uint64_t hash, index_entry* e) MV_REQUIRES(s.lock);
 
   /// Evicts unreferenced values (CLOCK) until cached bytes are at most `target_bytes`.
   /// Safe from any thread holding no shard lock; concurrent callers skip.
