@@ -297,11 +297,12 @@ using storage_actor =
 /// - peer_up / peer_down (peer_listener_actor): each starts a new epoch of that member's
 ///   link (late answers of older epochs are ignored); an entry that is this node is ignored.
 /// - stop_atom: replies true, quits (pending batches are answered shutting_down).
+/// - tick_atom: its own timer (the requests it keeps the timeouts of).
 /// - (ship_atom, ship_batch): writes for this region from another, this node their relay:
 ///   sent to this region's replicas; replies ok once as many of each write's replicas
 ///   here as `wait` says made it durable (else no_quorum, timeout, bad_request).
 using replication_actor =
-    peer_listener_actor::extend<caf::reacts_to<client_batch>,
+    peer_listener_actor::extend<caf::reacts_to<client_batch>, caf::reacts_to<tick_atom>,
                                 caf::replies_to<ship_atom, ship_batch>::with<replica_ack>,
                                 caf::replies_to<stop_atom>::with<bool>>;
 

@@ -110,11 +110,16 @@ void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
       read_answer(self, id, j, m, got == storage::get_status::error ? nullptr : &rec, false);
       continue;
     }
-    self->request(st.links[m.at()].endpoint, st.config.timeout, read_atom_v, key)
-        .then([self, id, j, m](const read_reply& rec) { read_answer(self, id, j, m, &rec, false); },
-              [self, id, j, m](const caf::error& e) {
-                read_answer(self, id, j, m, nullptr, e == caf::sec::request_timeout);
-              });
+    auto h = timed_request(self, st.links[m.at()].endpoint, read_atom_v, key);
+    h.then(
+        [self, id, j, m, rid = h.id()](const read_reply& rec) {
+          answered(self, rid);
+          read_answer(self, id, j, m, &rec, false);
+        },
+        [self, id, j, m, rid = h.id()](const caf::error& e) {
+          answered(self, rid);
+          read_answer(self, id, j, m, nullptr, e == caf::sec::request_timeout);
+        });
   }
 }
 

@@ -9,6 +9,8 @@
 //   (ship_atom, ship_batch) from another region's shipper, via the endpoint --> this
 //     region's replicas --> quorum --> replica_ack to the shipper (relay_path.cpp)
 //   (peer_up_atom | peer_down_atom) from membership --> links
+//   tick_atom (its own timer) --> request_timeout to each share or read sent and not
+//     answered within config.timeout (request_deadlines.hpp)
 #include "actors/cluster/replication/replication_actor.hpp"
 
 #include "actors/cluster/replication/replication_steps.hpp"
@@ -25,6 +27,37 @@ void on_batch(self_ptr self, client_batch& b) {
 }
 
 } // namespace
+
+namespace replication_detail {
+
+void watch(self_ptr self, caf::message_id response_id) {
+  auto& st = self->state;
+  const auto now = self->clock().now();
+  st.deadlines.opened(response_id, now + st.config.timeout);
+  if (!st.tick_armed) { // else one is due at or before this (earlier) deadline
+    st.tick_armed = true;
+    self->delayed_send(self, st.config.timeout, tick_atom_v);
+  }
+}
+
+void on_tick(self_ptr self) {
+  auto& st = self->state;
+  st.tick_armed = false;
+  const auto now = self->clock().now();
+  // The error message CAF's clock delivers for a request that timed out; its handler
+  // runs as for any answer (and calls `answered`, which finds it closed already).
+  st.deadlines.expire(now, [self](caf::message_id response_id) {
+    self->eq_impl(response_id, self->ctrl(), self->context(),
+                  caf::make_error(caf::sec::request_timeout));
+  });
+  if (auto next = st.deadlines.next()) {
+    st.tick_armed = true;
+    self->delayed_send(self, std::max(*next - now, caf::actor_clock::duration_type::zero()),
+                       tick_atom_v);
+  }
+}
+
+} // namespace replication_detail
 
 replication_actor::behavior_type replication_actor_impl(self_ptr self, replication_config config,
                                                         replication_services services) {
@@ -56,6 +89,7 @@ replication_actor::behavior_type replication_actor_impl(self_ptr self, replicati
         start_relay(self, b, done);
         return done;
       },
+      [self](tick_atom) { on_tick(self); },
       [self](peer_up_atom, peer_id peer, const caf::strong_actor_ptr& ptr) {
         auto& st = self->state;
         auto m = st.config.members.member_of(peer);

@@ -33,6 +33,7 @@
 #include "actors/cluster/replication/ordered_outcomes.hpp"
 #include "actors/cluster/replication/placement.hpp"
 #include "actors/cluster/replication/quorum.hpp"
+#include "actors/cluster/replication/request_deadlines.hpp"
 #include "actors/durability/batch_codec.hpp"
 #include "actors/durability/storage_actor.hpp" // group_commit, commit_versioned_here
 #include "actors/io/completion_board.hpp"
@@ -155,6 +156,10 @@ struct replication_state {
   std::vector<std::vector<member_id>> relay_order;
   std::unordered_map<std::uint64_t, pending> in_flight;
   std::uint64_t next_id = 1;
+  /// Timeouts of the replicas' shares and reads (request_deadlines.hpp); `tick_armed`:
+  /// a tick_atom is on its way, due at or before the earliest open deadline.
+  request_deadlines deadlines;
+  bool tick_armed = false;
   std::vector<packed_op> ops; // scratch
 };
 

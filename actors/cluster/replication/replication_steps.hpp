@@ -76,6 +76,20 @@ void launch(self_ptr self, pending&& p, sends_t& sends);
 /// Writes another region shipped, this node their relay: routed to this region's
 /// replicas; `p.relay` gets the outcome.
 void start_relay(self_ptr self, const ship_batch& b, caf::typed_response_promise<replica_ack> done);
+/// Sends `xs` to `dest` as a request whose timeout (config.timeout) the actor keeps itself
+/// (request_deadlines.hpp). Both handlers of the returned handle must first call
+/// `answered(self, h.id())`.
+void watch(self_ptr self, caf::message_id response_id);
+template <class Dest, class... Ts> auto timed_request(self_ptr self, const Dest& dest, Ts&&... xs) {
+  auto h = self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
+  watch(self, h.id());
+  return h;
+}
+inline void answered(self_ptr self, caf::message_id response_id) {
+  self->state.deadlines.answered(response_id);
+}
+/// tick_atom: delivers request_timeout to every request open past its deadline.
+void on_tick(self_ptr self);
 /// Asks the replicas of read `j` of batch `id` for their records.
 void start_read(self_ptr self, std::uint64_t id, std::size_t j);
 

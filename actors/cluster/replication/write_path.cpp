@@ -183,7 +183,6 @@ void dispatch(self_ptr self, std::uint64_t id, const send& s) {
     return;
   }
   auto& st = self->state;
-  const auto timeout = st.config.timeout;
   const member_id m = s.to;
   const auto& b = s.writes;
   if (m == self_member) {
@@ -196,14 +195,16 @@ void dispatch(self_ptr self, std::uint64_t id, const send& s) {
         settle(self, id, self_member, ack->outcome == errc::ok, false, ack->newer_hlc);
         return;
       }
-    self->request(st.storage, timeout, replicate_atom_v, *b)
-        .then(
-            [self, id](const replica_ack& ack) {
-              settle(self, id, self_member, ack.outcome == errc::ok, false, ack.newer_hlc);
-            },
-            [self, id](const caf::error& e) {
-              settle(self, id, self_member, false, e == caf::sec::request_timeout);
-            });
+    auto h = timed_request(self, st.storage, replicate_atom_v, *b);
+    h.then(
+        [self, id, rid = h.id()](const replica_ack& ack) {
+          answered(self, rid);
+          settle(self, id, self_member, ack.outcome == errc::ok, false, ack.newer_hlc);
+        },
+        [self, id, rid = h.id()](const caf::error& e) {
+          answered(self, rid);
+          settle(self, id, self_member, false, e == caf::sec::request_timeout);
+        });
     return;
   }
   auto& l = st.links[m.at()];
@@ -214,25 +215,27 @@ void dispatch(self_ptr self, std::uint64_t id, const send& s) {
     return;
   }
   const std::uint64_t epoch = link_opened(st, m, bytes);
-  self->request(l.endpoint, timeout, replicate_atom_v, *b)
-      .then(
-          [self, id, m, b, epoch, bytes](const replica_ack& ack) {
-            auto& st = self->state;
-            const bool ok = ack.outcome == errc::ok;
-            link_answered(st, m, epoch, bytes);
-            if (!ok) {
-              hint(st, m, *b);
-              if (st.counters) st.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
-            }
-            settle(self, id, m, ok, false, ack.newer_hlc);
-          },
-          [self, id, m, b, epoch, bytes](const caf::error& e) {
-            auto& st = self->state;
-            const bool timed_out = e == caf::sec::request_timeout;
-            link_failed(st, m, epoch, bytes, timed_out);
-            hint(st, m, *b);
-            settle(self, id, m, false, timed_out);
-          });
+  auto h = timed_request(self, l.endpoint, replicate_atom_v, *b);
+  h.then(
+      [self, id, m, b, epoch, bytes, rid = h.id()](const replica_ack& ack) {
+        answered(self, rid);
+        auto& st = self->state;
+        const bool ok = ack.outcome == errc::ok;
+        link_answered(st, m, epoch, bytes);
+        if (!ok) {
+          hint(st, m, *b);
+          if (st.counters) st.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
+        }
+        settle(self, id, m, ok, false, ack.newer_hlc);
+      },
+      [self, id, m, b, epoch, bytes, rid = h.id()](const caf::error& e) {
+        answered(self, rid);
+        auto& st = self->state;
+        const bool timed_out = e == caf::sec::request_timeout;
+        link_failed(st, m, epoch, bytes, timed_out);
+        hint(st, m, *b);
+        settle(self, id, m, false, timed_out);
+      });
 }
 
 /// Answers the batch once its writes hold their quorum and its reads are resolved. In the
