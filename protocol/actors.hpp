@@ -216,7 +216,12 @@ using connections_actor = caf::typed_actor<caf::replies_to<stats_atom>::with<con
 ///   keys_atom; `have` holds the asker's pairs of all of them), without the records
 ///   written in the last 5 s (shipping is delivering those); `bad_request` when the
 ///   list is malformed. Another region's anti-entropy asks: one round trip for many.
-/// - (read_atom, key): replies a read_reply: this node's record of `key` (0 or 1 ops).
+/// - (read_atom, count, keys): `count` keys packed as reads (pack_read, at most
+///   read_keys_max): replies a read_reply of one op per key, in order: this node's
+///   versioned record of it, or the read again when it has none. The reply may stop
+///   after the first keys (count < asked, at least 1) once it holds
+///   read_reply_bytes_soft_max bytes; the asker asks again for the rest. A quorum read
+///   asks each replica once per client batch for all the batch's keys it holds.
 /// - (keys_atom, partitions): `partitions` packs partition indexes (cluster_codec.hpp);
 ///   replies this node's (key, version) pairs of all of them, packed as in pull_atom;
 ///   `bad_request` when the list is malformed. Another region's anti-entropy asks, to
@@ -238,7 +243,7 @@ using peer_endpoint_actor = caf::typed_actor<
     caf::replies_to<digest_atom>::with<std::string>,
     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<pull_reply>,
     caf::replies_to<pull_atom, std::string, std::string>::with<pull_reply>,
-    caf::replies_to<read_atom, std::string>::with<read_reply>,
+    caf::replies_to<read_atom, std::uint32_t, std::string>::with<read_reply>,
     caf::replies_to<keys_atom, std::string>::with<std::string>,
     caf::reacts_to<hello_atom, std::string, caf::strong_actor_ptr>,
     caf::replies_to<ship_atom, ship_batch>::with<replica_ack>,

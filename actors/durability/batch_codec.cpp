@@ -53,6 +53,10 @@ void pack_versioned_write(std::string& ops, std::uint32_t& count, bool del, std:
        del ? std::string_view{} : value, &ver);
 }
 
+void pack_read(std::string& ops, std::uint32_t& count, std::string_view key) {
+  pack(ops, count, flag_read, key, {}, nullptr);
+}
+
 void pack_read(client_batch& b, std::string_view key, bool quorum, consistency level) {
   pack(b.ops, b.count,
        static_cast<std::uint8_t>(flag_read | (quorum ? flag_quorum | level_bits(level) : 0)), key,

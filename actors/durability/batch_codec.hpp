@@ -38,6 +38,9 @@ void pack_versioned_write(Batch& batch, bool del, std::string_view key, std::str
 /// a batch for the storage actor. Packed as flags bit2 (+ bit3 for quorum), no value.
 void pack_read(client_batch& batch, std::string_view key, bool quorum,
                consistency level = consistency::local_quorum);
+/// Appends a plain read of `key` to packed ops: a peer's list of keys to read, and in
+/// the answer the mark "no record of this key" (peer endpoint, batched reads).
+void pack_read(std::string& ops, std::uint32_t& count, std::string_view key);
 
 /// One op of a packed batch, as views into the batch's bytes.
 struct packed_op {

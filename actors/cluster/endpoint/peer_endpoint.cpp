@@ -7,7 +7,7 @@
 //                                                       delegated to storage
 //   digest_atom                       trusted only  --> engine.partition_digests, packed
 //   (pull_atom, partition(s), have)   trusted only  --> delegated to anti-entropy
-//   (read_atom, key)                  trusted only  --> the key's record, from the engine
+//   (read_atom, count, keys)          trusted only  --> the keys' records, from the engine
 //   (keys_atom, partitions)           trusted only  --> delegated to anti-entropy
 //   (ship_atom, ship_batch)           trusted only  --> delegated to replication (relay)
 //   (shipped_atom, region, keys)      trusted only  --> the shipper
@@ -91,15 +91,17 @@ caf::result<replica_ack> on_replicate(self_ptr self, versioned_writes& b) {
   return self->delegate(st.config.storage, replicate_atom_v, std::move(b));
 }
 
-/// A peer's quorum read of one key, answered here as the replication actor reads its own
-/// replica (a cached value is a table probe, an uncached one one SQLite blob read): no
-/// hop to anti-entropy's thread and back (measured: a quorum GET cost more CPU than a
-/// PUT, on every replica).
-caf::result<read_reply> on_read(self_ptr self, const std::string& key) {
+/// A peer's quorum reads of one client batch's keys, answered here as the replication
+/// actor reads its own replica (a cached value is a table probe, an uncached one one
+/// SQLite blob read): no hop to anti-entropy's thread and back (measured: a quorum GET
+/// cost more CPU than a PUT, on every replica).
+caf::result<read_reply> on_read(self_ptr self, std::uint32_t count, const std::string& keys) {
   auto& st = self->state;
   if (!st.trusts(self->current_sender())) return caf::make_error(errc::unauthorized);
   if (!st.config.engine) return caf::make_error(caf::sec::invalid_argument);
-  return record_of(*st.config.engine, key);
+  auto records = records_of(*st.config.engine, count, keys);
+  if (!records) return caf::make_error(records.error().code());
+  return std::move(*records);
 }
 
 caf::result<std::string> on_digest(self_ptr self) {
@@ -167,8 +169,8 @@ peer_endpoint_actor::behavior_type peer_endpoint_impl(self_ptr self, endpoint_co
       [self](hello_atom, const std::string& node_id, const caf::strong_actor_ptr& ep) {
         on_hello(self, node_id, ep);
       },
-      [self](read_atom, const std::string& key) -> caf::result<read_reply> {
-        return on_read(self, key);
+      [self](read_atom, std::uint32_t count, const std::string& keys) -> caf::result<read_reply> {
+        return on_read(self, count, keys);
       },
       [self](keys_atom, std::string& partitions) -> caf::result<std::string> {
         return delegate_trusted<std::string>(self, self->state.config.anti_entropy, keys_atom_v,

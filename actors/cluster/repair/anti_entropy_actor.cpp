@@ -75,6 +75,33 @@ read_reply record_of(storage::engine& engine, const std::string& key, storage::g
   return out;
 }
 
+result<read_reply> records_of(storage::engine& engine, std::uint32_t count, std::string_view keys) {
+  if (count > read_keys_max) return status(errc::bad_request, "too many keys in one read");
+  read_reply out;
+  std::string value;
+  std::size_t pos = 0;
+  packed_op op;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (!decode_packed_op(keys, pos, op) || !op.read)
+      return status(errc::bad_request, "malformed read keys");
+    storage::version ver;
+    bool tombstone = false;
+    switch (engine.read_record(op.key, value, ver, tombstone)) {
+    case storage::get_status::found:
+      pack_versioned_write(out, tombstone, op.key, value, ver);
+      break;
+    case storage::get_status::not_found:
+      pack_read(out.ops, out.count, op.key);
+      break;
+    case storage::get_status::error:
+      return status(errc::io_error, "reading a key failed");
+    }
+    if (out.ops.size() >= read_reply_bytes_soft_max) return out; // the asker asks for the rest
+  }
+  if (pos != keys.size()) return status(errc::bad_request, "malformed read keys");
+  return out;
+}
+
 namespace anti_entropy_detail {
 
 peer_endpoint_actor endpoint_of(const anti_entropy_state& st, member_id m) {

@@ -155,4 +155,12 @@ tombstone_horizon_ms(const std::vector<std::uint64_t>& in_sync_ms, const std::ve
 [[nodiscard]] read_reply record_of(storage::engine& engine, const std::string& key,
                                    storage::get_status* status = nullptr);
 
+/// The records of `count` keys packed as reads (pack_read) in `keys`, one op per key in
+/// order: its versioned record, or the read again when this node has none (the answer
+/// to a peer's batched read_atom). Stops after the key that takes the answer past
+/// read_reply_bytes_soft_max (its count then says how many keys it answers). bad_request
+/// when `keys` is not `count` reads, io_error when the engine failed to read one.
+[[nodiscard]] result<read_reply> records_of(storage::engine& engine, std::uint32_t count,
+                                            std::string_view keys);
+
 } // namespace minivault

@@ -29,28 +29,33 @@ void repair(self_ptr self, const replication_state::read_job& r) {
   }
 }
 
-/// Member `m`'s answer to read `j` of batch `id`: its record (0 or 1 versioned ops), or a
-/// failure (`rec` null).
-void read_answer(self_ptr self, std::uint64_t id, std::size_t j, member_id m, const read_reply* rec,
-                 bool timed_out) {
+/// One replica's answer to one read: `failed` (no usable answer; `timed_out`: none in
+/// time), else `op` is the key's record (a view into the reply) or, when it is a read
+/// op, the mark that the replica has none.
+struct one_answer {
+  bool failed = true;
+  bool timed_out = false;
+  packed_op op;
+};
+
+/// Member `m`'s answer to read `j` of batch `id`.
+void read_answer(self_ptr self, std::uint64_t id, std::size_t j, member_id m, const one_answer& a) {
   auto& st = self->state;
   auto it = st.in_flight.find(id);
   if (it == st.in_flight.end()) return;
   pending& p = it->second;
   auto& r = p.reads[j];
-  packed_op op;
-  std::size_t pos = 0;
+  const packed_op& op = a.op;
+  const bool has = !op.read;
   // A usable answer: no record, or one versioned record of the key that was asked for.
-  if (rec != nullptr &&
-      (rec->count == 0 || (rec->count == 1 && decode_packed_op(rec->ops, pos, op) && !op.read &&
-                           op.ver.hlc != 0 && op.key == r.key && pos == rec->ops.size()))) {
+  if (!a.failed && (!has || (op.ver.hlc != 0 && op.key == r.key))) {
     ++r.tally.answers[st.place->region_of(m)];
-    storage::version v = rec->count == 1 ? op.ver : storage::version{};
+    storage::version v = has ? op.ver : storage::version{};
     r.seen.emplace_back(m, v);
     // A version seen is observed (as replicated writes are): a write that follows this
     // read must get a higher version, or it would lose to the record it read.
-    if (rec->count == 1 && st.clock != nullptr) st.clock->observe(v);
-    if (rec->count == 1 && (!r.found || r.best < v)) {
+    if (has && st.clock != nullptr) st.clock->observe(v);
+    if (has && (!r.found || r.best < v)) {
       r.found = true;
       r.best = v;
       r.best_tombstone = op.del;
@@ -58,7 +63,7 @@ void read_answer(self_ptr self, std::uint64_t id, std::size_t j, member_id m, co
     }
   } else {
     ++r.tally.failures[st.place->region_of(m)];
-    r.tally.saw_timeout = r.tally.saw_timeout || timed_out;
+    r.tally.saw_timeout = r.tally.saw_timeout || a.timed_out;
   }
   bool again = false; // maybe_done asked for a second round
   if (!r.resolved) {
@@ -77,49 +82,123 @@ void read_answer(self_ptr self, std::uint64_t id, std::size_t j, member_id m, co
   release_then(self, it, again);
 }
 
+/// The reads of one batch a peer is asked for, in one request.
+struct peer_reads {
+  std::vector<std::size_t> reads; // indexes into pending::reads
+  std::vector<std::string> keys;  // their keys (the answer must follow them)
+  std::string packed;             // the keys packed as reads (pack_read)
+  std::uint32_t count = 0;
+};
+
+/// Splits a peer's answer to `asked` into one answer per key it answered (views into
+/// `rec`); false unless it answers the first 1..n keys asked, one op per key, in order,
+/// each a record of that key or the mark "none" (a read of it).
+bool split_records(const read_reply& rec, const std::vector<std::string>& asked,
+                   std::vector<one_answer>& out) {
+  if (rec.count == 0 || rec.count > asked.size()) return false;
+  out.assign(rec.count, one_answer{});
+  std::size_t pos = 0;
+  for (std::size_t k = 0; k < rec.count; ++k) {
+    if (!decode_packed_op(rec.ops, pos, out[k].op) || out[k].op.key != asked[k]) return false;
+    out[k].failed = false;
+  }
+  return pos == rec.ops.size();
+}
+
+void ask_peer(self_ptr self, std::uint64_t id, member_id m, std::shared_ptr<const peer_reads> ask);
+
+/// Member `m`'s answer to the reads `ask` (null: the request failed). An answer that
+/// stopped short (its byte bound: read_reply_bytes_soft_max) is followed by a request for
+/// the rest.
+void peer_answered(self_ptr self, std::uint64_t id, member_id m, const peer_reads& ask,
+                   const read_reply* rec, bool timed_out) {
+  std::vector<one_answer> each;
+  if (rec == nullptr || !split_records(*rec, ask.keys, each)) {
+    each.assign(ask.reads.size(), one_answer{});
+    for (auto& a : each)
+      a.timed_out = timed_out;
+  }
+  const std::size_t n = each.size();
+  if (n < ask.reads.size() && self->state.in_flight.count(id) != 0) {
+    auto rest = std::make_shared<peer_reads>();
+    for (std::size_t k = n; k < ask.reads.size(); ++k) {
+      rest->reads.push_back(ask.reads[k]);
+      rest->keys.push_back(ask.keys[k]);
+      pack_read(rest->packed, rest->count, ask.keys[k]);
+    }
+    ask_peer(self, id, m, std::move(rest)); // counted in `outstanding` already
+  }
+  for (std::size_t k = 0; k < n; ++k)
+    read_answer(self, id, ask.reads[k], m, each[k]);
+}
+
+/// Sends `ask` to member `m`; the answer (or failure) goes to peer_answered.
+void ask_peer(self_ptr self, std::uint64_t id, member_id m, std::shared_ptr<const peer_reads> ask) {
+  auto h =
+      timed_request(self, self->state.links[m.at()].endpoint, read_atom_v, ask->count, ask->packed);
+  h.then(
+      [self, id, m, ask, rid = h.id()](const read_reply& rec) {
+        answered(self, rid);
+        peer_answered(self, id, m, *ask, &rec, false);
+      },
+      [self, id, m, ask, rid = h.id()](const caf::error& e) {
+        answered(self, rid);
+        peer_answered(self, id, m, *ask, nullptr, e == caf::sec::request_timeout);
+      });
+}
+
 } // namespace
 
-/// Asks the replicas of read `j` for their records.
-void start_read(self_ptr self, std::uint64_t id, std::size_t j) {
+/// Asks the replicas of every read of batch `id` for their records: each peer once, for
+/// all the batch's keys it holds (one request and one answer per peer, not per key).
+void start_reads(self_ptr self, std::uint64_t id) {
   auto& st = self->state;
   auto& p = st.in_flight.at(id);
-  auto& r = p.reads[j];
   const placement& pl = *st.place;
-  const member_id* reps = pl.replicas(storage::partition_of(storage::table::hash_key(r.key)));
-  // A level that stays in this region asks only its replicas (listed first).
-  const std::size_t n = is_local(r.level) ? pl.region_replicas(0) : pl.replicas_per_partition();
-  std::vector<member_id> targets;
-  for (std::size_t k = 0; k < n; ++k) {
-    if (reps[k] == self_member || st.links[reps[k].at()].endpoint) {
-      targets.push_back(reps[k]);
-      ++r.tally.asked[pl.region_of(reps[k])];
+  std::vector<peer_reads> asks(st.links.size());
+  std::vector<std::size_t> local; // reads this replica answers
+  for (std::size_t j = 0; j < p.reads.size(); ++j) {
+    auto& r = p.reads[j];
+    const member_id* reps = pl.replicas(storage::partition_of(storage::table::hash_key(r.key)));
+    // A level that stays in this region asks only its replicas (listed first).
+    const std::size_t n = is_local(r.level) ? pl.region_replicas(0) : pl.replicas_per_partition();
+    for (std::size_t k = 0; k < n; ++k) {
+      const member_id m = reps[k];
+      if (m != self_member && !st.links[m.at()].endpoint) continue;
+      ++r.tally.asked[pl.region_of(m)];
+      ++p.outstanding;
+      if (m == self_member) {
+        local.push_back(j);
+        continue;
+      }
+      peer_reads& a = asks[m.at()];
+      a.reads.push_back(j);
+      a.keys.push_back(r.key);
+      pack_read(a.packed, a.count, r.key);
+    }
+    if (!met(r.tally.need, r.tally.asked)) { // known up front: answer at once
+      r.resolved = true;
+      p.read_results[j].status = errc::no_quorum;
+      p.read_results[j].detail = shortfall(st, errc::no_quorum, r.tally.need, r.tally.asked);
+      --p.reads_left;
     }
   }
-  p.outstanding += targets.size();
-  if (!met(r.tally.need, r.tally.asked)) { // known up front: answer at once
-    r.resolved = true;
-    p.read_results[j].status = errc::no_quorum;
-    p.read_results[j].detail = shortfall(st, errc::no_quorum, r.tally.need, r.tally.asked);
-    --p.reads_left;
+  // `p` may move from here on: answers below can start a second round (in_flight grows).
+  for (std::size_t j : local) { // this replica: read it here, as a peer's endpoint would
+    auto got = storage::get_status::found;
+    const std::string& key = st.in_flight.at(id).reads[j].key;
+    const read_reply rec = record_of(*st.engine, key, &got);
+    one_answer a;
+    std::size_t pos = 0;
+    a.failed = got == storage::get_status::error;
+    a.op.read = rec.count == 0; // none
+    if (!a.failed && rec.count == 1) a.failed = !decode_packed_op(rec.ops, pos, a.op);
+    read_answer(self, id, j, self_member, a);
   }
-  const std::string key = r.key; // `r` may move: requests below can answer synchronously
-  for (member_id m : targets) {
-    if (m == self_member) { // this replica: read it here, as a peer's endpoint would answer
-      auto got = storage::get_status::found;
-      const read_reply rec = record_of(*st.engine, key, &got);
-      read_answer(self, id, j, m, got == storage::get_status::error ? nullptr : &rec, false);
-      continue;
-    }
-    auto h = timed_request(self, st.links[m.at()].endpoint, read_atom_v, key);
-    h.then(
-        [self, id, j, m, rid = h.id()](const read_reply& rec) {
-          answered(self, rid);
-          read_answer(self, id, j, m, &rec, false);
-        },
-        [self, id, j, m, rid = h.id()](const caf::error& e) {
-          answered(self, rid);
-          read_answer(self, id, j, m, nullptr, e == caf::sec::request_timeout);
-        });
+  for (std::size_t i = 0; i < asks.size(); ++i) {
+    if (asks[i].reads.empty()) continue;
+    ask_peer(self, id, member_id(static_cast<std::uint32_t>(i)),
+             std::make_shared<const peer_reads>(std::move(asks[i])));
   }
 }
 

@@ -90,7 +90,7 @@ inline void answered(self_ptr self, caf::message_id response_id) {
 }
 /// tick_atom: delivers request_timeout to every request open past its deadline.
 void on_tick(self_ptr self);
-/// Asks the replicas of read `j` of batch `id` for their records.
-void start_read(self_ptr self, std::uint64_t id, std::size_t j);
+/// Asks the replicas of every read of batch `id` for their records (each peer once).
+void start_reads(self_ptr self, std::uint64_t id);
 
 } // namespace minivault::replication_detail

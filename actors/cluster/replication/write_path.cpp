@@ -360,8 +360,7 @@ void launch(self_ptr self, pending&& p, sends_t& sends) {
     if (s.to != self_member || s.relay) dispatch(self, id, s);
   for (const auto& s : sends)
     if (s.to == self_member && !s.relay) dispatch(self, id, s);
-  for (std::size_t j = 0; j < it->second.reads.size(); ++j)
-    start_read(self, id, j);
+  if (!it->second.reads.empty()) start_reads(self, id);
   const bool again = maybe_done(st, it->second);
   release_then(self, it, again);
 }

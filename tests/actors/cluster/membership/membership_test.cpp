@@ -278,7 +278,10 @@ TEST(membership, a_process_without_the_secret_is_not_answered) {
   EXPECT_FALSE(accepted);
   // Nor does it get what trusted peers may ask for: a key's record, or a write.
   bool read_answered = false, write_answered = false;
-  self->request(*remote, 2s, read_atom_v, std::string("k"))
+  std::string keys;
+  std::uint32_t count = 0;
+  pack_read(keys, count, "k");
+  self->request(*remote, 2s, read_atom_v, count, keys)
       .receive([&](const read_reply&) { read_answered = true; }, [&](const caf::error&) {});
   EXPECT_FALSE(read_answered);
   versioned_writes w;

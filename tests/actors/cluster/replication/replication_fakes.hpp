@@ -63,9 +63,13 @@ struct replica_ctl {
   };
   read_mode rm = read_mode::answer;
   std::map<std::string, fake_record> records;
-  std::set<std::string> hold_keys; // held whatever `rm` says
-  std::vector<std::string> reads;  // every key asked, in order
-  std::vector<std::pair<std::string, caf::typed_response_promise<read_reply>>> held_reads;
+  std::set<std::string> hold_keys;    // a request asking one of them is held whatever `rm` says
+  std::set<std::string> garbage_keys; // answered as `garbage` whatever `rm` says
+  std::vector<std::string> reads;     // every key asked, in order
+  std::size_t read_requests = 0;      // batched read requests received
+  std::size_t reply_keys_max = 1000;  // an answer stops after this many keys (the byte bound)
+  std::vector<std::pair<std::vector<std::string>, caf::typed_response_promise<read_reply>>>
+      held_reads;
 
   caf::result<replica_ack> on_replicate(caf::local_actor* self, versioned_writes& b) {
     got.push_back(b);
@@ -99,43 +103,50 @@ struct replica_ctl {
           replica_ack{outcome, outcome == errc::ok ? newer_hlc : std::uint64_t{0}, 1, relay_acks});
   }
 
-  /// The answer to a read of `key` right now (0 or 1 versioned ops).
-  read_reply record_of(const std::string& key) const {
-    read_reply out;
-    auto it = records.find(key);
-    if (it != records.end())
-      pack_versioned_write(out, it->second.del, key, it->second.value, it->second.ver);
-    return out;
+  /// The answer to a read of `keys` right now: per key its record or the "none" mark,
+  /// and an unversioned write (not a record) for keys answered as garbage.
+  read_reply records_of(const std::vector<std::string>& keys) const {
+    client_batch out; // packs every kind of op
+    for (const auto& key : keys) {
+      auto it = records.find(key);
+      if (rm == read_mode::garbage || garbage_keys.count(key) != 0)
+        pack_write(out, false, key, "unversioned");
+      else if (it != records.end())
+        pack_versioned_write(out, it->second.del, key, it->second.value, it->second.ver);
+      else
+        pack_read(out.ops, out.count, key);
+    }
+    return read_reply{out.count, std::move(out.ops)};
   }
 
-  caf::result<read_reply> on_read(caf::local_actor* self, const std::string& key) {
-    reads.push_back(key);
-    if (rm == read_mode::hold || hold_keys.count(key) != 0) {
+  caf::result<read_reply> on_read(caf::local_actor* self, std::uint32_t count,
+                                  const std::string& packed) {
+    ++read_requests;
+    std::vector<std::string> keys;
+    std::size_t pos = 0;
+    packed_op op;
+    for (std::uint32_t i = 0; i < count && decode_packed_op(packed, pos, op); ++i)
+      keys.emplace_back(op.key);
+    EXPECT_EQ(keys.size(), count) << "malformed read keys";
+    reads.insert(reads.end(), keys.begin(), keys.end());
+    bool hold = rm == read_mode::hold;
+    for (const auto& k : keys)
+      hold = hold || hold_keys.count(k) != 0;
+    if (hold) {
       auto rp = self->make_response_promise<read_reply>();
-      held_reads.emplace_back(key, rp);
+      held_reads.emplace_back(std::move(keys), rp);
       return rp;
     }
-    switch (rm) {
-    case read_mode::answer:
-      return record_of(key);
-    case read_mode::fail:
-      return caf::make_error(caf::sec::runtime_error);
-    case read_mode::garbage: {
-      client_batch bad; // packed as a client's write
-      pack_write(bad, false, key, "unversioned");
-      return read_reply{bad.count, std::move(bad.ops)};
-    }
-    case read_mode::hold:
-      break;
-    }
-    return caf::make_error(caf::sec::runtime_error);
+    if (rm == read_mode::fail) return caf::make_error(caf::sec::runtime_error);
+    if (keys.size() > reply_keys_max) keys.resize(reply_keys_max);
+    return records_of(keys);
   }
-  /// Answers every held read with the record held now (same rule as answer_held).
+  /// Answers every held read with the records held now (same rule as answer_held).
   void answer_held_reads() {
     auto hs = std::move(held_reads);
     held_reads.clear();
-    for (auto& [key, p] : hs)
-      p.deliver(record_of(key));
+    for (auto& [keys, p] : hs)
+      p.deliver(records_of(keys));
   }
   /// How often `key` was asked.
   [[nodiscard]] std::size_t reads_of(const std::string& key) const {
@@ -187,9 +198,8 @@ inline fake_peer_actor::behavior_type fake_peer(fake_peer_actor::pointer self,
       [](digest_atom) { return std::string(); },
       [](pull_atom, std::uint32_t, const std::string&) { return pull_reply{}; },
       [](pull_atom, const std::string&, const std::string&) { return pull_reply{}; },
-      [self, ctl](read_atom, const std::string& key) -> caf::result<read_reply> {
-        return ctl->on_read(self, key);
-      },
+      [self, ctl](read_atom, std::uint32_t count, const std::string& keys)
+          -> caf::result<read_reply> { return ctl->on_read(self, count, keys); },
       [](keys_atom, const std::string&) { return std::string(); },
       [](hello_atom, const std::string&, const caf::strong_actor_ptr&) {},
       [self, ctl](ship_atom, const ship_batch& b) -> caf::result<replica_ack> {

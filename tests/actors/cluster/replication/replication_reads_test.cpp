@@ -540,15 +540,16 @@ TEST_F(replication_reads_test, a_mixed_batch_whose_write_times_out_reports_timeo
 
 TEST_F(replication_reads_test, read_results_follow_the_batchs_read_order_not_answer_order) {
   start3();
-  // k0 resolves last (peer 1 holds it, peer 2 holds everything), the others at once.
+  // k0 resolves last: peer 2's answer for it is not a record, so it waits for peer 1,
+  // which holds its answer; k1..k3 resolve on this node's and peer 2's answers at once.
   local_has("k0", value("zero-old", 100));
-  peer_has(2, "k0", value("zero", 200));
+  peer_has(1, "k0", value("zero", 200));
+  peer_ctl[2]->garbage_keys = {"k0"};
   local_has("k2", value("two", 100));
-  peer_has(1, "k2", value("two", 100));
+  peer_has(2, "k2", value("two", 100));
   local_has("k3", value("three", 100));
-  peer_has(1, "k3", tombstone(200));
-  peer_ctl[1]->hold_keys = {"k0"};
-  peer_ctl[2]->rm = replica_ctl::read_mode::hold;
+  peer_has(2, "k3", tombstone(200));
+  peer_ctl[1]->rm = replica_ctl::read_mode::hold;
   // Between the reads, a write (the reads' indices count reads only).
   client_batch b = read_batch(0, 1, {{"k0", true}, {"k1", true}});
   pack_write(b, false, "w", "written");
@@ -556,7 +557,7 @@ TEST_F(replication_reads_test, read_results_follow_the_batchs_read_order_not_ans
   pack_read(b, "k3", true);
   send(b);
   EXPECT_TRUE(take().empty()) << "answered before k0 was resolved";
-  release_reads(2);
+  release_reads(1);
   auto got = take();
   ASSERT_EQ(got.size(), 1u) << show(got);
   ASSERT_EQ(got[0].result, errc::ok);
@@ -567,6 +568,63 @@ TEST_F(replication_reads_test, read_results_follow_the_batchs_read_order_not_ans
   EXPECT_EQ(got[0].reads[2].status, errc::ok);
   EXPECT_EQ(got[0].reads[2].value, "two");
   EXPECT_EQ(got[0].reads[3].status, errc::not_found);
+}
+
+TEST_F(replication_reads_test, a_batchs_reads_ask_each_peer_once_for_all_its_keys) {
+  start3();
+  peer_has(1, "b0", value("zero", 100));
+  local_has("b1", value("one", 100));
+  peer_has(1, "b1", value("one-newer", 200)); // peer 1 answers before peer 2
+  send(read_batch(0, 1, {{"b0", true}, {"b1", true}, {"b2", true}, {"b0", true}}));
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  ASSERT_EQ(got[0].reads.size(), 4u) << show(got);
+  EXPECT_EQ(got[0].reads[0].value, "zero");
+  EXPECT_EQ(got[0].reads[1].value, "one-newer");
+  EXPECT_EQ(got[0].reads[2].status, errc::not_found);
+  EXPECT_EQ(got[0].reads[3].value, "zero");
+  for (std::size_t m : {1, 2}) {
+    EXPECT_EQ(peer_ctl[m]->read_requests, 1u) << "peer " << m;
+    EXPECT_EQ(peer_ctl[m]->reads, (std::vector<std::string>{"b0", "b1", "b2", "b0"}))
+        << "peer " << m;
+  }
+}
+
+TEST_F(replication_reads_test,
+       a_peer_answer_that_stops_short_is_followed_by_a_request_for_the_rest) {
+  start3();
+  peer_has(1, "s0", value("zero", 200));
+  peer_has(1, "s2", value("two", 200));
+  local_has("s2", value("two-old", 100));
+  peer_ctl[1]->reply_keys_max = 1; // as if each record filled the reply's byte bound
+  peer_ctl[2]->rm = replica_ctl::read_mode::hold;
+  send(read_batch(0, 1, {{"s0", true}, {"s1", true}, {"s2", true}}));
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  ASSERT_EQ(got[0].reads.size(), 3u) << show(got);
+  EXPECT_EQ(got[0].reads[0].value, "zero");
+  EXPECT_EQ(got[0].reads[1].status, errc::not_found);
+  EXPECT_EQ(got[0].reads[2].value, "two");
+  EXPECT_EQ(peer_ctl[1]->read_requests, 3u);
+  EXPECT_EQ(peer_ctl[1]->reads, (std::vector<std::string>{"s0", "s1", "s2", "s1", "s2", "s2"}));
+}
+
+TEST_F(replication_reads_test, a_non_record_fails_only_its_read_a_failed_request_every_read_in_it) {
+  start3();
+  local_has("x0", value("zero", 100));
+  local_has("x1", value("one", 100));
+  // Peer 1 answers garbage for x1 only: that answer is still one op per key, in order,
+  // so only x1's counts as failed; peer 2 fails the whole request.
+  peer_has(1, "x0", value("zero", 100));
+  peer_ctl[1]->garbage_keys = {"x1"};
+  peer_ctl[2]->rm = replica_ctl::read_mode::fail;
+  send(read_batch(0, 1, {{"x0", true}, {"x1", true}}));
+  auto got = take();
+  ASSERT_EQ(got.size(), 1u) << show(got);
+  ASSERT_EQ(got[0].reads.size(), 2u) << show(got);
+  EXPECT_EQ(got[0].reads[0].status, errc::ok);
+  EXPECT_EQ(got[0].reads[0].value, "zero");
+  EXPECT_EQ(got[0].reads[1].status, errc::no_quorum) << show(got);
 }
 
 TEST_F(replication_reads_test, reads_of_one_key_twice_in_a_batch_each_get_a_result) {
