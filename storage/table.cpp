@@ -192,9 +192,13 @@ index_entry* table::cache_value(shard& s, std::uint64_t hash, index_entry* e,
 
 index_entry* table::drop_value(shard& s, std::uint64_t hash, index_entry* e) {
   if (!e->cached()) return e;
-  cache_bytes_.fetch_sub(e->value().size(), std::memory_order_relaxed);
-  cache_items_.fetch_sub(1, std::memory_order_relaxed);
+  uncount(*e);
   return s.drop_value(hash, e);
+}
+
+void table::uncount(const index_entry& e) noexcept {
+  cache_bytes_.fetch_sub(e.value().size(), std::memory_order_relaxed);
+  cache_items_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void table::maybe_evict() {
@@ -219,8 +223,7 @@ void table::evict_to(std::size_t target_bytes) {
       index_entry* e = s.slot(s.clock_hand);
       if (e == nullptr || !e->cached()) continue;
       if (e->clear_referenced()) continue;
-      cache_bytes_.fetch_sub(e->value().size(), std::memory_order_relaxed);
-      cache_items_.fetch_sub(1, std::memory_order_relaxed);
+      uncount(*e);
       s.drop_value_at(s.clock_hand);
     }
     s.lock.unlock();

@@ -213,6 +213,8 @@ public:
   [[nodiscard]] std::size_t cache_bytes_max() const noexcept { return cache_bytes_max_; }
 
 private:
+  /// Takes a cached value about to be dropped out of the cache's counts.
+  void uncount(const index_entry& e) noexcept;
   std::vector<std::unique_ptr<shard>> shards_;
   std::size_t cache_bytes_max_;
   std::size_t value_bytes_cacheable_max_;
