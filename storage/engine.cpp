@@ -47,6 +47,9 @@ engine_stats engine::stats() const {
   engine_stats st;
   st.keys = m.keys;
   st.tombstones = m.tombstones;
+  const table::shape slots = const_cast<table&>(m.tbl).slots_shape();
+  st.index_slots = slots.slots;
+  st.index_rehashes = slots.rehashes;
   st.cache_items = m.tbl.cache_items();
   st.cache_bytes = m.tbl.cache_bytes();
   for (std::size_t i = 0; i < m.tbl.shard_count(); ++i) {

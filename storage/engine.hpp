@@ -58,6 +58,8 @@ struct write_op {
 struct engine_stats {
   std::uint64_t keys = 0; // live (non-deleted) keys
   std::uint64_t tombstones = 0;
+  std::uint64_t index_slots = 0;    // the index's hash slots (8 bytes each), over all shards
+  std::uint64_t index_rehashes = 0; // times a shard's slots were rebuilt (grown or reserved)
   std::uint64_t cache_items = 0;
   std::uint64_t cache_bytes = 0;
   std::uint64_t cache_hits = 0;

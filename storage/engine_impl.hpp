@@ -20,6 +20,9 @@
 
 namespace minivault::storage {
 
+/// The meta table's key for the index size the open sizes the index from.
+inline constexpr const char* index_entries_meta_key = "index_entries";
+
 /// Bookkeeping for one log row: how many of its bytes the index still points at.
 struct row_info {
   std::uint32_t total = 0; // 0 = no such row (deleted or never written)
@@ -58,6 +61,15 @@ struct engine::impl {
   /// tombstone drops), read by any thread.
   std::unique_ptr<std::atomic<std::uint64_t>[]> digests;
   void digest_add(std::uint64_t hash, const version& v, bool tombstone, bool remove) noexcept;
+  /// The index size the meta table holds as `index_entries` (writer only): the open sizes
+  /// the index from it before replaying, so that replay does not grow every shard a
+  /// dozen times (growing re-hashes every key; it was a fifth of the open's CPU).
+  std::uint64_t index_entries_stored = 0;
+  /// Called inside a commit's transaction that adds up to `incoming` entries: stores the
+  /// index size (an upper bound after the commit) when the stored one is more than 1/8
+  /// too small or more than 1/4 too large, and sets `stored` to what the meta table
+  /// then holds (for `index_entries_stored`, once the transaction has committed).
+  [[nodiscard]] status note_index_entries(std::size_t incoming, std::uint64_t& stored);
   std::atomic<std::uint64_t> tombstone_horizon_ms{~std::uint64_t{0}};
   std::atomic<std::uint64_t> keys{0}, tombstones{0}, log_bytes{0}, live_bytes{0}, log_rows{0},
       commits{0}, writes_committed{0}, corrupt_cut{0}, commit_failures{0};

@@ -1,6 +1,8 @@
 // Engine open + recovery: create and lock the data directory, open the SQLite log, load
-// (or mint) the node id, then replay the log into the index, cutting rows at the first
+// (or mint) the node id, size the index from the stored entry count, then replay the log
+// into the index (read by a log_reader on its own thread), cutting rows at the first
 // damaged record (a copy of each goes to the quarantine table).
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -8,6 +10,7 @@
 #include "protocol/limits.hpp"
 #include "storage/engine.hpp"
 #include "storage/engine_impl.hpp"
+#include "storage/log_reader.hpp"
 
 namespace minivault::storage {
 
@@ -35,6 +38,23 @@ result<std::uint32_t> load_node_id(sqlite_log& log, std::uint32_t wanted) {
   if (status put = log.meta_put("node_id", std::to_string(node)); !put)
     return status(put.code(), "writing node id: " + put.reason());
   return node;
+}
+
+/// The index size stored by the last commits (0: none, or not a number). A hint only: a
+/// damaged one must not make the open reserve memory the log could never fill, so it is
+/// capped at one entry per record header the database and WAL files could hold.
+std::uint64_t stored_index_entries(sqlite_log& log) {
+  auto stored = log.meta_get(index_entries_meta_key);
+  if (!stored || !*stored) return 0;
+  const std::string& text = **stored;
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size()) return 0;
+  std::error_code db_err, wal_err;
+  std::uintmax_t bytes = std::filesystem::file_size(log.path(), db_err);
+  std::uintmax_t wal = std::filesystem::file_size(log.path() + "-wal", wal_err);
+  std::uint64_t cap = ((db_err ? 0 : bytes) + (wal_err ? 0 : wal)) / record_header_bytes;
+  return n < cap ? n : cap;
 }
 
 } // namespace
@@ -85,39 +105,31 @@ status engine::impl::replay() {
   };
   std::vector<cut> cuts;
   std::string plain;
-  std::vector<std::uint64_t> hashes;
-  std::vector<std::pair<record_view, location>> recs;
-  status scanned = log->scan([&](std::uint64_t seq, std::string_view body) {
-    std::size_t off = 0, good = 0;
-    record_view rv;
-    decode_state ds;
-    recs.clear();
-    while ((ds = decode_record(body, off, rv)) == decode_state::ok) {
-      recs.push_back({rv, location{seq, static_cast<std::uint32_t>(good),
-                                   static_cast<std::uint32_t>(off - good)}});
-      good = off;
-    }
-    if (ds == decode_state::corrupt) cuts.push_back({seq, std::string(body), good});
-    if (good > 0) add_row(seq, static_cast<std::uint32_t>(good));
+  // The stored size lags the index by at most 1/8 (note_index_entries).
+  index_entries_stored = stored_index_entries(*log);
+  tbl.reserve(index_entries_stored + index_entries_stored / 8);
+  // Rows are read, checked and hashed on the reader's thread while this one publishes.
+  log_reader reader(*log);
+  while (scanned_row* r = reader.next()) {
+    if (r->corrupt) cuts.push_back({r->seq, r->body, r->good});
+    if (r->good > 0) add_row(r->seq, static_cast<std::uint32_t>(r->good));
     // A row holds thousands of records of random keys: their index lookups overlap.
-    hashes.resize(recs.size());
-    for (std::size_t i = 0; i < recs.size(); ++i)
-      hashes[i] = table::hash_key(recs[i].first.key);
-    visit_prefetched(hashes, [&](std::size_t i) {
-      const auto& [r, loc] = recs[i];
-      clock.observe(r.ver);
-      std::string_view value = r.stored;
+    visit_prefetched(r->hashes, [&](std::size_t i) {
+      const auto& [rec, loc] = r->recs[i];
+      clock.observe(rec.ver);
+      std::string_view value = rec.stored;
       const std::string_view* vp = &value;
-      if (r.compressed()) {
-        vp = decompress_value(r.stored, value_bytes_max_ceiling, plain) == errc::ok ? &value
-                                                                                    : nullptr;
+      if (rec.compressed()) {
+        vp = decompress_value(rec.stored, value_bytes_max_ceiling, plain) == errc::ok ? &value
+                                                                                      : nullptr;
         value = plain;
       }
-      publish(r.key, hashes[i], r.ver, loc, r.tombstone(), vp, true);
+      publish(rec.key, r->hashes[i], rec.ver, loc, rec.tombstone(), vp, true);
     });
-    next_seq = seq + 1;
-    return true;
-  });
+    next_seq = r->seq + 1;
+    reader.recycle(r);
+  }
+  status scanned = reader.finish();
   if (!scanned || cuts.empty()) return scanned;
   return log->transaction([&] {
     for (auto& c : cuts)

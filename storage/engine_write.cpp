@@ -79,13 +79,16 @@ void engine::impl::maybe_compress(pending_record& r) {
 
 status engine::impl::write_rows(std::vector<pending_record>& recs) {
   layout_rows(recs);
-  status written = log->transaction([this] {
+  std::uint64_t entries_stored = index_entries_stored;
+  status written = log->transaction([&] {
     status st;
     for (std::size_t i = 0; st && i < body_count; ++i)
       st = log->insert_row(next_seq + i, bodies[i]);
+    if (st) st = note_index_entries(recs.size(), entries_stored);
     return st;
   });
   if (!written) return written;
+  index_entries_stored = entries_stored;
   transactions.fetch_add(1, std::memory_order_relaxed);
   for (std::size_t i = 0; i < body_count; ++i)
     add_row(next_seq + i, static_cast<std::uint32_t>(bodies[i].size()));
@@ -96,6 +99,16 @@ status engine::impl::write_rows(std::vector<pending_record>& recs) {
   // stay (their records unpublished, counted dead) and the caller reports the
   // outcome as unknown: replay after a restart may bring them back.
   if (opts.fsync == fsync_policy::always) return log->sync_wal();
+  return {};
+}
+
+status engine::impl::note_index_entries(std::size_t incoming, std::uint64_t& stored) {
+  // Small indexes grow quickly enough on their own: no meta write for the first 1024.
+  constexpr std::uint64_t slack = 1024;
+  const std::uint64_t now = keys + tombstones + incoming;
+  if (now <= stored + stored / 8 + slack && now + now / 4 >= stored) return {};
+  if (status put = log->meta_put(index_entries_meta_key, std::to_string(now)); !put) return put;
+  stored = now;
   return {};
 }
 

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -134,7 +135,14 @@ void shard::drop_value_at(std::size_t i) {
 }
 
 void shard::grow() {
-  const std::size_t n = slots_.size() + slots_.size() / 2;
+  rehash(slots_.size() + slots_.size() / 2);
+}
+
+void shard::reserve(std::size_t entries) {
+  if (over_load(entries, slots_.size())) rehash((entries * 4 + 2) / 3); // load 3/4 when full
+}
+
+void shard::rehash(std::size_t n) {
   std::vector<slot_t> bigger(n);
   // Each entry's home comes from its key, so this touches every entry: prefetch ahead.
   constexpr std::size_t ahead = 8;
@@ -152,6 +160,7 @@ void shard::grow() {
   }
   slots_.swap(bigger);
   clock_hand = 0;
+  ++rehashes_;
 }
 
 // -- table ------------------------------------------------------------------------------
@@ -164,6 +173,29 @@ table::table(std::size_t shard_count, std::size_t cache_bytes_max)
   shards_.reserve(n);
   for (std::size_t i = 0; i < n; ++i)
     shards_.push_back(std::make_unique<shard>());
+}
+
+void table::reserve(std::size_t entries) {
+  // A shard's share of random keys is binomial: the mean plus four standard deviations
+  // covers every shard of any table this size in practice.
+  const double mean = static_cast<double>(entries) / static_cast<double>(shards_.size());
+  const auto share = static_cast<std::size_t>(mean + 4 * std::sqrt(mean) + 8);
+  for (auto& s : shards_) {
+    s->lock.lock();
+    s->reserve(share);
+    s->lock.unlock();
+  }
+}
+
+table::shape table::slots_shape() {
+  shape out;
+  for (auto& s : shards_) {
+    s->lock.lock_shared();
+    out.slots += s->slot_count();
+    out.rehashes += s->rehashes();
+    s->lock.unlock_shared();
+  }
+  return out;
 }
 
 std::uint64_t table::hash_key(std::string_view key) noexcept {

@@ -119,6 +119,10 @@ public:
   index_entry* drop_value(std::uint64_t hash, index_entry* e) MV_REQUIRES(lock);
   /// The same as drop_value for the entry in slot `i` (eviction walks slots).
   void drop_value_at(std::size_t i) MV_REQUIRES(lock);
+  /// Makes room for `entries` entries in all (the ones held included) without growing:
+  /// re-homes the entries into a larger slot array now, if the current one is too small.
+  /// Never shrinks.
+  void reserve(std::size_t entries) MV_REQUIRES(lock);
 
   /// Prefetch hints for the writer: the home slot of `hash`, and the entry it holds.
   /// Lock-free reads of the slot array are safe only on the writer thread, the one
@@ -138,6 +142,8 @@ public:
     return entry_of(slots_[i]);
   }
   [[nodiscard]] std::size_t size() const noexcept MV_REQUIRES_SHARED(lock) { return count_; }
+  /// Times the slot array was rebuilt (grown or reserved).
+  [[nodiscard]] std::size_t rehashes() const noexcept MV_REQUIRES_SHARED(lock) { return rehashes_; }
 
   alignas(64) rw_spinlock lock;
   // Counters live beside the lock: they share its cache line, so counting costs no
@@ -171,8 +177,11 @@ private:
   /// Reallocates the entry in slot `i` with room for exactly `value_bytes` of value.
   index_entry* resize(std::size_t i, std::size_t value_bytes) MV_REQUIRES(lock);
   void grow() MV_REQUIRES(lock);
+  /// Re-homes every entry into `n` slots (n > count_).
+  void rehash(std::size_t n) MV_REQUIRES(lock);
   std::vector<slot_t> slots_ MV_GUARDED_BY(lock);
   std::size_t count_ MV_GUARDED_BY(lock) = 0;
+  std::size_t rehashes_ MV_GUARDED_BY(lock) = 0;
 };
 
 class table {
@@ -186,6 +195,17 @@ public:
   }
   [[nodiscard]] std::size_t shard_count() const noexcept { return shards_.size(); }
   [[nodiscard]] shard& shard_at(std::size_t i) noexcept { return *shards_[i]; }
+  /// Sizes every shard for its share of `entries` keys, with room for keys spreading
+  /// unevenly over the shards, so that inserting that many grows no shard (growing
+  /// re-hashes every key of the shard). Any thread holding no shard lock.
+  void reserve(std::size_t entries);
+  /// The slot arrays' shape, summed over the shards: slots (8 bytes each) and the times
+  /// an array was rebuilt (grown or reserved). Any thread holding no shard lock.
+  struct shape {
+    std::size_t slots = 0;
+    std::size_t rehashes = 0;
+  };
+  [[nodiscard]] shape slots_shape();
 
   // -- cache accounting: call with the entry's shard locked exclusively -----------------
   /// Caches a copy of `value` in `e` (of key hash `hash`, in shard `s`) if it fits the

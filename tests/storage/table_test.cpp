@@ -1,6 +1,6 @@
-// The in-memory index on its own: probing, growth, backward-shift erase, entries that move
-// when their cached value changes size, CLOCK eviction, readers racing a writer, and what
-// a key costs in heap bytes.
+// The in-memory index on its own: probing, growth, reserving, backward-shift erase, entries
+// that move when their cached value changes size, CLOCK eviction, readers racing a writer,
+// and what a key costs in heap bytes.
 #include "storage/table.hpp"
 
 #include <gtest/gtest.h>
@@ -95,6 +95,26 @@ TEST(Table, EveryKeyIsFoundAfterGrowingAndTheLoadStaysBetweenAHalfAndThreeQuarte
   EXPECT_LE(s.size() * 4, s.slot_count() * 3);
   EXPECT_GE(s.size() * 2, s.slot_count());
   s.lock.unlock_shared();
+}
+
+TEST(Table, ReservedShardsTakeThatManyKeysWithoutGrowingAndKeepWhatTheyHeld) {
+  table t(16, 1u << 20);
+  constexpr std::size_t before = 3000, n = 100000;
+  for (std::size_t i = 0; i < before; ++i)
+    put(t, key_of(i), i);
+  t.reserve(n); // re-homes the 3000 held
+  const std::size_t slots = t.slots_shape().slots;
+  EXPECT_GE(slots * 3, n * 4) << "room for n at a load of 3/4";
+  EXPECT_LE(slots, n * 2) << "not more than twice the slots n needs at load 1/2";
+  for (std::size_t i = 0; i < before; ++i)
+    ASSERT_TRUE(look(t, key_of(i))) << key_of(i) << " lost by reserve";
+  for (std::size_t i = before; i < n; ++i)
+    put(t, key_of(i), i);
+  EXPECT_EQ(t.slots_shape().slots, slots) << "a reserved shard grew";
+  for (std::size_t i = 0; i < n; ++i)
+    ASSERT_TRUE(look(t, key_of(i))) << key_of(i);
+  t.reserve(10); // never shrinks
+  EXPECT_EQ(t.slots_shape().slots, slots);
 }
 
 TEST(Table, EraseKeepsEveryOtherKeyReachable) {

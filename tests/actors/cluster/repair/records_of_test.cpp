@@ -26,11 +26,13 @@ std::vector<std::pair<std::string, std::string>> ops_of(const read_reply& r) {
   std::size_t pos = 0;
   packed_op op;
   for (std::uint32_t i = 0; i < r.count; ++i) {
-    EXPECT_TRUE(decode_packed_op(r.ops, pos, op));
+    EXPECT_TRUE(decode_packed_op(r.ops, pos, op)) << "op " << i;
     out.emplace_back(std::string(op.key), op.read  ? "none"
                                           : op.del ? "tombstone"
                                                    : std::string(op.value));
-    if (!op.read) EXPECT_NE(op.ver.hlc, 0u) << "a record carries its version";
+    if (!op.read) {
+      EXPECT_NE(op.ver.hlc, 0u) << "a record carries its version";
+    }
   }
   EXPECT_EQ(pos, r.ops.size());
   return out;
@@ -39,7 +41,8 @@ std::vector<std::pair<std::string, std::string>> ops_of(const read_reply& r) {
 TEST(RecordsOf, AnswersEveryKeyInOrderRecordOrNone) {
   test::temp_store s("records-of");
   ASSERT_TRUE(s.engine);
-  std::vector<storage::write_op> w = {{"a", "alpha"}, {"b", "", true}, {"c", "gamma"}};
+  std::vector<storage::write_op> w = {
+      {"a", "alpha", false, {}}, {"b", "", true, {}}, {"c", "gamma", false, {}}};
   ASSERT_EQ(s.engine->apply(w.data(), w.size()), errc::ok);
   asked q({"c", "missing", "a", "b", "a"});
   auto r = records_of(*s.engine, q.count, q.packed);
@@ -55,7 +58,8 @@ TEST(RecordsOf, StopsAfterTheKeyThatFillsTheByteBound) {
   test::temp_store s("records-of-big");
   ASSERT_TRUE(s.engine);
   const std::string big(read_reply_bytes_soft_max / 2 + 1, 'x');
-  std::vector<storage::write_op> w = {{"big0", big}, {"big1", big}, {"big2", big}};
+  std::vector<storage::write_op> w = {
+      {"big0", big, false, {}}, {"big1", big, false, {}}, {"big2", big, false, {}}};
   ASSERT_EQ(s.engine->apply(w.data(), w.size()), errc::ok);
   asked q({"small", "big0", "big1", "big2"});
   auto r = records_of(*s.engine, q.count, q.packed);
