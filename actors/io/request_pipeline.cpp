@@ -38,6 +38,7 @@ request_pipeline::request_pipeline(std::uint32_t index, server_context& ctx,
     : index_(index), ctx_(ctx), loop_(loop), front_encoder_(ctx.front), binary_metrics_(binary),
       http_metrics_(http), tokens_(ctx.tokens) {
   if (ctx.replication) {
+    in_flight_max_ = cluster_batches_in_flight_max;
     eager_ops_ = cluster_batch_eager_ops;
     eager_bytes_ = cluster_batch_eager_bytes;
   }
@@ -301,7 +302,7 @@ void request_pipeline::forget(connection& c) {
 // -- batches ----------------------------------------------------------------------------
 
 bool request_pipeline::can_send_batch() const noexcept {
-  return in_flight_ == 0 || (in_flight_ < batches_in_flight_max &&
+  return in_flight_ == 0 || (in_flight_ < in_flight_max_ &&
                              in_flight_bytes_ + batch_.ops.size() <= batch_in_flight_bytes_max);
 }
 

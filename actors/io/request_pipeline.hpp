@@ -9,8 +9,8 @@
 //     writes: packed into the batch being filled; acknowledged in order once durable
 //   batches --> one node: committed here when the engine's writer role is free (else
 //   left to its holder, actors/durability/group_commit.hpp); a cluster: the replication
-//   actor. At most batches_in_flight_max in flight; completions come back through the
-//   completion board.
+//   actor. At most batches_in_flight_max in flight (a cluster: one, which fills the next
+//   batch meanwhile); completions come back through the completion board.
 //
 // Everything here runs on the owning I/O thread; the pipeline never touches a socket. It
 // tells the event loop what it needs through `connection_events`.
@@ -170,6 +170,7 @@ private:
   std::size_t remote_reads_ = 0;  // remote_read slots over all connections
   /// A batch is handed over early at these sizes (larger in a cluster, where every batch
   /// costs a message per replica).
+  std::size_t in_flight_max_ = batches_in_flight_max; // cluster_batches_in_flight_max in a cluster
   std::size_t eager_ops_ = batch_eager_ops;
   std::size_t eager_bytes_ = batch_eager_bytes;
   std::deque<retained_batch> retained_;
