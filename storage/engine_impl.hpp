@@ -120,6 +120,9 @@ struct engine::impl {
     }
   }
 
+  /// The version the index holds for `key` (of hash `hash`), or hlc 0.
+  [[nodiscard]] version stored_version(std::uint64_t hash, std::string_view key);
+
   [[nodiscard]] status replay();
   void cut_row(std::uint64_t seq, std::string_view body, std::size_t keep_bytes);
 };

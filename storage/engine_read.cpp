@@ -138,13 +138,7 @@ get_status engine::get(std::string_view key, std::string& out) {
 }
 
 version engine::version_of(std::string_view key) const {
-  std::uint64_t h = table::hash_key(key);
-  shard& s = impl_->tbl.shard_for(h);
-  s.lock.lock_shared();
-  index_entry* e = s.find(h, key);
-  version v = e ? e->ver() : version{};
-  s.lock.unlock_shared();
-  return v;
+  return impl_->stored_version(table::hash_key(key), key);
 }
 
 void engine::partition_digests(std::vector<std::uint64_t>& out) const {

@@ -1,7 +1,7 @@
 // Engine write path (apply): versions -> encode checksummed records into row bodies ->
 // one SQLite transaction inserting the rows -> publish to the index/cache -> evict if over
 // budget. Also the per-row bookkeeping (live bytes per row) that compaction reads.
-#include <unordered_map>
+#include <algorithm>
 
 #include "protocol/assert.hpp"
 #include "protocol/limits.hpp"
@@ -168,6 +168,54 @@ void engine::impl::digest_add(std::uint64_t hash, const version& v, bool tombsto
   d.fetch_add(remove ? (~t + 1) : t, std::memory_order_relaxed); // mod 2^64
 }
 
+namespace {
+
+/// For every op, the index of the op that wins for its key among the call's replicated
+/// ops (the highest version, the first of equals); local ops (hlc 0) map to themselves.
+/// Replicated ops of one key in one call can arrive newest first (a group commit mixes
+/// client batches, peers' batches, hints and repairs), and only the newest is written:
+/// the log must hold each key's records in version order, or compaction could drop a
+/// tombstone and leave an older record behind it to come back at the next replay.
+/// Found by sorting the replicated ops by key hash (no allocation per op, as a hash map
+/// of keys took): only ops of equal hashes are compared by key.
+void newest_of_each_key(const write_op* ops, std::size_t n,
+                        const std::vector<std::uint64_t>& hashes, std::vector<std::size_t>& best) {
+  best.resize(n);
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < n; ++i) {
+    best[i] = i;
+    if (ops[i].ver.hlc != 0) order.push_back(i);
+  }
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return hashes[a] != hashes[b] ? hashes[a] < hashes[b] : a < b;
+  });
+  for (std::size_t lo = 0, hi = 0; lo < order.size(); lo = hi) {
+    for (hi = lo + 1; hi < order.size() && hashes[order[hi]] == hashes[order[lo]];)
+      ++hi;
+    if (hi - lo == 1) continue; // the common case: the key is written once
+    for (std::size_t a = lo; a < hi; ++a) {
+      const std::string_view key = ops[order[a]].key;
+      std::size_t winner = n;
+      for (std::size_t b = lo; b < hi; ++b) { // ascending op index: the first of equals wins
+        const std::size_t j = order[b];
+        if (ops[j].key == key && (winner == n || ops[winner].ver < ops[j].ver)) winner = j;
+      }
+      best[order[a]] = winner;
+    }
+  }
+}
+
+} // namespace
+
+version engine::impl::stored_version(std::uint64_t hash, std::string_view key) {
+  shard& s = tbl.shard_for(hash);
+  s.lock.lock_shared();
+  index_entry* e = s.find(hash, key);
+  version v = e ? e->ver() : version{};
+  s.lock.unlock_shared();
+  return v;
+}
+
 errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* assigned) {
   impl& m = *impl_;
   if (assigned) assigned->assign(n, version{});
@@ -179,15 +227,22 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
   m.compressed.clear();
   m.compressed.reserve(n);
   bool first_local = true;
-  // Replicated ops of one key in one call can arrive newest first (a group commit mixes
-  // client batches, peers' batches, hints and repairs). Only the newest is written: the
-  // log must hold each key's records in version order, or compaction could drop a
-  // tombstone and leave an older record behind it to come back at the next replay.
-  std::unordered_map<std::string_view, std::size_t> newest; // key -> op index
+  // Every op touches its key's index entry (replicated ones twice: their stored version
+  // first), so the hashes are computed once and the lookups prefetched.
+  std::vector<std::uint64_t> hashes(n);
+  bool replicated = false;
   for (std::size_t i = 0; i < n; ++i) {
-    if (ops[i].ver.hlc == 0) continue;
-    auto [it, fresh] = newest.emplace(ops[i].key, i);
-    if (!fresh && ops[it->second].ver < ops[i].ver) it->second = i;
+    hashes[i] = table::hash_key(ops[i].key);
+    replicated = replicated || ops[i].ver.hlc != 0;
+  }
+  std::vector<std::size_t> newest;
+  std::vector<version> stored; // replicated ops: the version the index holds for the key
+  if (replicated) {
+    newest_of_each_key(ops, n, hashes, newest);
+    stored.resize(n);
+    m.visit_prefetched(hashes, [&](std::size_t i) {
+      if (ops[i].ver.hlc != 0) stored[i] = m.stored_version(hashes[i], ops[i].key);
+    });
   }
   for (std::size_t i = 0; i < n; ++i) {
     const write_op& op = ops[i];
@@ -199,8 +254,8 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
       first_local = false;
     } else {
       m.clock.observe(v);
-      version cur = version_of(op.key);
-      const std::size_t best = newest.at(op.key);
+      const version cur = stored[i];
+      const std::size_t best = newest[i];
       if (best != i || !(cur < v)) { // loses to the stored version or to a newer op here
         if (assigned) (*assigned)[i] = best != i && cur < ops[best].ver ? ops[best].ver : cur;
         continue;
@@ -223,12 +278,12 @@ errc engine::apply(const write_op* ops, std::size_t n, std::vector<version>* ass
     return written.code();
   }
   // Publishing touches one random index entry per write.
-  std::vector<std::uint64_t> hashes(recs.size());
+  std::vector<std::uint64_t> rec_hashes(recs.size());
   for (std::size_t i = 0; i < recs.size(); ++i)
-    hashes[i] = table::hash_key(recs[i].key);
-  m.visit_prefetched(hashes, [&](std::size_t i) {
+    rec_hashes[i] = hashes[op_of[i]];
+  m.visit_prefetched(rec_hashes, [&](std::size_t i) {
     const write_op& op = ops[op_of[i]];
-    m.publish(op.key, hashes[i], recs[i].ver, recs[i].loc, op.tombstone, &op.value, false);
+    m.publish(op.key, rec_hashes[i], recs[i].ver, recs[i].loc, op.tombstone, &op.value, false);
   });
   m.commits += 1;
   m.writes_committed += recs.size();

@@ -502,5 +502,44 @@ TEST(replication_support, an_older_op_behind_a_newer_one_in_one_call_never_comes
   EXPECT_EQ(s.engine->get("K", g), storage::get_status::not_found) << "a deleted key came back";
 }
 
+// The newest op of each key wins among a call's replicated ops however they are mixed:
+// several keys each written several times out of order, equal versions (the first one
+// wins), a local op between them, and ops older than what the index already holds.
+TEST(replication_support, each_keys_newest_replicated_op_wins_in_one_mixed_call) {
+  test::temp_store s("mv-newest-mixed");
+  ASSERT_TRUE(s.engine);
+  using storage::version;
+  const version old{100, 1};
+  storage::write_op before[1] = {{"stale", "held", false, version{500, 1}}};
+  ASSERT_EQ(s.engine->apply(before, 1, nullptr), errc::ok);
+  storage::write_op ops[] = {
+      {"a", "a-200", false, version{200, 1}}, {"b", "b-300-first", false, version{300, 1}},
+      {"a", "a-400", false, version{400, 2}}, {"local", "mine", false, version{}},
+      {"stale", "older", false, old},         {"b", "b-300-second", false, version{300, 1}},
+      {"a", "a-300", false, version{300, 3}}, {"c", "", true, version{250, 1}},
+  };
+  constexpr std::size_t n = sizeof ops / sizeof ops[0];
+  std::vector<version> assigned;
+  ASSERT_EQ(s.engine->apply(ops, n, &assigned), errc::ok);
+  EXPECT_EQ(assigned[0], (version{400, 2})) << "a: the newest of three wins";
+  EXPECT_EQ(assigned[2], (version{400, 2}));
+  EXPECT_EQ(assigned[6], (version{400, 2}));
+  EXPECT_EQ(assigned[1], (version{300, 1})) << "b: equal versions";
+  EXPECT_EQ(assigned[5], (version{300, 1}));
+  EXPECT_NE(assigned[3].hlc, 0u) << "the local op is versioned here";
+  EXPECT_EQ(assigned[4], (version{500, 1})) << "stale: the stored version wins";
+  EXPECT_EQ(assigned[7], (version{250, 1}));
+  std::string v;
+  ASSERT_EQ(s.engine->get("a", v), storage::get_status::found);
+  EXPECT_EQ(v, "a-400");
+  ASSERT_EQ(s.engine->get("b", v), storage::get_status::found);
+  EXPECT_EQ(v, "b-300-first") << "of equal versions the first op is written";
+  ASSERT_EQ(s.engine->get("stale", v), storage::get_status::found);
+  EXPECT_EQ(v, "held");
+  ASSERT_EQ(s.engine->get("local", v), storage::get_status::found);
+  EXPECT_EQ(s.engine->get("c", v), storage::get_status::not_found);
+  EXPECT_EQ(s.engine->stats().writes_committed, 1u + 4u) << "before, a, b, local and c";
+}
+
 } // namespace
 } // namespace minivault
