@@ -1,5 +1,9 @@
 #include "storage/log_reader.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace minivault::storage {
 
 void decode_row(scanned_row& r) {
@@ -18,6 +22,32 @@ void decode_row(scanned_row& r) {
   for (std::size_t i = 0; i < r.recs.size(); ++i)
     r.hashes[i] = table::hash_key(r.recs[i].first.key);
 }
+
+namespace {
+
+/// Asks the kernel to read the database and WAL files into the page cache before the
+/// scan, when together they fit in half the memory available. SQLite reads a row's
+/// overflow pages one page at a time, not in file order, so a scan of files that are not
+/// cached waited on thousands of small random reads: with 2M keys the open took 5.4 s
+/// after the page cache was dropped, against 0.55 s with the files cached.
+void read_ahead(const std::string& db_path) {
+  const long page = ::sysconf(_SC_PAGESIZE), avail = ::sysconf(_SC_AVPHYS_PAGES);
+  if (page <= 0 || avail <= 0) return;
+  const auto budget = static_cast<std::uint64_t>(page) * static_cast<std::uint64_t>(avail) / 2;
+  std::uint64_t total = 0;
+  for (const std::string& path : {db_path, db_path + "-wal"}) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      total += static_cast<std::uint64_t>(st.st_size);
+      if (total <= budget) (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+    }
+    ::close(fd);
+  }
+}
+
+} // namespace
 
 log_reader::log_reader(sqlite_log& log, std::size_t depth) : log_(log) {
   lock_guard guard(mutex_);
@@ -38,6 +68,7 @@ log_reader::~log_reader() {
 }
 
 void log_reader::run() {
+  read_ahead(log_.path());
   status st = log_.scan([this](std::uint64_t seq, std::string_view body) {
     scanned_row* r = take_free();
     if (r == nullptr) return false; // stopping

@@ -131,8 +131,22 @@ public:
   void prefetch_slot(std::uint64_t hash) const noexcept MV_NO_THREAD_SAFETY_ANALYSIS {
     __builtin_prefetch(&slots_[home(hash, slots_.size())]);
   }
+  /// The entry is the first one on the probe whose tag matches (a key is at its home slot
+  /// only about half the time at the loads the shards keep), looked for over a few slots.
   void prefetch_entry(std::uint64_t hash) const noexcept MV_NO_THREAD_SAFETY_ANALYSIS {
-    if (const index_entry* e = entry_of(slots_[home(hash, slots_.size())])) __builtin_prefetch(e);
+    constexpr std::size_t probe_max = 8;
+    const std::size_t n = slots_.size();
+    const slot_t tag = tag_of(hash);
+    std::size_t i = home(hash, n);
+    for (std::size_t k = 0; k < probe_max; ++k) {
+      const slot_t s = slots_[i];
+      if (s == 0) return;
+      if ((s & ~pointer_mask) == tag) {
+        __builtin_prefetch(entry_of(s));
+        return;
+      }
+      if (++i == n) i = 0;
+    }
   }
 
   [[nodiscard]] std::size_t slot_count() const noexcept MV_REQUIRES_SHARED(lock) {
