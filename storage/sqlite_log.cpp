@@ -105,13 +105,17 @@ result<std::unique_ptr<sqlite_log>> sqlite_log::open(const sqlite_settings& s) {
   log->update_ = prepare(log->db_, "UPDATE log SET body = ?2 WHERE seq = ?1");
   log->delete_ = prepare(log->db_, "DELETE FROM log WHERE seq = ?1");
   log->select_ = prepare(log->db_, "SELECT body FROM log WHERE seq = ?1");
-  if (!log->insert_ || !log->update_ || !log->delete_ || !log->select_)
+  log->begin_ = prepare(log->db_, "BEGIN IMMEDIATE");
+  log->commit_ = prepare(log->db_, "COMMIT");
+  log->rollback_ = prepare(log->db_, "ROLLBACK");
+  if (!log->insert_ || !log->update_ || !log->delete_ || !log->select_ || !log->begin_ ||
+      !log->commit_ || !log->rollback_)
     return status(errc::io_error, s.path + ": " + sqlite3_errmsg(log->db_));
   return log;
 }
 
 sqlite_log::~sqlite_log() {
-  for (auto* st : {insert_, update_, delete_, select_})
+  for (auto* st : {insert_, update_, delete_, select_, begin_, commit_, rollback_})
     sqlite3_finalize(st);
   if (db_) sqlite3_close_v2(db_);
   if (wal_fd_ >= 0) ::close(wal_fd_);
@@ -144,16 +148,6 @@ status sqlite_log::exec(const char* sql) {
   return {};
 }
 
-status sqlite_log::begin() {
-  return exec("BEGIN IMMEDIATE");
-}
-status sqlite_log::commit() {
-  return exec("COMMIT");
-}
-void sqlite_log::rollback() noexcept {
-  if (!sqlite3_get_autocommit(db_)) (void)exec("ROLLBACK");
-}
-
 namespace {
 
 int step_once(sqlite3_stmt* st) {
@@ -165,24 +159,36 @@ int step_once(sqlite3_stmt* st) {
 
 } // namespace
 
+status sqlite_log::run(sqlite3_stmt* st) {
+  int rc = step_once(st);
+  return rc == SQLITE_DONE ? status() : fail(rc);
+}
+
+status sqlite_log::begin() {
+  return run(begin_);
+}
+status sqlite_log::commit() {
+  return run(commit_);
+}
+void sqlite_log::rollback() noexcept {
+  if (!sqlite3_get_autocommit(db_)) (void)run(rollback_);
+}
+
 status sqlite_log::insert_row(std::uint64_t seq, std::string_view body) {
   sqlite3_bind_int64(insert_, 1, static_cast<sqlite3_int64>(seq));
   sqlite3_bind_blob64(insert_, 2, body.data(), body.size(), SQLITE_STATIC);
-  int rc = step_once(insert_);
-  return rc == SQLITE_DONE ? status() : fail(rc);
+  return run(insert_);
 }
 
 status sqlite_log::update_row(std::uint64_t seq, std::string_view body) {
   sqlite3_bind_int64(update_, 1, static_cast<sqlite3_int64>(seq));
   sqlite3_bind_blob64(update_, 2, body.data(), body.size(), SQLITE_STATIC);
-  int rc = step_once(update_);
-  return rc == SQLITE_DONE ? status() : fail(rc);
+  return run(update_);
 }
 
 status sqlite_log::delete_row(std::uint64_t seq) {
   sqlite3_bind_int64(delete_, 1, static_cast<sqlite3_int64>(seq));
-  int rc = step_once(delete_);
-  return rc == SQLITE_DONE ? status() : fail(rc);
+  return run(delete_);
 }
 
 result<std::string> sqlite_log::read_row(std::uint64_t seq) {
