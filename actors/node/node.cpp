@@ -81,9 +81,13 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(bool clustered, const 
     cfg->set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(3)});
   }
   // CAF defaults to max(cores, 4) scheduler threads; the I/O threads and the detached
-  // actors have their own threads, so the scheduler gets the cores and no more.
+  // actors have their own threads, so the scheduler gets the cores and no more. On two
+  // cores or fewer, one: its actors (replication, the peer endpoint, membership) then
+  // take turns on one thread instead of waking a second one for each message. Measured
+  // with 3 nodes on 2 cores, interleaved: CPU per acknowledged write 32.2-34.7 -> 29.7-
+  // 32.5 us at 50 x 1 in flight, 6.0-6.2 -> 5.3-5.8 us at 50 x 16, more writes/s in both.
   auto hw = std::thread::hardware_concurrency();
-  cfg->set("scheduler.max-threads", static_cast<std::uint64_t>(hw < 2 ? 2 : hw));
+  cfg->set("scheduler.max-threads", static_cast<std::uint64_t>(hw <= 2 ? 1 : hw));
   // Work sharing: idle workers block on a condition variable. The default work stealing
   // polls with short sleeps, which on 2 cores shared by three cluster nodes cost more
   // CPU than the actors' work (measured: a third of a replica's CPU in nanosleep).
