@@ -81,8 +81,8 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("pull_reply"), x.count, x.ops);
 }
 
-/// The answer to (read_atom, key): the replica's record of the key, 0 ops (none) or 1
-/// versioned write (a value or a tombstone).
+/// A replica's records of keys asked with (read_atom, count, keys), in the order asked:
+/// per key one versioned write (a value or a tombstone), or the read again (none).
 struct read_reply {
   std::uint32_t count = 0;
   std::string ops;
@@ -325,7 +325,6 @@ using handoff_actor =
 /// - tick_atom: its own timer: one comparison round with the next peer.
 /// - (pull_atom, partition, have), (pull_atom, partitions, have): a peer's pull,
 ///   delegated by the endpoint.
-/// - (read_atom, key): a peer's read, delegated by the endpoint.
 /// - (keys_atom, partitions): a peer's request for this node's keys of those partitions,
 ///   delegated by the endpoint.
 /// - stop_atom: replies true, quits.
@@ -333,7 +332,6 @@ using anti_entropy_actor = peer_listener_actor::extend<
     caf::reacts_to<tick_atom>,
     caf::replies_to<pull_atom, std::uint32_t, std::string>::with<pull_reply>,
     caf::replies_to<pull_atom, std::string, std::string>::with<pull_reply>,
-    caf::replies_to<read_atom, std::string>::with<read_reply>,
     caf::replies_to<keys_atom, std::string>::with<std::string>,
     caf::replies_to<stop_atom>::with<bool>>;
 

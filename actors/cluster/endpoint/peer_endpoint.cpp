@@ -15,7 +15,7 @@
 #include "actors/cluster/endpoint/peer_endpoint.hpp"
 
 #include "actors/cluster/membership/peer_auth.hpp"
-#include "actors/cluster/repair/anti_entropy_actor.hpp" // record_of
+#include "actors/cluster/repair/anti_entropy_actor.hpp" // records_of
 #include "actors/cluster/repair/cluster_codec.hpp"
 #include "actors/durability/storage_actor.hpp"
 #include "actors/telemetry/log.hpp"

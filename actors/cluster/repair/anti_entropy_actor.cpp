@@ -3,7 +3,7 @@
 //     --> for each, in turn: peer (pull_atom, p, our keys) --> batch --> storage actor
 //         (replicate_atom) --> next partition
 //   round over --> in_sync_ms / tombstone horizon; next tick (at once if it found work)
-//   (pull_atom | read_atom | keys_atom) from the endpoint --> answered from the engine
+//   (pull_atom | keys_atom) from the endpoint --> answered from the engine
 #include "actors/cluster/repair/anti_entropy_actor.hpp"
 
 #include <algorithm>
@@ -309,7 +309,6 @@ anti_entropy_actor_impl(self_ptr self, anti_entropy_config config, storage::engi
         return newer_records(*st.engine, parts, have, st.config.pull_bytes_max, nullptr,
                              now > settle ? now - settle : 1);
       },
-      [self](read_atom, const std::string& key) { return record_of(*self->state.engine, key); },
       [self](keys_atom, const std::string& partitions) -> caf::result<std::string> {
         std::vector<std::uint32_t> parts;
         if (!unpack_partitions(partitions, parts)) return caf::make_error(errc::bad_request);
