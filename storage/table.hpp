@@ -124,7 +124,7 @@ public:
   /// Never shrinks.
   void reserve(std::size_t entries) MV_REQUIRES(lock);
 
-  /// Prefetch hints for the writer: the home slot of `hash`, and the entry it holds.
+  /// Prefetch hints for the writer: the home slot of `hash`, and the entry of its key.
   /// Lock-free reads of the slot array are safe only on the writer thread, the one
   /// thread that ever changes it; other threads hold `lock` shared. (The analysis cannot
   /// tell the writer thread from the others, so these two are not checked.)
