@@ -1,14 +1,18 @@
 // The I/O threads and the connections actor in-process, with a scriptable stand-in for
 // the storage actor, so that storage failures can be injected: a batch that fails (disk
-// full) and a storage actor that dies.
+// full) and a storage actor that dies. And a stand-in for the replication actor: in a
+// cluster an I/O thread keeps one batch in flight and fills the next meanwhile.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "actors/durability/storage_actor.hpp"
 #include "actors/io/connections_actor.hpp"
@@ -56,6 +60,38 @@ storage_actor::behavior_type fake_storage(storage_actor::pointer self, fake_stor
   };
 }
 
+/// What the stand-in replication actor saw.
+struct replication_seen {
+  std::atomic<int> batches{0};
+  std::atomic<int> writes{0};
+  /// Batches that arrived while an earlier one was still being replicated (its outcome
+  /// not yet posted).
+  std::atomic<int> overlapped{0};
+};
+
+/// Applies each client batch to the real engine after `cfg.delay` (a replication round
+/// trip), then posts its outcome.
+replication_actor::behavior_type fake_replication(replication_actor::pointer self,
+                                                  fake_storage_config cfg,
+                                                  std::shared_ptr<replication_seen> seen) {
+  return {
+      [](peer_up_atom, peer_id, caf::strong_actor_ptr) {},
+      [](peer_down_atom, peer_id) {},
+      [self, cfg, seen](client_batch& b) {
+        std::this_thread::sleep_for(cfg.delay);
+        if (!self->mailbox().empty()) ++seen->overlapped; // sent before this one was answered
+        std::vector<storage::write_op> ops;
+        (void)unpack_batch(b, ops);
+        ++seen->batches;
+        seen->writes += static_cast<int>(ops.size());
+        cfg.board->post(b.origin, b.ticket, cfg.engine->apply(ops.data(), ops.size()));
+      },
+      [](tick_atom) {},
+      [](ship_atom, ship_batch&) { return caf::result<replica_ack>(replica_ack{}); },
+      [](stop_atom) { return true; },
+  };
+}
+
 class io_thread_test : public ::testing::Test {
 protected:
   void start(fake_storage_config cfg) {
@@ -75,6 +111,8 @@ protected:
     ctx_.health_json = [] { return std::string("{}"); };
     ctx_.on_fatal = [this](const std::string&) { fatal_ = true; };
     ctx_.storage = sys_->spawn<caf::detached>(fake_storage, cfg);
+    if (replicated_)
+      ctx_.replication = sys_->spawn<caf::detached>(fake_replication, cfg, replicated_);
     auto listener = open_listener(opts_.bind_address, opts_.port);
     ASSERT_TRUE(listener) << listener.error().reason();
     conns_ = sys_->spawn<caf::detached>(connections_actor_impl, &ctx_, listener->release(),
@@ -87,8 +125,10 @@ protected:
         self->request(conns_, 10s, stop_atom_v).receive([](bool) {}, [](caf::error&) {});
       }
       caf::anon_send_exit(ctx_.storage, caf::exit_reason::user_shutdown);
+      if (ctx_.replication) caf::anon_send_exit(ctx_.replication, caf::exit_reason::user_shutdown);
       conns_ = nullptr;
       ctx_.storage = nullptr;
+      ctx_.replication = nullptr;
       sys_.reset();
     }
     store_.reset();
@@ -102,6 +142,8 @@ protected:
   std::unique_ptr<caf::actor_system> sys_;
   connections_actor conns_;
   std::atomic<bool> fatal_{false};
+  /// Set before start(): the I/O thread sends its batches to a stand-in replication actor.
+  std::shared_ptr<replication_seen> replicated_;
 };
 
 std::string frame(wire::opcode op, std::string_view key, std::string_view value = {}) {
@@ -175,6 +217,38 @@ TEST_F(io_thread_test, storage_actor_death_is_reported_as_fatal) {
   while (!fatal_ && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(fatal_) << "nobody noticed that the storage actor died";
+}
+
+TEST_F(io_thread_test, in_a_cluster_one_batch_is_in_flight_and_the_next_fills_meanwhile) {
+  replicated_ = std::make_shared<replication_seen>();
+  fake_storage_config cfg;
+  cfg.delay = 30ms;
+  start(cfg);
+  constexpr int clients = 8, writes_each = 10;
+  std::vector<std::unique_ptr<test_client>> cs;
+  for (int c = 0; c < clients; ++c)
+    cs.push_back(std::make_unique<test_client>(opts_.port, 5s));
+  // Each client pipelines its writes in two halves, the second while the first is in
+  // flight somewhere.
+  for (int half = 0; half < 2; ++half) {
+    for (int c = 0; c < clients; ++c) {
+      std::string frames;
+      for (int i = half * writes_each / 2; i < (half + 1) * writes_each / 2; ++i)
+        frames += frame(wire::opcode::set, "k" + std::to_string(c) + "-" + std::to_string(i),
+                        "v" + std::to_string(i));
+      ASSERT_TRUE(cs[c]->send_raw(frames));
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  for (int c = 0; c < clients; ++c)
+    for (int i = 0; i < writes_each; ++i)
+      ASSERT_EQ(cs[c]->read_reply().status, wire::status_ok) << "client " << c << " write " << i;
+  EXPECT_EQ(replicated_->overlapped.load(), 0) << "a batch was sent before the last one's outcome";
+  EXPECT_EQ(replicated_->writes.load(), clients * writes_each);
+  EXPECT_LT(replicated_->batches.load(), clients * 2) << "the writes that arrived meanwhile "
+                                                         "were not gathered into one batch";
+  for (int c = 0; c < clients; ++c)
+    EXPECT_EQ(cs[c]->get("k" + std::to_string(c) + "-9").payload, "v9");
 }
 
 } // namespace
