@@ -4,20 +4,9 @@
 // compaction.cpp; their shared state is engine_impl.hpp.
 #include "storage/engine.hpp"
 
-#include <sys/stat.h>
-
 #include "storage/engine_impl.hpp"
 
 namespace minivault::storage {
-
-namespace {
-
-std::uint64_t file_bytes(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-}
-
-} // namespace
 
 engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 engine::~engine() = default;

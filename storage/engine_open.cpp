@@ -50,10 +50,8 @@ std::uint64_t stored_index_entries(sqlite_log& log) {
   std::uint64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || end != text.data() + text.size()) return 0;
-  std::error_code db_err, wal_err;
-  std::uintmax_t bytes = std::filesystem::file_size(log.path(), db_err);
-  std::uintmax_t wal = std::filesystem::file_size(log.path() + "-wal", wal_err);
-  std::uint64_t cap = ((db_err ? 0 : bytes) + (wal_err ? 0 : wal)) / record_header_bytes;
+  const std::uint64_t cap =
+      (file_bytes(log.path()) + file_bytes(log.path() + "-wal")) / record_header_bytes;
   return n < cap ? n : cap;
 }
 

@@ -36,9 +36,6 @@ struct scanned_row {
   bool corrupt = false;                               // a bad record ended the row at `good`
 };
 
-/// Decodes `r.body` (row `r.seq`) into the other fields of `r`.
-void decode_row(scanned_row& r);
-
 class log_reader {
 public:
   static constexpr std::size_t depth_default = 4;

@@ -39,6 +39,9 @@ struct sqlite_settings {
 /// The PRAGMA matching a fsync policy, for every connection that writes or checkpoints.
 [[nodiscard]] const char* synchronous_pragma(fsync_policy p);
 
+/// The size of the file at `path` in bytes; 0 when it is missing (a WAL not yet made).
+[[nodiscard]] std::uint64_t file_bytes(const std::string& path);
+
 class sqlite_log {
 public:
   /// Opens or creates the database, applies the pragmas (WAL, synchronous per policy)
