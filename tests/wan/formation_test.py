@@ -90,7 +90,7 @@ def main():
             if failures:
                 for i in range(NODES):
                     print("---- node %d log (tail)" % i)
-                    print("\n".join(cluster.log_text(i).splitlines()[-15:]))
+                    print("\n".join(cluster.log_text(i).splitlines()[-40:]))
     for f in failures:
         print("FAIL:", f)
     print("PASS" if not failures else "FAILED", flush=True)
