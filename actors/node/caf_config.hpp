@@ -21,8 +21,9 @@ namespace minivault {
 /// a worker, that clean-up waited for the scheduler; the descriptor was meanwhile reused
 /// by a peer's new connection, and the late clean-up erased the new connection's route:
 /// the peer's messages still arrived, but nothing went back to it (its heartbeats went
-/// unanswered until it gave up after 3 s). Decoded on the I/O thread, the clean-up runs
-/// before the next connection is accepted.
+/// unanswered until it gave up after 3 s). Decoded on the I/O thread, nothing is left
+/// to deliver when a connection closes, and the clean-up is the middleman's next message
+/// instead of waiting for the scheduler (tests/actors/node/peer_transport_test.cpp).
 void set_peer_transport(caf::actor_system_config& cfg);
 
 /// The node's whole CAF configuration: types; the middleman, TLS and
