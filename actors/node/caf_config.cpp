@@ -3,6 +3,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 
+#include <chrono>
 #include <thread>
 
 #include "protocol/actors.hpp"
