@@ -16,27 +16,21 @@
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
 
-#include "protocol/actors.hpp"
-
 namespace minivault {
 namespace {
 
 using namespace std::chrono_literals;
 
-/// A system as a node builds it for a cluster, with one scheduler thread (what a node
-/// gets on two cores) so that a busy actor holds up everything else scheduled.
+/// A system as a node builds it for a cluster (`make_caf_config`), with one scheduler
+/// thread whatever the machine (what a node gets on two cores), so that a busy actor
+/// holds up everything else scheduled.
 struct test_system {
-  caf::actor_system_config cfg; // the system keeps a reference: declared first
+  // Declared first, so destroyed last: the system keeps a reference to it.
+  std::unique_ptr<caf::actor_system_config> cfg;
   std::unique_ptr<caf::actor_system> sys;
-  test_system() {
-    add_minivault_types(cfg);
-    cfg.load<caf::io::middleman>();
-    set_peer_transport(cfg);
-    cfg.set("scheduler.max-threads", std::uint64_t{1});
-    cfg.set("scheduler.policy", caf::atom("sharing"));
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    cfg.set("logger.console", caf::atom("none"));
-    sys = std::make_unique<caf::actor_system>(cfg);
+  test_system() : cfg(make_caf_config(true, node_options{})) {
+    cfg->set("scheduler.max-threads", std::uint64_t{1});
+    sys = std::make_unique<caf::actor_system>(*cfg);
   }
   caf::actor_system* operator->() { return sys.get(); }
   caf::actor_system& operator*() { return *sys; }
