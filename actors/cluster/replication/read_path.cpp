@@ -10,6 +10,14 @@ namespace minivault::replication_detail {
 
 namespace {
 
+/// Sends `fix` to `dest` and forgets the outcome (the request still ends by its deadline).
+template <class Dest>
+void send_repair(self_ptr self, const Dest& dest, const versioned_writes& fix) {
+  auto h = timed_request(self, dest, replicate_atom_v, fix);
+  h.then([self, rid = h.id()](const replica_ack&) { answered(self, rid); },
+         [self, rid = h.id()](const caf::error&) { answered(self, rid); });
+}
+
 /// Sends `key`'s newest record to the replicas that answered with an older one (or none):
 /// read repair, best effort (a failure is left to anti-entropy).
 void repair(self_ptr self, const replication_state::read_job& r) {
@@ -19,13 +27,10 @@ void repair(self_ptr self, const replication_state::read_job& r) {
   pack_versioned_write(fix, r.best_tombstone, r.key, r.best_value, r.best);
   for (const auto& [m, ver] : r.seen) {
     if (!(ver < r.best)) continue;
-    if (m == self_member) {
-      self->request(st.storage, st.config.timeout, replicate_atom_v, fix)
-          .then([](const replica_ack&) {}, [](const caf::error&) {});
-    } else if (st.links[m.at()].endpoint) {
-      self->request(st.links[m.at()].endpoint, st.config.timeout, replicate_atom_v, fix)
-          .then([](const replica_ack&) {}, [](const caf::error&) {});
-    }
+    if (m == self_member)
+      send_repair(self, st.storage, fix);
+    else if (st.links[m.at()].endpoint)
+      send_repair(self, st.links[m.at()].endpoint, fix);
   }
 }
 

@@ -43,27 +43,29 @@ void dispatch_relay(self_ptr self, std::uint64_t id, const send& s) {
   }
   const std::uint64_t epoch = link_opened(st, m, bytes);
   auto writes = s.writes;
-  self->request(st.links[m.at()].endpoint, st.config.timeout, ship_atom_v, std::move(b))
-      .then(
-          [self, id, m, writes, epoch, bytes, region, replicas](const replica_ack& ack) {
-            auto& st = self->state;
-            link_answered(st, m, epoch, bytes);
-            if (ack.outcome == errc::ok) {
-              const std::size_t acks = std::min<std::size_t>(ack.acks, replicas);
-              settle(self, id, m, true, false, ack.newer_hlc, acks, replicas - acks);
-              return;
-            }
-            if (st.counters) st.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
-            hint_region(st, region, *writes);
-            settle(self, id, m, false, false, 0, replicas);
-          },
-          [self, id, m, writes, epoch, bytes, region, replicas](const caf::error& e) {
-            auto& st = self->state;
-            const bool timed_out = e == caf::sec::request_timeout;
-            link_failed(st, m, epoch, bytes, timed_out);
-            hint_region(st, region, *writes);
-            settle(self, id, m, false, timed_out, 0, replicas);
-          });
+  auto h = timed_request(self, st.links[m.at()].endpoint, ship_atom_v, std::move(b));
+  h.then(
+      [self, id, m, writes, epoch, bytes, region, replicas, rid = h.id()](const replica_ack& ack) {
+        answered(self, rid);
+        auto& st = self->state;
+        link_answered(st, m, epoch, bytes);
+        if (ack.outcome == errc::ok) {
+          const std::size_t acks = std::min<std::size_t>(ack.acks, replicas);
+          settle(self, id, m, true, false, ack.newer_hlc, acks, replicas - acks);
+          return;
+        }
+        if (st.counters) st.counters->peer_failures.fetch_add(1, std::memory_order_relaxed);
+        hint_region(st, region, *writes);
+        settle(self, id, m, false, false, 0, replicas);
+      },
+      [self, id, m, writes, epoch, bytes, region, replicas, rid = h.id()](const caf::error& e) {
+        answered(self, rid);
+        auto& st = self->state;
+        const bool timed_out = e == caf::sec::request_timeout;
+        link_failed(st, m, epoch, bytes, timed_out);
+        hint_region(st, region, *writes);
+        settle(self, id, m, false, timed_out, 0, replicas);
+      });
 }
 
 void start_relay(self_ptr self, const ship_batch& b,

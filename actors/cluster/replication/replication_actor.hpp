@@ -156,7 +156,7 @@ struct replication_state {
   std::vector<std::vector<member_id>> relay_order;
   std::unordered_map<std::uint64_t, pending> in_flight;
   std::uint64_t next_id = 1;
-  /// Timeouts of the replicas' shares and reads (request_deadlines.hpp); `tick_armed`:
+  /// Timeouts of every request this actor sends (request_deadlines.hpp); `tick_armed`:
   /// a tick_atom is on its way, due at or before the earliest open deadline.
   request_deadlines deadlines;
   bool tick_armed = false;

@@ -138,6 +138,29 @@ TEST_F(replication_regions_test, a_failing_relay_fails_the_write_and_west_is_hin
       << "each west replica gets the write later";
 }
 
+TEST_F(replication_regions_test, a_silent_relay_times_out_at_the_request_timeout) {
+  start_two_regions();
+  for (std::size_t m : {3u, 4u, 5u})
+    peer_ctl[m]->m = replica_ctl::mode::hold; // the relay never answers
+  send(write_at(consistency::each_quorum, "k"));
+  ASSERT_EQ(west_relays().size(), 1u);
+  const std::size_t relay = west_relays()[0];
+  advance(config.timeout - std::chrono::milliseconds(1));
+  EXPECT_TRUE(take().empty()) << "gave up on the relay before the request timeout";
+  advance(std::chrono::milliseconds(1));
+  auto got = take();
+  ASSERT_TRUE(one_outcome(got, errc::timeout));
+  EXPECT_NE(got[0].detail.find("region west"), std::string::npos) << got[0].detail;
+  std::set<std::uint32_t> hinted;
+  for (const auto& [peer, b] : handoff->hints)
+    hinted.insert(peer.value());
+  EXPECT_EQ(hinted,
+            (std::set<std::uint32_t>{peer_of(3).value(), peer_of(4).value(), peer_of(5).value()}))
+      << "each west replica gets the write later";
+  release_peer(relay); // a late answer changes nothing
+  EXPECT_TRUE(take().empty());
+}
+
 TEST_F(replication_regions_test, level_all_asks_the_relay_for_every_replica) {
   start_two_regions();
   peer_ctl[3]->relay_acks = peer_ctl[4]->relay_acks = peer_ctl[5]->relay_acks = 3;
