@@ -47,6 +47,16 @@ protected:
   std::size_t west_requests() const {
     return peer_ctl[3]->got.size() + peer_ctl[4]->got.size() + peer_ctl[5]->got.size();
   }
+  /// The peers that got a hint, and the west replicas (members 3-5) as peers.
+  std::set<std::uint32_t> hinted_peers() const {
+    std::set<std::uint32_t> hinted;
+    for (const auto& [peer, b] : handoff->hints)
+      hinted.insert(peer.value());
+    return hinted;
+  }
+  std::set<std::uint32_t> west_peers() const {
+    return {peer_of(3).value(), peer_of(4).value(), peer_of(5).value()};
+  }
   /// The west members that got a ship_batch, and the batches.
   std::vector<std::size_t> west_relays() const {
     std::vector<std::size_t> out;
@@ -130,12 +140,7 @@ TEST_F(replication_regions_test, a_failing_relay_fails_the_write_and_west_is_hin
   auto got = take();
   ASSERT_TRUE(one_outcome(got, errc::no_quorum));
   EXPECT_NE(got[0].detail.find("region west"), std::string::npos) << got[0].detail;
-  std::set<std::uint32_t> hinted;
-  for (const auto& [peer, b] : handoff->hints)
-    hinted.insert(peer.value());
-  EXPECT_EQ(hinted,
-            (std::set<std::uint32_t>{peer_of(3).value(), peer_of(4).value(), peer_of(5).value()}))
-      << "each west replica gets the write later";
+  EXPECT_EQ(hinted_peers(), west_peers()) << "each west replica gets the write later";
 }
 
 TEST_F(replication_regions_test, a_silent_relay_times_out_at_the_request_timeout) {
@@ -151,12 +156,7 @@ TEST_F(replication_regions_test, a_silent_relay_times_out_at_the_request_timeout
   auto got = take();
   ASSERT_TRUE(one_outcome(got, errc::timeout));
   EXPECT_NE(got[0].detail.find("region west"), std::string::npos) << got[0].detail;
-  std::set<std::uint32_t> hinted;
-  for (const auto& [peer, b] : handoff->hints)
-    hinted.insert(peer.value());
-  EXPECT_EQ(hinted,
-            (std::set<std::uint32_t>{peer_of(3).value(), peer_of(4).value(), peer_of(5).value()}))
-      << "each west replica gets the write later";
+  EXPECT_EQ(hinted_peers(), west_peers()) << "each west replica gets the write later";
   release_peer(relay); // a late answer changes nothing
   EXPECT_TRUE(take().empty());
 }
